@@ -1,0 +1,3 @@
+from bin_console.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Command line: `bin-console [command]`. No command opens the console.
+
+Each command lives in the module that owns its service; this file only declares the arguments and
+imports the implementation lazily, so `bin-console networks search` never pays for Textual.
+Exit codes: 0 ok, 1 partly failed (e.g. some import rows rejected), 2 nothing done / bad input,
+78 configuration error (EX_CONFIG: bad config file, no secure keyring, schema behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .config import ConfigError, Settings, load_settings, set_private_umask
+
+EX_CONFIG = 78
+
+# command path -> "module:function"; each function is (args, settings) -> int
+COMMANDS: dict[str, str] = {
+    "console": "bin_console.app_main:cmd_console",
+    "demo": "bin_console.demo:cmd_demo",
+    "db upgrade": "bin_console.db_cli:cmd_upgrade",
+    "db current": "bin_console.db_cli:cmd_current",
+    "import networks": "bin_console.importer:cmd_import_networks",
+    "import members": "bin_console.importer:cmd_import_members",
+    "export members": "bin_console.exporter:cmd_export_members",
+    "networks search": "bin_console.directory:cmd_networks_search",
+    "send": "bin_console.send_cli:cmd_send",
+    "alerts show": "bin_console.send_cli:cmd_alerts_show",
+    "alerts list": "bin_console.send_cli:cmd_alerts_list",
+    "sender": "bin_console.sender:cmd_sender",
+    "smsc-sim": "bin_console.smsc_sim:cmd_smsc_sim",
+    "credentials set": "bin_console.credentials:cmd_credentials_set",
+    "credentials check": "bin_console.credentials:cmd_credentials_check",
+    "audit verify": "bin_console.audit:cmd_audit_verify",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bin-console", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"bin-console {__version__}")
+    p.add_argument(
+        "--config", help="configuration file (TOML); default $BIN_CONSOLE_CONFIG or the platform config dir"
+    )
+    p.add_argument(
+        "--db", help="database URL (sqlite:///PATH or postgresql+psycopg://...); default $BIN_CONSOLE_DB"
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("console", help="open the console (the default)")
+    _console_options(c)
+
+    d = sub.add_parser(
+        "demo", help="create a demo database and open the console on it (training SMSC, no real SMS)"
+    )
+    d.add_argument("--path", help="where to create the demo database (default: a new temporary folder)")
+    d.add_argument("--force", action="store_true", help="replace an existing demo database at --path")
+    d.add_argument("--no-ui", action="store_true", help="only create the database and print its URL")
+    _console_options(d)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="sub", metavar="ACTION", required=True
+    )
+    db.add_parser("upgrade", help="create or upgrade the schema (keeps a copy of a SQLite file first)")
+    db.add_parser("current", help="print the schema revision and whether it is current")
+
+    imp = sub.add_parser("import", help="import networks or members from CSV/XLSX").add_subparsers(
+        dest="sub", metavar="WHAT", required=True
+    )
+    n = imp.add_parser("networks", help="networks and their streets")
+    n.add_argument("file")
+    n.add_argument("--zone", help="police zone code for networks without one")
+    n.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    m = imp.add_parser("members", help="members of one network")
+    m.add_argument("file")
+    m.add_argument("--network", required=True, help="network name")
+    m.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+
+    exp = sub.add_parser("export", help="export data").add_subparsers(
+        dest="sub", metavar="WHAT", required=True
+    )
+    e = exp.add_parser("members", help="members of one network as spreadsheet-safe CSV")
+    e.add_argument("--network", required=True)
+    e.add_argument("-o", "--output", help="output file (default: standard output)")
+
+    nets = sub.add_parser("networks", help="networks").add_subparsers(
+        dest="sub", metavar="ACTION", required=True
+    )
+    s = nets.add_parser("search", help="ranked matches for a name, street or postcode")
+    s.add_argument("query")
+    s.add_argument("--zone", help="only this police zone (code)")
+    s.add_argument("--limit", type=int, default=20)
+
+    snd = sub.add_parser("send", help="queue and send an alert without the console")
+    snd.add_argument("--network", action="append", required=True, help="target network (repeatable)")
+    body = snd.add_mutually_exclusive_group(required=True)
+    body.add_argument("--text")
+    body.add_argument("--template", help="template key, e.g. burglary")
+    snd.add_argument("--lang", default=None, help="template language (nl/fr/de/en)")
+    snd.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="template placeholder")
+    snd.add_argument("--normal", action="store_true", help="non-urgent (e-mail) instead of urgent (SMS)")
+    snd.add_argument("--gsm-safe", action="store_true", help="rewrite typographic characters to GSM-7")
+    snd.add_argument("--expires", type=int, default=None, help="minutes until unsent parts expire")
+    snd.add_argument("--yes", action="store_true", help="confirm (required: nothing is sent without it)")
+    snd.add_argument(
+        "--wait", action="store_true", help="wait for receipts or expiry, not only SMSC acceptance"
+    )
+    snd.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
+
+    al = sub.add_parser("alerts", help="alerts").add_subparsers(dest="sub", metavar="ACTION", required=True)
+    a = al.add_parser("show", help="per-state counts and failures of one alert")
+    a.add_argument("id", type=int)
+    al.add_parser("list", help="recent alerts")
+
+    sub.add_parser("sender", help="run the SMS sender service in the foreground (for several consoles)")
+
+    sim = sub.add_parser("smsc-sim", help="training SMSC on loopback (no real SMS)")
+    sim.add_argument("--port", type=int, default=2775)
+    sim.add_argument(
+        "--undeliverable", type=float, default=0.0, help="share of receipts that say UNDELIV (0-1)"
+    )
+    sim.add_argument("--latency-ms", type=float, default=0.0, help="delay before each submit_sm_resp")
+    sim.add_argument("--throttle-tps", type=float, default=0.0, help="answer ESME_RTHROTTLED above this rate")
+
+    cr = sub.add_parser("credentials", help="secrets in the OS keyring").add_subparsers(
+        dest="sub", metavar="ACTION", required=True
+    )
+    cs = cr.add_parser("set", help="store a password (prompted, never an argument)")
+    cs.add_argument("service", choices=["smpp", "smtp"])
+    cr.add_parser("check", help="which keyring backend is used and which secrets exist (never their values)")
+
+    au = sub.add_parser("audit", help="audit log").add_subparsers(dest="sub", metavar="ACTION", required=True)
+    au.add_parser("verify", help="verify the audit hash chain")
+    return p
+
+
+def _console_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--theme", choices=["auto", "textual-dark", "ansi-dark", "high-contrast"], default=None)
+    p.add_argument("--no-blink", action="store_true", help="no blinking cursor (slow links)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    set_private_umask()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "console"
+    if command == "console" and not hasattr(args, "theme"):
+        args.theme, args.no_blink = None, False
+    key = f"{command} {args.sub}" if getattr(args, "sub", None) else command
+    try:
+        settings: Settings = load_settings(args.config, args.db)
+    except ConfigError as exc:
+        print(f"bin-console: configuration error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    module_name, func_name = COMMANDS[key].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(func(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,177 @@
+"""Configuration: one TOML file, platform paths, and the database URL.
+
+Resolution: config file from ``--config``, else ``$BIN_CONSOLE_CONFIG``, else
+``<platform config dir>/config.toml`` (optional). Database URL from ``--db``, else ``$BIN_CONSOLE_DB``,
+else ``[database] url`` in the file, else SQLite in the platform data dir.
+
+Secrets are never read from here: a ``password`` key in ``[smpp]`` or ``[smtp]`` is refused
+(see bin_console/credentials.py for where they live).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "bin-console"
+APP_AUTHOR = False  # no vendor folder on Windows/macOS
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or holds a bad value. The message says which and where."""
+
+
+def set_private_umask() -> None:
+    """Files we create (database, WAL, logs, exports) are readable by the operator alone."""
+    os.umask(0o077)
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
+
+
+@dataclass
+class SmppSettings:
+    host: str = "127.0.0.1"
+    port: int = 2775
+    system_id: str = ""
+    system_type: str = ""
+    bind_mode: str = "transceiver"  # transceiver | transmitter (then run a receiver too)
+    sender: str = "POLITIE"  # alphanumeric (<= 11 chars, TON 5) or a number (TON 1)
+    window: int = 10
+    max_tps: float = 50.0
+    connect_timeout: float = 10.0
+    response_timeout: float = 30.0  # deadline for every submit_sm_resp
+    enquire_link_interval: float = 30.0
+    enquire_link_timeout: float = 10.0
+    reconnect_max: float = 30.0
+    validity_minutes: int = 60
+    training: bool = False  # the training SMSC: the console shows TRAINING
+
+
+@dataclass
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    username: str = ""
+    from_addr: str = "bin@politie.invalid"
+    starttls: bool = False
+
+
+@dataclass
+class Settings:
+    db_url: str = ""
+    config_path: Path | None = None
+    zone: str | None = None  # default police zone code for new networks and the search filter
+    smpp: SmppSettings = field(default_factory=SmppSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    ui_theme: str = "auto"  # auto | textual-dark | ansi-dark | high-contrast
+    cursor_blink: bool = True
+    alert_expiry_minutes: int = 60
+    language: str = "nl"  # default template language
+
+
+_SECRET_KEYS = {"password", "passwd", "secret", "token"}
+
+
+def _apply(section: object, values: dict, where: str) -> None:
+    known = {f.name: f for f in fields(section)}  # type: ignore[arg-type]
+    for key, value in values.items():
+        if key.lower() in _SECRET_KEYS:
+            raise ConfigError(
+                f"{where}.{key}: secrets do not belong in the config file; "
+                "use `bin-console credentials set` (OS keyring) or systemd credentials"
+            )
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown setting")
+        current = getattr(section, key)
+        if isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}.{key}: expected true or false, got {value!r}")
+        elif isinstance(current, int | float) and not isinstance(current, bool):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+            value = type(current)(value)
+        elif isinstance(current, str) and not isinstance(value, str):
+            raise ConfigError(f"{where}.{key}: expected text, got {value!r}")
+        setattr(section, key, value)
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{data_dir() / 'bin-console.db'}"
+
+
+def load_settings(config: str | os.PathLike | None = None, db: str | None = None) -> Settings:
+    s = Settings()
+    path: Path | None = None
+    if config is not None:
+        path = Path(config)
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist")
+    elif os.environ.get("BIN_CONSOLE_CONFIG"):
+        path = Path(os.environ["BIN_CONSOLE_CONFIG"])
+        if not path.exists():
+            raise ConfigError(f"config file {path} (from BIN_CONSOLE_CONFIG) does not exist")
+    else:
+        candidate = config_dir() / "config.toml"
+        path = candidate if candidate.exists() else None
+    raw: dict = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        s.config_path = path
+    for name, values in raw.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{name}: expected a [section]")
+        if name == "smpp":
+            _apply(s.smpp, values, "smpp")
+        elif name == "smtp":
+            _apply(s.smtp, values, "smtp")
+        elif name == "database":
+            for k, v in values.items():
+                if k != "url" or not isinstance(v, str):
+                    raise ConfigError(f"database.{k}: only `url` (text) is allowed")
+                s.db_url = v
+        elif name == "console":
+            _apply_console(s, values)
+        else:
+            raise ConfigError(f"[{name}]: unknown section")
+    if db:
+        s.db_url = db
+    elif os.environ.get("BIN_CONSOLE_DB"):
+        s.db_url = os.environ["BIN_CONSOLE_DB"]
+    if not s.db_url:
+        s.db_url = default_db_url()
+    if len(s.smpp.sender) > 11 and not s.smpp.sender.lstrip("+").isdigit():
+        raise ConfigError("smpp.sender: an alphanumeric sender has at most 11 characters")
+    return s
+
+
+def _apply_console(s: Settings, values: dict) -> None:
+    allowed = {
+        "zone": str,
+        "ui_theme": str,
+        "cursor_blink": bool,
+        "alert_expiry_minutes": int,
+        "language": str,
+    }
+    for k, v in values.items():
+        if k not in allowed:
+            raise ConfigError(f"console.{k}: unknown setting")
+        if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
+            raise ConfigError(f"console.{k}: expected {allowed[k].__name__}, got {v!r}")
+        setattr(s, k, v)

@@ -1,0 +1,82 @@
+"""Schema versioning through Alembic: upgrade, inspect, refuse to run on a schema that is behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from .engine import Database, sqlite_path
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class SchemaError(RuntimeError):
+    """The database schema does not match this program (behind, ahead, or not a bin-console DB)."""
+
+
+def alembic_config(db: Database) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # The URL is only informational here; the live connection is passed through attributes.
+    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision(db: Database) -> str:
+    head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_current(db: Database) -> bool:
+    return current_revision(db) == head_revision(db)
+
+
+def upgrade(db: Database, revision: str = "head", *, backup: bool = True) -> str | None:
+    """Upgrade in one transaction; on SQLite, keep a copy of the file first.
+
+    Returns the backup path (SQLite file databases only), so the operator knows where it is.
+    """
+    backup_path = None
+    path = sqlite_path(db.url)
+    if backup and path and os.path.exists(path) and current_revision(db) not in (None, head_revision(db)):
+        backup_path = f"{path}.pre-upgrade"
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
+        shutil.copy2(path, backup_path)
+    cfg = alembic_config(db)
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        conn.commit()
+    return backup_path
+
+
+def require_current(db: Database) -> None:
+    """Raise SchemaError with a clear instruction when the schema is not at head."""
+    cur, head = current_revision(db), head_revision(db)
+    if cur == head:
+        return
+    if cur is None:
+        raise SchemaError(
+            f"database {db.url} has no bin-console schema; run `bin-console db upgrade` to create it"
+        )
+    script = ScriptDirectory.from_config(alembic_config(db))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if cur not in known:
+        raise SchemaError(
+            f"database {db.url} is at revision {cur}, which this bin-console does not know "
+            "(it was upgraded by a newer version); install that version"
+        )
+    raise SchemaError(f"database {db.url} schema is behind ({cur} < {head}); run `bin-console db upgrade`")

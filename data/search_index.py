@@ -1,0 +1,70 @@
+"""Maintains the network search index (table search_term) from networks and their streets.
+
+Called by every writer that changes a network's name, municipality or streets (directory service,
+importer, demo generator), inside the writer's own transaction, so the index never disagrees with
+the directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from .keys import search_terms
+from .models import Network, NetworkStreet, SearchTerm
+
+WEIGHTS = {"name": 40, "street": 30, "municipality": 20, "postcode": 10}
+
+
+def rebuild_terms(session: Session, network_ids: Iterable[int]) -> int:
+    """Replace the index rows of these networks; returns how many rows were written."""
+    ids = sorted(set(network_ids))
+    if not ids:
+        return 0
+    rows: list[dict] = []
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        session.execute(delete(SearchTerm).where(SearchTerm.network_id.in_(chunk)))
+        for nid, name, municipality in session.execute(
+            select(Network.id, Network.name, Network.municipality).where(Network.id.in_(chunk))
+        ):
+            _add(rows, nid, "name", name, name)
+            _add(rows, nid, "municipality", municipality, municipality)
+        for nid, street, postcode, municipality in session.execute(
+            select(
+                NetworkStreet.network_id,
+                NetworkStreet.street,
+                NetworkStreet.postcode,
+                NetworkStreet.municipality,
+            ).where(NetworkStreet.network_id.in_(chunk))
+        ):
+            label = f"{street}, {postcode} {municipality}".strip().rstrip(",")
+            _add(rows, nid, "street", street, label)
+            if postcode:
+                _add(rows, nid, "postcode", postcode, f"{postcode} {municipality}".strip())
+                _add(rows, nid, "municipality", municipality, municipality)
+    # one row per (network, term, field): several streets sharing a postcode give one entry
+    unique: dict[tuple, dict] = {}
+    for r in rows:
+        unique.setdefault((r["network_id"], r["term"], r["field"]), r)
+    values = list(unique.values())
+    for i in range(0, len(values), 5000):
+        session.execute(insert(SearchTerm), values[i : i + 5000])
+    return len(values)
+
+
+def _add(rows: list[dict], network_id: int, field: str, text: str, label: str) -> None:
+    if not text:
+        return
+    for term in search_terms(text):
+        rows.append(
+            {
+                "term": term[:160],
+                "network_id": network_id,
+                "field": field,
+                "weight": WEIGHTS[field],
+                "label": label[:160],
+            }
+        )
