@@ -41,28 +41,20 @@ COMMANDS: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bin-console", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"bin-console {__version__}")
-    p.add_argument(
-        "--config", help="configuration file (TOML); default $BIN_CONSOLE_CONFIG or the platform config dir"
-    )
-    p.add_argument(
-        "--db", help="database URL (sqlite:///PATH or postgresql+psycopg://...); default $BIN_CONSOLE_DB"
-    )
+    p.add_argument("--config", help="configuration file (TOML); default $BIN_CONSOLE_CONFIG or the platform config dir")
+    p.add_argument("--db", help="database URL (sqlite:///PATH or postgresql+psycopg://...); default $BIN_CONSOLE_DB")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("console", help="open the console (the default)")
     _console_options(c)
 
-    d = sub.add_parser(
-        "demo", help="create a demo database and open the console on it (training SMSC, no real SMS)"
-    )
+    d = sub.add_parser("demo", help="create a demo database and open the console on it (training SMSC, no real SMS)")
     d.add_argument("--path", help="where to create the demo database (default: a new temporary folder)")
     d.add_argument("--force", action="store_true", help="replace an existing demo database at --path")
     d.add_argument("--no-ui", action="store_true", help="only create the database and print its URL")
     _console_options(d)
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(
-        dest="sub", metavar="ACTION", required=True
-    )
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="sub", metavar="ACTION", required=True)
     db.add_parser("upgrade", help="create or upgrade the schema (keeps a copy of a SQLite file first)")
     db.add_parser("current", help="print the schema revision and whether it is current")
 
@@ -78,16 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--network", required=True, help="network name")
     m.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
 
-    exp = sub.add_parser("export", help="export data").add_subparsers(
-        dest="sub", metavar="WHAT", required=True
-    )
+    exp = sub.add_parser("export", help="export data").add_subparsers(dest="sub", metavar="WHAT", required=True)
     e = exp.add_parser("members", help="members of one network as spreadsheet-safe CSV")
     e.add_argument("--network", required=True)
     e.add_argument("-o", "--output", help="output file (default: standard output)")
 
-    nets = sub.add_parser("networks", help="networks").add_subparsers(
-        dest="sub", metavar="ACTION", required=True
-    )
+    nets = sub.add_parser("networks", help="networks").add_subparsers(dest="sub", metavar="ACTION", required=True)
     s = nets.add_parser("search", help="ranked matches for a name, street or postcode")
     s.add_argument("query")
     s.add_argument("--zone", help="only this police zone (code)")
@@ -104,9 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     snd.add_argument("--gsm-safe", action="store_true", help="rewrite typographic characters to GSM-7")
     snd.add_argument("--expires", type=int, default=None, help="minutes until unsent parts expire")
     snd.add_argument("--yes", action="store_true", help="confirm (required: nothing is sent without it)")
-    snd.add_argument(
-        "--wait", action="store_true", help="wait for receipts or expiry, not only SMSC acceptance"
-    )
+    snd.add_argument("--wait", action="store_true", help="wait for receipts or expiry, not only SMSC acceptance")
     snd.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
 
     al = sub.add_parser("alerts", help="alerts").add_subparsers(dest="sub", metavar="ACTION", required=True)
@@ -118,9 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("smsc-sim", help="training SMSC on loopback (no real SMS)")
     sim.add_argument("--port", type=int, default=2775)
-    sim.add_argument(
-        "--undeliverable", type=float, default=0.0, help="share of receipts that say UNDELIV (0-1)"
-    )
+    sim.add_argument("--undeliverable", type=float, default=0.0, help="share of receipts that say UNDELIV (0-1)")
     sim.add_argument("--latency-ms", type=float, default=0.0, help="delay before each submit_sm_resp")
     sim.add_argument("--throttle-tps", type=float, default=0.0, help="answer ESME_RTHROTTLED above this rate")
 

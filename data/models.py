@@ -330,9 +330,7 @@ class SenderStatus(SQLModel, table=True):
     __tablename__ = "sender_status"
 
     account: str = Field(primary_key=True, max_length=64)
-    state: str = Field(
-        default="stopped", max_length=16
-    )  # bound|connecting|reconnecting|throttled|config_error|stopped
+    state: str = Field(default="stopped", max_length=16)  # bound|connecting|reconnecting|throttled|config_error|stopped
     detail: str = Field(default="", max_length=200)
     training: bool = False
     owner: str = Field(default="", max_length=120)  # host:pid of the sender process

@@ -69,9 +69,7 @@ def require_current(db: Database) -> None:
     if cur == head:
         return
     if cur is None:
-        raise SchemaError(
-            f"database {db.url} has no bin-console schema; run `bin-console db upgrade` to create it"
-        )
+        raise SchemaError(f"database {db.url} has no bin-console schema; run `bin-console db upgrade` to create it")
     script = ScriptDirectory.from_config(alembic_config(db))
     known = {rev.revision for rev in script.walk_revisions()}
     if cur not in known:

@@ -153,9 +153,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["alert_id"], ["alert.id"], name=op.f("fk_alert_network_alert_id_alert"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["network_id"], ["network.id"], name=op.f("fk_alert_network_network_id_network")
-        ),
+        sa.ForeignKeyConstraint(["network_id"], ["network.id"], name=op.f("fk_alert_network_network_id_network")),
         sa.PrimaryKeyConstraint("alert_id", "network_id", name=op.f("pk_alert_network")),
     )
     op.create_table(
@@ -293,9 +291,7 @@ def upgrade() -> None:
         sa.Column("handled", sa.Boolean(), nullable=False),
         sa.Column("handled_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("handled_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["alert_id"], ["alert.id"], name=op.f("fk_reply_alert_id_alert"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["alert_id"], ["alert.id"], name=op.f("fk_reply_alert_id_alert"), ondelete="SET NULL"),
         sa.ForeignKeyConstraint(
             ["member_id"], ["member.id"], name=op.f("fk_reply_member_id_member"), ondelete="SET NULL"
         ),
