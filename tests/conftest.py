@@ -12,6 +12,8 @@ from bin_console.data.schema import upgrade
 
 from bin_console.config import Settings
 
+pytest_plugins = ["smsc_fixtures"]
+
 PG_BASE = os.environ.get("BIN_CONSOLE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 # Tests must never touch a developer's real keyring: any test that forgets the in-memory keyring
