@@ -1,0 +1,289 @@
+"""Secrets (SMPP / SMTP passwords): systemd credentials first, then an encrypting OS keyring. Nothing else.
+
+Never plaintext files, environment variables, config keys or command-line arguments (/proc/*/cmdline is
+world-readable; env vars reach child processes and crash reports). A ``Secret`` masks itself in repr/str,
+so a crash screen that prints locals or a stray log line shows ``Secret('***')``; call ``.reveal()`` only
+inline at the point of use. See shared notes/reliability.md §1 and §4.5.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+SERVICE_NAME = "bin-console"
+SERVICES = ("smpp", "smtp")
+EX_CONFIG = 78
+SMPP_PASSWORD_MAX = 8  # SMPP 3.4: 9 octets with the NUL; smpplib silently truncates longer ones
+SMPP_SYSTEM_ID_MAX = 15
+
+# Backends that encrypt at rest. Matched on "module.ClassName".
+_ALLOWED_BACKENDS = {
+    "keyring.backends.SecretService.Keyring",
+    "keyring.backends.libsecret.Keyring",
+    "keyring.backends.kwallet.DBusKeyring",
+    "keyring.backends.kwallet.DBusKeyringKWallet4",
+    "keyrings.cryptfile.cryptfile.CryptFileKeyring",
+}
+_TEST_BACKEND_ENV = "BIN_CONSOLE_ALLOW_TEST_KEYRING"
+
+FIXES = (
+    "Fixes: (1) over SSH without D-Bus, run the console inside 'dbus-run-session' with an unlocked "
+    "gnome-keyring ('gnome-keyring-daemon --unlock --components=secrets'); "
+    "(2) or pip install keyrings.cryptfile and set "
+    "PYTHON_KEYRING_BACKEND=keyrings.cryptfile.cryptfile.CryptFileKeyring; "
+    "(3) for the 'bin-console sender' service, use systemd credentials "
+    "(LoadCredentialEncrypted=smpp-password:... in the unit)."
+)
+
+
+class Secret:
+    """A secret value that does not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self):  # pickling would write the value somewhere: refuse
+        raise TypeError("a Secret cannot be pickled")
+
+
+class CredentialStoreUnavailable(RuntimeError):
+    """No secure place to read or store secrets; the message names the fixes. CLI exit 78."""
+
+
+class SecretMissing(LookupError):
+    """The store works but holds no such secret; the message says which command stores it."""
+
+
+def _backend_name(backend: object) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__name__}"
+
+
+def _backend_ok(backend: object) -> bool:
+    if getattr(backend, "is_test_backend", False):
+        return os.environ.get(_TEST_BACKEND_ENV) == "1"
+    return _backend_name(backend) in _ALLOWED_BACKENDS
+
+
+def secure_backend():  # noqa: ANN201
+    """The keyring backend, if it is one we trust; else CredentialStoreUnavailable."""
+    try:
+        import keyring
+        from keyring.backends.chainer import ChainerBackend
+
+        backend = keyring.get_keyring()
+    except Exception as exc:  # ModuleNotFoundError from a bad PYTHON_KEYRING_BACKEND / keyringrc.cfg
+        raise CredentialStoreUnavailable(
+            f"keyring configuration is broken ({type(exc).__name__}: {exc}); check PYTHON_KEYRING_BACKEND "
+            f"and ~/.config/python_keyring/keyringrc.cfg. {FIXES}"
+        ) from None
+    name = _backend_name(backend)
+    if isinstance(backend, ChainerBackend):
+        chained = list(backend.backends)
+        bad = [_backend_name(b) for b in chained if not _backend_ok(b)]
+        if bad or not chained:
+            raise CredentialStoreUnavailable(
+                f"keyring chains insecure backends {bad or '[none]'}; set PYTHON_KEYRING_BACKEND to one secure "
+                f"backend. {FIXES}"
+            )
+        return backend
+    if getattr(backend, "is_test_backend", False) and not _backend_ok(backend):
+        raise CredentialStoreUnavailable(f"keyring backend {name} is a test backend, refused outside tests. {FIXES}")
+    if not _backend_ok(backend):
+        raise CredentialStoreUnavailable(f"no secure credential store (keyring picked {name}). {FIXES}")
+    return backend
+
+
+def check_backend() -> str:
+    """Name of the keyring backend in use; raises CredentialStoreUnavailable when it is not secure."""
+    return _backend_name(secure_backend())
+
+
+def account_name(service: str, settings=None) -> str:  # noqa: ANN001
+    """Keyring username: one entry per service and SMPP system_id / SMTP user."""
+    who = ""
+    if settings is not None:
+        if service == "smpp":
+            who = settings.smpp.system_id
+        elif service == "smtp":
+            who = settings.smtp.username
+    return f"{service}:{who or 'default'}"
+
+
+def _from_systemd(service: str) -> Secret | None:
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    path = Path(directory) / f"{service}-password"
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CredentialStoreUnavailable(f"cannot read systemd credential {path}: {exc.strerror}") from None
+    if raw.endswith("\n"):
+        raw = raw[:-1]
+    return Secret(raw)
+
+
+def get_secret(service: str, settings=None, *, required: bool = True) -> Secret | None:  # noqa: ANN001
+    """$CREDENTIALS_DIRECTORY/<service>-password, then the keyring. Missing: SecretMissing (or None)."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown secret {service!r}; expected one of {', '.join(SERVICES)}")
+    found = _from_systemd(service)
+    if found is not None:
+        return found
+    backend = secure_backend()
+    value = backend.get_password(SERVICE_NAME, account_name(service, settings))
+    if value is None:
+        if not required:
+            return None
+        raise SecretMissing(
+            f"no {service} password stored for {account_name(service, settings)}; "
+            f"run 'bin-console credentials set {service}'"
+        )
+    return Secret(value)
+
+
+def set_secret(service: str, secret: Secret, settings=None) -> str:  # noqa: ANN001
+    """Store in the (secure) keyring; returns the account name it was stored under."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown secret {service!r}; expected one of {', '.join(SERVICES)}")
+    problem = validate(service, secret, settings)
+    if problem:
+        raise ValueError(problem)
+    backend = secure_backend()
+    account = account_name(service, settings)
+    backend.set_password(SERVICE_NAME, account, secret.reveal())
+    return account
+
+
+def validate(service: str, secret: Secret, settings=None) -> str | None:  # noqa: ANN001
+    """Why this secret cannot work, or None."""
+    value = secret.reveal()
+    if not value:
+        return "the password is empty"
+    if service == "smpp":
+        if len(value.encode("utf-8")) > SMPP_PASSWORD_MAX:
+            return (
+                f"an SMPP password has at most {SMPP_PASSWORD_MAX} characters (SMPP 3.4 allows 8 + NUL, and "
+                "smpplib silently truncates longer ones, so the bind would fail with ESME_RINVPASWD)"
+            )
+        if settings is not None and len(settings.smpp.system_id) > SMPP_SYSTEM_ID_MAX:
+            return (
+                f"smpp.system_id {settings.smpp.system_id!r} is longer than {SMPP_SYSTEM_ID_MAX} characters "
+                "(SMPP 3.4 limit; smpplib would silently truncate it)"
+            )
+    if "\n" in value or "\r" in value or "\x00" in value:
+        return "the password contains a line break or NUL"
+    return None
+
+
+# --- CLI --------------------------------------------------------------------------------------------
+
+
+def cmd_credentials_set(args, settings) -> int:  # noqa: ANN001
+    service = args.service
+    try:
+        name = check_backend()
+    except CredentialStoreUnavailable as exc:
+        print(f"bin-console: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    if service == "smpp" and len(settings.smpp.system_id) > SMPP_SYSTEM_ID_MAX:
+        print(
+            f"bin-console: smpp.system_id is longer than {SMPP_SYSTEM_ID_MAX} characters (SMPP 3.4 limit); "
+            "fix the config file first",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        first = Secret(getpass.getpass(f"{service} password for {account_name(service, settings)}: "))
+        second = Secret(getpass.getpass("again: "))
+    except (EOFError, KeyboardInterrupt):
+        print("\nbin-console: no password entered; nothing stored", file=sys.stderr)
+        return 2
+    if first != second:
+        print("bin-console: the two entries differ; nothing stored", file=sys.stderr)
+        return 2
+    problem = validate(service, first, settings)
+    if problem:
+        print(f"bin-console: {problem}; nothing stored", file=sys.stderr)
+        return 2
+    try:
+        account = set_secret(service, first, settings)
+    except CredentialStoreUnavailable as exc:
+        print(f"bin-console: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except Exception as exc:  # the backend refused (locked keyring, wrong cryptfile passphrase...)
+        print(f"bin-console: the keyring refused to store it: {type(exc).__name__}", file=sys.stderr)
+        return EX_CONFIG
+    _audit_set(settings, service, account)
+    print(f"{service} password stored in {name} as {SERVICE_NAME}/{account}")
+    return 0
+
+
+def _audit_set(settings, service: str, account: str) -> None:  # noqa: ANN001
+    """Record that a secret changed (never its value). Best effort: no database is no reason to fail."""
+    try:
+        from . import audit
+        from .actor import Actor
+        from .runtime import open_db
+
+        db = open_db(settings)
+    except Exception:  # noqa: BLE001
+        return
+    try:
+        with db.write() as s:
+            audit.append(s, Actor.current(), "creds.set", account, {"service": service})
+    except Exception:  # noqa: BLE001
+        pass
+    finally:
+        db.dispose()
+
+
+def cmd_credentials_check(args, settings) -> int:  # noqa: ANN001
+    """Backend name and which secrets exist; never a value."""
+    try:
+        name = check_backend()
+    except CredentialStoreUnavailable as exc:
+        print(f"bin-console: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    print(f"keyring backend: {name}")
+    systemd_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    for service in SERVICES:
+        if systemd_dir and (Path(systemd_dir) / f"{service}-password").is_file():
+            print(f"{service}: present (systemd credential {service}-password)")
+            continue
+        account = account_name(service, settings)
+        try:
+            present = secure_backend().get_password(SERVICE_NAME, account) is not None
+        except Exception as exc:  # a locked keyring, a wrong cryptfile passphrase
+            print(f"{service}: cannot read ({type(exc).__name__})")
+            continue
+        print(f"{service}: {'present' if present else 'MISSING'} ({SERVICE_NAME}/{account})")
+    return 0
