@@ -1,0 +1,379 @@
+"""The Textual App: screen navigation, global keys, type-ahead buffer, status poller, embedded sender.
+
+Contract for screens (docs/ARCHITECTURE.md, TUI section): ``app.db``, ``app.settings``,
+``app.training``, ``app.actor``, ``app.current_network_id``, ``app.sending``, ``app.open_*()``,
+``app.wake_sender()``, ``app.status`` / ``app.status_signal``, ``app.push_buffered(screen)``,
+``app.hold_keys()`` / ``app.release_keys()``.
+
+Type-ahead (shared notes/textual.md §2.3): a key that pushes a screen or moves focus would let the
+keys that follow in the same burst reach the *old* screen. So every navigation holds the keys that
+arrive after it (``hold_keys``), and the new screen, once its focus is set, calls
+``release_keys``; the held keys are then replayed, in order, to the new focus. A safety timer
+releases them anyway so a key can never be stuck.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.theme import Theme
+from textual.worker import get_current_worker
+
+from .actor import Actor
+
+log = logging.getLogger(__name__)
+
+HOLD_SAFETY_S = 2.0  # held keys are replayed after this even if no screen released them
+STATUS_POLL_S = 0.5
+
+HIGH_CONTRAST = Theme(
+    name="high-contrast",
+    primary="#ffff00",
+    secondary="#00ffff",
+    accent="#ffffff",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#1a1a1a",
+    success="#00ff00",
+    warning="#ffff00",
+    error="#ff5555",
+    dark=True,
+)
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """What the status line shows: the SMSC link, the queue, training mode."""
+
+    link: str = "unknown"  # bound | connecting | reconnecting | throttled | config_error | stopped | unknown
+    detail: str = ""
+    queue_depth: int = 0
+    training: bool = False
+    accounts: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+# Global keys, shown first in the footer; every one also has a palette command (see get_system_commands).
+GLOBAL_KEYS: list[tuple[str, str]] = [
+    ("F1", "help for this screen"),
+    ("F2", "networks (search)"),
+    ("F3", "members of the current network"),
+    ("F4", "compose an alert to the current network"),
+    ("F6", "delivery monitor"),
+    ("F7", "inbox (replies)"),
+    ("F8", "history (past alerts)"),
+    ("Escape", "back"),
+    ("Ctrl+P", "command palette"),
+    ("Ctrl+Q", "quit (asks when sends are in flight)"),
+]
+
+
+def pick_theme(setting: str | None, term: str | None = None) -> str:
+    """ansi-dark on the Linux VT (16 colours, no bright codes); otherwise the configured theme."""
+    term = os.environ.get("TERM", "") if term is None else term
+    if setting and setting != "auto":
+        return setting
+    if term.startswith("linux"):
+        return "ansi-dark"
+    return "textual-dark"
+
+
+class BinConsoleApp(App):
+    CSS_PATH = "console.tcss"
+    TITLE = "bin-console"
+    ENABLE_COMMAND_PALETTE = True
+
+    # Replaces Textual's defaults (Ctrl+Q = quit at once). Priority so a focused Input cannot eat them,
+    # and so they are handled by the App before the keys that follow (type-ahead).
+    BINDINGS = [
+        Binding("f1", "help", "Help", priority=True, id="help"),
+        Binding("f2", "open_networks", "Networks", priority=True, id="networks"),
+        Binding("f3", "open_members", "Members", priority=True, id="members"),
+        Binding("f4", "open_compose", "Compose", priority=True, id="compose"),
+        Binding("f6", "open_monitor", "Monitor", show=False, priority=True, id="monitor"),
+        Binding("f7", "open_inbox", "Inbox", show=False, priority=True, id="inbox"),
+        Binding("f8", "open_history", "History", show=False, priority=True, id="history"),
+        Binding("escape", "back", "Back", show=False, priority=True, id="back"),
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="quit"),
+        Binding("ctrl+c", "request_quit", show=False, priority=True, system=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Any,
+        db: Any,
+        *,
+        sender: Any = None,
+        training: bool = False,
+        poll_status: bool = True,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.db = db
+        self.sender = sender
+        self.training = bool(training)
+        self.actor = Actor.current()
+        self.current_network_id: int | None = None
+        self.sending = False
+        self.status = LinkStatus(training=self.training)
+        self.status_signal: Signal[LinkStatus] = Signal(self, "status")
+        self._held = False
+        self._key_buffer: deque[events.Key] = deque()
+        self._hold_timer: Any = None
+        self._draining = False
+        self._poll = poll_status
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = pick_theme(getattr(settings, "ui_theme", "auto"))
+        self.cursor_blink = bool(getattr(settings, "cursor_blink", True))
+        if os.environ.get("TERM", "").startswith("linux"):
+            self.add_class("-vt")
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        if self.sender is not None:
+            try:
+                self.sender.start()
+            except Exception:  # noqa: BLE001 - the console still works; the status line says why
+                log.exception("embedded sender failed to start")
+        if self._poll:
+            self._poll_status()
+        self.open_networks()
+
+    def on_unmount(self) -> None:
+        if self.sender is not None:
+            try:
+                self.sender.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("embedded sender failed to stop")
+
+    # ------------------------------------------------------------------ type-ahead buffer
+    def hold_keys(self) -> None:
+        """Queue keys from now on until ``release_keys`` (or the safety timer)."""
+        self._held = True
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+        self._hold_timer = self.set_timer(HOLD_SAFETY_S, self._safety_release)
+
+    def _safety_release(self) -> None:
+        if self._held:
+            log.warning(
+                "type-ahead held for %.1fs without release; replaying %d keys", HOLD_SAFETY_S, len(self._key_buffer)
+            )
+            self.release_keys()
+
+    def release_keys(self) -> None:
+        """Replay the held keys, in order, to whatever is focused now."""
+        self._held = False
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        if self._key_buffer and not self._draining:
+            self.call_later(self._drain_keys)
+
+    async def _drain_keys(self) -> None:
+        self._draining = True
+        try:
+            while self._key_buffer and not self._held:
+                await self._dispatch_key(self._key_buffer.popleft())
+        finally:
+            self._draining = False
+
+    async def _dispatch_key(self, event: events.Key) -> None:
+        hold_after = getattr(self.screen, "HOLD_AFTER", ())
+        if event.key in hold_after:
+            self.hold_keys()
+        await super().on_event(event)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._held or self._key_buffer or self._draining:
+                self._key_buffer.append(event)
+                return
+            await self._dispatch_key(event)
+            return
+        await super().on_event(event)
+
+    def push_buffered(self, screen: Screen, callback: Any = None) -> None:
+        """Push a screen, holding type-ahead until it has set its focus."""
+        self.hold_keys()
+        self.push_screen(screen, callback)
+
+    # ------------------------------------------------------------------ navigation
+    def _screen_class(self, module: str, name: str) -> type | None:
+        try:
+            return getattr(importlib.import_module(f"bin_console.screens.{module}"), name)
+        except (ImportError, AttributeError) as exc:
+            # Screens are written in parallel; a missing one is a notice, not a crash.
+            log.warning("screen %s.%s unavailable: %s", module, name, exc)
+            self.notify(f"{name} is not available yet ({exc})", severity="warning", markup=False)
+            return None
+
+    def _find_screen(self, cls: type) -> Screen | None:
+        for screen in self.screen_stack:
+            if type(screen) is cls:
+                return screen
+        return None
+
+    def _show(self, module: str, name: str, *args: Any, reuse: bool = False, **kwargs: Any) -> None:
+        cls = self._screen_class(module, name)
+        if cls is None:
+            return
+        if reuse:
+            existing = self._find_screen(cls)
+            if existing is not None:
+                if existing is self.screen:
+                    return
+                # Unwind back to it rather than stacking a second copy.
+                self.hold_keys()
+                while self.screen is not existing:
+                    self.pop_screen()
+                return
+        self.push_buffered(cls(*args, **kwargs))
+
+    def open_networks(self) -> None:
+        self._show("networks", "NetworksScreen", reuse=True)
+
+    def open_network(self, network_id: int) -> None:
+        self.current_network_id = network_id
+        self._show("network", "NetworkScreen", network_id)
+
+    def open_members(self) -> None:
+        if self.current_network_id is None:
+            self.notify("Open a network first (F2, type its name, Enter).", severity="warning")
+            return
+        self._show("members", "MembersScreen", self.current_network_id)
+
+    def open_compose(self, network_ids: list[int] | None = None) -> None:
+        if network_ids is None and self.current_network_id is not None:
+            network_ids = [self.current_network_id]
+        self._show("compose", "ComposeScreen", network_ids)
+
+    def open_monitor(self, alert_id: int | None = None) -> None:
+        self._show("monitor", "MonitorScreen", alert_id)
+
+    def open_inbox(self) -> None:
+        self._show("inbox", "InboxScreen")
+
+    def open_history(self) -> None:
+        self._show("history", "HistoryScreen")
+
+    def action_open_networks(self) -> None:
+        self.open_networks()
+
+    def action_open_members(self) -> None:
+        self.open_members()
+
+    def action_open_compose(self) -> None:
+        self.open_compose()
+
+    def action_open_monitor(self) -> None:
+        self.open_monitor()
+
+    def action_open_inbox(self) -> None:
+        self.open_inbox()
+
+    def action_open_history(self) -> None:
+        self.open_history()
+
+    def action_help(self) -> None:
+        cls = self._screen_class("help", "HelpScreen")
+        if cls is not None and not isinstance(self.screen, cls):
+            self.push_buffered(cls(self.screen))
+
+    def action_back(self) -> None:
+        """Escape: the screen decides (BaseScreen.go_back); never destructive."""
+        self.hold_keys()
+        go_back = getattr(self.screen, "go_back", None)
+        left = False
+        if go_back is not None:
+            left = bool(go_back())
+        elif len(self.screen_stack) > 2:
+            self.pop_screen()
+            left = True
+        if not left:
+            self.release_keys()
+
+    def action_request_quit(self) -> None:
+        if not self.sending:
+            self.exit()
+            return
+        cls = self._screen_class("quit_confirm", "QuitConfirmModal")
+        if cls is None:
+            return
+
+        def done(really: bool | None) -> None:
+            if really:
+                self.exit()
+
+        self.push_buffered(cls(), done)
+
+    # ------------------------------------------------------------------ palette
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Quit would bypass the sends-in-flight guard; Screenshot writes member data to an SVG file.
+        for cmd in super().get_system_commands(screen):
+            if cmd.title.lower() in {"quit", "screenshot"}:
+                continue
+            yield cmd
+        yield SystemCommand("Help", "Keys of this screen (F1)", self.action_help)
+        yield SystemCommand("Networks", "Search networks (F2)", self.open_networks)
+        yield SystemCommand("Members", "Members of the current network (F3)", self.open_members)
+        yield SystemCommand("Compose alert", "Alert to the current network (F4)", self.open_compose)
+        yield SystemCommand("Delivery monitor", "Live delivery of the latest alert (F6)", self.open_monitor)
+        yield SystemCommand("Inbox", "Member replies (F7)", self.open_inbox)
+        yield SystemCommand("History", "Past alerts (F8)", self.open_history)
+        yield SystemCommand(
+            "Quit bin-console", "Asks first when sends are in flight (Ctrl+Q)", self.action_request_quit
+        )
+        for title, help_text, callback in getattr(screen, "palette_commands", lambda: [])():
+            yield SystemCommand(title, help_text, callback)
+
+    # ------------------------------------------------------------------ sender and status
+    def wake_sender(self) -> None:
+        if self.sender is not None:
+            try:
+                self.sender.wake()
+            except Exception:  # noqa: BLE001
+                log.exception("sender wake failed")
+
+    @work(thread=True, exclusive=True, group="status-poller", exit_on_error=False)
+    def _poll_status(self) -> None:
+        """App-owned: outlives screens. Reads queue depth and link state every 0.5 s."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            status = self._read_status()
+            if worker.is_cancelled:
+                break
+            try:
+                self.call_from_thread(self._set_status, status)
+            except Exception:  # noqa: BLE001 - the app is shutting down
+                break
+            time.sleep(STATUS_POLL_S)
+
+    def _read_status(self) -> LinkStatus:
+        try:
+            alerts = importlib.import_module("bin_console.alerts")
+            depth = int(alerts.queue_depth(self.db))
+            states = alerts.sender_states(self.db)
+        except Exception as exc:  # noqa: BLE001 - shown on the status line, polled again
+            return LinkStatus(link="unknown", detail=f"{type(exc).__name__}", training=self.training)
+        accounts = tuple((getattr(s, "account", "?"), getattr(s, "state", "unknown")) for s in states)
+        link = accounts[0][1] if accounts else "stopped"
+        detail = getattr(states[0], "detail", "") if states else ""
+        return LinkStatus(link=link, detail=detail or "", queue_depth=depth, training=self.training, accounts=accounts)
+
+    def _set_status(self, status: LinkStatus) -> None:
+        self.status = status
+        self.status_signal.publish(status)

@@ -1,0 +1,131 @@
+"""BaseScreen: what every bin-console screen shares.
+
+- ``INITIAL_FOCUS`` (a CSS selector) is focused *synchronously* in ``on_mount`` with
+  ``Screen.set_focus``: type-ahead held by the App while the screen was being pushed is then
+  replayed into the right widget (``app.release_keys()``), never into the previous screen.
+- ``HELP``: (key, what it does) rows for the F1 help screen, besides the global keys.
+- ``HOLD_AFTER``: keys after which the App holds further type-ahead until this screen calls
+  ``app.release_keys()`` (e.g. Enter on the networks search waits for the matches of the text typed).
+- ``run_db(fn, *args, group=..., on_done=...)``: run a blocking call (DB, file) in a thread worker
+  and hand the result to ``on_done`` on the event loop, only if the worker was not cancelled and
+  the screen is still attached (a late result for a popped screen is dropped, not a crash).
+- ``compose_body()``: the screen's widgets; ``compose()`` adds the status line and the footer
+  (a screen that overrides ``compose()`` itself yields ``self.chrome()`` at the end).
+- ``go_back()``: what Escape does here; returns True when it leaves the screen (the screen that
+  resumes releases the held keys), False when it did nothing (the App releases them at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, get_current_worker
+
+log = logging.getLogger(__name__)
+
+
+class _ScreenShared:
+    INITIAL_FOCUS: ClassVar[str | None] = None
+    HELP: ClassVar[list[tuple[str, str]]] = []
+    HOLD_AFTER: ClassVar[frozenset[str]] = frozenset()
+    TITLE_TEXT: ClassVar[str] = ""
+
+    def compose(self):  # noqa: ANN201 - a ComposeResult
+        """Subclasses implement ``compose_body()``; the status line and footer come from here."""
+        yield from self.compose_body()
+        yield from self.chrome()
+
+    def compose_body(self):  # noqa: ANN201
+        return iter(())
+
+    def chrome(self):  # noqa: ANN201
+        """Status line + footer, for screens that write their own ``compose()``."""
+        from bin_console.widgets.status_line import StatusLine
+        from textual.widgets import Footer
+
+        yield StatusLine()
+        yield Footer(show_command_palette=False)
+
+    def _focus_initial(self) -> None:
+        if self.INITIAL_FOCUS:
+            try:
+                widget = self.query_one(self.INITIAL_FOCUS)
+            except Exception:  # noqa: BLE001 - a screen without the widget keeps default focus
+                log.debug("initial focus %s not found on %s", self.INITIAL_FOCUS, type(self).__name__)
+            else:
+                self.set_focus(widget)
+
+    def on_mount(self) -> None:
+        self._focus_initial()
+
+    def on_screen_resume(self) -> None:
+        # Runs after on_mount for a pushed screen and again when a screen above is popped: the
+        # focus is in place, so replay whatever the dispatcher typed meanwhile.
+        release = getattr(self.app, "release_keys", None)
+        if release is not None:
+            release()
+
+    def go_back(self) -> bool:
+        """Escape: leave this screen if something is under it. Never destructive."""
+        app = self.app
+        if isinstance(self, ModalScreen):
+            self.dismiss(None)
+            return True
+        if len(app.screen_stack) > 2:  # [default screen, networks, ...]
+            app.pop_screen()
+            return True
+        return False
+
+    def run_db(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        group: str = "db",
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        exclusive: bool = True,
+        **kwargs: Any,
+    ) -> Worker:
+        """Run ``fn(*args, **kwargs)`` in a thread; deliver the result on the event loop if still wanted."""
+
+        def job() -> Any:
+            worker = get_current_worker()
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - surfaced to the screen, never crashes the app
+                log.exception("background call %s failed", getattr(fn, "__name__", fn))
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self._deliver_error, on_error, exc)
+                return None
+            if not worker.is_cancelled and on_done is not None:
+                self.app.call_from_thread(self._deliver, worker, on_done, result)
+            return result
+
+        return self.run_worker(job, thread=True, exclusive=exclusive, group=group, exit_on_error=False)
+
+    def _deliver(self, worker: Worker, on_done: Callable[[Any], None], result: Any) -> None:
+        if worker.is_cancelled or not self.is_attached:
+            return
+        on_done(result)
+
+    def _deliver_error(self, on_error: Callable[[BaseException], None] | None, exc: BaseException) -> None:
+        if not self.is_attached:
+            return
+        if on_error is not None:
+            on_error(exc)
+        else:
+            self.app.notify(f"{type(exc).__name__}: {exc}", severity="error", markup=False)
+
+
+class BaseScreen(_ScreenShared, Screen):
+    """A full screen of the console."""
+
+
+class BaseModal(BaseScreen, ModalScreen):
+    """A modal screen (form, confirm); Escape dismisses it with None. No status line or footer."""
+
+    def compose(self):  # noqa: ANN201
+        yield from self.compose_body()

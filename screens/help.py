@@ -1,0 +1,50 @@
+"""F1: every key of the screen it was opened from, then the global keys. Full screen (80x24 safe)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from .base import BaseScreen
+
+
+def help_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column("key", style="bold", no_wrap=True, min_width=12)
+    table.add_column("what")
+    for key, what in rows:
+        table.add_row(key, what)
+    return table
+
+
+class HelpScreen(BaseScreen):
+    INITIAL_FOCUS = "#help-body"
+    HELP = [("Escape / F1", "close help"), ("Up/Down/PgUp/PgDn", "scroll")]
+
+    def __init__(self, for_screen: Screen | None = None) -> None:
+        super().__init__()
+        self._for = for_screen
+
+    def screen_rows(self) -> tuple[str, list[tuple[str, str]]]:
+        screen = self._for
+        if screen is None:
+            return "This screen", []
+        title = getattr(screen, "TITLE_TEXT", "") or type(screen).__name__.removesuffix("Screen")
+        return title, list(getattr(screen, "HELP", []))
+
+    def compose_body(self):  # noqa: ANN201
+        from bin_console.app import GLOBAL_KEYS
+
+        title, rows = self.screen_rows()
+        with VerticalScroll(id="help-body"):
+            yield Static(help_table(f"Keys on {title}", rows), id="help-screen-keys")
+            yield Static(help_table("Everywhere", GLOBAL_KEYS), id="help-global-keys")
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+    def go_back(self) -> bool:
+        self.app.pop_screen()
+        return True

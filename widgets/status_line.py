@@ -1,0 +1,53 @@
+"""One line at the bottom of every screen: SMSC link state, queue depth, TRAINING, current context.
+
+Presentational: the App polls the database and publishes a LinkStatus on ``app.status_signal``;
+this widget subscribes and renders it. Fixed text width so an update never re-lays out the screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+_LINK_LABEL = {
+    "bound": ("SMSC bound", "green"),
+    "connecting": ("SMSC connecting", "yellow"),
+    "reconnecting": ("SMSC reconnecting", "yellow"),
+    "throttled": ("SMSC throttled", "yellow"),
+    "config_error": ("SMSC CONFIG ERROR", "bold red"),
+    "stopped": ("SMSC stopped", "red"),
+    "unknown": ("SMSC ?", ""),
+}
+
+
+def render_status(status: Any) -> Text:
+    link = getattr(status, "link", "unknown")
+    label, style = _LINK_LABEL.get(link, (f"SMSC {link}", ""))
+    out = Text(no_wrap=True, end="")
+    if getattr(status, "training", False):
+        out.append(" TRAINING ", style="reverse bold")
+        out.append(" ")
+    out.append(label, style=style)
+    detail = getattr(status, "detail", "")
+    if detail:
+        out.append(f" ({detail})")
+    out.append(f" | queue {getattr(status, 'queue_depth', 0):,}")
+    return out
+
+
+class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine { height: 1; width: 1fr; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        app = self.app
+        signal = getattr(app, "status_signal", None)
+        if signal is not None:
+            signal.subscribe(self, self.show_status)
+        self.show_status(getattr(app, "status", None))
+
+    def show_status(self, status: Any) -> None:
+        self.update(render_status(status))
