@@ -1,0 +1,268 @@
+"""The confirm-send modal, and a small yes/no modal for other consequential actions.
+
+ConfirmSendModal states exactly what will happen ("SMS to 412 members of BIN Kerkwijk, 2 parts
+each, 824 parts", encoding, expiry, TRAINING) and sends only on a deliberate key:
+
+- it opens with Cancel focused, so Enter cancels;
+- F5 or ``y`` send only once the modal is *armed*: painted, then ARM_DELAY later (no one reads a
+  summary that fast, so a key before that was typed ahead). Keys typed before that are ignored, and
+  once anything was typed ahead ``y`` stops counting: only F5 sends (a stray letter in a burst of
+  type-ahead can never confirm, shared notes/textual.md §2.3);
+- Escape or ``n`` cancel; Escape never does anything else.
+
+Untrusted text (network names, the alert text) goes through safe_text(), never markup.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from bin_console.textsafe import safe_text
+
+from .base import BaseModal
+
+
+@dataclass
+class SendSummary:
+    channel: str  # sms | email
+    recipients: int
+    network_names: list[str]
+    parts_each: int
+    encoding: str  # gsm7 | ucs2
+    expires_at: datetime | None
+    training: bool
+    text: str
+    ucs2_chars: list[str] = field(default_factory=list)
+    skipped: str = ""
+
+    def headline(self) -> Text:
+        """'SMS to 412 members of BIN Kerkwijk, 2 parts each, 824 parts' (names literal)."""
+        t = Text()
+        who = f"{self.recipients} member{'s' if self.recipients != 1 else ''}"
+        t.append(f"{'SMS' if self.channel == 'sms' else 'E-mail'} to {who} of ", style="bold")
+        for i, name in enumerate(self.network_names):
+            if i:
+                t.append(" and " if i == len(self.network_names) - 1 else ", ", style="bold")
+            t.append_text(safe_text(name, style="bold"))
+        if self.channel == "sms":
+            total = self.recipients * self.parts_each
+            t.append(f", {self.parts_each} part{'s' if self.parts_each != 1 else ''} each, {total} parts")
+        else:
+            t.append(" (non-urgent)")
+        return t
+
+    def details(self) -> Text:
+        t = Text()
+        if self.channel == "sms":
+            if self.encoding == "ucs2":
+                forced = " ".join(self.ucs2_chars[:4])
+                t.append("Encoding UCS-2 (because of ")
+                t.append_text(safe_text(forced))
+                t.append(")")
+            else:
+                t.append("Encoding GSM-7")
+            t.append(" · ")
+        if self.expires_at is not None:
+            local = self.expires_at.astimezone()
+            t.append(f"not sent by {local:%H:%M} = expired, never sent late")
+        return t
+
+
+class ConfirmSendModal(BaseModal):
+    """Dismisses with True to send, False/None to cancel."""
+
+    ARM_DELAY = 0.3  # seconds after the first paint before F5 / y count
+    INITIAL_FOCUS = "#cancel"
+    HELP = [
+        ("F5", "send (again: the deliberate second key)"),
+        ("y", "send, if nothing was typed ahead"),
+        ("Enter", "press the focused button (Cancel by default)"),
+        ("Escape / n", "cancel; nothing is sent"),
+    ]
+    # F5 and y are handled in on_key (which sees when the key was pressed); the F5 binding only
+    # puts "Send" in the footer and does nothing by itself.
+    BINDINGS = [
+        Binding("f5", "send_hint", "Send"),
+        Binding("escape", "cancel", "Cancel", priority=True),
+        Binding("n", "cancel", "Cancel", show=False),
+        Binding("left,right", "switch", show=False),
+    ]
+    DEFAULT_CSS = """
+    ConfirmSendModal { align: center middle; }
+    ConfirmSendModal > #box { width: 76; height: auto; max-height: 22; border: double $warning;
+                              padding: 0 1; background: $surface; }
+    ConfirmSendModal #training { background: $error; color: $text; text-style: bold; width: 1fr;
+                                 content-align: center middle; }
+    ConfirmSendModal #preview { color: $text-muted; max-height: 6; }
+    ConfirmSendModal #buttons { height: auto; align: center middle; margin-top: 1; }
+    ConfirmSendModal Button { margin: 0 2; }
+    ConfirmSendModal #hint { color: $text-muted; }
+    """
+
+    def __init__(self, summary: SendSummary) -> None:
+        super().__init__()
+        self.summary = summary
+        self.armed_at: float | None = None
+        self.typed_ahead = False
+        self.sent = False
+
+    @property
+    def armed(self) -> bool:
+        return self.armed_at is not None
+
+    def compose(self) -> ComposeResult:
+        s = self.summary
+        with Vertical(id="box"):
+            if s.training:
+                yield Static("TRAINING - training SMSC, no real SMS", id="training")
+            yield Static(Text("Send this alert?", style="bold"), id="title")
+            yield Static(s.headline(), id="headline")
+            yield Static(s.details(), id="details")
+            if s.skipped:
+                yield Static(Text(s.skipped), id="skipped")
+            preview = s.text if len(s.text) <= 300 else s.text[:300] + "..."
+            yield Static(Text(safe_text(preview.replace("\n", " ")).plain, no_wrap=False), id="preview")
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Send (F5)", id="send", disabled=True)
+            yield Static("Read the summary...", id="hint")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.call_after_refresh(lambda: self.set_timer(self.ARM_DELAY, self._arm))
+
+    def _arm(self) -> None:
+        self.armed_at = time.monotonic()
+        self.query_one("#send", Button).disabled = False
+        self._hint()
+
+    def _hint(self) -> None:
+        if self.typed_ahead:
+            msg = "Keys typed before this window showed were ignored. F5 = send · Escape = cancel"
+        else:
+            msg = "F5 or y = send · Enter = Cancel · Escape or n = cancel"
+        self.query_one("#hint", Static).update(Text(msg))
+
+    def _deliberate(self, event_time: float | None) -> bool:
+        """True when a key was pressed after the modal was armed (not typed ahead)."""
+        if self.armed_at is None or (event_time is not None and event_time < self.armed_at):
+            self.typed_ahead = True
+            if self.armed_at is not None:
+                self._hint()
+            return False
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        # Handled here, not as bindings, to see when the key was pressed (event.time).
+        if event.key == "y":
+            event.stop()
+            event.prevent_default()
+            if self._deliberate(event.time) and not self.typed_ahead:
+                self._send()
+        elif event.key == "f5":
+            event.stop()
+            event.prevent_default()
+            if self._deliberate(event.time):
+                self._send()
+
+    def action_send_hint(self) -> None:
+        pass  # reached only if on_key did not see the key; never sends on its own
+
+    def _send(self) -> None:
+        if self.sent:
+            return
+        self.sent = True
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        if not self.sent:
+            self.dismiss(False)
+
+    def action_switch(self) -> None:
+        focused = self.focused
+        target = "#send" if focused is not None and focused.id == "cancel" else "#cancel"
+        btn = self.query_one(target, Button)
+        if not btn.disabled:
+            self.set_focus(btn)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "send":
+            # Enter on Send (reached with Tab or arrows) is deliberate; typed-ahead Enter cannot get
+            # here because Cancel has focus until someone moves it.
+            if self.armed:
+                self._send()
+        else:
+            self.action_cancel()
+
+
+class ConfirmActionModal(BaseModal):
+    """'Cancel the 120 SMS not sent yet?' - Cancel/No focused; F5 or y (after arming) confirms."""
+
+    INITIAL_FOCUS = "#no"
+    ARM_DELAY = 0.3
+    BINDINGS = [
+        Binding("f5", "yes_hint", "Yes"),
+        Binding("escape", "no", "No", priority=True),
+        Binding("n", "no", "No", show=False),
+    ]
+    DEFAULT_CSS = """
+    ConfirmActionModal { align: center middle; }
+    ConfirmActionModal > #box { width: 64; height: auto; border: double $warning; padding: 0 1;
+                                background: $surface; }
+    ConfirmActionModal #buttons { height: auto; align: center middle; margin-top: 1; }
+    ConfirmActionModal Button { margin: 0 2; }
+    """
+
+    def __init__(self, question: Text | str, yes_label: str = "Yes (F5)", no_label: str = "No") -> None:
+        super().__init__()
+        self.question = question if isinstance(question, Text) else Text(question)
+        self.yes_label, self.no_label = yes_label, no_label
+        self.armed_at: float | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Static(self.question, id="question")
+            with Horizontal(id="buttons"):
+                yield Button(self.no_label, id="no")
+                yield Button(self.yes_label, id="yes")
+            yield Static(Text("F5 or y = yes · Enter = No · Escape or n = no"), id="hint")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.call_after_refresh(lambda: self.set_timer(self.ARM_DELAY, self._arm))
+
+    def _arm(self) -> None:
+        self.armed_at = time.monotonic()
+
+    def _ok(self, t: float | None) -> bool:
+        return self.armed_at is not None and (t is None or t >= self.armed_at)
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in ("y", "f5"):
+            event.stop()
+            event.prevent_default()
+            if self._ok(event.time):
+                self.dismiss(True)
+
+    def action_yes_hint(self) -> None:
+        pass  # see ConfirmSendModal.action_send_hint
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "yes" and self.armed_at is not None:
+            self.dismiss(True)
+        elif event.button.id == "no":
+            self.dismiss(False)

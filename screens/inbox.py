@@ -1,0 +1,169 @@
+"""Inbox: member replies as they arrive, across alerts and networks, newest first.
+
+alerts.list_replies is re-read every 1.5 s in a thread worker. Each row: time, who (member name,
+or the masked number of an unknown sender), network, the alert it answers, the text shown literally
+(safe_text), opt-outs marked STOP. Enter or Ctrl+K marks the highlighted reply handled (audited by
+the service); Ctrl+U shows unhandled replies only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from bin_console import alerts
+from bin_console.textsafe import safe_text
+
+from .base import BaseScreen
+
+REFRESH_S = 1.5
+
+
+def g(row: Any, *names: str, default: Any = None) -> Any:
+    """First attribute that exists: ReplyRow/AlertRow field names are the service's to choose."""
+    for n in names:
+        v = getattr(row, n, None)
+        if v is not None:
+            return v
+    return default
+
+
+def reply_who(r: Any) -> Text:
+    """The member's name, or the masked number of an unknown sender (never the full number)."""
+    name = g(r, "member_name")
+    if name:
+        return safe_text(name)
+    return safe_text(alerts.mask_phone(g(r, "source", default="")), style="italic")
+
+
+class InboxScreen(BaseScreen):
+    CSS_PATH = "inbox.tcss"
+    INITIAL_FOCUS = "#replies"
+    TITLE_TEXT = "Inbox"
+    HELP = [
+        ("Up/Down", "move between replies"),
+        ("Enter / Ctrl+K", "mark the highlighted reply handled"),
+        ("Ctrl+U", "show unhandled replies only / all replies"),
+        ("Escape", "back"),
+    ]
+    BINDINGS = [
+        Binding("ctrl+k", "mark_handled", "Handled"),
+        Binding("ctrl+u", "toggle_unhandled", "Unhandled only"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unhandled_only = False
+        self.rows: list[Any] = []
+        self._shown: tuple = ()
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="inbox-title")
+        table: DataTable = DataTable(id="replies", cursor_type="row")
+        table.add_column("Time", width=11, key="time")
+        table.add_column("From", width=18, key="who")
+        table.add_column("Network", width=14, key="net")
+        table.add_column("Alert", width=6, key="alert")
+        table.add_column("Reply", width=60, key="text")
+        yield table
+        yield Static("", id="reply-full")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._title()
+        self.refresh_replies()
+        self.set_interval(REFRESH_S, self.refresh_replies)
+
+    def _title(self) -> None:
+        t = Text("Replies", style="bold")
+        t.append(" - unhandled only" if self.unhandled_only else " - all (newest first)")
+        self.query_one("#inbox-title", Static).update(t)
+
+    def refresh_replies(self) -> None:
+        db, only = self.app.db, self.unhandled_only
+        self.run_db(
+            lambda: alerts.list_replies(db, limit=100, unhandled_only=only), group="inbox-poll", on_done=self._show
+        )
+
+    def _show(self, rows: list[Any]) -> None:
+        key = tuple((g(r, "id", "reply_id"), bool(g(r, "handled", default=False))) for r in rows)
+        if key == self._shown:
+            return
+        table = self.query_one("#replies", DataTable)
+        keep = None
+        if table.row_count and table.cursor_row < len(self.rows):
+            keep = g(self.rows[table.cursor_row], "id", "reply_id")
+        self._shown = key
+        self.rows = list(rows)
+        table.clear()
+        for r in self.rows:
+            rid = g(r, "id", "reply_id")
+            when = g(r, "received_at")
+            text = Text()
+            if g(r, "is_opt_out", default=False):
+                text.append("STOP ", style="bold reverse")
+            if g(r, "handled", default=False):
+                text.append("done ", style="dim")
+            text.append_text(safe_text(str(g(r, "text", default="")).replace("\n", " ")))
+            aid = g(r, "alert_id")
+            table.add_row(
+                Text(when.astimezone().strftime("%d/%m %H:%M") if when else ""),
+                reply_who(r),
+                safe_text(g(r, "network_name", "network", default="")),
+                Text(f"#{aid}" if aid else "-"),
+                text,
+                key=str(rid),
+            )
+        if keep is not None:
+            for i, r in enumerate(self.rows):
+                if g(r, "id", "reply_id") == keep:
+                    table.move_cursor(row=i)
+        self._show_full()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_full()
+
+    def _show_full(self) -> None:
+        table = self.query_one("#replies", DataTable)
+        w = self.query_one("#reply-full", Static)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            w.update(Text("No replies." if not self.rows else ""))
+            return
+        r = self.rows[table.cursor_row]
+        t = Text()
+        t.append_text(reply_who(r))
+        alert_text = g(r, "alert_text")
+        if alert_text:
+            t.append(" answers: ")
+            t.append_text(safe_text(str(alert_text)[:60]))
+        t.append("\n")
+        t.append_text(safe_text(g(r, "text", default="")))
+        w.update(t)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_mark_handled()
+
+    def action_mark_handled(self) -> None:
+        table = self.query_one("#replies", DataTable)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            return
+        r = self.rows[table.cursor_row]
+        if g(r, "handled", default=False):
+            return
+        rid, db, actor = g(r, "id", "reply_id"), self.app.db, self.app.actor
+        self.run_db(
+            alerts.mark_reply_handled, db, rid, actor, group="inbox-mark", exclusive=False, on_done=self._marked
+        )
+
+    def _marked(self, _result: Any) -> None:
+        self.refresh_replies()
+
+    def action_toggle_unhandled(self) -> None:
+        self.unhandled_only = not self.unhandled_only
+        self._title()
+        self.refresh_replies()
