@@ -56,7 +56,7 @@ def load_templates(path: Path | str = TEMPLATES_FILE) -> list[TemplateDef]:
 def seed_templates(session: Session, templates: list[TemplateDef] | None = None) -> int:
     """Insert the templates the database lacks; returns how many were added (0 on a second run)."""
     templates = load_templates() if templates is None else templates
-    have = set(session.execute(select(MessageTemplate.key, MessageTemplate.language)).tuples())
+    have = {(k, lang) for k, lang in session.execute(select(MessageTemplate.key, MessageTemplate.language))}
     rows = [
         {"key": t.key, "language": t.language, "title": t.title, "body": t.body, "urgency": t.urgency}
         for t in templates
