@@ -148,7 +148,15 @@ def _from_systemd(service: str) -> Secret | None:
         raise CredentialStoreUnavailable(f"cannot read systemd credential {path}: {exc.strerror}") from None
     if raw.endswith("\n"):
         raw = raw[:-1]
-    return Secret(raw)
+    return _registered(Secret(raw))
+
+
+def _registered(secret: Secret) -> Secret:
+    """Every secret we hand out is also known to the log redactor."""
+    from .logsetup import redact
+
+    redact(secret)
+    return secret
 
 
 def get_secret(service: str, settings=None, *, required: bool = True) -> Secret | None:  # noqa: ANN001
@@ -167,7 +175,7 @@ def get_secret(service: str, settings=None, *, required: bool = True) -> Secret 
             f"no {service} password stored for {account_name(service, settings)}; "
             f"run 'bin-console credentials set {service}'"
         )
-    return Secret(value)
+    return _registered(Secret(value))
 
 
 def set_secret(service: str, secret: Secret, settings=None) -> str:  # noqa: ANN001
