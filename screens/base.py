@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
+from textual.binding import ActiveBinding
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, get_current_worker
 
@@ -32,6 +34,26 @@ class _ScreenShared:
     HELP: ClassVar[list[tuple[str, str]]] = []
     HOLD_AFTER: ClassVar[frozenset[str]] = frozenset()
     TITLE_TEXT: ClassVar[str] = ""
+    # Global keys this screen shows in the footer, first (<= 5 visible at 80 columns with the
+    # screen's own shown bindings); every key is on F1 anyway.
+    FOOTER_GLOBAL: ClassVar[tuple[str, ...]] = ("f1", "f2", "f4")
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        merged = super().active_bindings  # type: ignore[misc]
+        app = self.app
+        ordered: dict[str, ActiveBinding] = {}
+        for key in self.FOOTER_GLOBAL:
+            active = merged.get(key)
+            if active is not None and active.node is app:
+                ordered[key] = active._replace(binding=replace(active.binding, show=True))
+        for key, active in merged.items():
+            if key in ordered:
+                continue
+            if active.node is app and active.binding.show:
+                active = active._replace(binding=replace(active.binding, show=False))
+            ordered[key] = active
+        return ordered
 
     def compose(self):  # noqa: ANN201 - a ComposeResult
         """Subclasses implement ``compose_body()``; the status line and footer come from here."""
@@ -59,6 +81,10 @@ class _ScreenShared:
                 self.set_focus(widget)
 
     def on_mount(self) -> None:
+        if not getattr(getattr(self.app, "settings", None), "cursor_blink", True):
+            # Slow links: a blinking cursor costs ~1.5 KB/s of idle traffic (notes/textual.md §2.8).
+            for widget in self.query("Input, TextArea"):
+                widget.cursor_blink = False
         self._focus_initial()
 
     def on_screen_resume(self) -> None:

@@ -1,19 +1,218 @@
-"""Networks: the start screen. Search field focused; ranked matches as you type; Enter opens."""
+"""Networks: the start screen. The search field keeps focus; ranked matches update as you type.
+
+Up/Down/PgUp/PgDn move the selection without leaving the field; Enter opens the selection. When the
+dispatcher types a name and Enter faster than the search answers, Enter waits for the matches of
+exactly the typed text (the App holds the keys typed after it) and opens the top match, so
+`kerkwijk` Enter F4 `text` lands in the compose screen of BIN Kerkwijk.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from bin_console.widgets.result_list import ResultList
+from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Input, Static
+
+from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
 
+SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    zone_id: int | None
+    hits: list[Any]
+
+
+def run_search(db: Any, query: str, zone_id: int | None) -> SearchResult:
+    """Blocking: runs in a thread worker."""
+    from bin_console.data.networks import search_networks
+
+    text = query.strip()
+    if not text:
+        return SearchResult(query, zone_id, [])
+    with db.read() as session:
+        hits = search_networks(session, text, zone_id=zone_id, limit=SEARCH_LIMIT)
+    return SearchResult(query, zone_id, list(hits))
+
+
+def load_zones(db: Any) -> list[tuple[int, str, str]]:
+    from bin_console.data.networks import list_zones
+
+    with db.read() as session:
+        return [(z.id, z.code, z.name) for z in list_zones(session)]
+
+
+def hit_cells(hit: Any) -> list[Text]:
+    kind = "Z-BIN" if str(hit.kind).upper() == "ZBIN" else str(hit.kind)
+    matched = f"{hit.field}: {hit.matched}" if getattr(hit, "field", "") and hit.field != "name" else hit.matched
+    members = Text(f"{hit.member_count:,}", justify="right")
+    return [safe_text(hit.name), safe_text(kind), safe_text(hit.municipality), members, safe_text(matched)]
+
 
 class NetworksScreen(BaseScreen):
+    TITLE_TEXT = "Networks"
     INITIAL_FOCUS = "#search"
-    HELP = [("Enter", "open the selected network"), ("Up/Down", "move the selection")]
+    HOLD_AFTER = frozenset({"enter"})
+    HELP = [
+        ("type", "search by network name, street, postcode or municipality"),
+        ("Up / Down", "move the selection (focus stays in the search field)"),
+        ("PgUp / PgDn", "move the selection by a page"),
+        ("Enter", "open the selected network (the top match if you typed and pressed Enter at once)"),
+        ("F9", "zone filter: cycle through the police zones (also in Ctrl+P)"),
+    ]
+    BINDINGS = [
+        Binding("up", "move(-1)", show=False),
+        Binding("down", "move(1)", show=False),
+        Binding("pageup", "move(-10)", show=False),
+        Binding("pagedown", "move(10)", show=False),
+        Binding("f9", "cycle_zone", "Zone", priority=True),
+    ]
+    DEFAULT_CSS = """
+    NetworksScreen #search-row { height: 3; }
+    NetworksScreen #search { width: 1fr; }
+    NetworksScreen #search-info { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: SearchResult | None = None
+        self._pending_enter = False
+        self._zones: list[tuple[int, str, str]] | None = None
+        self._zone_index = -1  # -1: all zones
 
     def compose_body(self):  # noqa: ANN201
-        yield Input(placeholder="network, street, postcode, municipality", id="search")
-        yield Static("", id="results")
+        yield Input(placeholder="network, street, postcode or municipality", id="search")
+        yield Static(self._info_text(), id="search-info")
+        yield ResultList(id="results")
+
+    def on_mount(self) -> None:
+        self.run_db(load_zones, self.app.db, group="zones", on_done=self._zones_loaded, on_error=lambda exc: None)
+
+    # ---------------------------------------------------------------- state
+    @property
+    def zone_id(self) -> int | None:
+        if self._zones and 0 <= self._zone_index < len(self._zones):
+            return self._zones[self._zone_index][0]
+        return None
+
+    def _zone_label(self) -> str:
+        if self._zones and 0 <= self._zone_index < len(self._zones):
+            _, code, name = self._zones[self._zone_index]
+            return f"zone {code} {name}"
+        return "all zones"
+
+    def _info_text(self, message: str | None = None) -> Text:
+        out = Text(no_wrap=True, end="")
+        out.append(f"[{self._zone_label()}]", style="bold")
+        out.append("  ")
+        if message is not None:
+            out.append(message)
+        elif self._shown is None or not self._shown.query.strip():
+            out.append("Type a network name, street, postcode or municipality.")
+        elif not self._shown.hits:
+            out.append_text(Text("No match for ", style="bold"))
+            out.append_text(safe_text(self._shown.query.strip(), style="bold"))
+            out.append(" - check the spelling or try a street or postcode.")
+        else:
+            n = len(self._shown.hits)
+            more = "+" if n >= SEARCH_LIMIT else ""
+            out.append(f"{n}{more} match{'es' if n != 1 else ''}; Enter opens the highlighted one.")
+        return out
+
+    def _zones_loaded(self, zones: list[tuple[int, str, str]]) -> None:
+        self._zones = zones
+        default = getattr(self.app.settings, "zone", None)
+        if default:
+            for i, (_, code, _) in enumerate(zones):
+                if code == default:
+                    self._zone_index = i
+        self._refresh_info()
+        if self._zone_index >= 0:
+            self._search(self.query_one("#search", Input).value)
+
+    def _refresh_info(self, message: str | None = None) -> None:
+        self.query_one("#search-info", Static).update(self._info_text(message))
+
+    # ---------------------------------------------------------------- searching
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "search":
+            self._search(event.value)
+
+    def _search(self, value: str) -> None:
+        self.run_db(
+            run_search,
+            self.app.db,
+            value,
+            self.zone_id,
+            group="network-search",
+            on_done=self._show_result,
+            on_error=self._search_failed,
+        )
+
+    def _current_key(self) -> tuple[str, int | None]:
+        return self.query_one("#search", Input).value, self.zone_id
+
+    def _show_result(self, result: SearchResult) -> None:
+        if (result.query, result.zone_id) != self._current_key():
+            return  # an older answer; the one for the current text is on its way
+        self._shown = result
+        self.query_one(ResultList).show_rows([(h.network_id, hit_cells(h)) for h in result.hits])
+        self._refresh_info()
+        if self._pending_enter:
+            self._pending_enter = False
+            self._open_selected()
+
+    def _search_failed(self, exc: BaseException) -> None:
+        self._refresh_info(f"Search failed: {type(exc).__name__}. Try again.")
+        if self._pending_enter:
+            self._pending_enter = False
+            self.app.release_keys()
+
+    # ---------------------------------------------------------------- keys
+    def action_move(self, delta: int) -> None:
+        self.query_one(ResultList).move_selection(delta)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.app.release_keys()
+            return
+        if self._shown is not None and (self._shown.query, self._shown.zone_id) == self._current_key():
+            self._open_selected()
+        else:
+            # Results for the text typed so far are not in yet: the App keeps holding the keys
+            # typed after Enter; _show_result opens the top match when the answer lands.
+            self._pending_enter = True
+
+    def _open_selected(self) -> None:
+        network_id = self.query_one(ResultList).selected_key
+        if network_id is None:
+            query = self._shown.query.strip() if self._shown else ""
+            if query:
+                self.app.notify(f"No network matches {clean(query)}", severity="warning", markup=False)
+            self.app.release_keys()
+            return
+        self.app.open_network(network_id)
+
+    def action_cycle_zone(self) -> None:
+        if not self._zones:
+            self.app.notify("No police zones in the database.", severity="warning")
+            return
+        self._zone_index += 1
+        if self._zone_index >= len(self._zones):
+            self._zone_index = -1
+        self._refresh_info()
+        self._search(self.query_one("#search", Input).value)
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [("Zone filter: next zone", "Cycle the police zone filter (F9)", self.action_cycle_zone)]
 
     def go_back(self) -> bool:
-        return False
+        return False  # the start screen: Escape does nothing here

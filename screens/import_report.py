@@ -1,0 +1,117 @@
+"""Import members from a CSV/XLSX file: a path prompt, then a report of what happened per row.
+
+The import runs in a thread worker (importer.import_members). The report lists every rejected row
+as "line N, column C: reason" (cells are untrusted: safe_text), so nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Input, Static
+
+from bin_console.textsafe import clean, safe_text
+
+from .base import BaseModal, BaseScreen
+
+
+def run_import(db: Any, path: str, network_id: int) -> Any:
+    from bin_console.importer import import_members
+
+    return import_members(db, Path(path).expanduser(), network_id)
+
+
+def report_text(report: Any, path: str) -> Text:
+    out = Text(end="")
+    out.append("File: ", style="bold")
+    out.append_text(safe_text(path))
+    out.append("\n")
+    fatal = getattr(report, "fatal", None)
+    if fatal:
+        out.append("Nothing imported: ", style="bold")
+        out.append(clean(fatal))
+        out.append("\n")
+    rejected = list(getattr(report, "rejected", []) or [])
+    out.append(
+        f"Imported {getattr(report, 'imported', 0):,}, updated {getattr(report, 'updated', 0):,}, "
+        f"rejected {len(rejected):,}\n",
+        style="bold",
+    )
+    for err in rejected:
+        col = getattr(err, "column", "") or "-"
+        out.append(f"line {getattr(err, 'line', '?')}, column ")
+        out.append(clean(col))
+        out.append(": ")
+        out.append(clean(getattr(err, "reason", "")))
+        out.append("\n")
+    return out
+
+
+class ImportPathModal(BaseModal):
+    """Dismisses with (path, report) after an import ran, None when cancelled."""
+
+    INITIAL_FOCUS = "#import-path"
+    HELP = [("Enter", "import the file"), ("Escape", "cancel")]
+    DEFAULT_CSS = """
+    ImportPathModal { align: center middle; }
+    ImportPathModal > Vertical { width: 72; height: auto; border: double $accent; background: $panel; padding: 0 1; }
+    ImportPathModal #import-status { height: auto; }
+    """
+
+    def __init__(self, network_id: int) -> None:
+        super().__init__()
+        self.network_id = network_id
+        self._running = False
+
+    def compose_body(self):  # noqa: ANN201
+        with Vertical():
+            yield Static(Text("Import members (CSV or XLSX)", style="bold"))
+            yield Input(placeholder="path of the file, e.g. ~/leden.csv", id="import-path")
+            yield Static("Enter imports; Escape cancels.", id="import-status")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        if not path or self._running:
+            return
+        if not Path(path).expanduser().is_file():
+            self.query_one("#import-status", Static).update(Text.assemble("No such file: ", safe_text(path)))
+            return
+        self._running = True
+        self.query_one("#import-status", Static).update("Importing...")
+        self.run_db(
+            run_import,
+            self.app.db,
+            path,
+            self.network_id,
+            group="member-import",
+            on_done=lambda report: self.dismiss((path, report)),
+            on_error=self._failed,
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        self._running = False
+        self.query_one("#import-status", Static).update(Text(f"Import failed: {type(exc).__name__}: {clean(exc)}"))
+
+
+class ImportReportScreen(BaseScreen):
+    TITLE_TEXT = "Import report"
+    INITIAL_FOCUS = "#report-body"
+    HELP = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
+    BINDINGS = [Binding("enter", "close", "Close")]
+
+    def __init__(self, path: str, report: Any) -> None:
+        super().__init__()
+        self.path = path
+        self.report = report
+
+    def compose_body(self):  # noqa: ANN201
+        with VerticalScroll(id="report-body"):
+            yield Static(report_text(self.report, self.path), id="report-text")
+
+    def action_close(self) -> None:
+        self.app.action_back()

@@ -1,0 +1,356 @@
+"""Members of the current network: one page (<= 100 rows) at a time, filtered as you type.
+
+The filter field keeps focus and drives the table (Up/Down move, PgDn/PgUp fetch the next/previous
+page by keyset). Every page is read in a thread worker; the table never holds more than one page.
+Phones are masked; Ctrl+R reveals them for this screen and writes an audit event first.
+Keys are Ctrl+/F-keys, never single letters: the filter field is focused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bin_console.widgets.member_table import MemberTable
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Input, Static
+
+from bin_console.textsafe import clean, safe_text
+
+from .base import BaseScreen
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    text: str
+    after: tuple[str, int] | None = None
+    before: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class PageResult:
+    request: PageRequest
+    page: Any  # data.members.MemberPage
+    network_name: str
+
+
+def fetch_page(db: Any, network_id: int, req: PageRequest) -> PageResult:
+    from bin_console.data.members import page_members
+    from bin_console.data.networks import get_network
+
+    with db.read() as session:
+        page = page_members(
+            session, network_id, text=req.text.strip(), after=req.after, before=req.before, limit=PAGE_SIZE
+        )
+        net = get_network(session, network_id)
+        name = net.name if net is not None else f"#{network_id}"
+    return PageResult(req, page, name)
+
+
+def mask(number: str | None) -> str:
+    from bin_console.alerts import mask_phone
+
+    return mask_phone(number)
+
+
+def member_cells(row: Any, *, reveal: bool) -> list[Text]:
+    phone = row.mobile or row.landline
+    shown = (phone or "") if reveal else mask(phone)
+    address = " ".join(p for p in (row.street, row.house_number) if p)
+    opt = ("S" if row.sms_opt_out else "") + ("E" if row.email_opt_out else "")
+    status = Text(row.status, style="bold" if row.status != "active" else "")
+    return [safe_text(row.name), safe_text(shown), safe_text(address), status, Text(opt or "-")]
+
+
+def audit_reveal(db: Any, actor: Any, network_id: int, rows: int) -> None:
+    from bin_console import audit
+
+    with db.write() as session:
+        audit.append(session, actor, "member.phones_revealed", f"network:{network_id}", {"rows": rows})
+
+
+def load_member(db: Any, member_id: int) -> dict[str, Any] | None:
+    from bin_console.data.members import get_member
+
+    with db.read() as session:
+        m = get_member(session, member_id)
+        if m is None:
+            return None
+        return {
+            "id": m.id,
+            "name": m.name,
+            "mobile": m.mobile or "",
+            "landline": m.landline or "",
+            "email": m.email or "",
+            "street": m.street,
+            "house_number": m.house_number,
+            "postcode": m.postcode,
+            "municipality": m.municipality,
+            "language": m.language,
+            "role": m.role,
+        }
+
+
+def deactivate(db: Any, member_id: int, actor: Any) -> int:
+    from bin_console.directory import deactivate_member
+
+    deactivate_member(db, member_id, actor)
+    return member_id
+
+
+class MembersScreen(BaseScreen):
+    TITLE_TEXT = "Members"
+    INITIAL_FOCUS = "#member-filter"
+    HELP = [
+        ("type", "filter: start of a name word, start of a street, or digits of a phone number"),
+        ("Up / Down", "move the highlighted member"),
+        ("PgDn / PgUp", "next / previous page of 100"),
+        ("Ctrl+N", "new member (form)"),
+        ("Ctrl+E", "edit the highlighted member"),
+        ("Ctrl+D", "deactivate the highlighted member (asks first; status becomes 'left')"),
+        ("Ctrl+O", "import members from a CSV/XLSX file (report per row)"),
+        ("Ctrl+R", "reveal / mask phone numbers (revealing is audited)"),
+    ]
+    BINDINGS = [
+        Binding("up", "move(-1)", show=False),
+        Binding("down", "move(1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("ctrl+n", "new", "New", priority=True),
+        Binding("ctrl+e", "edit", "Edit", priority=True),
+        Binding("ctrl+d", "deactivate", "Deactivate", show=False, priority=True),
+        Binding("ctrl+o", "import", "Import", show=False, priority=True),
+        Binding("ctrl+r", "reveal", "Reveal", show=False, priority=True),
+    ]
+    DEFAULT_CSS = """
+    MembersScreen #member-title { height: 1; padding: 0 1; background: $boost; }
+    MembersScreen #member-info { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, network_id: int) -> None:
+        super().__init__()
+        self.network_id = network_id
+        self.reveal = False
+        self._result: PageResult | None = None
+        self._wanted = PageRequest("")
+
+    def compose_body(self):  # noqa: ANN201
+        yield Static(Text("Members"), id="member-title")
+        yield Input(placeholder="filter: name, street or phone digits", id="member-filter")
+        yield Static("", id="member-info")
+        yield MemberTable(id="member-table")
+
+    def on_mount(self) -> None:
+        self._load(PageRequest(""))
+
+    # ---------------------------------------------------------------- loading
+    def _load(self, req: PageRequest, keep_row: int | None = None) -> None:
+        self._wanted = req
+        self.run_db(
+            fetch_page,
+            self.app.db,
+            self.network_id,
+            req,
+            group="member-page",
+            on_done=lambda result: self._show(result, keep_row),
+        )
+
+    def reload(self) -> None:
+        """Same page again (after an edit); the first page if the current one is now empty."""
+        table = self.query_one(MemberTable)
+        self._load(self._wanted, keep_row=table.cursor_row)
+
+    def _show(self, result: PageResult, keep_row: int | None = None) -> None:
+        if result.request != self._wanted:
+            return
+        page = result.page
+        if not page.rows and (result.request.after or result.request.before):
+            self._load(PageRequest(result.request.text))
+            return
+        self._result = result
+        self.query_one("#member-title", Static).update(
+            Text.assemble(("Members of ", "bold"), safe_text(result.network_name, style="bold"))
+        )
+        rows = [(r.id, member_cells(r, reveal=self.reveal)) for r in page.rows]
+        self.query_one(MemberTable).show_rows(rows, keep_row=keep_row)
+        self._update_info()
+
+    def _update_info(self, message: str | None = None) -> None:
+        info = Text(no_wrap=True, end="")
+        res = self._result
+        if message:
+            info.append(message)
+        elif res is None:
+            info.append("Loading...")
+        elif not res.page.rows:
+            if res.request.text.strip():
+                info.append_text(Text.assemble("No member matches ", safe_text(res.request.text.strip())))
+            else:
+                info.append("No members yet: Ctrl+N adds one, Ctrl+O imports a file.")
+        else:
+            first = res.page.offset + 1
+            last = res.page.offset + len(res.page.rows)
+            info.append(f"rows {first:,}-{last:,} of {res.page.total:,}")
+            if last < res.page.total:
+                info.append("  PgDn next page")
+        info.append("   phones shown" if self.reveal else "   phones masked (Ctrl+R)")
+        self.query_one("#member-info", Static).update(info)
+
+    # ---------------------------------------------------------------- keys
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "member-filter":
+            self._load(PageRequest(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # Enter in the filter does nothing more than the typing already did
+
+    def action_move(self, delta: int) -> None:
+        self.query_one(MemberTable).move_selection(delta)
+
+    def action_page(self, direction: int) -> None:
+        res = self._result
+        if res is None or not res.page.rows:
+            return
+        text = self.query_one("#member-filter", Input).value
+        page = res.page
+        if direction > 0:
+            if page.offset + len(page.rows) >= page.total:
+                self.query_one(MemberTable).move_selection(PAGE_SIZE)
+                return
+            self._load(PageRequest(text, after=page.last_key))
+        else:
+            if page.offset <= 0:
+                self.query_one(MemberTable).move_selection(-PAGE_SIZE)
+                return
+            self._load(PageRequest(text, before=page.first_key))
+
+    def _selected(self) -> int | None:
+        return self.query_one(MemberTable).selected_id
+
+    def action_new(self) -> None:
+        from .member_form import MemberFormModal
+
+        self.app.push_buffered(MemberFormModal(self.network_id, None), self._form_done)
+
+    def action_edit(self) -> None:
+        member_id = self._selected()
+        if member_id is None:
+            self.app.notify("No member highlighted.", severity="warning")
+            return
+        self.app.hold_keys()  # keys typed now belong to the form that is about to open
+        self.run_db(
+            load_member,
+            self.app.db,
+            member_id,
+            group="member-load",
+            on_done=self._open_edit,
+            on_error=self._load_failed,
+        )
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.app.release_keys()
+        self.app.notify(f"Cannot open the member: {type(exc).__name__}", severity="error", markup=False)
+
+    def _open_edit(self, data: dict[str, Any] | None) -> None:
+        from .member_form import MemberFormModal
+
+        if data is None:
+            self.app.release_keys()
+            self.app.notify("That member no longer exists.", severity="warning")
+            self.reload()
+            return
+        self.app.push_buffered(MemberFormModal(self.network_id, data), self._form_done)
+
+    def _form_done(self, member_id: int | None) -> None:
+        if member_id is not None:
+            self.reload()
+
+    def action_deactivate(self) -> None:
+        from .member_form import DeactivateConfirmModal
+
+        member_id = self._selected()
+        res = self._result
+        if member_id is None or res is None:
+            self.app.notify("No member highlighted.", severity="warning")
+            return
+        row = next((r for r in res.page.rows if r.id == member_id), None)
+        if row is None:
+            return
+        if row.status == "left":
+            self.app.notify(f"{clean(row.name)} is already inactive.", markup=False)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_db(
+                    deactivate,
+                    self.app.db,
+                    member_id,
+                    self.app.actor,
+                    group="member-write",
+                    on_done=lambda _id: self._deactivated(row.name),
+                )
+
+        self.app.push_buffered(DeactivateConfirmModal(row.name), confirmed)
+
+    def _deactivated(self, name: str) -> None:
+        self.app.notify(f"{clean(name)} deactivated (status: left).", markup=False)
+        self.reload()
+
+    def action_import(self) -> None:
+        from .import_report import ImportPathModal
+
+        self.app.push_buffered(ImportPathModal(self.network_id), self._imported)
+
+    def _imported(self, outcome: tuple[str, Any] | None) -> None:
+        from .import_report import ImportReportScreen
+
+        if outcome is None:
+            return
+        self.reload()
+        path, report = outcome
+        self.app.push_buffered(ImportReportScreen(path, report))
+
+    def action_reveal(self) -> None:
+        res = self._result
+        if self.reveal:
+            self.reveal = False
+            self._rerender()
+            return
+        rows = len(res.page.rows) if res else 0
+        # Audit first: the numbers are shown only once the event is written.
+        self.run_db(
+            audit_reveal,
+            self.app.db,
+            self.app.actor,
+            self.network_id,
+            rows,
+            group="member-audit",
+            on_done=lambda _none: self._revealed(),
+        )
+
+    def _revealed(self) -> None:
+        self.reveal = True
+        self._rerender()
+
+    def _rerender(self) -> None:
+        res = self._result
+        if res is None:
+            self._update_info()
+            return
+        table = self.query_one(MemberTable)
+        row = table.cursor_row
+        table.show_rows([(r.id, member_cells(r, reveal=self.reveal)) for r in res.page.rows], keep_row=row)
+        self._update_info()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [
+            ("New member", "Add a member to this network (Ctrl+N)", self.action_new),
+            ("Edit member", "Edit the highlighted member (Ctrl+E)", self.action_edit),
+            ("Deactivate member", "Set the highlighted member to 'left' (Ctrl+D)", self.action_deactivate),
+            ("Import members", "Import a CSV/XLSX file into this network (Ctrl+O)", self.action_import),
+            ("Reveal phone numbers", "Show / mask phone numbers (Ctrl+R, audited)", self.action_reveal),
+        ]

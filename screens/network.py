@@ -1,0 +1,160 @@
+"""Network: one network at a glance - streets, coordinator, members by status and channel, recent
+alerts and replies. F3 opens its members, F4 composes an alert to it.
+
+The summary is read in a thread worker and turned into rich Text there; every untrusted field goes
+through safe_text() (names, streets, replies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+
+from bin_console.textsafe import safe_text
+
+from .base import BaseScreen
+
+MAX_STREETS = 40
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    title: Text
+    counts: Text
+    streets: Text
+    activity: Text
+
+
+def _when(dt: Any) -> str:
+    if dt is None:
+        return ""
+    try:
+        return dt.astimezone().strftime("%d/%m %H:%M")
+    except (ValueError, AttributeError):
+        return str(dt)[:16]
+
+
+def build_view(db: Any, network_id: int) -> NetworkView:
+    """Blocking: read the summary and render it (runs in a thread worker)."""
+    from bin_console.data.networks import network_summary
+
+    with db.read() as session:
+        s = network_summary(session, network_id)
+        net = s.network
+        kind = "Z-BIN" if net.kind.upper() == "ZBIN" else net.kind
+        title = Text.assemble(
+            (f"{kind} ", "bold"),
+            safe_text(net.name, style="bold"),
+            "  ",
+            safe_text(net.municipality),
+            f"  zone {s.zone_code}",
+            ("  (inactive)" if net.status != "active" else ""),
+            no_wrap=True,
+            end="",
+        )
+        counts = Text(end="")
+        coords = s.coordinators
+        counts.append("Coordinator: ", style="bold")
+        if coords:
+            for i, c in enumerate(coords[:3]):
+                if i:
+                    counts.append(", ")
+                counts.append_text(safe_text(c.name))
+        elif net.coordinator_name:
+            counts.append_text(safe_text(net.coordinator_name))
+        else:
+            counts.append("none recorded")
+        counts.append("\n")
+        counts.append("Members: ", style="bold")
+        counts.append(
+            f"{s.by_status.get('active', 0):,} active, {s.by_status.get('pending', 0):,} pending, "
+            f"{s.by_status.get('left', 0):,} left\n"
+        )
+        counts.append("Reach:   ", style="bold")
+        counts.append(
+            f"SMS {s.sms_reachable:,}  e-mail {s.email_reachable:,}  "
+            f"SMS opted out {s.sms_opted_out:,}  no contact {s.no_contact:,}"
+        )
+        streets = Text(end="")
+        streets.append(f"Streets ({len(s.streets)})\n", style="bold")
+        for st in s.streets[:MAX_STREETS]:
+            streets.append_text(safe_text(st.street))
+            streets.append(" ")
+            streets.append_text(safe_text(st.postcode))
+            streets.append("\n")
+        if len(s.streets) > MAX_STREETS:
+            streets.append(f"... and {len(s.streets) - MAX_STREETS} more\n")
+        activity = Text(end="")
+        activity.append("Recent alerts\n", style="bold")
+        if not s.recent_alerts:
+            activity.append("none yet\n")
+        for a in s.recent_alerts:
+            channel = "SMS" if a.urgency == "urgent" else "e-mail"
+            activity.append(f"{_when(a.created_at)} {channel} {a.recipients:,} to  ")
+            activity.append_text(safe_text(a.text[:40]))
+            activity.append("\n")
+        activity.append("Recent replies\n", style="bold")
+        if not s.recent_replies:
+            activity.append("none\n")
+        for r in s.recent_replies:
+            activity.append(f"{_when(r.received_at)} ")
+            if r.is_opt_out:
+                activity.append("[STOP] ", style="bold")
+            activity.append_text(safe_text(r.text[:50]))
+            activity.append("\n")
+    return NetworkView(title=title, counts=counts, streets=streets, activity=activity)
+
+
+class NetworkScreen(BaseScreen):
+    TITLE_TEXT = "Network"
+    INITIAL_FOCUS = "#network-body"
+    FOOTER_GLOBAL = ("f1", "f2", "f3", "f4")
+    HELP = [
+        ("F3", "members of this network"),
+        ("F4", "compose an alert to this network"),
+        ("Up/Down/PgUp/PgDn", "scroll"),
+        ("Escape", "back to the search"),
+    ]
+    DEFAULT_CSS = """
+    NetworkScreen #network-title { height: 1; padding: 0 1; background: $boost; }
+    NetworkScreen #network-counts { height: 3; padding: 0 1; }
+    NetworkScreen #network-body { height: 1fr; }
+    NetworkScreen #network-cols { height: auto; }
+    NetworkScreen #network-cols Static { height: auto; }
+    NetworkScreen #network-streets { width: 30; padding: 0 1; }
+    NetworkScreen #network-activity { width: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, network_id: int) -> None:
+        super().__init__()
+        self.network_id = network_id
+
+    def compose_body(self):  # noqa: ANN201
+        yield Static(Text("Loading..."), id="network-title")
+        yield Static("", id="network-counts")
+        with VerticalScroll(id="network-body"):
+            with Horizontal(id="network-cols"):
+                yield Static("", id="network-streets")
+                yield Static("", id="network-activity")
+
+    def on_mount(self) -> None:
+        self.app.current_network_id = self.network_id
+        self.refresh_view()
+
+    def on_screen_resume(self) -> None:
+        # Back from members/compose: counts and recent alerts may have changed.
+        if self.is_mounted:
+            self.app.current_network_id = self.network_id
+
+    def refresh_view(self) -> None:
+        self.run_db(build_view, self.app.db, self.network_id, group="network-view", on_done=self._show)
+
+    def _show(self, view: NetworkView) -> None:
+        self.query_one("#network-title", Static).update(view.title)
+        self.query_one("#network-counts", Static).update(view.counts)
+        self.query_one("#network-streets", Static).update(view.streets)
+        self.query_one("#network-activity", Static).update(view.activity)

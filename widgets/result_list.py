@@ -1,0 +1,61 @@
+"""Ranked network matches: a non-focusable table the search field drives (focus never leaves the input).
+
+Presentational: it gets plain rows (already-safe rich Text cells) and keeps a selection. Fixed
+column widths so the layout never shifts while typing (and snapshots are deterministic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+# name, kind, municipality, members, matched: 68 columns + 10 of cell padding = 78 at 80x24
+COLUMNS: tuple[tuple[str, int], ...] = (
+    ("Network", 24),
+    ("Kind", 4),
+    ("Municipality", 14),
+    ("Members", 7),
+    ("Matched", 19),
+)
+
+
+class ResultList(DataTable):
+    """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
+
+    can_focus = False
+
+    DEFAULT_CSS = """
+    ResultList { height: 1fr; }
+    ResultList > .datatable--cursor { text-style: reverse bold; }
+    """
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
+        self._keys: list[int] = []
+
+    def on_mount(self) -> None:
+        for label, width in COLUMNS:
+            self.add_column(label, width=width, key=label.lower())
+
+    def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]]) -> None:
+        self.clear()
+        self._keys = [key for key, _ in rows]
+        for key, cells in rows:
+            self.add_row(*cells, key=str(key))
+        if rows:
+            self.move_cursor(row=0)
+
+    @property
+    def selected_key(self) -> int | None:
+        if not self._keys:
+            return None
+        row = min(max(self.cursor_row, 0), len(self._keys) - 1)
+        return self._keys[row]
+
+    def move_selection(self, delta: int) -> None:
+        if not self._keys:
+            return
+        row = min(max(self.cursor_row + delta, 0), len(self._keys) - 1)
+        self.move_cursor(row=row)
