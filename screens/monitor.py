@@ -134,9 +134,9 @@ class MonitorScreen(BaseScreen):
             return
         self.alert_id = aid
         self.progress = progress
-        self._render(progress)
+        self._render_progress(progress)
 
-    def _render(self, p: Any) -> None:
+    def _render_progress(self, p: Any) -> None:
         a = p.alert
         title = Text()
         title.append(f"Alert #{a.id} ", style="bold")

@@ -1,0 +1,135 @@
+"""Helpers for the alert-screen Pilot tests: a small seeded DB, the App, and waits with deadlines.
+
+Waits poll a condition (with a deadline) or wait for the workers that are running now - never a
+fixed sleep, never "idle" (shared notes/textual.md §3.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+from bin_console.data.keys import fold
+from bin_console.data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
+from bin_console.data.search_index import rebuild_terms
+from bin_console.data.templates import seed_templates
+from sqlalchemy import insert
+from textual.worker import WorkerCancelled
+
+NASTY_NAMES = ["[bold red]Jan[/]", "Peeters [/]", "Evil\x1b[31mRed\x1b[0m"]
+POLLERS = {"status-poller"}
+
+
+def seed(db, *, members: int = 12, network_name: str = "BIN Kerkwijk", extra_network: str | None = None) -> dict:
+    """Zone 5415 with one network on Kerkstraat; `members` with mobiles (the first three with
+    markup/escape names), plus one opted out and one without a mobile; templates seeded."""
+    now = utcnow()
+    with db.write() as s:
+        zone = PoliceZone(code="5415", name="Gent")
+        s.add(zone)
+        s.flush()
+        ids = []
+        for name, street in [(network_name, "Kerkstraat")] + (
+            [(extra_network, "Molenstraat")] if extra_network else []
+        ):
+            n = Network(zone_id=zone.id, name=name, name_key=fold(name), municipality="Gent", sms_sender="POLITIE")
+            s.add(n)
+            s.flush()
+            s.add(
+                NetworkStreet(
+                    network_id=n.id, street=street, street_key=fold(street), postcode="9000", municipality="Gent"
+                )
+            )
+            ids.append(n.id)
+        rows = []
+        for i in range(members):
+            name = NASTY_NAMES[i] if i < len(NASTY_NAMES) else f"Lid {i:03d}"
+            rows.append(_member(ids[0], name, mobile=f"+3247{i:07d}", now=now))
+        rows.append(_member(ids[0], "Opted Out", mobile="+32479999998", now=now, sms_opt_out=True))
+        rows.append(_member(ids[0], "No Mobile", mobile=None, now=now, email="nm@example.be"))
+        if extra_network:
+            rows.append(_member(ids[1], "Molen Een", mobile="+32478888801", now=now))
+        s.execute(insert(Member), rows)
+        s.flush()
+        rebuild_terms(s, ids)
+        seed_templates(s)
+    return {"network_id": ids[0], "network_ids": ids, "sms": members}
+
+
+def _member(nid: int, name: str, *, mobile: str | None, now, **kw) -> dict:
+    d = {
+        "network_id": nid,
+        "name": name,
+        "name_key": fold(name),
+        "mobile": mobile,
+        "status": "active",
+        "sms_opt_out": False,
+        "email_opt_out": False,
+        "street": "Kerkstraat",
+        "street_key": "kerkstraat",
+        "house_number": "1",
+        "postcode": "9000",
+        "municipality": "Gent",
+        "language": "nl",
+        "role": "member",
+        "created_at": now,
+        "updated_at": now,
+        "email": None,
+    }
+    d.update(kw)
+    return d
+
+
+def make_app(settings, db, **kw):
+    from bin_console.app import BinConsoleApp
+
+    settings.cursor_blink = False
+    kw.setdefault("poll_status", False)
+    kw.setdefault("training", True)
+    return BinConsoleApp(settings, db, **kw)
+
+
+async def settle(pilot) -> None:
+    """Wait for the workers running now (not the never-ending status poller), then a pause."""
+    app = pilot.app
+    workers = [w for w in app.workers if w.group not in POLLERS and not w.is_finished]
+    if workers:
+        with contextlib.suppress(WorkerCancelled):
+            await app.workers.wait_for_complete(workers)
+    await pilot.pause()
+
+
+async def wait_for(pilot, cond: Callable[[], object], timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = cond()
+        except Exception:  # noqa: BLE001 - the widget may not be mounted yet
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await settle(pilot)
+        await asyncio.sleep(0.02)
+
+
+def screen_text(app) -> str:
+    """Everything visible on the current screen as plain text (what a dispatcher reads)."""
+    from textual.widgets import DataTable, Static
+
+    parts = []
+    for w in app.screen.query("*"):
+        if isinstance(w, Static):
+            parts.append(str(w.render()) if not hasattr(w, "visual") else _plain(w))
+        elif isinstance(w, DataTable):
+            for r in range(w.row_count):
+                parts.append(" | ".join(str(getattr(c, "plain", c)) for c in w.get_row_at(r)))
+    return "\n".join(parts)
+
+
+def _plain(w) -> str:
+    r = w.render()
+    return getattr(r, "plain", None) or str(r)

@@ -1,0 +1,110 @@
+"""Compose screen, driven by keys only: live meter, GSM-safe rewrite, template fill, recipients."""
+
+from __future__ import annotations
+
+from alert_ui_helpers import make_app, seed, settle, wait_for
+from bin_console.screens.compose import ComposeScreen
+from textual.widgets import TextArea
+
+
+async def open_compose(pilot, nid: int) -> ComposeScreen:
+    pilot.app.current_network_id = nid
+    await pilot.press("f4")
+    screen = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen) and pilot.app.screen)
+    await wait_for(pilot, lambda: screen.plan is not None, what="recipient plan")
+    return screen
+
+
+def meter(screen) -> str:
+    return screen.query_one("#meter").summary
+
+
+async def test_meter_gsm_then_ucs2_names_the_character(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_compose(pilot, info["network_id"])
+        assert isinstance(app.focused, TextArea)  # typing goes straight into the text
+        await pilot.press(*"Inbraak in Belgi")
+        assert screen.text == "Inbraak in Belgi"
+        assert "16 chars" in meter(screen) and "GSM-7" in meter(screen)
+        assert "1 part per SMS" in meter(screen)
+        await pilot.press("ë")
+        assert screen.text.endswith("België")
+        m = meter(screen)
+        assert "UCS-2" in m and "ë" in m and "U+00EB" in m
+        # 12 SMS recipients x 1 part
+        assert "12 parts for 12 recipients" in m
+
+
+async def test_meter_counts_parts(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_compose(pilot, info["network_id"])
+        body = screen.query_one("#body", TextArea)
+        body.load_text("x" * 160)
+        await pilot.pause()
+        assert "1 part per SMS" in meter(screen)
+        await pilot.press("y")  # 161 GSM-7 characters: two parts of 153
+        assert "2 parts per SMS (153/part)" in meter(screen)
+        assert "24 parts for 12 recipients" in meter(screen)
+        body.load_text("ë" * 71)  # 71 UCS-2 characters: two parts of 67
+        await pilot.pause()
+        assert "UCS-2" in meter(screen) and "2 parts per SMS (67/part)" in meter(screen)
+
+
+async def test_gsm_safe_rewrite(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_compose(pilot, info["network_id"])
+        screen.query_one("#body", TextArea).load_text("Politie België: ‘verdachte’ – bel 101…")
+        await pilot.pause()
+        assert "UCS-2" in meter(screen)
+        await pilot.press("ctrl+g")
+        assert screen.text == "Politie Belgie: 'verdachte' - bel 101..."
+        assert "GSM-7" in meter(screen)
+        assert isinstance(app.focused, TextArea)
+
+
+async def test_template_fill_with_placeholders(sqlite_db, settings):
+    info = seed(sqlite_db)
+    settings.language = "nl"
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_compose(pilot, info["network_id"])
+        await pilot.press("ctrl+l")
+        from bin_console.screens.template_picker import TemplatePickerModal
+
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, TemplatePickerModal) and app.screen)
+        await wait_for(pilot, lambda: picker.templates, what="templates loaded")
+        keys = [t.key for t in picker.templates]
+        await pilot.press(*["down"] * keys.index("burglary"), "enter")
+        await wait_for(pilot, lambda: picker.fields, what="placeholder form")
+        assert picker.fields[0] == "time"
+        await pilot.press("enter")  # time pre-filled with now
+        await pilot.press(*"Kerkstraat 12", "enter")
+        await pilot.press(*"man in rode jas", "enter")
+        await wait_for(pilot, lambda: app.screen is screen, what="back in compose")
+        assert "inbraak bezig in Kerkstraat 12" in screen.text
+        assert "man in rode jas" in screen.text
+        assert "{" not in screen.text
+        assert screen.template_key == "burglary"
+
+
+async def test_recipients_summary_and_refusals(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_compose(pilot, info["network_id"])
+        summary = str(screen.query_one("#recipients").render())
+        assert "SMS 12" in summary and "opted out 1" in summary and "no mobile 1" in summary
+        await pilot.press("f5")  # empty text: refused, no modal
+        await settle(pilot)
+        assert app.screen is screen
+        await pilot.press("ctrl+u")  # non-urgent: e-mail
+        await wait_for(pilot, lambda: screen.plan is not None and screen.plan.urgency == "normal")
+        assert "E-mail 1" in str(screen.query_one("#recipients").render())
+        # target names are literal text, never markup
+        assert "BIN Kerkwijk" in str(screen.query_one("#targets").render())

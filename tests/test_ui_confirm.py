@@ -1,0 +1,124 @@
+"""Confirm-send modal: states what will happen, opens on Cancel, sends only on a deliberate key."""
+
+from __future__ import annotations
+
+from alert_ui_helpers import make_app, seed, settle, wait_for
+from bin_console.data.models import Alert, Delivery
+from bin_console.screens.compose import ComposeScreen
+from bin_console.screens.confirm import ConfirmSendModal
+from bin_console.screens.monitor import MonitorScreen
+from sqlalchemy import func, select
+from textual.widgets import Button, TextArea
+
+
+def n_alerts(db) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(Alert))
+
+
+async def open_modal(pilot, nid: int, text: str = "Inbraak Kerkstraat, blijf binnen") -> ConfirmSendModal:
+    app = pilot.app
+    app.current_network_id = nid
+    await pilot.press("f4")
+    screen = await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen) and app.screen)
+    await wait_for(pilot, lambda: screen.plan is not None)
+    screen.query_one("#body", TextArea).load_text(text)
+    await pilot.press("f5")
+    return await wait_for(pilot, lambda: isinstance(app.screen, ConfirmSendModal) and app.screen, what="modal")
+
+
+async def test_modal_states_exactly_what_happens_and_enter_cancels(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db, training=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal = await open_modal(pilot, info["network_id"], "x" * 200)
+        headline = str(modal.query_one("#headline").render())
+        assert headline == "SMS to 12 members of BIN Kerkwijk, 2 parts each, 24 parts"
+        assert "GSM-7" in str(modal.query_one("#details").render())
+        assert "expired, never sent late" in str(modal.query_one("#details").render())
+        assert "TRAINING" in str(modal.query_one("#training").render())
+        assert isinstance(app.focused, Button) and app.focused.id == "cancel"
+        await wait_for(pilot, lambda: modal.armed)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        assert n_alerts(sqlite_db) == 0
+
+
+async def test_escape_and_n_cancel(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal = await open_modal(pilot, info["network_id"])
+        await wait_for(pilot, lambda: modal.armed)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("f5")
+        modal = await wait_for(pilot, lambda: isinstance(app.screen, ConfirmSendModal) and app.screen)
+        await wait_for(pilot, lambda: modal.armed)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        assert n_alerts(sqlite_db) == 0
+
+
+async def test_y_after_arming_sends_and_opens_monitor(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal = await open_modal(pilot, info["network_id"])
+        await wait_for(pilot, lambda: modal.armed)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="monitor")
+        assert n_alerts(sqlite_db) == 1
+        assert app.sending is True
+        with sqlite_db.read() as s:
+            assert s.scalar(select(func.count()).select_from(Delivery)) == 12
+        monitor = app.screen
+        await wait_for(pilot, lambda: monitor.progress is not None)
+        assert monitor.progress.counts.get("queued") == 12
+
+
+async def test_f5_again_sends(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal = await open_modal(pilot, info["network_id"])
+        await wait_for(pilot, lambda: modal.armed)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="monitor")
+        assert n_alerts(sqlite_db) == 1
+
+
+async def test_typed_ahead_letters_never_confirm(sqlite_db, settings, monkeypatch):
+    # A long arming delay stands for "the keys arrived before the dispatcher could read the modal".
+    monkeypatch.setattr(ConfirmSendModal, "ARM_DELAY", 3600.0)
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal = await open_modal(pilot, info["network_id"])
+        await pilot.press("y", "f5", "y", "f5")
+        await settle(pilot)
+        assert n_alerts(sqlite_db) == 0
+        assert app.screen is modal and modal.typed_ahead
+        # Enter presses Cancel (the default focus): back in compose, nothing sent
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        assert n_alerts(sqlite_db) == 0
+
+
+async def test_after_type_ahead_only_f5_sends(sqlite_db, settings):
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal = await open_modal(pilot, info["network_id"])
+        modal.typed_ahead = True  # as if a `y` had arrived in the same burst as F5
+        await wait_for(pilot, lambda: modal.armed)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen is modal and n_alerts(sqlite_db) == 0
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        assert n_alerts(sqlite_db) == 1
