@@ -1,0 +1,366 @@
+"""Headless alerts: `bin-console send`, `bin-console alerts show ID`, `bin-console alerts list`.
+
+`send` prints the plan, refuses without --yes (exit 2, nothing written), writes the alert and its outbox
+rows (alerts.create_alert), then sends through a running `bin-console sender` service when one is bound
+for this database (fresh heartbeat), else through an embedded SenderRunner. Exit codes: 0 every reachable
+recipient accepted (with --wait: receipts in or expiry passed, none failed), 1 some failed, 2 bad input /
+nothing sent, 3 timeout, 78 no credentials store / bad config.
+Untrusted text (names, alert texts) is printed through textsafe.clean: no escape sequence reaches a tty.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from . import alerts
+from .actor import Actor
+from .data.models import Network, PoliceZone, SenderStatus, utcnow
+from .textsafe import clean
+
+EX_CONFIG = 78
+SENDER_FRESH_S = 10.0
+POLL_S = 0.25
+_SHOW_FAILURES = 20
+
+
+class _Refused(Exception):
+    """Bad input: message for stderr, exit 2, nothing written."""
+
+
+def _err(msg: str) -> None:
+    print(f"bin-console: {msg}", file=sys.stderr)
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+def _zone_id(session, settings) -> int | None:  # noqa: ANN001
+    if not settings.zone:
+        return None
+    zid = session.scalar(select(PoliceZone.id).where(PoliceZone.code == settings.zone))
+    if zid is None:
+        raise _Refused(f"police zone {settings.zone!r} (console.zone in the config) does not exist")
+    return zid
+
+
+def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: ANN001
+    """Networks by (folded) name; an unknown or ambiguous name is refused with the reason."""
+    try:
+        from .data.networks import find_networks
+    except ImportError:  # pragma: no cover - data/networks.py owned by the directory engineer
+        find_networks = None
+    from .data.keys import fold
+
+    out: list[Network] = []
+    with db.read() as s:
+        zid = _zone_id(s, settings)
+        for name in names:
+            if find_networks is not None:
+                found = find_networks(s, name)
+            else:  # pragma: no cover
+                found = list(s.scalars(select(Network).where(Network.name_key == fold(name))))
+            if zid is not None:
+                found = [n for n in found if n.zone_id == zid]
+            if not found:
+                raise _Refused(f"no network named {name!r}; try `bin-console networks search {name!r}`")
+            if len(found) > 1:
+                codes = ", ".join(
+                    s.scalar(select(PoliceZone.code).where(PoliceZone.id == n.zone_id)) or "?" for n in found
+                )
+                raise _Refused(f"{len(found)} networks are named {name!r} (zones {codes}); set console.zone")
+            if found[0].id not in {n.id for n in out}:
+                out.append(found[0])
+    return out
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in pairs:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise _Refused(f"--set {item!r}: expected NAME=VALUE")
+        values[key.strip()] = value
+    return values
+
+
+def compose_text(db, args, settings) -> tuple[str, str | None]:  # noqa: ANN001
+    """(text, template key) from --text or --template/--set, after --gsm-safe."""
+    template_key = None
+    if args.template:
+        template_key = args.template
+        lang = args.lang or settings.language
+        try:
+            text = alerts.render_template(db, args.template, lang, _parse_sets(args.set))
+        except ValueError as exc:
+            raise _Refused(str(exc)) from None
+        missing = alerts.placeholders(text)
+        if missing:
+            hint = " ".join(f"--set {m}=..." for m in missing)
+            raise _Refused(f"template {args.template!r} still has placeholders {missing}; pass {hint}")
+    else:
+        if args.set:
+            raise _Refused("--set only applies to --template")
+        text = args.text or ""
+    if args.gsm_safe:
+        from .encoding import gsm_safe
+
+        text = gsm_safe(text)
+    if not text.strip():
+        raise _Refused("the alert text is empty")
+    return text, template_key
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def print_plan(plan: alerts.RecipientPlan, text: str) -> None:
+    encoding, parts = alerts.analyse_text(text)
+    channel = "SMS" if plan.channel == "sms" else "e-mail"
+    addr = "mobile" if plan.channel == "sms" else "e-mail address"
+    print(f"Channel: {channel}")
+    for _nid, name, n in plan.per_network:
+        print(f"  {clean(name)}: {n} recipient(s)")
+    print(f"Recipients: {plan.recipients}")
+    print(
+        f"Skipped: {plan.skipped} ({plan.skipped_opt_out} opted out, {plan.skipped_no_address} without {addr}, "
+        f"{plan.skipped_left} left or pending, {plan.skipped_duplicate} duplicate across networks)"
+    )
+    if plan.channel == "sms":
+        print(f"Encoding: {encoding.upper()}, {len(text)} characters, {parts} part(s) per SMS")
+        print(f"Total SMS parts: {plan.recipients * parts}")
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+def sender_service_bound(db, account: str = "default") -> bool:  # noqa: ANN001
+    """A `bin-console sender` (or another console's embedded one) is alive for this database."""
+    with db.read() as s:
+        st = s.get(SenderStatus, account)
+    if st is None or st.state in ("stopped", "config_error"):
+        return False
+    return utcnow() - st.updated_at < timedelta(seconds=SENDER_FRESH_S)
+
+
+def _progress_line(p: alerts.AlertProgress, wait: bool) -> str:
+    width = 30
+    total = max(p.total, 1)
+    finished = p.total - sum(p.counts.get(k, 0) for k in ("queued", "submitting"))
+    if wait:
+        finished -= p.counts.get("submitted", 0)
+    filled = int(width * finished / total)
+    bar = "#" * filled + "." * (width - filled)
+    return (
+        f"\r[{bar}] {finished}/{p.total} "
+        f"accepted {p.accepted}, delivered {p.counts.get('delivered', 0)}, failed {p.failed}   "
+    )
+
+
+def _finished(p: alerts.AlertProgress, wait: bool) -> bool:
+    if not p.done:
+        return False
+    if not wait or not p.counts.get("submitted"):
+        return True
+    exp = p.alert.expires_at
+    return exp is not None and utcnow() >= exp
+
+
+def wait_for_alert(
+    db, alert_id: int, *, wait: bool, timeout: float | None, tty: bool
+) -> tuple[alerts.AlertProgress, bool]:  # noqa: ANN001, E501
+    """Poll until finished or the deadline; returns (last progress, timed_out). No fixed sleeps elsewhere."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        p = alerts.alert_progress(db, alert_id)
+        if tty:
+            sys.stderr.write(_progress_line(p, wait))
+            sys.stderr.flush()
+        if _finished(p, wait):
+            return p, False
+        if deadline is not None and time.monotonic() >= deadline:
+            return p, True
+        time.sleep(POLL_S)
+
+
+def print_summary(p: alerts.AlertProgress) -> None:
+    order = ("queued", "submitting", "submitted", "delivered", "undeliverable", "expired", "rejected", "failed")
+    counts = ", ".join(f"{k} {p.counts[k]}" for k in (*order, "cancelled") if p.counts.get(k))
+    print(f"Alert {p.alert.id}: {p.total} recipient(s): {counts or 'none'}")
+    print(f"SMS parts accepted: {p.parts_acked}/{p.parts_total}")
+    if p.possible_duplicates:
+        print(f"Possibly sent twice (re-sent after a lost link): {p.possible_duplicates}")
+    if p.failures:
+        print("Failures:")
+        for name, addr, state, reason in p.failures[:_SHOW_FAILURES]:
+            print(f"  {clean(name)}  {addr}  {state}: {clean(reason)}")
+        more = p.failed - min(len(p.failures), _SHOW_FAILURES)
+        if more > 0:
+            print(f"  ... and {more} more (bin-console alerts show {p.alert.id})")
+
+
+def _start_embedded(db, settings):  # noqa: ANN001, ANN202
+    """An embedded SenderRunner, or raise _Refused / CredentialStoreUnavailable before anything is written."""
+    from .credentials import CredentialStoreUnavailable, get_secret
+
+    try:
+        from .sender import SenderRunner
+    except ImportError:
+        raise _Refused("the SMS sender is not available in this build; start `bin-console sender`") from None
+    try:
+        password = get_secret("smpp", settings, required=not settings.smpp.training)
+    except CredentialStoreUnavailable:
+        if not settings.smpp.training:
+            raise
+        password = None
+    except LookupError as exc:
+        raise _Refused(str(exc)) from None
+    return SenderRunner(db, settings.smpp, password=password)
+
+
+def cmd_send(args, settings) -> int:  # noqa: ANN001
+    from .credentials import CredentialStoreUnavailable
+    from .runtime import open_db_or_exit
+
+    urgency = "normal" if args.normal else "urgent"
+    if args.expires is not None and args.expires <= 0:
+        _err("--expires must be a positive number of minutes")
+        return 2
+    if args.timeout is not None and args.timeout <= 0:
+        _err("--timeout must be a positive number of seconds")
+        return 2
+    db = open_db_or_exit(settings)
+    runner = None
+    started = False
+    try:
+        try:
+            nets = resolve_networks(db, args.network, settings)
+            text, template_key = compose_text(db, args, settings)
+            inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
+            if inactive:
+                raise _Refused(f"inactive network(s): {', '.join(inactive)}")
+            plan = alerts.plan_alert(db, [n.id for n in nets], urgency)
+            print_plan(plan, text)
+            if plan.recipients == 0:
+                raise _Refused("no reachable recipient: nothing to send")
+            if not args.yes:
+                raise _Refused("not sent: add --yes to confirm (nothing was written)")
+            use_service = urgency == "urgent" and sender_service_bound(db)
+            if urgency == "urgent" and not use_service:
+                runner = _start_embedded(db, settings)
+            expires = args.expires
+            if expires is None and urgency == "urgent":
+                expires = settings.alert_expiry_minutes
+            alert_id = alerts.create_alert(
+                db,
+                network_ids=[n.id for n in nets],
+                text=text,
+                urgency=urgency,
+                actor=Actor.current(),
+                template_key=template_key,
+                expires_minutes=expires,
+                sender=None,
+                training=settings.smpp.training,
+            )
+        except _Refused as exc:
+            _err(str(exc))
+            return 2
+        except ValueError as exc:
+            _err(f"{exc}; nothing sent")
+            return 2
+        except CredentialStoreUnavailable as exc:
+            _err(f"{exc} Nothing was written.")
+            return EX_CONFIG
+        print(f"Alert {alert_id} queued ({plan.recipients} recipient(s)).")
+        if urgency == "normal":
+            # The e-mail sender is another part's job; the rows wait in the outbox for it.
+            print("Non-urgent: queued for e-mail; the e-mail sender delivers it.")
+            return 0
+        if use_service:
+            print("Sending through the running `bin-console sender` service.")
+        else:
+            runner.start()
+            started = True
+            print("Sending (embedded sender).")
+        timeout = args.timeout
+        if timeout is None and expires:
+            timeout = expires * 60 + 30  # the sender expires unsent rows by then; never hang past it
+        tty = sys.stderr.isatty()
+        try:
+            p, timed_out = wait_for_alert(db, alert_id, wait=args.wait, timeout=timeout, tty=tty)
+        except KeyboardInterrupt:
+            if tty:
+                sys.stderr.write("\n")
+            _err(f"interrupted: alert {alert_id} stays queued; `bin-console alerts show {alert_id}` follows it")
+            return 130
+        if tty:
+            sys.stderr.write("\n")
+        print_summary(p)
+        if timed_out:
+            _err(f"timed out waiting for alert {alert_id}; it continues in the outbox")
+            return 3
+        return 1 if p.failed else 0
+    finally:
+        if started:
+            runner.stop()
+        db.dispose()
+
+
+# --- alerts show / list -------------------------------------------------------------------------
+
+
+def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
+    from .runtime import open_db_or_exit
+
+    db = open_db_or_exit(settings)
+    try:
+        try:
+            p = alerts.alert_progress(db, args.id)
+        except ValueError as exc:
+            _err(str(exc))
+            return 2
+        a = p.alert
+        who = f"{a.created_by}@{a.client_addr}" if a.client_addr else a.created_by
+        print(f"Alert {a.id}  {a.created_at:%Y-%m-%d %H:%M:%S} UTC  by {clean(who)} on {clean(a.host)}")
+        print(f"Networks: {', '.join(clean(n) for n in p.network_names)}")
+        print(f"Urgency: {a.urgency}{'  TRAINING' if a.training else ''}  template: {a.template_key or '-'}")
+        print(f"Text ({a.encoding.upper()}, {a.parts_per_sms} part(s)): {clean(a.text)}")
+        if a.expires_at:
+            print(f"Expires: {a.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+        if a.cancelled_at:
+            print(f"Cancelled: {a.cancelled_at:%Y-%m-%d %H:%M:%S} UTC by {clean(a.cancelled_by)}")
+        print(
+            f"Skipped: {a.skipped_opt_out} opted out, {a.skipped_no_address} without address, "
+            f"{a.skipped_left} left or pending, {a.skipped_duplicate} duplicate"
+        )
+        print_summary(p)
+        print("Done." if p.done else "Still sending.")
+        return 0
+    finally:
+        db.dispose()
+
+
+def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
+    from .runtime import open_db_or_exit
+
+    db = open_db_or_exit(settings)
+    try:
+        rows = alerts.list_alerts(db, limit=getattr(args, "limit", 20) or 20)
+    finally:
+        db.dispose()
+    if not rows:
+        print("No alerts yet.")
+        return 0
+    for r in rows:
+        text = clean(r.text)
+        text = text if len(text) <= 40 else text[:39] + "…"
+        nets = clean(", ".join(r.network_names))
+        flag = " TRAINING" if r.training else ""
+        print(
+            f"{r.id:>6}  {r.created_at:%Y-%m-%d %H:%M}  {clean(r.who):<16} {r.urgency:<6}{flag} "
+            f"{r.recipients:>6} rcpt  {r.outcome}  [{nets}]  {text}"
+        )
+    return 0
