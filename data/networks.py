@@ -111,8 +111,10 @@ def search_networks(session: Session, query: str, *, zone_id: int | None = None,
         common = set(per_word[0]).intersection(*per_word[1:])
         for nid in common - set(scores):
             matches = [pw[nid] for pw in per_word]
-            top = max(matches, key=lambda b: b.score)
-            labels = " + ".join(dict.fromkeys(m.label for m in matches))
+            # "Kerkstraat, 9100 Sint-Niklaas" already says "9100 Sint-Niklaas": show each fact once
+            shown = [m for m in matches if not any(m.label in o.label and m.label != o.label for o in matches)]
+            top = max(shown, key=lambda b: b.score)
+            labels = " + ".join(dict.fromkeys(m.label for m in shown))
             scores[nid] = _Best(sum(m.score for m in matches), top.field, labels)
     if not scores:
         return []
