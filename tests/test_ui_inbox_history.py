@@ -1,0 +1,81 @@
+"""Inbox (replies as they arrive, opt-outs marked, mark handled) and History (past alerts)."""
+
+from __future__ import annotations
+
+from alert_ui_helpers import make_app, seed, settle, wait_for
+from bin_console.data.models import Reply
+from bin_console.screens.history import HistoryScreen
+from bin_console.screens.inbox import InboxScreen
+from bin_console.screens.monitor import MonitorScreen
+from sqlalchemy import select
+from textual.widgets import DataTable
+
+from bin_console import alerts, outbox
+from bin_console.actor import Actor
+
+ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101")
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    return [[c.plain for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
+    info = seed(sqlite_db)
+    aid = alerts.create_alert(sqlite_db, network_ids=[info["network_id"]], text="Inbraak", actor=ACTOR)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f7")
+        inbox = await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen) and app.screen)
+        table = inbox.query_one("#replies", DataTable)
+        await settle(pilot)
+        assert table.row_count == 0
+        # replies arrive while the inbox is open (the sender stores them; the screen re-reads)
+        outbox.store_reply(sqlite_db, "+32470000000", "Gezien! [bold]man[/] liep naar \x1b[2Jstation")
+        outbox.store_reply(sqlite_db, "+32490111222", "wie is dit?")
+        await wait_for(pilot, lambda: table.row_count == 2, what="replies shown")
+        newest, first = rows(table)
+        assert newest[1] != "+32490111222" and newest[1].endswith("22")  # unknown sender: masked number
+        assert first[1] == "[bold red]Jan[/]"  # member name literal
+        assert first[3] == f"#{aid}"
+        assert "[bold]man[/]" in first[4] and "\x1b" not in first[4]
+        outbox.store_reply(sqlite_db, "+32470000001", "STOP")
+        await wait_for(pilot, lambda: table.row_count == 3)
+        assert rows(table)[0][4].startswith("STOP ")  # opt-out marked
+        assert rows(table)[0][1] == "Peeters [/]"
+
+        # the cursor stays on the reply it was on while new ones arrive above it
+        assert table.cursor_row == 1  # still on "wie is dit?"
+        await pilot.press("up", "enter")  # mark the newest handled
+        await wait_for(pilot, lambda: "done" in rows(table)[0][4], what="handled mark")
+        with sqlite_db.read() as s:
+            handled = s.scalars(select(Reply).where(Reply.handled)).all()
+        assert [r.text for r in handled] == ["STOP"] and handled[0].handled_by
+
+        await pilot.press("ctrl+u")  # unhandled only
+        await wait_for(pilot, lambda: table.row_count == 2)
+        assert all("done" not in r[4] for r in rows(table))
+
+
+async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings):
+    info = seed(sqlite_db)
+    a1 = alerts.create_alert(sqlite_db, network_ids=[info["network_id"]], text="Eerste [b]alarm[/b]", actor=ACTOR)
+    a2 = alerts.create_alert(
+        sqlite_db, network_ids=[info["network_id"]], text="Tweede alarm", urgency="normal", actor=ACTOR
+    )
+    alerts.cancel_alert(sqlite_db, a1, ACTOR)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f8")
+        hist = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen)
+        table = hist.query_one("#alerts", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        r = rows(table)
+        assert r[0][0] == str(a2) and r[0][4] == "mail" and r[0][2] == "disp1@10.1.2.3"
+        assert r[1][0] == str(a1) and r[1][5] == "Eerste [b]alarm[/b]" and r[1][6] == "12"
+        assert "cancel" in r[1][8].lower()
+        assert "BIN Kerkwijk" in r[1][3]
+        await pilot.press("down", "enter")
+        monitor = await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen)
+        await wait_for(pilot, lambda: monitor.progress is not None)
+        assert monitor.alert_id == a1
