@@ -26,6 +26,9 @@ BACKUPS = 5
 _MIN_SECRET_LEN = 4  # shorter "secrets" would blank ordinary words out of every line
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 
+# smpplib's own loggers ("smpp.Client.<id>") and the wire logger our SMPP client passes to smpplib
+SMPP_LOGGERS = ("smpp", "bin_console.smpp")
+
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
@@ -57,7 +60,7 @@ class PduDumpFilter(logging.Filter):
         msg = record.msg if isinstance(record.msg, str) else str(record.msg)
         if msg.startswith((">>", "<<")):
             return False
-        return not (record.name.startswith("smpp") and record.levelno < logging.INFO)
+        return not (record.name.startswith(SMPP_LOGGERS) and record.levelno < logging.INFO)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -98,10 +101,11 @@ def configure_logging(
             root.removeHandler(h)
             h.close()
     root.setLevel(level)
-    # pin smpplib (logger names "smpp.Client.<id>") and anything else named smpp*
-    logging.getLogger("smpp").setLevel(max(level, logging.INFO))
+    # pin smpplib's loggers (and the wire logger handed to it) to INFO or above
+    for name in SMPP_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
     for name in list(logging.root.manager.loggerDict):
-        if name.startswith("smpp"):
+        if name.startswith(SMPP_LOGGERS):
             lg = logging.getLogger(name)
             if lg.level != logging.NOTSET and lg.level < logging.INFO:
                 lg.setLevel(logging.INFO)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import binascii
+import importlib.util
 import logging
 import os
 import stat
+import time
 
 import pytest
 import smpplib.client
@@ -144,3 +146,40 @@ def test_scrub_and_short_values():
     assert logsetup.scrub(binascii.hexlify(b"s3cr3t-value").decode().upper()) == "***"
     logsetup.redact("ab")  # too short to redact without blanking ordinary words
     assert logsetup.scrub("abc") == "abc"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("bin_console.sender") is None, reason="bin_console.sender not written yet")
+def test_canary_through_the_real_sender(smsc_factory, sqlite_db, restore_logging, tmp_path, capfd):
+    """The project's own SMPP path (SenderRunner, wire logger) at DEBUG: a bind and a send leak nothing."""
+    from test_alerts import ACTOR, add_members, make_network
+
+    from bin_console import alerts
+    from bin_console.sender import SenderRunner
+
+    sim = smsc_factory(system_id="bin01", password=CANARY)
+    path = logsetup.configure_logging(None, level=logging.DEBUG, to_stderr=True, directory=tmp_path / "logs")
+    logging.getLogger("bin_console.smpp.wire").setLevel(logging.DEBUG)  # someone turns the dumps on
+    secret = Secret(CANARY)
+    logsetup.redact(secret)
+    net = make_network(sqlite_db, "Kerkstraat")
+    add_members(sqlite_db, net, [{"name": "An", "mobile": "+32470000001"}])
+    aid = alerts.create_alert(sqlite_db, network_ids=[net], text="Inbraak", actor=ACTOR)
+    s = Settings(db_url="sqlite://")
+    s.smpp.port, s.smpp.system_id = sim.port, "bin01"
+    runner = SenderRunner(sqlite_db, s.smpp, password=secret)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 15
+        while alerts.alert_progress(sqlite_db, aid).accepted < 1 and time.monotonic() < deadline:
+            sim.wait_for(lambda: False, timeout=0.05)  # wakes on SMSC events; bounded by the deadline
+    finally:
+        runner.stop()
+    assert alerts.alert_progress(sqlite_db, aid).accepted == 1
+    for h in logging.getLogger().handlers:
+        h.flush()
+    text = path.read_text(encoding="utf-8")
+    out, err = capfd.readouterr()
+    assert "bin_console.s" in text  # the sender did log
+    assert ">>" not in text and "<<" not in text
+    _assert_clean(text)
+    _assert_clean(out + err)
