@@ -1,0 +1,91 @@
+"""Member replies (mobile-originated SMS): decode, reassemble long ones, recognise STOP words.
+
+Fragments of a long reply are stored in ``mo_fragment`` (in the caller's transaction, before the
+deliver_sm is acknowledged), so a reply split over several deliver_sm survives a restart; the
+text is joined from the raw bytes of all parts *before* decoding, so a UCS-2 surrogate pair or a
+GSM escape cut between two parts is still decoded correctly.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from bin_console.data.models import MoFragment
+from bin_console.encoding import decode, split_udh
+
+UDHI = 0x40
+STOP_WORDS = frozenset({"STOP", "STOPP", "ARRET", "UITSCHRIJVEN", "DESINSCRIPTION"})  # ARRÊT folds to ARRET
+
+
+def decode_payload(payload: bytes, data_coding: int) -> str:
+    """Text of an MO payload by data_coding (one GSM 03.38 table for the project: encoding.py)."""
+    return decode(payload, data_coding)
+
+
+@dataclass(frozen=True)
+class Concat:
+    ref: int
+    total: int
+    part_no: int
+
+
+def concat_from_pdu(pdu) -> tuple[Concat | None, bytes]:  # noqa: ANN001 - a smpplib DeliverSM
+    """Concatenation info and bare payload of a deliver_sm (UDH, or SAR TLVs, or message_payload)."""
+    payload = pdu.short_message or getattr(pdu, "message_payload", None) or b""
+    if isinstance(payload, str):
+        payload = payload.encode("latin-1")
+    esm = pdu.esm_class or 0
+    if esm & UDHI:
+        info, body = split_udh(payload, esm)
+        return (Concat(info.ref, info.total, info.seq) if info else None), body
+    total = getattr(pdu, "sar_total_segments", None)
+    if total:
+        return Concat(int(pdu.sar_msg_ref_num or 0), int(total), int(pdu.sar_segment_seqnum or 1)), payload
+    return None, payload
+
+
+def accept_fragment(s: Session, source: str, concat: Concat, payload: bytes, data_coding: int) -> str | None:
+    """Store one part (idempotent: a redelivered part is ignored); the joined text once all are in."""
+    if concat.total <= 1:
+        return decode_payload(payload, data_coding)
+    key = (MoFragment.source == source, MoFragment.ref == concat.ref, MoFragment.total == concat.total)
+    exists = s.execute(select(MoFragment.id).where(*key, MoFragment.part_no == concat.part_no)).first()
+    if exists is None:
+        s.add(
+            MoFragment(
+                source=source,
+                ref=concat.ref,
+                total=concat.total,
+                part_no=concat.part_no,
+                payload=payload,
+                data_coding=data_coding,
+            )
+        )
+        s.flush()
+    have = s.execute(select(func.count(MoFragment.id)).where(*key)).scalar_one()
+    if int(have) < concat.total:
+        return None
+    frags = s.execute(select(MoFragment).where(*key).order_by(MoFragment.part_no)).scalars().all()
+    joined = b"".join(f.payload for f in frags)
+    text = decode_payload(joined, frags[0].data_coding)
+    s.execute(delete(MoFragment).where(*key))
+    return text
+
+
+def _fold(word: str) -> str:
+    nfkd = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).upper()
+
+
+def is_stop(text: str) -> bool:
+    """True when the first word is a STOP word (any case, accents, surrounding punctuation)."""
+    for raw in text.split():
+        word = _fold(raw.strip(string.punctuation + "«»“”‘’¡¿"))
+        if word:
+            return word.rstrip(string.punctuation) in STOP_WORDS
+    return False

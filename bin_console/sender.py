@@ -1,0 +1,823 @@
+"""The SMS sender: one thread owns one smpplib Client and drains the outbox over SMPP.
+
+Embedded in the console (``SenderRunner``) or run alone by ``bin-console sender`` (``cmd_sender``)
+for control rooms where several consoles share one database. Design: shared notes/smpplib.md §4.
+
+Per loop iteration (select() on the socket and a wake socketpair):
+  1. claim queued rows when the in-memory queue runs low (every poll_interval, or on wake());
+  2. pick the parts to send now: at most ``window`` submit_sm outstanding, paced to ``max_tps``
+     parts/s, not while throttled;
+  3. ONE transaction: acks / failures / receipts / replies read in the previous pass, plus the
+     "on the wire" marker of the deliveries about to get their first submit_sm;
+  4. then the deliver_sm_resps (a receipt or reply is stored before it is acknowledged; a DB error
+     answers ESME_RX_T_APPN so the SMSC redelivers) and the submit_sms;
+  5. read every PDU that is ready (read_pdu only after select() says readable).
+Link loss (EOF, error, SMSC unbind, no submit_sm_resp within response_timeout, no answer to our
+enquire_link): in-flight parts go back to the queue flagged possible_duplicate, a NEW Client is
+made after a capped exponential back-off with jitter. A crash at any point loses nothing: the
+rows are leased, and recover() requeues them at the next start.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import smpplib.exceptions
+import smpplib.smpp
+from sqlalchemy.exc import SQLAlchemyError
+
+from bin_console import outbox
+from bin_console.channels.mo import accept_fragment, concat_from_pdu
+from bin_console.channels.receipts import is_receipt, parse_receipt
+from bin_console.channels.smpp_client import (
+    BIND_CONFIG,
+    SmppLink,
+    classify,
+    destination,
+    source_fields,
+    status_meaning,
+    validity_for,
+)
+from bin_console.data.models import SenderStatus, utcnow
+
+log = logging.getLogger("bin_console.sender")
+
+ESME_RX_T_APPN = 0x64
+NO_ANSWER = -1  # error_code for "no submit_sm_resp"
+
+_runner_ids = itertools.count()
+
+
+class LinkLost(Exception):
+    """The SMPP session is gone (or must be abandoned); reconnect with a new Client."""
+
+
+class BindConfigError(Exception):
+    """The SMSC refused our credentials: needs the operator, retried slowly."""
+
+
+class TransientConnectError(Exception):
+    pass
+
+
+class _Item:
+    """One claimed delivery while the sender holds it."""
+
+    __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send")
+
+    def __init__(self, item: outbox.WorkItem) -> None:
+        self.item = item
+        parts = item.parts_to_send()
+        self.to_send = len(parts)
+        self.unsent = len(parts)
+        self.inflight = 0
+        self.acked = 0
+        self.outcome: outbox.Failure | str | None = None  # Failure | "expired" | "cancelled"
+        self.on_wire = False
+
+
+@dataclass
+class _Part:
+    st: _Item
+    part_no: int
+    order: int  # original queue order: throttled parts go back to the head in this order
+
+
+@dataclass
+class _Buffers:
+    """What the read loop learnt and the next transaction must store."""
+
+    acks: list[outbox.Ack] = field(default_factory=list)
+    failures: list[outbox.Failure] = field(default_factory=list)
+    closed: list[tuple[str, int]] = field(default_factory=list)  # ("expired"|"cancelled", delivery_id)
+    receipts: list = field(default_factory=list)
+    mos: list[tuple[str, object, bytes, int]] = field(default_factory=list)  # source, concat, payload, dc
+    dsm_seqs: list[int] = field(default_factory=list)  # deliver_sm awaiting their resp
+    settle: list[int] = field(default_factory=list)  # claimed rows whose parts were all acked already
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.acks or self.failures or self.closed or self.receipts or self.mos or self.dsm_seqs or self.settle
+        )
+
+
+class SenderRunner:
+    """Owns one smpplib client in one thread; nothing else touches it."""
+
+    def __init__(
+        self,
+        db,  # noqa: ANN001
+        smpp_settings,  # noqa: ANN001
+        *,
+        password=None,  # noqa: ANN001 - Secret | None
+        account: str = "default",
+        owner: str | None = None,
+        lease_s: float | None = None,
+        poll_interval: float = 0.5,
+        heartbeat_s: float = 3.0,
+        config_retry_s: float = 60.0,
+        retry_delay_s: float = 30.0,
+        max_attempts: int = 5,
+        claim_batch: int | None = None,
+        drain_timeout: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.cfg = smpp_settings
+        self._password = password
+        self.account = account
+        n = next(_runner_ids)
+        self.owner = owner or outbox.owner_id(str(n) if n else "")
+        self.lease_s = lease_s if lease_s is not None else max(60.0, 2 * float(smpp_settings.response_timeout))
+        self.poll_interval = poll_interval
+        self.heartbeat_s = heartbeat_s
+        self.config_retry_s = config_retry_s
+        self.retry_delay_s = retry_delay_s
+        self.max_attempts = max_attempts
+        self.window = max(1, int(smpp_settings.window))
+        self.claim_batch = claim_batch or max(50, self.window * 4)
+        self.drain_timeout = drain_timeout
+        self.state = "stopped"
+        self.detail = ""
+        self.stats = {"parts_sent": 0, "parts_acked": 0, "throttled": 0, "link_losses": 0, "binds": 0, "failures": 0}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._last_status_write = 0.0
+        self._reset_session()
+
+    # --- public -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        n = outbox.recover(self.db, self.owner)
+        if n:
+            log.warning("requeued %d delivery(ies) left in flight by an earlier run", n)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"sms-sender-{self.account}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Graceful: stop sending, wait briefly for outstanding resps, unbind, disconnect."""
+        self._stop.set()
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if not self._thread.is_alive():
+                self._thread = None
+
+    def wake(self) -> None:
+        """New work was queued: poll the database now, not at the next poll interval."""
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:  # full (already woken) or closed
+            pass
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- status -------------------------------------------------------------------------------------
+
+    def _set_state(self, state: str, detail: str = "", *, force: bool = False) -> None:
+        changed = (state, detail) != (self.state, self.detail)
+        if changed:
+            lvl = logging.ERROR if state == "config_error" else logging.INFO
+            log.log(lvl, "SMPP link %s:%s %s%s", self.cfg.host, self.cfg.port, state, f": {detail}" if detail else "")
+        self.state, self.detail = state, detail
+        if changed or force or time.monotonic() - self._last_status_write >= self.heartbeat_s:
+            self._write_status()
+
+    def _write_status(self) -> None:
+        try:
+            with self.db.write() as s:
+                row = s.get(SenderStatus, self.account)
+                if row is None:
+                    row = SenderStatus(account=self.account)
+                    s.add(row)
+                row.state = self.state
+                row.detail = self.detail[:200]
+                row.training = bool(getattr(self.cfg, "training", False))
+                row.owner = self.owner[:120]
+                row.updated_at = utcnow()
+            self._last_status_write = time.monotonic()
+        except SQLAlchemyError as exc:
+            log.warning("cannot write sender status: %s", exc.__class__.__name__)
+
+    # --- thread -------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        attempt = 0
+        first = True
+        try:
+            while not self._stop.is_set():
+                self._set_state("connecting" if first else "reconnecting", self.detail if not first else "")
+                first = False
+                try:
+                    client = self._connect_and_bind()
+                except BindConfigError as exc:
+                    self._set_state("config_error", f"{exc}; retrying every {self.config_retry_s:.0f} s")
+                    self._idle(self.config_retry_s)
+                    continue
+                except TransientConnectError as exc:
+                    attempt += 1
+                    delay = self._backoff(attempt)
+                    self._set_state("reconnecting", f"{exc}; retry in {delay:.1f} s")
+                    self._idle(delay)
+                    continue
+                self.stats["binds"] += 1
+                self._set_state("bound", "")
+                bound_at = time.monotonic()
+                graceful = False
+                try:
+                    self._serve(client)
+                    graceful = True
+                except LinkLost as exc:
+                    self.stats["link_losses"] += 1
+                    self.detail = f"link lost: {exc}"
+                    log.warning("SMPP link lost: %s", exc)
+                finally:
+                    self._end_session(client, graceful=graceful)
+                if graceful:
+                    break
+                # a link that dies right after every bind must not become a tight loop
+                attempt = 1 if time.monotonic() - bound_at > 30 else attempt + 1
+                delay = self._backoff(attempt)
+                self._set_state("reconnecting", f"{self.detail}; retry in {delay:.1f} s")
+                self._idle(delay)
+        except Exception:  # never die silently: the console shows the state
+            log.exception("SMS sender crashed")
+            self.detail = "sender crashed (see log)"
+        finally:
+            self._set_state("stopped", "" if self._stop.is_set() else self.detail, force=True)
+
+    def _backoff(self, attempt: int) -> float:
+        cap = max(0.2, float(self.cfg.reconnect_max))
+        return min(cap, 0.2 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+    def _idle(self, delay: float) -> None:
+        """Wait without a link: keep expiring stale alerts and the heartbeat going."""
+        end = time.monotonic() + delay
+        next_house = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= end:
+                return
+            if now >= next_house:
+                next_house = now + 1.0
+                try:
+                    n = outbox.expire_due(self.db)
+                    if n:
+                        log.warning("%d delivery(ies) expired before they could be sent", n)
+                except SQLAlchemyError as exc:
+                    log.warning("database unavailable: %s", exc.__class__.__name__)
+                self._set_state(self.state, self.detail)
+            self._wait_wake(min(end - now, next_house - now, self.poll_interval))
+
+    def _wait_wake(self, timeout: float) -> bool:
+        r, _, _ = select.select([self._wake_r], [], [], max(0.0, timeout))
+        if r:
+            self._drain_wake()
+            return True
+        return False
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _connect_and_bind(self) -> SmppLink:
+        client = SmppLink(self.cfg.host, self.cfg.port, timeout=float(self.cfg.connect_timeout))
+        bind = client.bind_transmitter if self.cfg.bind_mode == "transmitter" else client.bind_transceiver
+        try:
+            client.connect()
+            bind(
+                system_id=self.cfg.system_id,
+                password=self._password.reveal() if self._password else "",
+                system_type=self.cfg.system_type,
+            )
+        except smpplib.exceptions.PDUError as exc:
+            client.close_quietly()
+            status = exc.args[1] if len(exc.args) > 1 else None
+            if status in BIND_CONFIG:
+                raise BindConfigError(self._bind_message(status)) from None
+            raise TransientConnectError(
+                f"bind refused: {status_meaning(status) if status is not None else exc.args[0]}"
+            ) from None
+        except (smpplib.exceptions.ConnectionError, OSError):
+            client.close_quietly()
+            raise TransientConnectError(f"cannot reach the SMSC at {self.cfg.host}:{self.cfg.port}") from None
+        except Exception as exc:  # a malformed bind_resp etc.: same as a failed connection
+            client.close_quietly()
+            raise TransientConnectError(f"bind failed: {exc.__class__.__name__}") from None
+        return client
+
+    def _bind_message(self, status: int) -> str:
+        sid = self.cfg.system_id or "(empty)"
+        if status == 0x0E:
+            return f"SMSC refused the password for system_id {sid} (set it with 'bin-console credentials set smpp')"
+        if status == 0x0F:
+            return f"SMSC does not know system_id {sid} (check smpp.system_id in the configuration)"
+        return f"SMSC refused the bind for system_id {sid} ({status_meaning(status)})"
+
+    # --- one session ----------------------------------------------------------------------------------
+
+    def _reset_session(self) -> None:
+        self._pending: deque[_Part] = deque()
+        self._out: dict[int, tuple[_Part, float]] = {}  # sequence -> part, sent at (send order)
+        self._items: dict[int, _Item] = {}
+        self._buf = _Buffers()
+        self._order = itertools.count()
+        self._window_now = self.window
+        self._ok_streak = 0
+        self._throttle_until = 0.0
+        self._throttle_delay = 0.1
+        self._throttled: list[_Part] = []
+
+    def _serve(self, client: SmppLink) -> None:
+        self._reset_session()
+        cfg = self.cfg
+        sock = client._socket
+        tps = float(cfg.max_tps or 0)
+        gap = 1.0 / tps if tps > 0 else 0.0
+        slack = min(0.05, 2 * gap)
+        response_timeout = float(cfg.response_timeout)
+        enquire_every = float(cfg.enquire_link_interval)
+        enquire_timeout = float(cfg.enquire_link_timeout)
+        now = time.monotonic()
+        next_send = now
+        last_rx = now
+        enquire_deadline: float | None = None
+        next_claim = now
+        next_house = now + 1.0
+        next_renew = now + self.lease_s / 3
+        next_reap = now + self.lease_s / 2
+        db_retry_at = 0.0
+        draining_until: float | None = None
+        woken = True
+        while True:
+            now = time.monotonic()
+            if self._stop.is_set() and draining_until is None:
+                draining_until = now + self.drain_timeout
+            if draining_until is not None and (not self._out or now >= draining_until):
+                return
+            draining = draining_until is not None
+            # 1. claim
+            if not draining and now >= db_retry_at and (woken or now >= next_claim):
+                woken = False
+                next_claim = now + self.poll_interval
+                if self._unsent_items() < self.claim_batch // 2:
+                    try:
+                        got = outbox.claim(self.db, self.owner, self.claim_batch, self.lease_s)
+                    except SQLAlchemyError as exc:
+                        log.warning("claim failed (database): %s", exc.__class__.__name__)
+                        db_retry_at = now + 1.0
+                        got = []
+                    for it in got:
+                        self._add_item(it)
+                    if len(got) >= self.claim_batch:
+                        next_claim = now  # more waiting: claim again as soon as there is room
+            # housekeeping
+            if now >= next_house:
+                next_house = now + 1.0
+                self._housekeeping(now, renew=now >= next_renew, reap=now >= next_reap)
+                if now >= next_renew:
+                    next_renew = now + self.lease_s / 3
+                if now >= next_reap:
+                    next_reap = now + self.lease_s / 2
+            # supervision
+            if self._out:
+                _, oldest = next(iter(self._out.values()))
+                if now - oldest > response_timeout:
+                    raise LinkLost(f"no submit_sm_resp within {response_timeout:g} s")
+            if enquire_deadline is not None and now > enquire_deadline:
+                raise LinkLost(f"no answer to enquire_link within {enquire_timeout:g} s")
+            if enquire_deadline is None and now - last_rx >= enquire_every:
+                self._io(client.send_enquire_link)
+                enquire_deadline = now + enquire_timeout
+            # 2. pick parts
+            batch: list[_Part] = []
+            if not draining and now >= self._throttle_until and now >= db_retry_at:
+                if self.state == "throttled":
+                    self._set_state("bound", "")
+                now_dt = utcnow()
+                while self._pending and len(self._out) + len(batch) < self._window_now:
+                    if gap and next_send > now:
+                        break
+                    p = self._pending.popleft()
+                    st = p.st
+                    if st.outcome is not None:
+                        continue
+                    exp = st.item.expires_at
+                    if exp is not None and now_dt >= exp:
+                        st.unsent -= 1
+                        self._set_outcome(st, "expired")
+                        continue
+                    batch.append(p)
+                    if gap:
+                        next_send = max(next_send, now - slack) + gap
+            # 3. one transaction
+            marks = [p.st.item.delivery_id for p in batch if not p.st.on_wire]
+            ok, resps = self._commit(marks)
+            if not ok:
+                db_retry_at = time.monotonic() + 1.0
+                for p in reversed(batch):
+                    self._pending.appendleft(p)
+                if gap:
+                    next_send = time.monotonic()
+                batch = []
+            else:
+                for p in batch:
+                    p.st.on_wire = True
+            # 4. resps, then submits
+            for seq, status in resps:
+                self._io(client.respond, "deliver_sm_resp", seq, status)
+            for i, p in enumerate(batch):
+                try:
+                    self._submit(client, p, now)
+                except LinkLost:
+                    for q in reversed(batch[i + 1 :]):
+                        self._pending.appendleft(q)
+                    raise
+            # 5. wait and read
+            timeout = self.poll_interval
+            if not draining:
+                timeout = min(timeout, max(0.0, next_claim - now))
+                if self._pending and len(self._out) < self._window_now:
+                    timeout = min(timeout, max(0.0, next_send - now), max(0.0, self._throttle_until - now))
+            if enquire_deadline is not None:
+                timeout = min(timeout, max(0.0, enquire_deadline - now))
+            elif self._out:
+                timeout = min(timeout, response_timeout)
+            if self._buf:
+                timeout = 0.0
+            try:
+                r, _, _ = select.select([sock, self._wake_r], [], [], timeout)
+            except (OSError, ValueError) as exc:
+                raise LinkLost(f"socket error: {exc.__class__.__name__}") from None
+            if self._wake_r in r:
+                self._drain_wake()
+                woken = True
+            if sock in r:
+                n = 0
+                while True:
+                    try:
+                        pdu = client.read_pdu()
+                    except Exception as exc:  # EOF, reset, garbage: the stream is unusable
+                        raise LinkLost(f"read failed: {exc.__class__.__name__}") from None
+                    last_rx = time.monotonic()
+                    enquire_deadline = None
+                    self._dispatch(client, pdu, last_rx)
+                    n += 1
+                    if n >= 2000 or not select.select([sock], [], [], 0)[0]:
+                        break
+                self._requeue_throttled()
+
+    def _io(self, fn, *args):  # noqa: ANN001, ANN202
+        try:
+            return fn(*args)
+        except Exception as exc:
+            raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
+
+    def _unsent_items(self) -> int:
+        return sum(1 for st in self._items.values() if st.unsent > 0 and st.outcome is None)
+
+    def _add_item(self, it: outbox.WorkItem) -> None:
+        st = _Item(it)
+        if st.to_send == 0:  # every part already acked by an earlier run: only the state is missing
+            self._buf.settle.append(it.delivery_id)
+            return
+        self._items[it.delivery_id] = st
+        for n in it.parts_to_send():
+            self._pending.append(_Part(st, n, next(self._order)))
+
+    def _submit(self, client: SmppLink, p: _Part, now: float) -> None:
+        it = p.st.item
+        pdu = smpplib.smpp.make_pdu(
+            "submit_sm",
+            client=client,
+            **source_fields(it.sender or self.cfg.sender),
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr=destination(it.destination),
+            short_message=it.parts[p.part_no - 1],
+            data_coding=it.data_coding,
+            esm_class=it.esm_class,
+            registered_delivery=1,
+            priority_flag=1 if it.urgent else 0,
+            validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, utcnow()),
+        )
+        # registered before the write: if the write dies half-way the part counts as in flight
+        self._out[pdu.sequence] = (p, now)
+        p.st.unsent -= 1
+        p.st.inflight += 1
+        self._io(client.send_pdu, pdu)
+        self.stats["parts_sent"] += 1
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def _dispatch(self, client: SmppLink, pdu, now: float) -> None:  # noqa: ANN001
+        cmd = pdu.command
+        if cmd in ("submit_sm_resp", "generic_nack"):
+            self._on_submit_resp(pdu, cmd, now)
+        elif cmd == "deliver_sm":
+            self._on_deliver_sm(pdu)
+        elif cmd == "enquire_link":
+            self._io(client.respond, "enquire_link_resp", pdu.sequence, 0)
+        elif cmd == "unbind":
+            try:
+                client.respond("unbind_resp", pdu.sequence, 0)
+            except Exception:  # noqa: BLE001 - the link is going anyway
+                pass
+            raise LinkLost("the SMSC unbound the session")
+        elif cmd in ("enquire_link_resp", "alert_notification", "unbind_resp"):
+            pass
+        else:
+            log.info("ignored SMPP %s", cmd)
+
+    def _on_submit_resp(self, pdu, cmd: str, now: float) -> None:  # noqa: ANN001
+        ent = self._out.pop(pdu.sequence, None)
+        if ent is None:
+            return  # late answer to a part we already gave up on
+        p, _ = ent
+        st = p.st
+        st.inflight -= 1
+        status = int(pdu.status or 0)
+        kind = "transient" if cmd == "generic_nack" else classify(status)
+        if kind == "ok":
+            raw = pdu.message_id
+            mid = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw or "")
+            self._buf.acks.append(outbox.Ack(st.item.delivery_id, p.part_no, mid))
+            st.acked += 1
+            self.stats["parts_acked"] += 1
+            self._ok_streak += 1
+            if self._ok_streak >= self._window_now:
+                self._ok_streak = 0
+                self._throttle_delay = 0.1
+                if self._window_now < self.window:
+                    self._window_now += 1
+        elif kind == "throttle":
+            self.stats["throttled"] += 1
+            self._ok_streak = 0
+            self._throttled.append(p)
+            st.unsent += 1
+            if now >= self._throttle_until:
+                self._throttle_until = now + self._throttle_delay
+                self._throttle_delay = min(5.0, self._throttle_delay * 2)
+                self._window_now = max(1, self._window_now // 2)
+                self._set_state("throttled", f"{status_meaning(status)}; window {self._window_now}")
+        elif st.outcome is None:
+            self.stats["failures"] += 1
+            reason = status_meaning(status) if cmd != "generic_nack" else f"generic_nack: {status_meaning(status)}"
+            permanent = kind == "permanent" or st.item.attempts >= self.max_attempts
+            if permanent and kind != "permanent":
+                reason = f"gave up after {st.item.attempts} attempts: {reason}"
+            retry_at = None if permanent else utcnow() + timedelta(seconds=self.retry_delay_s * st.item.attempts)
+            st.outcome = outbox.Failure(st.item.delivery_id, status, reason, permanent, retry_at)
+        self._maybe_done(st)
+
+    def _requeue_throttled(self) -> None:
+        if self._throttled:
+            for p in sorted(self._throttled, key=lambda q: q.order, reverse=True):
+                self._pending.appendleft(p)
+            self._throttled = []
+
+    def _on_deliver_sm(self, pdu) -> None:  # noqa: ANN001
+        self._buf.dsm_seqs.append(pdu.sequence)
+        if is_receipt(pdu.esm_class):
+            rc = parse_receipt(
+                pdu.short_message,
+                receipted_message_id=getattr(pdu, "receipted_message_id", None),
+                message_state=getattr(pdu, "message_state", None),
+                message_payload=getattr(pdu, "message_payload", None),
+            )
+            if rc is not None:
+                self._buf.receipts.append(rc)
+            return
+        src = pdu.source_addr
+        source = src.decode("latin-1") if isinstance(src, bytes) else str(src or "")
+        concat, payload = concat_from_pdu(pdu)
+        self._buf.mos.append((source, concat, payload, int(pdu.data_coding or 0)))
+
+    # --- item bookkeeping ---------------------------------------------------------------------------------
+
+    def _set_outcome(self, st: _Item, outcome: outbox.Failure | str) -> None:
+        if st.outcome is None:
+            st.outcome = outcome
+        self._maybe_done(st)
+
+    def _maybe_done(self, st: _Item) -> None:
+        """Settle an item once nothing of it is in flight any more."""
+        if st.inflight:
+            return
+        if st.outcome is None:
+            if st.acked >= st.to_send:
+                self._items.pop(st.item.delivery_id, None)
+            return
+        self._items.pop(st.item.delivery_id, None)
+        if isinstance(st.outcome, outbox.Failure):
+            self._buf.failures.append(st.outcome)
+        else:
+            self._buf.closed.append((st.outcome, st.item.delivery_id))
+
+    def _housekeeping(self, now: float, *, renew: bool, reap: bool) -> None:
+        try:
+            with self.db.write() as s:
+                alert_ids = {st.item.alert_id for st in self._items.values() if st.outcome is None}
+                if alert_ids:
+                    gone = outbox.cancelled_alerts(s, alert_ids)
+                    for st in list(self._items.values()):
+                        if st.item.alert_id in gone and st.outcome is None and not st.on_wire:
+                            st.unsent = 0
+                            self._set_outcome(st, "cancelled")
+                if renew:
+                    outbox.renew_leases(s, self.owner, self.lease_s)
+                if reap:
+                    outbox._recover(s, "", utcnow(), own=False)
+        except SQLAlchemyError as exc:
+            log.warning("housekeeping failed (database): %s", exc.__class__.__name__)
+        self._set_state(self.state, self.detail)
+
+    # --- the transaction -----------------------------------------------------------------------------------
+
+    def _commit(self, marks: list[int]) -> tuple[bool, list[tuple[int, int]]]:
+        """Store everything the last read brought, plus the on-wire markers. Returns (ok, resps)."""
+        buf = self._buf
+        if not buf and not marks:
+            return True, []
+        dsm_status = 0
+        try:
+            with self.db.write() as s:
+                now = utcnow()
+                outbox._record_acks(s, buf.acks, now)
+                if buf.settle:
+                    outbox.settle_submitted(s, buf.settle, now)
+                outbox._record_failures(s, buf.failures, now)
+                for state in ("expired", "cancelled"):
+                    ids = [d for st, d in buf.closed if st == state]
+                    if ids:
+                        outbox.close_items(s, ids, state, now)
+                if marks:
+                    outbox.mark_on_wire(s, marks, now)
+                if buf.receipts or buf.mos:
+                    try:
+                        with s.begin_nested():
+                            outbox._apply_receipts(s, buf.receipts, now)
+                            for source, concat, payload, dc in buf.mos:
+                                text = self._mo_text(s, source, concat, payload, dc)
+                                if text is not None:
+                                    outbox._store_reply(s, source, text, now)
+                    except Exception:
+                        log.exception("could not store receipts/replies; the SMSC will redeliver them")
+                        dsm_status = ESME_RX_T_APPN
+        except Exception as exc:
+            log.warning("database write failed, retrying: %s", exc.__class__.__name__)
+            resps = [(seq, ESME_RX_T_APPN) for seq in buf.dsm_seqs]
+            buf.dsm_seqs, buf.receipts, buf.mos = [], [], []  # redelivered by the SMSC
+            return False, resps
+        resps = [(seq, dsm_status) for seq in buf.dsm_seqs]
+        self._buf = _Buffers()
+        return True, resps
+
+    @staticmethod
+    def _mo_text(s, source: str, concat, payload: bytes, dc: int) -> str | None:  # noqa: ANN001
+        from bin_console.data.models import MoFragment  # noqa: F401 - table used by accept_fragment
+
+        if concat is None:
+            from bin_console.channels.mo import decode_payload
+
+            return decode_payload(payload, dc)
+        return accept_fragment(s, outbox.normalise_msisdn(source), concat, payload, dc)
+
+    def _end_session(self, client: SmppLink, *, graceful: bool) -> None:
+        """Store what was read, give every held row back to the queue, close the link."""
+        in_flight = {p.st.item.delivery_id for p, _ in self._out.values()}
+        for st in list(self._items.values()):
+            if st.outcome is not None:  # decided (failed/expired/cancelled): store it, do not requeue
+                st.inflight = 0
+                self._maybe_done(st)
+        resps: list[tuple[int, int]] = []
+        for _ in range(50):
+            ok, r = self._commit([])
+            resps.extend(r)
+            if ok or self._stop.is_set():
+                break
+            time.sleep(0.2)
+        if graceful:
+            for seq, status in resps:
+                try:
+                    client.respond("deliver_sm_resp", seq, status)
+                except Exception:  # noqa: BLE001
+                    break
+        rest = [d for d in self._items if d not in in_flight]
+        for _ in range(50):
+            try:
+                with self.db.write() as s:
+                    now = utcnow()
+                    if in_flight:
+                        outbox._release(s, sorted(in_flight), True, now)
+                        outbox.flag_possible_duplicate(s, sorted(in_flight), now)
+                    if rest:
+                        outbox._release(s, rest, False, now)
+                break
+            except SQLAlchemyError as exc:
+                log.warning("cannot release claimed rows (database): %s", exc.__class__.__name__)
+                if self._stop.is_set():
+                    break  # recover() or the lease brings them back
+                time.sleep(0.5)
+        if in_flight:
+            log.warning("%d delivery(ies) were in flight: re-sent, flagged possible duplicate", len(in_flight))
+        if graceful:
+            try:
+                client._socket.settimeout(1.0)
+                client.unbind()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+        client.close_quietly()
+        self._reset_session()
+
+
+# --- CLI ---------------------------------------------------------------------------------------------------
+
+
+def cmd_sender(args, settings) -> int:  # noqa: ANN001
+    """`bin-console sender`: the SMS sender in the foreground until SIGTERM/SIGINT."""
+    from bin_console.runtime import open_db_or_exit
+
+    _configure_logging(settings)
+    password = None
+    if not settings.smpp.training:
+        try:
+            from bin_console.credentials import get_secret
+
+            password = get_secret("smpp", settings)
+        except Exception as exc:  # CredentialStoreUnavailable, SecretMissing
+            print(f"bin-console sender: {exc}", file=sys.stderr)
+            return 78
+    db = open_db_or_exit(settings)
+    runner = SenderRunner(db, settings.smpp, password=password)
+    stop = threading.Event()
+
+    def on_signal(signum, _frame) -> None:  # noqa: ANN001
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info(
+        "sender %s for %s:%s%s",
+        runner.owner,
+        settings.smpp.host,
+        settings.smpp.port,
+        " (TRAINING SMSC)" if settings.smpp.training else "",
+    )
+    runner.start()
+    code = 0
+    try:
+        while not stop.wait(0.2):
+            if runner.state == "config_error":
+                print(f"bin-console sender: {runner.detail}", file=sys.stderr)
+                code = 78
+                break
+            if not runner.running:
+                code = 1
+                break
+    finally:
+        runner.stop(timeout=10.0)
+        db.dispose()
+    return code
+
+
+def _configure_logging(settings) -> None:  # noqa: ANN001
+    try:
+        from bin_console.logsetup import configure_logging
+
+        configure_logging(settings, to_file=True)
+    except ImportError:
+        pass
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.StreamHandler) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(h)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    logging.getLogger("bin_console.smpp.wire").setLevel(logging.INFO)
+
+
+__all__ = ["SenderRunner", "cmd_sender", "LinkLost"]
