@@ -154,3 +154,42 @@ def test_send_end_to_end_training_smsc(seeded, smsc, tmp_path, capsys, monkeypat
     assert smsc.messages_for("32470000001") == ["Inbraak Kerkstraat, bel 101"]
     assert smsc.messages_for("32470000004") == ["Inbraak Kerkstraat, bel 101"]
     assert "delivered 2" in out
+
+
+def _training_config(tmp_path, port):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[smpp]\nhost = "127.0.0.1"\nport = {port}\nsystem_id = "bin"\ntraining = true\n')
+    return str(cfg)
+
+
+@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.sender not written yet")
+def test_send_exit_1_when_the_smsc_refuses_a_number(seeded, smsc_factory, tmp_path, capsys):
+    db, url = seeded
+    sim = smsc_factory(fail_destinations=["32470000004"])
+    argv = ["--config", _training_config(tmp_path, sim.port), "--db", url, "send", "--network", "Kerkstraat"]
+    argv += ["--network", "Sint-Niklaas Centrum", "--text", "Inbraak", "--yes", "--timeout", "30"]
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert rc == 1, out + err
+    assert "Dirk" in out and "+32 470 •• •• 04" in out  # the failure, named and masked
+    assert sim.messages_for("32470000001") == ["Inbraak"]
+
+
+@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.sender not written yet")
+def test_send_exit_codes_with_and_without_wait(seeded, smsc_factory, tmp_path, capsys):
+    db, url = seeded
+    silent = smsc_factory(receipts=False)  # accepts, never sends a receipt
+    argv = ["--config", _training_config(tmp_path, silent.port), "--db", url, "send", "--network", "Kerkstraat"]
+    # without --wait, acceptance by the SMSC is success
+    assert main([*argv, "--text", "Een", "--yes", "--timeout", "30"]) == 0
+    assert "submitted 1" in capsys.readouterr().out
+    # with --wait, no receipt before the deadline is a timeout
+    assert main([*argv, "--text", "Twee", "--yes", "--wait", "--timeout", "1"]) == 3
+    capsys.readouterr()
+    # with --wait, an UNDELIV receipt makes it a failure
+    undeliv = smsc_factory(undeliverable=1.0)
+    argv = ["--config", _training_config(tmp_path, undeliv.port), "--db", url, "send", "--network", "Kerkstraat"]
+    rc = main([*argv, "--text", "Drie", "--yes", "--wait", "--timeout", "30"])
+    out, err = capsys.readouterr()
+    assert rc == 1, out + err
+    assert "undeliverable" in out
