@@ -1,0 +1,146 @@
+"""`bin-console export members --network NAME [-o FILE]`: spreadsheet-safe CSV that imports back.
+
+Safe to open in Excel/LibreOffice (OWASP formula injection): every cell starting with = + - @ TAB CR
+LF (or NUL) gets a leading ', every cell is quoted, ';' separates (Belgian Excel), UTF-8 with BOM
+(Excel then reads accents right), the file is created 0600. E.164 phones therefore appear as
+'+32..., which the importer strips again, so export -> import round-trips.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+
+from sqlalchemy import select
+
+from .data.engine import Database
+from .data.models import Member, PoliceZone
+from .data.networks import find_networks
+from .textsafe import clean
+
+HEADER = [
+    "name",
+    "mobile",
+    "phone",
+    "e-mail",
+    "street",
+    "number",
+    "postcode",
+    "municipality",
+    "language",
+    "role",
+    "status",
+    "consent",
+    "sms opt-out",
+    "e-mail opt-out",
+]
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
+
+
+def safe_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    s = str(value)
+    return "'" + s if s.startswith(_DANGEROUS) else s
+
+
+def member_rows(db: Database, network_id: int):  # noqa: ANN201
+    cols = (
+        Member.name,
+        Member.mobile,
+        Member.landline,
+        Member.email,
+        Member.street,
+        Member.house_number,
+        Member.postcode,
+        Member.municipality,
+        Member.language,
+        Member.role,
+        Member.status,
+        Member.consent_date,
+        Member.sms_opt_out,
+        Member.email_opt_out,
+    )
+    with db.read() as s:
+        stmt = select(*cols).where(Member.network_id == network_id).order_by(Member.name_key, Member.id)
+        return [list(r) for r in s.execute(stmt)]
+
+
+def write_members_csv(db: Database, network_id: int, out) -> int:  # noqa: ANN001
+    """Write the CSV (text, without BOM) to a text stream; returns the number of members."""
+    w = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    w.writerow(HEADER)
+    rows = member_rows(db, network_id)
+    for r in rows:
+        if r[11] is not None:
+            r[11] = r[11].isoformat()
+        w.writerow([safe_cell(v) for v in r])
+    return len(rows)
+
+
+def export_members(db: Database, network_id: int, path: str | os.PathLike) -> int:
+    """Create (or replace) a 0600 file with a UTF-8 BOM; returns the number of members written."""
+    buf = io.StringIO()
+    n = write_members_csv(db, network_id, buf)
+    data = ("\ufeff" + buf.getvalue()).encode("utf-8")
+    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # also when a stale tmp existed with other bits
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return n
+
+
+def _audit_export(db: Database, network_id: int, count: int, target: str) -> None:
+    try:
+        from .audit import append  # type: ignore[attr-defined]  # noqa: F401
+    except ImportError:
+        return
+    from .actor import Actor
+    from .directory import audit
+
+    with db.write() as s:
+        audit(s, Actor.current(), "member.export", f"network:{network_id}", {"members": count, "to": target})
+
+
+def cmd_export_members(args, settings) -> int:  # noqa: ANN001
+    from .runtime import open_db_or_exit
+
+    db = open_db_or_exit(settings)
+    try:
+        with db.read() as s:
+            found = find_networks(s, args.network)
+            if len(found) > 1 and getattr(settings, "zone", None):
+                zone = s.scalars(select(PoliceZone).where(PoliceZone.code == settings.zone)).first()
+                found = [n for n in found if zone is not None and n.zone_id == zone.id]
+        if len(found) != 1:
+            why = "no network" if not found else "several networks (set [console] zone to choose)"
+            print(f"bin-console: {why} named {clean(args.network)!r}", file=sys.stderr)
+            return 2
+        nid = found[0].id
+        if args.output:
+            n = export_members(db, nid, args.output)
+            target = os.path.basename(args.output)
+            print(f"{n} members written to {clean(args.output)}", file=sys.stderr)
+        else:
+            out = sys.stdout
+            out.write("\ufeff")
+            n = write_members_csv(db, nid, out)
+            out.flush()
+            target = "stdout"
+        _audit_export(db, nid, n, target)
+    finally:
+        db.dispose()
+    return 0
