@@ -14,6 +14,7 @@ releases them anyway so a key can never be stuck.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import os
@@ -29,6 +30,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
+from textual.widgets import Input, TextArea
 from textual.worker import get_current_worker
 
 from .actor import Actor
@@ -37,6 +39,12 @@ log = logging.getLogger(__name__)
 
 HOLD_SAFETY_S = 2.0  # held keys are replayed after this even if no screen released them
 STATUS_POLL_S = 0.5
+KEY_BARRIER_S = 1.0  # longest wait for a widget to handle one replayed key before the next goes
+
+
+def _read_only(widget: object) -> bool:
+    return bool(getattr(widget, "read_only", False)) or bool(getattr(widget, "disabled", False))
+
 
 HIGH_CONTRAST = Theme(
     name="high-contrast",
@@ -184,25 +192,49 @@ class BinConsoleApp(App):
             self.call_later(self._drain_keys)
 
     async def _drain_keys(self) -> None:
+        if self._draining:
+            return
         self._draining = True
         try:
             while self._key_buffer and not self._held:
-                await self._dispatch_key(self._key_buffer.popleft())
+                await self._process_key(self._key_buffer.popleft())
         finally:
             self._draining = False
 
-    async def _dispatch_key(self, event: events.Key) -> None:
-        hold_after = getattr(self.screen, "HOLD_AFTER", ())
-        if event.key in hold_after:
+    async def _process_key(self, event: events.Key) -> None:
+        """Textual's key routing, one key at a time, each finished before the next starts.
+
+        Textual forwards a key to the focused widget and runs non-priority bindings (Backspace in
+        an Input, say) only when the key has bubbled back up to the App - after the keys behind it
+        in a burst have already reached the widget, so `ab<BS>c` typed fast could become `abc`
+        minus the wrong letter. Here bindings run first (except for printable keys going into a
+        text field) and a forwarded key is awaited until the widget has handled it.
+        """
+        if event.key in getattr(self.screen, "HOLD_AFTER", ()):
             self.hold_keys()
-        await super().on_event(event)
+        if await self._check_bindings(event.key, priority=True):
+            return
+        focused = self.focused
+        into_text = event.is_printable and isinstance(focused, Input | TextArea) and not _read_only(focused)
+        if not into_text and await self._check_bindings(event.key):
+            return
+        target = focused or self.screen
+        done = asyncio.Event()
+        target._forward_event(event)
+        target.call_later(done.set)
+        try:
+            await asyncio.wait_for(done.wait(), KEY_BARRIER_S)
+        except TimeoutError:
+            log.warning("key %s not handled by %r within %.1fs", event.key, target, KEY_BARRIER_S)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
             if self._held or self._key_buffer or self._draining:
                 self._key_buffer.append(event)
+                if not self._held and not self._draining:
+                    self.call_later(self._drain_keys)
                 return
-            await self._dispatch_key(event)
+            await self._process_key(event)
             return
         await super().on_event(event)
 

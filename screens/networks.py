@@ -88,7 +88,8 @@ class NetworksScreen(BaseScreen):
         self._zone_index = -1  # -1: all zones
 
     def compose_body(self):  # noqa: ANN201
-        yield Input(placeholder="network, street, postcode or municipality", id="search")
+        # select_on_focus off: after Escape back, type-ahead must append, not replace the whole search.
+        yield Input(placeholder="network, street, postcode or municipality", id="search", select_on_focus=False)
         yield Static(self._info_text(), id="search-info")
         yield ResultList(id="results")
 

@@ -34,3 +34,27 @@ def screen_text(app) -> str:
     """What the terminal shows, as plain text lines (the compositor's strips)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
+
+
+def make_app(db, *, training: bool = False, **settings_kw):
+    from bin_console.app import BinConsoleApp
+    from bin_console.config import Settings
+
+    settings = Settings(db_url=str(db.url), cursor_blink=False, **settings_kw)
+    return BinConsoleApp(settings, db, training=training, poll_status=False)
+
+
+def key_event(key: str):
+    """An events.Key as the driver would make it (printable keys carry their character)."""
+    from textual import events
+
+    named = {"enter": "\r", "space": " ", "tab": "\t"}
+    if len(key) == 1:
+        return events.Key(key, key)
+    return events.Key(key, named.get(key))
+
+
+def burst(app, keys) -> None:
+    """Post key events back-to-back with no await in between: a paste / laggy SSH link."""
+    for key in keys:
+        app.post_message(key_event(key))
