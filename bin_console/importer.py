@@ -395,6 +395,8 @@ def _member_from_row(cols: _Columns, cells: list[str]) -> tuple[dict, list[tuple
     for f in ("sms_opt_out", "email_opt_out", "opt_out"):
         if cols.has(f):
             run(f, lambda f=f: _yes(g(cells, f)))
+    v.pop("first_name", None)
+    v.pop("last_name", None)
     if v.pop("opt_out", False):
         v["sms_opt_out"] = v["email_opt_out"] = True
     return v, errs
