@@ -105,6 +105,7 @@ class _Buffers:
     mos: list[tuple[str, object, bytes, int]] = field(default_factory=list)  # source, concat, payload, dc
     dsm_seqs: list[int] = field(default_factory=list)  # deliver_sm awaiting their resp
     settle: list[int] = field(default_factory=list)  # claimed rows whose parts were all acked already
+    first_at: float = 0.0  # monotonic time of the oldest unflushed ack
 
     def __bool__(self) -> bool:
         return bool(
@@ -131,6 +132,9 @@ class SenderRunner:
         max_attempts: int = 5,
         claim_batch: int | None = None,
         drain_timeout: float = 2.0,
+        ack_flush_s: float = 0.05,
+        ack_batch: int = 200,
+        mark_ahead: int | None = None,
     ) -> None:
         self.db = db
         self.cfg = smpp_settings
@@ -145,8 +149,11 @@ class SenderRunner:
         self.retry_delay_s = retry_delay_s
         self.max_attempts = max_attempts
         self.window = max(1, int(smpp_settings.window))
-        self.claim_batch = claim_batch or max(50, self.window * 4)
+        self.claim_batch = claim_batch or max(100, self.window * 10)
         self.drain_timeout = drain_timeout
+        self.ack_flush_s = ack_flush_s
+        self.ack_batch = ack_batch
+        self.mark_ahead = mark_ahead or max(20, 2 * self.window)
         self.state = "stopped"
         self.detail = ""
         self.stats = {"parts_sent": 0, "parts_acked": 0, "throttled": 0, "link_losses": 0, "binds": 0, "failures": 0}
@@ -348,6 +355,7 @@ class SenderRunner:
         self._throttle_until = 0.0
         self._throttle_delay = 0.1
         self._throttled: list[_Part] = []
+        self._src_cache: dict[str, dict] = {}
 
     def _serve(self, client: SmppLink) -> None:
         self._reset_session()
@@ -431,29 +439,37 @@ class SenderRunner:
                     batch.append(p)
                     if gap:
                         next_send = max(next_send, now - slack) + gap
-            # 3. one transaction
-            marks = [p.st.item.delivery_id for p in batch if not p.st.on_wire]
-            ok, resps = self._commit(marks)
-            if not ok:
-                db_retry_at = time.monotonic() + 1.0
-                for p in reversed(batch):
-                    self._pending.appendleft(p)
-                if gap:
-                    next_send = time.monotonic()
-                batch = []
-            else:
-                for p in batch:
-                    p.st.on_wire = True
+            # 3. one transaction, only when something needs it before the next write: markers of
+            # deliveries about to get their first submit_sm (marked a little ahead, so a busy link
+            # does not wait on a commit per round trip), deliver_sm waiting for their resp,
+            # decided rows, or acks older than ack_flush_s (a crash before that re-sends them,
+            # flagged: the marker is already committed).
+            marks = self._marks_needed(batch)
+            buf = self._buf
+            flush = bool(marks or buf.dsm_seqs or buf.failures or buf.closed or buf.settle or buf.receipts)
+            if buf.acks and (
+                not self._out or len(buf.acks) >= self.ack_batch or now - buf.first_at >= self.ack_flush_s or draining
+            ):
+                flush = True
+            resps: list[tuple[int, int]] = []
+            if flush:
+                ok, resps = self._commit(marks)
+                if not ok:
+                    db_retry_at = time.monotonic() + 1.0
+                    for p in reversed(batch):
+                        self._pending.appendleft(p)
+                    if gap:
+                        next_send = time.monotonic()
+                    batch = []
+                else:
+                    for d in marks:
+                        st = self._items.get(d)
+                        if st is not None:
+                            st.on_wire = True
             # 4. resps, then submits
             for seq, status in resps:
                 self._io(client.respond, "deliver_sm_resp", seq, status)
-            for i, p in enumerate(batch):
-                try:
-                    self._submit(client, p, now)
-                except LinkLost:
-                    for q in reversed(batch[i + 1 :]):
-                        self._pending.appendleft(q)
-                    raise
+            self._submit_batch(client, batch, now)
             # 5. wait and read
             timeout = self.poll_interval
             if not draining:
@@ -464,7 +480,9 @@ class SenderRunner:
                 timeout = min(timeout, max(0.0, enquire_deadline - now))
             elif self._out:
                 timeout = min(timeout, response_timeout)
-            if self._buf:
+            if self._buf.acks:
+                timeout = min(timeout, max(0.0, self._buf.first_at + self.ack_flush_s - now))
+            if self._buf.dsm_seqs or self._buf.failures or self._buf.closed or self._buf.settle:
                 timeout = 0.0
             try:
                 r, _, _ = select.select([sock, self._wake_r], [], [], timeout)
@@ -488,6 +506,20 @@ class SenderRunner:
                         break
                 self._requeue_throttled()
 
+    def _marks_needed(self, batch: list[_Part]) -> list[int]:
+        """Deliveries to mark on-wire now: those in `batch` not yet marked, plus a lookahead of the
+        next unmarked ones in the queue (at most mark_ahead), so marking costs one commit per
+        mark_ahead deliveries, and a crash flags at most that many rows that never left."""
+        if all(p.st.on_wire for p in batch):
+            return []
+        marks: dict[int, None] = {p.st.item.delivery_id: None for p in batch if not p.st.on_wire}
+        for p in self._pending:
+            if len(marks) >= self.mark_ahead:
+                break
+            if not p.st.on_wire and p.st.outcome is None:
+                marks.setdefault(p.st.item.delivery_id, None)
+        return list(marks)
+
     def _io(self, fn, *args):  # noqa: ANN001, ANN202
         try:
             return fn(*args)
@@ -506,28 +538,41 @@ class SenderRunner:
         for n in it.parts_to_send():
             self._pending.append(_Part(st, n, next(self._order)))
 
-    def _submit(self, client: SmppLink, p: _Part, now: float) -> None:
-        it = p.st.item
-        pdu = smpplib.smpp.make_pdu(
-            "submit_sm",
-            client=client,
-            **source_fields(it.sender or self.cfg.sender),
-            dest_addr_ton=1,
-            dest_addr_npi=1,
-            destination_addr=destination(it.destination),
-            short_message=it.parts[p.part_no - 1],
-            data_coding=it.data_coding,
-            esm_class=it.esm_class,
-            registered_delivery=1,
-            priority_flag=1 if it.urgent else 0,
-            validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, utcnow()),
-        )
-        # registered before the write: if the write dies half-way the part counts as in flight
-        self._out[pdu.sequence] = (p, now)
-        p.st.unsent -= 1
-        p.st.inflight += 1
-        self._io(client.send_pdu, pdu)
-        self.stats["parts_sent"] += 1
+    def _submit_batch(self, client: SmppLink, batch: list[_Part], now: float) -> None:
+        """Build the submit_sm PDUs, register them as in flight, write them with one sendall."""
+        if not batch:
+            return
+        now_dt = utcnow()
+        chunks: list[bytes] = []
+        for p in batch:
+            it = p.st.item
+            src = self._src_cache.get(it.sender or self.cfg.sender)
+            if src is None:
+                src = self._src_cache[it.sender or self.cfg.sender] = source_fields(it.sender or self.cfg.sender)
+            pdu = smpplib.smpp.make_pdu(
+                "submit_sm",
+                client=client,
+                **src,
+                dest_addr_ton=1,
+                dest_addr_npi=1,
+                destination_addr=destination(it.destination),
+                short_message=it.parts[p.part_no - 1],
+                data_coding=it.data_coding,
+                esm_class=it.esm_class,
+                registered_delivery=1,
+                priority_flag=1 if it.urgent else 0,
+                validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
+            )
+            chunks.append(pdu.generate())
+            # registered before the write: if the write dies half-way the part counts as in flight
+            self._out[pdu.sequence] = (p, now)
+            p.st.unsent -= 1
+            p.st.inflight += 1
+        try:
+            client._socket.sendall(b"".join(chunks))
+        except Exception as exc:
+            raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
+        self.stats["parts_sent"] += len(batch)
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -562,6 +607,8 @@ class SenderRunner:
         if kind == "ok":
             raw = pdu.message_id
             mid = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw or "")
+            if not self._buf.acks:
+                self._buf.first_at = now
             self._buf.acks.append(outbox.Ack(st.item.delivery_id, p.part_no, mid))
             st.acked += 1
             self.stats["parts_acked"] += 1

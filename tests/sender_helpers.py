@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+from bin_console.data.keys import fold
+from bin_console.data.models import Delivery, Member, Network, PoliceZone
 from sqlalchemy import func, select, text
 
 from bin_console.actor import Actor
 from bin_console.alerts import create_alert
 from bin_console.config import SmppSettings
-from bin_console.data.keys import fold
-from bin_console.data.models import Delivery, Member, Network, PoliceZone
 from bin_console.sender import SenderRunner
 
 ACTOR = Actor(os_user="tester", host="test")

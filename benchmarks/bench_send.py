@@ -1,0 +1,158 @@
+"""Send throughput: the SenderRunner end to end vs. a naive smpplib loop vs. a bare windowed client.
+
+    .venv/bin/python benchmarks/bench_send.py [--n 10000] [--latency 0 20] [--windows 10 50]
+                                              [--pacing-tps 200 --pacing-n 2000] [--pg]
+
+Against the training SMSC (SmscSim) on loopback, receipts off (they are a separate load).
+* sender: create_alert(n recipients) -> every delivery 'submitted' in the database (from the
+  confirm to the last submit_sm_resp, state persisted) — the product path.
+* naive: one submit_sm, wait for its resp, next (what smpplib examples do).
+* bare windowed: the same window as the sender, no database, responses read as they come.
+* pacing: the sender with max_tps set; the measured rate must be within 2 % of it.
+Numbers depend on the machine; the client and the simulator share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import smpplib.client  # noqa: E402
+import smpplib.smpp  # noqa: E402
+from bin_console.data.engine import Database  # noqa: E402
+from bin_console.data.schema import upgrade  # noqa: E402
+
+from bin_console.smsc_sim import SmscSim  # noqa: E402
+
+TEXT = "Politie: verdachte persoon gezien in de Kerkstraat. Blijf binnen en bel 101 bij info."
+
+
+def _client(sim: SmscSim) -> smpplib.client.Client:
+    c = smpplib.client.Client("127.0.0.1", sim.port, timeout=10, allow_unknown_opt_params=True)
+    c.set_error_pdu_handler(lambda pdu: None)
+    c.connect()
+    c.bind_transceiver(system_id="bench", password="")
+    return c
+
+
+def _submit(c, i: int):  # noqa: ANN001, ANN202
+    return smpplib.smpp.make_pdu(
+        "submit_sm",
+        client=c,
+        source_addr="POLITIE",
+        source_addr_ton=5,
+        source_addr_npi=0,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=f"32470{i:06d}",
+        short_message=TEXT.encode("ascii"),
+        registered_delivery=1,
+    )
+
+
+def naive(sim: SmscSim, n: int) -> float:
+    c = _client(sim)
+    t = time.perf_counter()
+    for i in range(n):
+        c.send_pdu(_submit(c, i))
+        while c.read_pdu().command != "submit_sm_resp":
+            pass
+    dt = time.perf_counter() - t
+    c.disconnect()
+    return n / dt
+
+
+def bare_windowed(sim: SmscSim, n: int, window: int) -> float:
+    c = _client(sim)
+    sock = c._socket
+    t = time.perf_counter()
+    sent = acked = 0
+    outstanding: set[int] = set()
+    while acked < n:
+        burst = []
+        while sent < n and len(outstanding) + len(burst) < window:
+            p = _submit(c, sent)
+            outstanding.add(p.sequence)
+            burst.append(p.generate())
+            sent += 1
+        if burst:
+            sock.sendall(b"".join(burst))
+        select.select([sock], [], [], 5)
+        while True:
+            pdu = c.read_pdu()
+            if pdu.command == "submit_sm_resp" and pdu.sequence in outstanding:
+                outstanding.discard(pdu.sequence)
+                acked += 1
+            if not select.select([sock], [], [], 0)[0]:
+                break
+    dt = time.perf_counter() - t
+    c.disconnect()
+    return n / dt
+
+
+def runner_rate(sim: SmscSim, n: int, window: int, url: str | None, *, max_tps: float = 0.0) -> tuple[float, dict]:
+    import sender_helpers as H
+
+    tmp = tempfile.mkdtemp(prefix="bench-send-")
+    db = Database.from_url(url or f"sqlite:///{tmp}/bench.db")
+    upgrade(db, backup=False)
+    net = H.make_network(db, n, name=f"Bench {time.time_ns()}")
+    r = H.runner(db, sim, window=window, max_tps=max_tps, response_timeout=30.0)
+    r.start()
+    assert H.wait_until(lambda: r.state == "bound", 10), r.detail
+    t = time.perf_counter()
+    alert_id = H.alert(db, net, TEXT)
+    r.wake()
+    ok = H.wait_until(lambda: H.open_count(db, alert_id) == 0, 600, 0.01)
+    dt = time.perf_counter() - t
+    counts = H.states(db, alert_id)
+    r.stop()
+    db.dispose()
+    if not ok or counts.get("submitted", 0) != n:
+        raise SystemExit(f"sender did not finish: {dict(counts)}")
+    return n / dt, dict(r.stats)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--naive-n", type=int, default=None, help="messages for the naive loop (default: n, 1000 at >0 ms)")
+    ap.add_argument("--latency", type=float, nargs="+", default=[0.0, 20.0])
+    ap.add_argument("--windows", type=int, nargs="+", default=[10, 50])
+    ap.add_argument("--pacing-tps", type=float, default=200.0)
+    ap.add_argument("--pacing-n", type=int, default=2000)
+    ap.add_argument("--pg", action="store_true", help="PostgreSQL (BIN_CONSOLE_TEST_PG or the local test db)")
+    args = ap.parse_args()
+    url = None
+    if args.pg:
+        url = os.environ.get("BIN_CONSOLE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    print(f"{args.n} recipients, 1 part each, {'PostgreSQL' if url else 'SQLite'}; receipts off\n")
+    head = ("latency", "window", "naive/s", "bare/s", "sender/s", "vs naive", "bare/sender")
+    print("{:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>11}".format(*head))
+    for lat in args.latency:
+        naive_n = args.naive_n or (args.n if lat == 0 else min(args.n, 1000))
+        with SmscSim(latency_ms=lat, receipts=False) as sim:
+            nv = naive(sim, naive_n)
+        for w in args.windows:
+            with SmscSim(latency_ms=lat, receipts=False) as sim:
+                bare = bare_windowed(sim, args.n, w)
+            with SmscSim(latency_ms=lat, receipts=False) as sim:
+                rate, _stats = runner_rate(sim, args.n, w, url)
+            print(f"{lat:>6g}ms {w:>6} {nv:>9.0f} {bare:>9.0f} {rate:>9.0f} {rate / nv:>8.1f}x {bare / rate:>10.2f}x")
+    if args.pacing_tps:
+        with SmscSim(latency_ms=0, receipts=False) as sim:
+            rate, _ = runner_rate(sim, args.pacing_n, 10, url, max_tps=args.pacing_tps)
+        err = (rate - args.pacing_tps) / args.pacing_tps * 100
+        print(f"\npacing: max_tps={args.pacing_tps:g}, {args.pacing_n} parts -> {rate:.1f}/s ({err:+.2f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
