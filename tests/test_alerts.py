@@ -322,3 +322,19 @@ def test_ten_thousand_members_fan_out(db):
     assert n == plan.recipients > 9000
     p = alerts.alert_progress(db, aid)
     assert p.counts == {"queued": plan.recipients} and not p.done
+
+
+def test_failure_inside_the_transaction_leaves_nothing(db, two_nets, monkeypatch):
+    """All-or-nothing: if the last step (the audit entry) fails, no alert and no outbox row remain."""
+    a, b = two_nets
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(alerts.audit, "append", boom)
+    with pytest.raises(RuntimeError):
+        alerts.create_alert(db, network_ids=[a, b], text="x", actor=ACTOR)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 0
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 0
+        assert s.scalar(select(func.count()).select_from(AlertNetwork)) == 0
