@@ -193,3 +193,13 @@ def test_send_exit_codes_with_and_without_wait(seeded, smsc_factory, tmp_path, c
     out, err = capsys.readouterr()
     assert rc == 1, out + err
     assert "undeliverable" in out
+
+
+@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.sender not written yet")
+def test_missing_smpp_password_refuses_before_writing(seeded, capsys, monkeypatch, mem_keyring):
+    db, url = seeded
+    monkeypatch.setenv("BIN_CONSOLE_ALLOW_TEST_KEYRING", "1")
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    assert main(["--db", url, "send", "--network", "Kerkstraat", "--text", "x", "--yes"]) == 2
+    assert "bin-console credentials set smpp" in capsys.readouterr().err
+    assert _count(db, Alert) == 0
