@@ -14,7 +14,6 @@ releases them anyway so a key can never be stuck.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
 import os
@@ -30,7 +29,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
-from textual.widgets import Input, TextArea
 from textual.worker import get_current_worker
 
 from .actor import Actor
@@ -39,11 +37,7 @@ log = logging.getLogger(__name__)
 
 HOLD_SAFETY_S = 2.0  # held keys are replayed after this even if no screen released them
 STATUS_POLL_S = 0.5
-KEY_BARRIER_S = 1.0  # longest wait for a widget to handle one replayed key before the next goes
-
-
-def _read_only(widget: object) -> bool:
-    return bool(getattr(widget, "read_only", False)) or bool(getattr(widget, "disabled", False))
+KEY_BARRIER_S = 1.0  # longest wait for one key to be handled before the next goes anyway
 
 
 HIGH_CONTRAST = Theme(
@@ -142,6 +136,7 @@ class BinConsoleApp(App):
         self._key_buffer: deque[events.Key] = deque()
         self._hold_timer: Any = None
         self._draining = False
+        self._key_token: object | None = None
         self._poll = poll_status
         self.register_theme(HIGH_CONTRAST)
         self.theme = pick_theme(getattr(settings, "ui_theme", "auto"))
@@ -192,49 +187,58 @@ class BinConsoleApp(App):
             self.call_later(self._drain_keys)
 
     async def _drain_keys(self) -> None:
+        """Route held / queued keys one at a time; each finishes before the next starts."""
         if self._draining:
             return
         self._draining = True
-        try:
-            while self._key_buffer and not self._held:
-                await self._process_key(self._key_buffer.popleft())
-        finally:
-            self._draining = False
+        while self._key_buffer and not self._held:
+            event = self._key_buffer.popleft()
+            if event.key in getattr(self.screen, "HOLD_AFTER", ()):
+                self.hold_keys()
+            if await self._check_bindings(event.key, priority=True):
+                continue
+            self._forward_key(event)
+            return  # _key_done continues the drain once the key has been handled
+        self._draining = False
 
-    async def _process_key(self, event: events.Key) -> None:
-        """Textual's key routing, one key at a time, each finished before the next starts.
+    def _forward_key(self, event: events.Key) -> None:
+        """Textual's routing (focused widget, then bubbling up to the App's bindings), with a barrier.
 
-        Textual forwards a key to the focused widget and runs non-priority bindings (Backspace in
-        an Input, say) only when the key has bubbled back up to the App - after the keys behind it
-        in a burst have already reached the widget, so `ab<BS>c` typed fast could become `abc`
-        minus the wrong letter. Here bindings run first (except for printable keys going into a
-        text field) and a forwarded key is awaited until the widget has handled it.
+        Textual forwards a key to the focused widget and runs non-priority bindings (Backspace in an
+        Input, say) only once the key has bubbled back to the App - after the keys behind it in a
+        burst have already reached the widget, so a fast `ab<BS>c` could lose the wrong letter.
+        Here a callback follows the key up the same chain of message queues (bubbling posts to the
+        parent synchronously at the end of handling), so the next key goes only when this one is
+        done. A timer guards against a node that closes meanwhile.
         """
-        if event.key in getattr(self.screen, "HOLD_AFTER", ()):
-            self.hold_keys()
-        if await self._check_bindings(event.key, priority=True):
-            return
-        focused = self.focused
-        into_text = event.is_printable and isinstance(focused, Input | TextArea) and not _read_only(focused)
-        if not into_text and await self._check_bindings(event.key):
-            return
-        target = focused or self.screen
-        done = asyncio.Event()
+        target = self.focused or self.screen
+        chain = [node for node in target.ancestors_with_self if node is not self]
+        token = object()
+        self._key_token = token
+
+        def done() -> None:
+            if self._key_token is token:
+                self._key_token = None
+                self._draining = False
+                if self._key_buffer and not self._held:
+                    self.call_later(self._drain_keys)
+
+        def step(index: int) -> None:
+            if index >= len(chain):
+                self.call_later(done)  # after the bubbled key in the App's own queue
+                return
+            if not chain[index].call_later(step, index + 1):
+                done()  # that node is closed: nothing more will bubble
+
         target._forward_event(event)
-        target.call_later(done.set)
-        try:
-            await asyncio.wait_for(done.wait(), KEY_BARRIER_S)
-        except TimeoutError:
-            log.warning("key %s not handled by %r within %.1fs", event.key, target, KEY_BARRIER_S)
+        step(0)
+        self.set_timer(KEY_BARRIER_S, done)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
-            if self._held or self._key_buffer or self._draining:
-                self._key_buffer.append(event)
-                if not self._held and not self._draining:
-                    self.call_later(self._drain_keys)
-                return
-            await self._process_key(event)
+            self._key_buffer.append(event)
+            if not self._held and not self._draining:
+                await self._drain_keys()
             return
         await super().on_event(event)
 
