@@ -1,0 +1,113 @@
+"""Receipt parsing, id normalisation and matching (real SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from bin_console.data.models import Delivery, DeliveryPart, ReceiptOrphan
+from sender_helpers import alert, make_network
+from sqlalchemy import select
+
+from bin_console import outbox
+from bin_console.channels.receipts import id_variants, is_receipt, normalise_id, parse_receipt
+
+
+def test_normalise_strips_nul_space_case_and_leading_zeros():
+    assert normalise_id(b"  00ab12\x00") == "AB12"
+    assert normalise_id("000") == "0"
+    assert normalise_id("") == ""
+
+
+def test_variants_cover_other_base():
+    assert id_variants("255") == ["255", "FF", "597"]
+    assert "255" in id_variants("ff")
+    assert id_variants("0xyz") == ["XYZ"]  # not hex, not decimal: only itself
+
+
+def test_esm_class_receipt_bit():
+    assert is_receipt(0x04)
+    assert not is_receipt(0x00)
+    assert not is_receipt(0x08)  # SME delivery ack, not an SMSC receipt
+    assert not is_receipt(0x40)
+
+
+def test_parse_text_and_tlv_fallbacks():
+    body = b"id:0001A2B3 sub:001 dlvrd:001 submit date:2611281700 done date:2611281701 stat:DELIVRD err:000 text:x"
+    r = parse_receipt(body)
+    assert (r.message_id, r.stat, r.err, r.state) == ("1A2B3", "DELIVRD", "000", "delivered")
+    # no sub/dlvrd, lower case stat
+    r = parse_receipt(b"id:42 stat:undeliv err:001")
+    assert r.state == "undeliverable"
+    # only TLVs (no text id): receipted_message_id + message_state
+    r = parse_receipt(b"", receipted_message_id=b"ABC12\x00", message_state=5)
+    assert (r.message_id, r.stat) == ("ABC12", "UNDELIV")
+    assert parse_receipt(b"garbage") is None
+    # intermediate states are not final
+    assert parse_receipt(b"id:1 stat:ENROUTE").state is None
+
+
+def _acked(db, n_parts_text: str, ids: list[str]) -> int:
+    net = make_network(db, 1, name=f"R {len(ids)} {ids[0]}")
+    a = alert(db, net, n_parts_text)
+    items = outbox.claim(db, "t:1", 10, 60)
+    assert len(items) == 1 and len(items[0].parts) == len(ids)
+    outbox.record_acks(db, [outbox.Ack(items[0].delivery_id, i + 1, mid) for i, mid in enumerate(ids)])
+    assert a
+    return items[0].delivery_id
+
+
+def _delivery(db, did: int) -> Delivery:
+    with db.read() as s:
+        return s.get(Delivery, did)
+
+
+@pytest.mark.parametrize(
+    ("stored", "in_receipt"),
+    [("1A2B3C", "1A2B3C"), ("1A2B3C", str(0x1A2B3C)), ("1715004", "1A2B3C"), ("00001A2B3C", "1a2b3c"), ("42", "0042")],
+)
+def test_receipt_matches_hex_decimal_and_zero_padded_ids(db, stored, in_receipt):
+    did = _acked(db, "Kort bericht", [stored])
+    outbox.apply_receipts(db, [parse_receipt(f"id:{in_receipt} stat:DELIVRD err:000".encode())])
+    d = _delivery(db, did)
+    assert (d.state, d.parts_delivered) == ("delivered", 1)
+
+
+def test_delivery_delivered_only_when_all_parts_are(db):
+    did = _acked(db, "Lang bericht " * 30, ["A1", "A2", "A3"])
+    outbox.apply_receipts(db, [parse_receipt(b"id:A1 stat:DELIVRD"), parse_receipt(b"id:A2 stat:DELIVRD")])
+    assert _delivery(db, did).state == "submitted"
+    outbox.apply_receipts(db, [parse_receipt(b"id:A3 stat:DELIVRD")])
+    d = _delivery(db, did)
+    assert (d.state, d.parts_delivered) == ("delivered", 3)
+
+
+def test_one_undeliverable_part_makes_the_delivery_undeliverable(db):
+    did = _acked(db, "Lang bericht " * 30, ["B1", "B2", "B3"])
+    outbox.apply_receipts(db, [parse_receipt(b"id:B2 stat:UNDELIV err:034")])
+    d = _delivery(db, did)
+    assert d.state == "undeliverable" and "034" in d.error
+
+
+def test_redelivered_receipt_is_idempotent(db):
+    did = _acked(db, "Kort", ["C1"])
+    outbox.apply_receipts(db, [parse_receipt(b"id:C1 stat:DELIVRD")])
+    outbox.apply_receipts(db, [parse_receipt(b"id:C1 stat:DELIVRD"), parse_receipt(b"id:C1 stat:UNDELIV")])
+    d = _delivery(db, did)
+    assert (d.state, d.parts_delivered) == ("delivered", 1)
+    with db.read() as s:
+        assert s.execute(select(DeliveryPart.state)).scalars().all() == ["delivered"]
+        assert s.execute(select(ReceiptOrphan)).all() == []
+
+
+def test_receipt_before_submit_resp_is_kept_and_matched_later(db):
+    net = make_network(db, 1, name="Orphan")
+    alert(db, net, "Kort")
+    outbox.apply_receipts(db, [parse_receipt(b"id:00FF10 stat:DELIVRD")])  # beats the resp
+    outbox.apply_receipts(db, [parse_receipt(b"id:00FF10 stat:DELIVRD")])  # redelivered: kept once
+    with db.read() as s:
+        orphans = s.execute(select(ReceiptOrphan)).scalars().all()
+    assert [(o.message_id, o.resolved) for o in orphans] == [("FF10", False)]
+    items = outbox.claim(db, "t:1", 10, 60)
+    outbox.record_acks(db, [outbox.Ack(items[0].delivery_id, 1, str(0xFF10))])  # resp in decimal
+    assert _delivery(db, items[0].delivery_id).state == "delivered"
+    with db.read() as s:
+        assert s.execute(select(ReceiptOrphan.resolved)).scalars().all() == [True]
