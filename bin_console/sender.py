@@ -389,6 +389,7 @@ class SenderRunner:
             if not draining and now >= db_retry_at and (woken or now >= next_claim):
                 woken = False
                 next_claim = now + self.poll_interval
+                self._check_cancelled()
                 if self._unsent_items() < self.claim_batch // 2:
                     try:
                         got = outbox.claim(self.db, self.owner, self.claim_batch, self.lease_s)
@@ -682,22 +683,32 @@ class SenderRunner:
         else:
             self._buf.closed.append((st.outcome, st.item.delivery_id))
 
-    def _housekeeping(self, now: float, *, renew: bool, reap: bool) -> None:
+    def _check_cancelled(self) -> None:
+        """Rows of an alert cancelled after we claimed them: drop the ones not yet on the wire."""
+        alert_ids = {st.item.alert_id for st in self._items.values() if st.outcome is None and not st.on_wire}
+        if not alert_ids:
+            return
         try:
-            with self.db.write() as s:
-                alert_ids = {st.item.alert_id for st in self._items.values() if st.outcome is None}
-                if alert_ids:
-                    gone = outbox.cancelled_alerts(s, alert_ids)
-                    for st in list(self._items.values()):
-                        if st.item.alert_id in gone and st.outcome is None and not st.on_wire:
-                            st.unsent = 0
-                            self._set_outcome(st, "cancelled")
-                if renew:
-                    outbox.renew_leases(s, self.owner, self.lease_s)
-                if reap:
-                    outbox._recover(s, "", utcnow(), own=False)
+            with self.db.read() as s:
+                gone = outbox.cancelled_alerts(s, alert_ids)
         except SQLAlchemyError as exc:
-            log.warning("housekeeping failed (database): %s", exc.__class__.__name__)
+            log.warning("cancel check failed (database): %s", exc.__class__.__name__)
+            return
+        for st in list(self._items.values()):
+            if st.item.alert_id in gone and st.outcome is None and not st.on_wire and not st.inflight:
+                st.unsent = 0
+                self._set_outcome(st, "cancelled")
+
+    def _housekeeping(self, now: float, *, renew: bool, reap: bool) -> None:
+        if renew or reap:
+            try:
+                with self.db.write() as s:
+                    if renew:
+                        outbox.renew_leases(s, self.owner, self.lease_s)
+                    if reap:
+                        outbox._recover(s, "", utcnow(), own=False)
+            except SQLAlchemyError as exc:
+                log.warning("housekeeping failed (database): %s", exc.__class__.__name__)
         self._set_state(self.state, self.detail)
 
     # --- the transaction -----------------------------------------------------------------------------------
