@@ -81,7 +81,7 @@ class ComposeScreen(BaseScreen):
     BINDINGS = [
         Binding("f5", "review", "Review", priority=True),
         Binding("ctrl+l", "templates", "Template", priority=True),
-        Binding("ctrl+g", "gsm_safe", "GSM-safe", priority=True),
+        Binding("ctrl+g", "gsm_safe", "GSM-safe", priority=True, show=False),
         Binding("ctrl+u", "toggle_urgency", "Urgency", priority=True, show=False),
         Binding("ctrl+t", "targets", "Targets", priority=True, show=False),
     ]

@@ -1,0 +1,100 @@
+"""End to end: the real program in tmux at 80x24 (TERM=linux and xterm-256color), driven by
+send-keys, against the training SMSC on loopback. Skipped when tmux is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tmux_driver import TmuxDriver, have_tmux
+
+from bin_console.smsc_sim import SmscSim
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not have_tmux(), reason="tmux is not installed"),
+]
+
+BIN = str(Path(sys.executable).with_name("bin-console"))
+ALERT = "Inbraak bezig Kerkstraat. Blijf binnen, bel 101."
+
+
+@pytest.fixture(scope="module")
+def demo_db_template(tmp_path_factory) -> Path:
+    """The demo zone, made once by the real `bin-console demo --no-ui`; copied per test."""
+    d = tmp_path_factory.mktemp("demo")
+    subprocess.run([BIN, "demo", "--path", str(d), "--no-ui"], check=True, capture_output=True, timeout=120)
+    return d / "bin-console-demo.db"
+
+
+@pytest.fixture
+def console(tmp_path, demo_db_template):
+    sim = SmscSim("127.0.0.1", 0)
+    sim.start()
+    db = tmp_path / "bin.db"
+    shutil.copy(demo_db_template, db)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[smpp]\nhost = "127.0.0.1"\nport = {sim.port}\nsystem_id = "training"\ntraining = true\n', encoding="utf-8"
+    )
+    drivers: list[TmuxDriver] = []
+
+    def start(term: str) -> TmuxDriver:
+        drv = TmuxDriver()
+        drivers.append(drv)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),  # config/log dirs of the run stay in the test folder
+            "TERM": term,
+            "LANG": "C.UTF-8",
+            "TEXTUAL_ANIMATIONS": "none",
+        }
+        drv.start([BIN, "--config", str(cfg), "--db", f"sqlite:///{db}", "console", "--no-blink"], env)
+        drv.wait_for(r"SMSC bound", timeout=30)
+        return drv
+
+    yield start
+    for drv in drivers:
+        drv.close()
+    sim.stop()
+
+
+@pytest.mark.parametrize("term", ["linux", "xterm-256color"])
+def test_street_to_delivered_then_quit(console, term):
+    t = console(term)
+    t.text("kerkstraat")
+    t.wait_for(r"\d+ matches")
+    t.keys("Enter")
+    t.keys("F4")
+    t.wait_for(r"URGENT · SMS")
+    t.text(ALERT)
+    t.wait_for(r"Recipients: SMS (\d+)")
+    t.wait_for(rf"{len(ALERT)} chars · GSM-7")
+    t.keys("F5")
+    t.wait_for(r"Send this alert\?")
+    t.wait_for(r"F5 or y = send")  # armed: the modal has been on screen long enough to be read
+    t.keys("F5")
+    m = t.wait_for(r"complete: (\d+)/(\d+) left the queue", timeout=60)
+    assert m.group(1) == m.group(2)
+    t.wait_for(r"delivered \d+")
+    if term == "linux":
+        assert t.missing_glyphs() == set(), "glyphs the Linux console fonts lack"
+    t.keys("C-q")
+    t.wait_for(r"\[exit 0\]", timeout=20)
+
+
+def test_type_ahead_burst_lands_in_compose(console):
+    t = console("linux")
+    # One send-keys: the street, Enter, F4 and the text, as a dispatcher typing ahead over SSH.
+    t.keys("kerkstraat", "Enter", "F4", "Inbraak Kerkstraat nu")
+    t.wait_for(r"URGENT · SMS")
+    t.wait_for(r"║ Inbraak Kerkstraat nu\s")
+    t.wait_for(r"21 chars · GSM-7")
+    assert t.missing_glyphs() == set()
+    t.keys("Escape")  # back, nothing sent; quitting needs no confirmation
+    t.keys("C-q")
+    t.wait_for(r"\[exit 0\]", timeout=20)
