@@ -1,0 +1,174 @@
+"""Faults on the link: throttling, drops, unbind, blackhole, bad password, SMSC down past the expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bin_console.data.models import Alert, Delivery, SenderStatus, utcnow
+from sender_helpers import alert, make_network, mobile, open_count, runner, states, wait_until
+from sqlalchemy import select, update
+
+from bin_console.credentials import Secret
+
+LONG = "Dringend: verdachte wagen, grijze bestelwagen, nummerplaat begint met 1-ABC, richting E17. " * 2
+
+
+def _flags(db) -> dict[str, bool]:
+    with db.read() as s:
+        return dict(s.execute(select(Delivery.address, Delivery.possible_duplicate)).all())
+
+
+def _check_nothing_lost(db, sim, n: int, text: str) -> None:
+    """Every recipient got the full text at least once; every extra copy is on a flagged row."""
+    assert states(db).get("queued", 0) + states(db).get("submitting", 0) == 0
+    flags = _flags(db)
+    assert len(flags) == n
+    for i in range(n):
+        got = sim.messages_for(mobile(i))
+        assert got and set(got) == {text}, (i, got)
+        if len(got) > 1:
+            assert flags[mobile(i)], f"{mobile(i)} got {len(got)} copies but is not flagged"
+
+
+def test_throttling_mid_alert_loses_nothing_and_keeps_order(sqlite_db, smsc_factory):
+    sim = smsc_factory()
+    net = make_network(sqlite_db, 150)
+    alert(sqlite_db, net, LONG)
+    r = runner(sqlite_db, sim, window=10)
+    r.start()
+    try:
+        assert sim.wait_for(lambda: len(sim.received) >= 50, 10)
+        sim.set_throttle(60)  # mid-alert the SMSC starts refusing above 60/s
+        assert wait_until(lambda: sim.throttled > 0, 20)
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 60), states(sqlite_db)
+    finally:
+        r.stop()
+    assert sim.throttled > 0 and r.stats["throttled"] > 0
+    _check_nothing_lost(sqlite_db, sim, 150, LONG)
+    assert not any(_flags(sqlite_db).values())  # throttling is an answer: nothing ambiguous
+    # order kept: first parts reach the SMSC in delivery order
+    firsts = [p.dest for p in sim.received if p.short_message[5:6] == b"\x01"]
+    seen = list(dict.fromkeys(firsts))
+    assert seen == sorted(seen)
+
+
+def test_dropped_link_mid_alert_loses_nothing_duplicates_flagged(sqlite_db, smsc_factory):
+    sim = smsc_factory()
+    sim.drop_link(drop_after=150)  # the 150th submit is accepted, its resp never comes
+    net = make_network(sqlite_db, 300)
+    alert(sqlite_db, net, LONG)
+    r = runner(sqlite_db, sim, window=10)
+    r.start()
+    try:
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 60), states(sqlite_db)
+        assert r.stats["link_losses"] >= 1 and r.stats["binds"] >= 2
+    finally:
+        r.stop()
+    _check_nothing_lost(sqlite_db, sim, 300, LONG)
+    flagged = [a for a, f in _flags(sqlite_db).items() if f]
+    assert 1 <= len(flagged) <= 10  # at most the window was in flight
+    assert states(sqlite_db)["submitted"] + states(sqlite_db)["delivered"] == 300
+
+
+def test_smsc_unbind_is_answered_and_sending_resumes(sqlite_db, smsc_factory):
+    sim = smsc_factory(latency_ms=2)
+    net = make_network(sqlite_db, 200)
+    r = runner(sqlite_db, sim, window=5, max_tps=400)
+    r.start()
+    try:
+        alert(sqlite_db, net, "Unbind test")
+        r.wake()
+        assert sim.wait_for(lambda: len(sim.received) >= 40)
+        sim.send_unbind()
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 30), states(sqlite_db)
+        assert r.stats["link_losses"] >= 1 and sim.binds >= 2
+    finally:
+        r.stop()
+    _check_nothing_lost(sqlite_db, sim, 200, "Unbind test")
+
+
+def test_blackholed_link_detected_by_enquire_link_deadline(sqlite_db, smsc_factory):
+    sim = smsc_factory()
+    r = runner(sqlite_db, sim, enquire_link_interval=0.3, enquire_link_timeout=0.5, connect_timeout=0.5)
+    r.start()
+    try:
+        assert wait_until(lambda: r.state == "bound")
+        sim.blackhole(True)
+        assert wait_until(lambda: r.stats["link_losses"] >= 1, 10)
+        assert "enquire_link" in r.detail
+        sim.blackhole(False)
+        net = make_network(sqlite_db, 3)
+        alert(sqlite_db, net, "Terug")
+        r.wake()
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 20), (r.state, r.detail)
+    finally:
+        r.stop()
+
+
+def test_no_submit_resp_within_deadline_requeues_flagged(sqlite_db, smsc_factory):
+    sim = smsc_factory()
+    net = make_network(sqlite_db, 20)
+    r = runner(sqlite_db, sim, window=5, response_timeout=0.5, connect_timeout=0.5)
+    r.start()
+    try:
+        assert wait_until(lambda: r.state == "bound")
+        sim.blackhole(True)
+        alert(sqlite_db, net, "Zwart gat")
+        r.wake()
+        assert wait_until(lambda: r.stats["link_losses"] >= 1, 10)
+        assert "submit_sm_resp" in r.detail
+        sim.blackhole(False)
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 20)
+    finally:
+        r.stop()
+    assert states(sqlite_db)["submitted"] + states(sqlite_db)["delivered"] == 20
+
+
+def test_wrong_password_is_a_config_error_without_tight_loop(sqlite_db, smsc_factory):
+    sim = smsc_factory(system_id="bincons", password="right")
+    r = runner(sqlite_db, sim, password=Secret("wrong"), config_retry_s=60.0)
+    r.start()
+    try:
+        assert wait_until(lambda: r.state == "config_error", 5)
+        assert "SMSC refused the password for system_id bincons" in r.detail
+        with sqlite_db.read() as s:
+            st = s.get(SenderStatus, "default")
+            assert st.state == "config_error" and "password" in st.detail
+        assert not wait_until(lambda: r.state != "config_error", 1.0)  # it waits, it does not spin
+        assert sim.binds == 0
+    finally:
+        r.stop()
+
+
+def test_right_password_binds(sqlite_db, smsc_factory):
+    sim = smsc_factory(system_id="bincons", password="right")
+    r = runner(sqlite_db, sim, password=Secret("right"))
+    r.start()
+    try:
+        assert wait_until(lambda: r.state == "bound", 5)
+    finally:
+        r.stop()
+
+
+def test_smsc_down_longer_than_expiry_rows_expire_never_sent(sqlite_db, smsc_factory):
+    sim = smsc_factory()
+    port = sim.port
+    sim.stop()  # the SMSC is down
+    net = make_network(sqlite_db, 10)
+    a = alert(sqlite_db, net, "Verlopen")
+    with sqlite_db.write() as s:
+        s.execute(update(Alert).where(Alert.id == a).values(expires_at=utcnow() + timedelta(seconds=1.0)))
+    r = runner(sqlite_db, sim, connect_timeout=0.3)
+    r.cfg.port = port
+    r.start()
+    try:
+        assert wait_until(lambda: states(sqlite_db, a).get("expired", 0) == 10, 10), states(sqlite_db, a)
+        sim2 = smsc_factory()
+        r.cfg.port = sim2.port
+        assert wait_until(lambda: r.state == "bound", 10)
+        assert not sim2.wait_for(lambda: len(sim2.received) > 0, 0.5)
+    finally:
+        r.stop()
+    with sqlite_db.read() as s:
+        errors = set(s.execute(select(Delivery.error).where(Delivery.alert_id == a)).scalars())
+    assert errors == {"expired before it could be sent"}
