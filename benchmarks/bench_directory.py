@@ -191,7 +191,7 @@ def run_members(db: Database, network_id: int, rng: random.Random, n: int) -> di
         page = timed("next pages", after=page.last_key) if page.last_key else timed("first page")
     for _ in range(n):
         name, street, mobile = rng.choice(sample)
-        word = rng.choice(name.split())
+        word = rng.choice([w for w in name.split() if len(w) >= 3] or ["jan"])
         timed("filter name", text=word[: rng.randint(3, min(5, len(word)))])
         timed("filter street", text=street[: rng.randint(3, 6)])
         if mobile:

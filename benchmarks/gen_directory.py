@@ -117,8 +117,9 @@ class _Phones:
 
     def landline(self) -> str:
         # 8-digit national numbers: one-digit area codes take 7 more digits, two-digit ones 6
-        area = self.rng.choice(["3", "9", "16", "13", "11"])
-        return f"0{area}{self.rng.randrange(10 ** (7 - len(area)) * 2, 10 ** (8 - len(area)))}"
+        area = self.rng.choice(["2", "3", "16", "13", "11"])
+        rest = f"{self.rng.randrange(2, 9)}{self.rng.randrange(10 ** (7 - len(area))):0{7 - len(area)}d}"
+        return f"0{area}{rest}"
 
 
 def _towns(rng: random.Random, n: int) -> list[str]:
