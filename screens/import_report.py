@@ -65,7 +65,7 @@ class ImportPathModal(BaseModal):
     def __init__(self, network_id: int) -> None:
         super().__init__()
         self.network_id = network_id
-        self._running = False
+        self._importing = False
 
     def compose_body(self):  # noqa: ANN201
         with Vertical():
@@ -76,12 +76,12 @@ class ImportPathModal(BaseModal):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         path = event.value.strip()
-        if not path or self._running:
+        if not path or self._importing:
             return
         if not Path(path).expanduser().is_file():
             self.query_one("#import-status", Static).update(Text.assemble("No such file: ", safe_text(path)))
             return
-        self._running = True
+        self._importing = True
         self.query_one("#import-status", Static).update("Importing...")
         self.run_db(
             run_import,
@@ -94,7 +94,7 @@ class ImportPathModal(BaseModal):
         )
 
     def _failed(self, exc: BaseException) -> None:
-        self._running = False
+        self._importing = False
         self.query_one("#import-status", Static).update(Text(f"Import failed: {type(exc).__name__}: {clean(exc)}"))
 
 
