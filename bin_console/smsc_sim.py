@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from smpplib import smpp
+from smpplib import command_codes, smpp
 
 from .encoding import add_udh, decode, encode, split_udh
 
@@ -124,6 +124,9 @@ class _Delivery:
 
 def _pdu(name: str, sequence: int, status: int = ESME_ROK, client: Any = None, **fields: Any) -> bytes:
     # smpplib ignores `sequence=` for responses (its getter already returns a number), so set it after
+    if status != ESME_ROK and name.endswith("_resp"):
+        # an error response carries no body (SMPP 3.4 §4.1), so the ESME sees message_id None
+        return struct.pack(">LLLL", 16, command_codes.get_command_code(name), status, sequence)
     pdu = smpp.make_pdu(name, client=client or _ParseClient(), **fields)
     pdu.sequence = sequence
     pdu.status = status
@@ -177,6 +180,9 @@ class _Conn:
         try:
             if abrupt:  # RST instead of FIN, like a crashed SMSC or a cut line
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                # SHUT_RD only wakes our reader thread (Linux does not release a socket another
+                # thread is blocked in); the close below then sends the RST.
+                self.sock.shutdown(socket.SHUT_RD)
             else:
                 self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -225,7 +231,7 @@ class _Conn:
                         return
                     if action == "drop":
                         self.send(b"".join(out))
-                        self.sim._drop_all()
+                        self.sim._drop_all(abrupt=False)
                         return
                 self.send(b"".join(out))
         finally:
@@ -357,8 +363,8 @@ class SmscSim:
             self._tokens_at = time.monotonic()
 
     def drop_link(self, drop_after: int | None = None) -> None:
-        """Close every connection abruptly (RST). With drop_after=N: accept the next N-1 submits
-        normally, accept (record) the Nth and drop every link before its submit_sm_resp is sent."""
+        """Close every connection abruptly (RST). With drop_after=N: answer the next N-1 submits
+        normally, accept (record) the Nth and close every link (FIN) before its submit_sm_resp."""
         if drop_after is not None:
             if drop_after < 1:
                 raise ValueError("drop_after counts submits from 1")
@@ -488,11 +494,13 @@ class SmscSim:
         log.info("connection from %s:%d closed", *conn.peer[:2])
         self._event("closed", peer=conn.peer)
 
-    def _drop_all(self) -> None:
+    def _drop_all(self, abrupt: bool = True) -> None:
+        # drop_after closes with a FIN so the responses written before it still arrive: the test
+        # then knows exactly which submit was accepted without an answer.
         with self._cond:
             conns = list(self._conns)
         for c in conns:
-            c.close(abrupt=True)
+            c.close(abrupt=abrupt)
         log.info("dropped %d link(s)", len(conns))
         self._event("dropped", links=len(conns))
 
