@@ -42,16 +42,15 @@ class HistoryScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(Text("Past alerts (newest first) - Enter opens the monitor", style="bold"), id="history-title")
         table: DataTable = DataTable(id="alerts", cursor_type="row")
-        table.add_column("#", width=5, key="id")
+        # Fixed widths that fit 80 columns; the highlighted alert's details show below the table.
+        table.add_column("#", width=4, key="id")
         table.add_column("When", width=11, key="when")
-        table.add_column("Who", width=14, key="who")
-        table.add_column("Networks", width=16, key="nets")
-        table.add_column("Urg.", width=4, key="urg")
-        table.add_column("Text", width=20, key="text")
-        table.add_column("Rcpt", width=5, key="n")
-        table.add_column("Dlv/Fail/Exp", width=13, key="counts")
-        table.add_column("Ended", width=12, key="end")
+        table.add_column("Networks", width=13, key="nets")
+        table.add_column("Text", width=14, key="text")
+        table.add_column("N D/F/E", width=12, key="counts")
+        table.add_column("Ended", width=10, key="end")
         yield table
+        yield Static("", id="alert-detail")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -74,10 +73,6 @@ class HistoryScreen(BaseScreen):
         for r in self.rows:
             aid = g(r, "id", "alert_id")
             when = g(r, "created_at")
-            who = str(g(r, "created_by", default=""))
-            client = g(r, "client_addr")
-            if client:
-                who += f"@{client}"
             nets = g(r, "network_names", default=[])
             nets_s = ", ".join(nets) if isinstance(nets, list | tuple) else str(nets)
             counts = g(r, "counts", default={}) or {}
@@ -88,17 +83,44 @@ class HistoryScreen(BaseScreen):
             table.add_row(
                 Text(str(aid)),
                 Text(when.astimezone().strftime("%d/%m %H:%M") if when else ""),
-                safe_text(who),
                 safe_text(nets_s),
-                Text("SMS" if g(r, "urgency") == "urgent" else "mail"),
                 safe_text(text[:40]),
-                Text(str(g(r, "recipients", default=0))),
-                Text(f"{delivered}/{failed}/{expired}"),
+                Text(f"{g(r, 'recipients', default=0)} {delivered}/{failed}/{expired}"),
                 safe_text(outcome(r)),
                 key=str(aid),
             )
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
+        self._detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail()
+
+    def _detail(self) -> None:
+        table = self.query_one("#alerts", DataTable)
+        w = self.query_one("#alert-detail", Static)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            w.update(Text("No alerts sent yet."))
+            return
+        r = self.rows[table.cursor_row]
+        who = str(g(r, "created_by", default=""))
+        if g(r, "client_addr"):
+            who += f"@{g(r, 'client_addr')}"
+        counts = g(r, "counts", default={}) or {}
+        t = Text(f"#{g(r, 'id', 'alert_id')} by ")
+        t.append_text(safe_text(who, style="bold"))
+        t.append(" · URGENT SMS" if g(r, "urgency") == "urgent" else " · non-urgent e-mail")
+        if g(r, "training", default=False):
+            t.append(" · TRAINING")
+        t.append(f" · {g(r, 'recipients', default=0)} recipients · ")
+        t.append(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no deliveries")
+        t.append("\n")
+        t.append_text(safe_text(", ".join(g(r, "network_names", default=[]) or []), style="bold"))
+        t.append(": ")
+        t.append_text(safe_text(str(g(r, "text", default="")).replace("\n", " ")))
+        t.append("\n")
+        t.append_text(safe_text(outcome(r)))
+        w.update(t)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -64,11 +64,12 @@ class InboxScreen(BaseScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="inbox-title")
         table: DataTable = DataTable(id="replies", cursor_type="row")
+        # Fixed widths that fit 80 columns with a scrollbar; the full reply shows below the table.
         table.add_column("Time", width=11, key="time")
-        table.add_column("From", width=18, key="who")
-        table.add_column("Network", width=14, key="net")
-        table.add_column("Alert", width=6, key="alert")
-        table.add_column("Reply", width=60, key="text")
+        table.add_column("From", width=16, key="who")
+        table.add_column("Network", width=12, key="net")
+        table.add_column("Alert", width=5, key="alert")
+        table.add_column("Reply", width=22, key="text")
         yield table
         yield Static("", id="reply-full")
 

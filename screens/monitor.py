@@ -99,10 +99,10 @@ class MonitorScreen(BaseScreen):
         yield RateSparkline(ascii=vt, id="spark")
         yield Static(Text("Failures", style="bold"), id="failures-title")
         table: DataTable = DataTable(id="failures", cursor_type="row", zebra_stripes=False)
-        table.add_column("Member", width=22, key="name")
-        table.add_column("Address", width=16, key="addr")
+        table.add_column("Member", width=18, key="name")
+        table.add_column("Address", width=14, key="addr")
         table.add_column("State", width=13, key="state")
-        table.add_column("Reason", width=40, key="reason")
+        table.add_column("Reason", width=23, key="reason")
         yield table
 
     def on_mount(self) -> None:

@@ -133,3 +133,29 @@ def screen_text(app) -> str:
 def _plain(w) -> str:
     r = w.render()
     return getattr(r, "plain", None) or str(r)
+
+
+FIXED_NOW = None
+
+
+def freeze_clock(monkeypatch) -> None:
+    """Deterministic times for snapshots: UTC wall clock fixed at 2026-03-02 08:00 in compose."""
+    import time as _time
+    from datetime import UTC, datetime
+
+    import bin_console.screens.compose as compose
+
+    monkeypatch.setenv("TZ", "UTC")
+    _time.tzset()
+    monkeypatch.setattr(compose, "utcnow", lambda: datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+
+
+def fix_alert_times(db) -> None:
+    """Alert.created_at to a fixed time so history/monitor snapshots do not change every run."""
+    from datetime import UTC, datetime
+
+    from bin_console.data.models import Alert
+    from sqlalchemy import update
+
+    with db.write() as s:
+        s.execute(update(Alert).values(created_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC), expires_at=None))

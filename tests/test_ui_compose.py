@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from alert_ui_helpers import make_app, seed, settle, wait_for
+import pytest
+from alert_ui_helpers import freeze_clock, make_app, seed, settle, wait_for
 from bin_console.screens.compose import ComposeScreen
 from textual.widgets import TextArea
 
@@ -108,3 +109,18 @@ async def test_recipients_summary_and_refusals(sqlite_db, settings):
         assert "E-mail 1" in str(screen.query_one("#recipients").render())
         # target names are literal text, never markup
         assert "BIN Kerkwijk" in str(screen.query_one("#targets").render())
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark"])
+def test_snapshot_compose_ucs2(snap_compare, sqlite_db, settings, monkeypatch, theme):
+    freeze_clock(monkeypatch)
+    info = seed(sqlite_db)
+    settings.ui_theme = theme
+    app = make_app(settings, sqlite_db)
+
+    async def run_before(pilot):
+        screen = await open_compose(pilot, info["network_id"])
+        screen.query_one("#body", TextArea).load_text("Politie België: inbraak bezig in de Kerkstraat. Blijf binnen!")
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))

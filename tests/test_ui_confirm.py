@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alert_ui_helpers import make_app, seed, settle, wait_for
+from alert_ui_helpers import freeze_clock, make_app, seed, settle, wait_for
 from bin_console.data.models import Alert, Delivery
 from bin_console.screens.compose import ComposeScreen
 from bin_console.screens.confirm import ConfirmSendModal
@@ -122,3 +122,15 @@ async def test_after_type_ahead_only_f5_sends(sqlite_db, settings):
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
         assert n_alerts(sqlite_db) == 1
+
+
+def test_snapshot_confirm_modal(snap_compare, sqlite_db, settings, monkeypatch):
+    freeze_clock(monkeypatch)
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db, training=True)
+
+    async def run_before(pilot):
+        modal = await open_modal(pilot, info["network_id"], "x" * 200)
+        await wait_for(pilot, lambda: modal.armed)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alert_ui_helpers import make_app, seed, settle, wait_for
+from alert_ui_helpers import fix_alert_times, freeze_clock, make_app, seed, settle, wait_for
 from bin_console.data.models import Reply
 from bin_console.screens.history import HistoryScreen
 from bin_console.screens.inbox import InboxScreen
@@ -71,11 +71,52 @@ async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings)
         table = hist.query_one("#alerts", DataTable)
         await wait_for(pilot, lambda: table.row_count == 2)
         r = rows(table)
-        assert r[0][0] == str(a2) and r[0][4] == "mail" and r[0][2] == "disp1@10.1.2.3"
-        assert r[1][0] == str(a1) and r[1][5] == "Eerste [b]alarm[/b]" and r[1][6] == "12"
-        assert "cancel" in r[1][8].lower()
-        assert "BIN Kerkwijk" in r[1][3]
+        assert r[0][0] == str(a2) and r[1][0] == str(a1)
+        assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4].startswith("12 ")
+        assert "cancel" in r[1][5].lower()
+        assert "BIN Kerkwijk" in r[1][2]
+        detail = str(hist.query_one("#alert-detail").render())
+        assert "disp1@10.1.2.3" in detail and "non-urgent e-mail" in detail  # newest highlighted
         await pilot.press("down", "enter")
         monitor = await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen)
         await wait_for(pilot, lambda: monitor.progress is not None)
         assert monitor.alert_id == a1
+
+
+def test_snapshot_inbox_and_history(snap_compare, sqlite_db, settings, monkeypatch):
+    freeze_clock(monkeypatch)
+    info = seed(sqlite_db)
+    alerts.create_alert(sqlite_db, network_ids=[info["network_id"]], text="Eerste [b]alarm[/b]", actor=ACTOR)
+    fix_alert_times(sqlite_db)
+    outbox.store_reply(sqlite_db, "+32470000000", "Gezien! [bold]man[/] liep naar \x1b[2Jstation")
+    with sqlite_db.write() as s:
+        from datetime import UTC, datetime
+
+        from sqlalchemy import update
+
+        s.execute(update(Reply).values(received_at=datetime(2026, 3, 2, 8, 5, tzinfo=UTC)))
+    app = make_app(settings, sqlite_db)
+
+    async def run_before(pilot):
+        await pilot.press("f7")
+        inbox = await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen) and app.screen)
+        await wait_for(pilot, lambda: inbox.rows)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
+
+
+def test_snapshot_history(snap_compare, sqlite_db, settings, monkeypatch):
+    freeze_clock(monkeypatch)
+    info = seed(sqlite_db)
+    a1 = alerts.create_alert(sqlite_db, network_ids=[info["network_id"]], text="Eerste [b]alarm[/b]", actor=ACTOR)
+    alerts.create_alert(sqlite_db, network_ids=[info["network_id"]], text="Tweede", urgency="normal", actor=ACTOR)
+    alerts.cancel_alert(sqlite_db, a1, ACTOR)
+    fix_alert_times(sqlite_db)
+    app = make_app(settings, sqlite_db)
+
+    async def run_before(pilot):
+        await pilot.press("f8")
+        hist = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen)
+        await wait_for(pilot, lambda: hist.rows)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))

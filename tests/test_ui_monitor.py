@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alert_ui_helpers import make_app, seed, settle, wait_for
+from alert_ui_helpers import fix_alert_times, freeze_clock, make_app, seed, settle, wait_for
 from bin_console.data.models import Delivery, Member
 from bin_console.screens.confirm import ConfirmActionModal
 from bin_console.screens.monitor import MonitorScreen, RateMeter
@@ -89,3 +89,19 @@ def test_rate_meter_and_ascii_sparkline():
     assert line == " =█"
     assert all(ch in " .:-=+*#█" for ch in spark([1, 2, 3, 4, 5, 6, 7, 8, 9], 9, ascii=True))
     assert spark([0, 1], 2)[1] == "█"
+    assert spark([3.0], 4, ascii=True) == "   █"  # padded: newest value at the right edge
+
+
+def test_snapshot_monitor(snap_compare, sqlite_db, settings, monkeypatch):
+    freeze_clock(monkeypatch)
+    info = seed(sqlite_db)
+    aid = make_alert(sqlite_db, info["network_id"])
+    fix_alert_times(sqlite_db)
+    app = make_app(settings, sqlite_db)
+
+    async def run_before(pilot):
+        app.open_monitor(aid)
+        monitor = await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen)
+        await wait_for(pilot, lambda: monitor.progress is not None)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))

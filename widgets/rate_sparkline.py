@@ -20,6 +20,8 @@ def spark(values: Sequence[float], width: int, *, ascii: bool = False) -> str:  
     """The last ``width`` values as one row of steps, scaled to the largest of them."""
     steps = ASCII_STEPS if ascii else BLOCKS
     vals = list(values)[-width:] if width > 0 else []
+    # Always the full width: the newest value at the right edge, the line never grows or jumps.
+    vals = [0.0] * (max(width, 0) - len(vals)) + vals
     top = max(vals, default=0.0)
     if top <= 0:
         return (steps[0] if ascii else steps[1]) * len(vals)
