@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from textual import events, work
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 HOLD_SAFETY_S = 2.0  # held keys are replayed after this even if no screen released them
 STATUS_POLL_S = 0.5
+STALE_HEARTBEAT_S = 15.0  # a sender that has not written its status for this long may be dead
 KEY_BARRIER_S = 1.0  # longest wait for one key to be handled before the next goes anyway
 
 
@@ -80,6 +82,14 @@ GLOBAL_KEYS: list[tuple[str, str]] = [
     ("Ctrl+P", "command palette"),
     ("Ctrl+Q", "quit (asks when sends are in flight)"),
 ]
+
+
+def _age_s(when: Any) -> float | None:
+    if when is None:
+        return None
+    if when.tzinfo is None:  # SQLite hands back naive UTC
+        when = when.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - when).total_seconds()
 
 
 def pick_theme(setting: str | None, term: str | None = None) -> str:
@@ -408,6 +418,10 @@ class BinConsoleApp(App):
         accounts = tuple((getattr(s, "account", "?"), getattr(s, "state", "unknown")) for s in states)
         link = accounts[0][1] if accounts else "stopped"
         detail = getattr(states[0], "detail", "") if states else ""
+        if states and link != "stopped":
+            age = _age_s(getattr(states[0], "updated_at", None))
+            if age is not None and age > STALE_HEARTBEAT_S:
+                detail = f"no heartbeat for {int(age)} s"
         return LinkStatus(link=link, detail=detail or "", queue_depth=depth, training=self.training, accounts=accounts)
 
     def _set_status(self, status: LinkStatus) -> None:

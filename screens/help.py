@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
 from .base import BaseScreen
 
+KEY_WIDTH = 18
 
-def help_table(title: str, rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
-    table.add_column("key", style="bold", no_wrap=True, min_width=12)
-    table.add_column("what")
+
+def help_table(title: str, rows: list[tuple[str, str]]) -> Text:
+    """Plain text (no box glyphs: the Linux console fonts lack some), key column then meaning."""
+    out = Text(end="")
+    out.append(title + "\n", style="bold underline")
     for key, what in rows:
-        table.add_row(key, what)
-    return table
+        out.append(key.ljust(KEY_WIDTH), style="bold")
+        out.append(what + "\n")
+    out.append("\n")
+    return out
 
 
 class HelpScreen(BaseScreen):

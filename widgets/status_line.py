@@ -11,6 +11,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from bin_console.textsafe import clean
+
 _LINK_LABEL = {
     "bound": ("SMSC bound", "green"),
     "connecting": ("SMSC connecting", "yellow"),
@@ -32,7 +34,7 @@ def render_status(status: Any) -> Text:
     out.append(label, style=style)
     detail = getattr(status, "detail", "")
     if detail:
-        out.append(f" ({detail})")
+        out.append(f" ({clean(detail)[:40]})")  # SMSC error text: untrusted
     out.append(f" | queue {getattr(status, 'queue_depth', 0):,}")
     return out
 
