@@ -153,7 +153,7 @@ class SenderRunner:
         self.drain_timeout = drain_timeout
         self.ack_flush_s = ack_flush_s
         self.ack_batch = ack_batch
-        self.mark_ahead = mark_ahead or max(20, 2 * self.window)
+        self.mark_ahead = mark_ahead or max(32, 4 * self.window)
         self.state = "stopped"
         self.detail = ""
         self.stats = {"parts_sent": 0, "parts_acked": 0, "throttled": 0, "link_losses": 0, "binds": 0, "failures": 0}
@@ -449,7 +449,10 @@ class SenderRunner:
             buf = self._buf
             flush = bool(marks or buf.dsm_seqs or buf.failures or buf.closed or buf.settle or buf.receipts)
             if buf.acks and (
-                not self._out or len(buf.acks) >= self.ack_batch or now - buf.first_at >= self.ack_flush_s or draining
+                (not self._out and not self._pending)
+                or len(buf.acks) >= self.ack_batch
+                or now - buf.first_at >= self.ack_flush_s
+                or draining
             ):
                 flush = True
             resps: list[tuple[int, int]] = []
