@@ -102,7 +102,7 @@ def pick_theme(setting: str | None, term: str | None = None) -> str:
     return "textual-dark"
 
 
-class BinConsoleApp(App):
+class BinConsoleApp(App, inherit_bindings=False):
     CSS_PATH = "console.tcss"
     TITLE = "bin-console"
     ENABLE_COMMAND_PALETTE = True
@@ -119,7 +119,6 @@ class BinConsoleApp(App):
         Binding("f8", "open_history", "History", show=False, priority=True, id="history"),
         Binding("escape", "back", "Back", show=False, priority=True, id="back"),
         Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="quit"),
-        Binding("ctrl+c", "request_quit", show=False, priority=True, system=True),
     ]
 
     def __init__(
@@ -139,7 +138,8 @@ class BinConsoleApp(App):
         self.training = bool(training)
         self.actor = Actor.current()
         self.current_network_id: int | None = None
-        self.sending = False
+        self._sending = False
+        self._sending_set_at = 0.0
         self.status = LinkStatus(training=self.training)
         self.status_signal: Signal[LinkStatus] = Signal(self, "status")
         self._held = False
@@ -153,6 +153,16 @@ class BinConsoleApp(App):
         self.cursor_blink = bool(getattr(settings, "cursor_blink", True))
         if os.environ.get("TERM", "").startswith("linux"):
             self.add_class("-vt")
+
+    @property
+    def sending(self) -> bool:
+        """True while an alert created here may still have messages in flight (guards Ctrl+Q)."""
+        return self._sending
+
+    @sending.setter
+    def sending(self, value: bool) -> None:
+        self._sending = bool(value)
+        self._sending_set_at = time.monotonic()
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -399,11 +409,12 @@ class BinConsoleApp(App):
         """App-owned: outlives screens. Reads queue depth and link state every 0.5 s."""
         worker = get_current_worker()
         while not worker.is_cancelled:
+            started = time.monotonic()
             status = self._read_status()
             if worker.is_cancelled:
                 break
             try:
-                self.call_from_thread(self._set_status, status)
+                self.call_from_thread(self._set_status, status, started)
             except Exception:  # noqa: BLE001 - the app is shutting down
                 break
             time.sleep(STATUS_POLL_S)
@@ -424,6 +435,16 @@ class BinConsoleApp(App):
                 detail = f"no heartbeat for {int(age)} s"
         return LinkStatus(link=link, detail=detail or "", queue_depth=depth, training=self.training, accounts=accounts)
 
-    def _set_status(self, status: LinkStatus) -> None:
+    def _set_status(self, status: LinkStatus, read_started: float | None = None) -> None:
         self.status = status
+        # Nothing queued or submitting any more: the quit guard can stand down. Only a read that
+        # began after `sending` was set counts (an older one may predate the alert's rows).
+        if (
+            self._sending
+            and read_started is not None
+            and read_started > self._sending_set_at
+            and status.link != "unknown"
+            and status.queue_depth == 0
+        ):
+            self._sending = False
         self.status_signal.publish(status)

@@ -154,3 +154,14 @@ def test_console_without_secure_keyring_exits_78_before_the_tui(sqlite_db, capsy
     assert main(["--db", str(sqlite_db.url), "console"]) == 78
     assert not started
     assert capsys.readouterr().err.startswith("bin-console:")
+
+
+async def test_poller_clears_sending_once_nothing_is_queued(seeded):
+    app = BinConsoleApp(Settings(db_url=str(seeded.url), cursor_blink=False), seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.status.link != "unknown", what="first poll")
+        app.sending = True
+        await wait_until(pilot, lambda: not app.sending, what="sending cleared by the poller")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
