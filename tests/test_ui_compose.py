@@ -124,3 +124,31 @@ def test_snapshot_compose_ucs2(snap_compare, sqlite_db, settings, monkeypatch, t
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
+
+
+async def test_add_and_remove_target_network(sqlite_db, settings):
+    info = seed(sqlite_db, extra_network="BIN Molenwijk")
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_compose(pilot, info["network_id"])
+        assert screen.plan.plan.recipients == 12
+        await pilot.press("ctrl+t")
+        from bin_console.screens.target_picker import TargetPickerModal
+
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, TargetPickerModal) and app.screen)
+        await pilot.press(*"molen")
+        await wait_for(pilot, lambda: picker.hits, what="matches")
+        await pilot.press("enter")  # add BIN Molenwijk
+        assert picker.ids == info["network_ids"]
+        await pilot.press("escape")  # done: Escape keeps the list as edited
+        await wait_for(pilot, lambda: app.screen is screen and screen.plan is not None)
+        assert screen.network_ids == info["network_ids"]
+        assert screen.plan.plan.recipients == 13
+        assert "BIN Kerkwijk, BIN Molenwijk" in str(screen.query_one("#targets").render())
+        await pilot.press("ctrl+t")
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, TargetPickerModal) and app.screen)
+        await pilot.press(*"molen")
+        await wait_for(pilot, lambda: picker.hits)
+        await pilot.press("enter", "f5")  # remove it again; F5 = done
+        await wait_for(pilot, lambda: app.screen is screen and screen.plan is not None)
+        assert screen.network_ids == [info["network_id"]] and screen.plan.plan.recipients == 12
