@@ -122,12 +122,26 @@ class _Delivery:
     tries: int = 0
 
 
-def _pdu(name: str, sequence: int, status: int = ESME_ROK, client: Any = None, **fields: Any) -> bytes:
-    # smpplib ignores `sequence=` for responses (its getter already returns a number), so set it after
+_templates = threading.local()
+
+
+def _pdu(name: str, sequence: int, status: int = ESME_ROK, **fields: Any) -> bytes:
+    """Build a PDU with smpplib's classes. One template object per (command, field set) and thread
+    is reused: constructing a smpplib Command costs more than generating it, and the hot path
+    (submit_sm_resp, receipt deliver_sm) builds thousands per second."""
     if status != ESME_ROK and name.endswith("_resp"):
         # an error response carries no body (SMPP 3.4 §4.1), so the ESME sees message_id None
         return struct.pack(">LLLL", 16, command_codes.get_command_code(name), status, sequence)
-    pdu = smpp.make_pdu(name, client=client or _ParseClient(), **fields)
+    cache = getattr(_templates, "cache", None)
+    if cache is None:
+        cache = _templates.cache = {}
+    key = (name, tuple(sorted(fields)))
+    pdu = cache.get(key)
+    if pdu is None:
+        pdu = cache[key] = smpp.make_pdu(name, client=_ParseClient())
+    for field, value in fields.items():
+        setattr(pdu, field, value)
+    # smpplib ignores `sequence=` for responses (its getter already returns a number), so set it here
     pdu.sequence = sequence
     pdu.status = status
     return pdu.generate()
@@ -544,6 +558,9 @@ class SmscSim:
         with self._cond:
             if self._blackhole:
                 return None
+        if cmd_id == 0x80000005:  # deliver_sm_resp: the header says all we need (hot path)
+            self._on_deliver_resp(conn, seq, status)
+            return None
         try:
             pdu = smpp.parse_pdu(data, client=_ParseClient(), allow_unknown_opt_params=True)
         except Exception as exc:
@@ -646,6 +663,12 @@ class SmscSim:
             system_id=conn.system_id,
             sar=sar,
         )
+        want = part.registered_delivery & 0x03
+        receipt = None
+        if self.receipts and want in (1, 2):
+            ok = not self._draw_undeliverable()
+            if want == 1 or not ok:  # 2 = receipt on failure only
+                receipt = self._receipt(part, ok, conn)
         drop = False
         with self._cond:
             self.received.append(part)
@@ -654,22 +677,21 @@ class SmscSim:
                 if self._drop_after <= 0:
                     self._drop_after = None
                     drop = True
+                    if receipt is not None:
+                        # accepted is accepted: its receipt comes on the next bind, for an id the
+                        # ESME never learnt (the orphan case of notes/smpplib.md §4.5)
+                        self._undelivered.append(receipt)
             self._cond.notify_all()
         self._event("submit", part=part)
         if drop:
             log.info("dropping the links after accepting message %s, before its submit_sm_resp", message_id)
             return "drop"
         resp = _pdu("submit_sm_resp", seq, message_id=message_id)
-        want = part.registered_delivery & 0x03
-        receipt = None
-        if self.receipts and want in (1, 2):
-            ok = not self._draw_undeliverable()
-            if want == 1 or not ok:  # 2 = receipt on failure only
-                receipt = self._receipt(part, ok, conn)
         if self.latency_ms > 0:
 
             def later() -> None:
-                if conn.send(resp) and receipt is not None:
+                conn.send(resp)
+                if receipt is not None:  # even if the resp was lost with the link
                     self._deliver(receipt, prefer=conn)
 
             self._schedule(self.latency_ms / 1000.0, later)

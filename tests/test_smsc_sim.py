@@ -322,6 +322,18 @@ def test_drop_after_accepts_but_never_answers(smsc, esmes):
     assert e.resps[0].message_id.decode() == smsc.received[0].message_id
 
 
+def test_receipt_of_a_dropped_resp_comes_after_reconnect(smsc, esmes):
+    e = esmes(smsc.port).bind()
+    smsc.drop_link(drop_after=1)
+    e.submit("m0")
+    with pytest.raises(smpplib.exceptions.ConnectionError):
+        e.pump(lambda: False, timeout=5)
+    assert e.resps == []
+    again = esmes(smsc.port).bind()
+    assert again.pump(lambda: again.receipts())
+    assert again.receipts()[0].receipted_message_id.decode() == smsc.received[0].message_id
+
+
 def test_unanswered_receipt_redelivered_after_reconnect(smsc, esmes):
     e = esmes(smsc.port, on_deliver=lambda pdu: 0x64).bind()  # never acknowledges
     e.submit("x")
