@@ -18,6 +18,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -45,6 +46,20 @@ from .validation import (
 )
 
 CHUNK = 1000
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@lru_cache(maxsize=4096)
+def _fold_cached(text: str) -> str:
+    return fold(text)
+
+
+def key_fold(text: str) -> str:
+    """data.keys.fold, faster for the import's hot path: plain ASCII needs no Unicode decomposition
+    (NFKD leaves ASCII unchanged), and repeated values (streets, languages) come from a cache."""
+    if text.isascii():
+        return _NON_ALNUM.sub(" ", text.lower()).strip()
+    return _fold_cached(text)
 
 
 @dataclass(frozen=True)
@@ -241,14 +256,14 @@ LANGUAGE_VALUES, ROLE_VALUES, STATUS_VALUES, NET_STATUS_VALUES = map(_invert, (_
 def _choice(value: str, table: dict[str, str], what: str, default: str) -> str:
     if not value:
         return default
-    got = table.get(fold(value))
+    got = table.get(key_fold(value))
     if got is None:
         raise ValueError(f"{what} {value!r} is not recognised (use one of {', '.join(sorted(set(table.values())))})")
     return got
 
 
 def _yes(value: str) -> bool:
-    v = fold(value)
+    v = key_fold(value)
     if v in _YES:
         return True
     if v in _NO:
@@ -283,6 +298,7 @@ class _Columns:
                 continue
             self.index[f] = i
             self.title[f] = h.strip()
+        self.simple = [(f, i) for f, i in self.index.items() if f in _SIMPLE_MEMBER_FIELDS]
 
     def has(self, f: str) -> bool:
         return f in self.index
@@ -291,8 +307,11 @@ class _Columns:
         i = self.index.get(f)
         if i is None or i >= len(cells):
             return ""
-        # Alt+Enter line breaks and tabs inside a cell become one space
-        return _WS.sub(" ", cells[i]).strip()
+        c = cells[i]
+        if "\n" in c or "\r" in c or "\t" in c or "\v" in c or "\f" in c:
+            # Alt+Enter line breaks and tabs inside a cell become one space
+            c = _WS.sub(" ", c)
+        return c.strip()
 
 
 # --- members ----------------------------------------------------------------------------------------
@@ -340,17 +359,32 @@ def _load_members(session: Session, network_id: int) -> _Existing:
     return _Existing(by_id, by_mobile, by_email, by_key)
 
 
+def _cached(fn):  # noqa: ANN001, ANN202
+    """Streets, postcodes, languages... repeat thousands of times in one file: parse each value once."""
+    return lru_cache(maxsize=8192)(fn)
+
+
+# field -> parser of the (stripped) cell text; the value-set parsers give "" for a blank cell
+_SIMPLE_MEMBER_FIELDS: dict[str, object] = {
+    "street": _cached(lambda t: check_text(t, max_len=120, what="street")),
+    "house_number": _cached(lambda t: check_text(t, max_len=12, what="house number")),
+    "municipality": _cached(lambda t: check_text(t, max_len=80, what="municipality")),
+    "postcode": _cached(check_postcode),
+    "language": _cached(lambda t: _choice(t, LANGUAGE_VALUES, "language", "")),
+    "role": _cached(lambda t: _choice(t, ROLE_VALUES, "role", "")),
+    "status": _cached(lambda t: _choice(t, STATUS_VALUES, "status", "")),
+    "consent_date": _cached(lambda t: _consent(t)),
+    "sms_opt_out": _cached(lambda t: _yes(t)),
+    "email_opt_out": _cached(lambda t: _yes(t)),
+    "opt_out": _cached(lambda t: _yes(t)),
+}
+_check_name_part = _cached(lambda t: check_text(t, max_len=120, what="name"))
+
+
 def _member_from_row(cols: _Columns, cells: list[str]) -> tuple[dict, list[tuple[str, str]]]:
     """Parsed values of the columns present, and the (field, reason) errors."""
     v: dict = {}
     errs: list[tuple[str, str]] = []
-
-    def run(f: str, fn) -> None:  # noqa: ANN001
-        try:
-            v[f] = fn()
-        except ValueError as exc:
-            errs.append((f, str(exc)))
-
     g = cols.get
     name = g(cells, "name")
     if cols.has("first_name") or cols.has("last_name"):
@@ -361,58 +395,66 @@ def _member_from_row(cols: _Columns, cells: list[str]) -> tuple[dict, list[tuple
             first = name
         for f, part in (("first_name", first), ("last_name" if cols.has("last_name") else "name", last)):
             if part:
-                run(f, lambda part=part: check_text(part, max_len=120, what="name"))
-        name = " ".join(p for p in (first, last) if p)
-    run("name", lambda: check_name(name))
-    mobile_raw, landline_raw = g(cells, "mobile"), g(cells, "landline")
-    run("mobile", lambda: parse_mobile(mobile_raw) if mobile_raw else None)
-    run("landline", lambda: parse_landline(landline_raw) if landline_raw else None)
-    email_raw = g(cells, "email")
-    run("email", lambda: parse_email(email_raw) if email_raw else None)
-    if v.get("mobile") is None and is_mobile(v.get("landline")) and "mobile" not in dict(errs):
-        # a mobile written in the "phone" column is still the member's SMS number
-        v["mobile"], v["landline"] = v["landline"], None
-    if not errs and not (v.get("mobile") or v.get("landline") or v.get("email")):
+                try:
+                    _check_name_part(part)
+                except ValueError as exc:
+                    errs.append((f, str(exc)))
+        name = f"{first} {last}" if first and last else (first or last)
+    try:
+        v["name"] = check_name(name)
+    except ValueError as exc:
+        errs.append(("name", str(exc)))
+    mobile = landline = email = None
+    raw = g(cells, "mobile")
+    if raw:
+        try:
+            mobile = parse_mobile(raw)
+        except ValueError as exc:
+            errs.append(("mobile", str(exc)))
+    raw = g(cells, "landline")
+    if raw:
+        try:
+            landline = parse_landline(raw)
+            if mobile is None and not raw_mobile_failed(errs) and is_mobile(landline):
+                # a mobile written in the "phone" column is still the member's SMS number
+                mobile, landline = landline, None
+        except ValueError as exc:
+            errs.append(("landline", str(exc)))
+    raw = g(cells, "email")
+    if raw:
+        try:
+            email = parse_email(raw)
+        except ValueError as exc:
+            errs.append(("email", str(exc)))
+    v["mobile"], v["landline"], v["email"] = mobile, landline, email
+    if not errs and not (mobile or landline or email):
         errs.append(("mobile", "no mobile, phone or e-mail: the member cannot be reached"))
-    for f, what, n in (
-        ("street", "street", 120),
-        ("house_number", "house number", 12),
-        ("municipality", "municipality", 80),
-    ):
-        if cols.has(f):
-            val = g(cells, f)
-            run(f, lambda val=val, what=what, n=n: check_text(val, max_len=n, what=what))
-    if cols.has("postcode"):
-        run("postcode", lambda: check_postcode(g(cells, "postcode")))
-    if cols.has("language"):
-        run("language", lambda: _choice(g(cells, "language"), LANGUAGE_VALUES, "language", ""))
-    if cols.has("role"):
-        run("role", lambda: _choice(g(cells, "role"), ROLE_VALUES, "role", ""))
-    if cols.has("status"):
-        run("status", lambda: _choice(g(cells, "status"), STATUS_VALUES, "status", ""))
-    if cols.has("consent_date"):
-        run("consent_date", lambda: _consent(g(cells, "consent_date")))
-    for f in ("sms_opt_out", "email_opt_out", "opt_out"):
-        if cols.has(f):
-            run(f, lambda f=f: _yes(g(cells, f)))
-    v.pop("first_name", None)
-    v.pop("last_name", None)
+    for f, _i in cols.simple:
+        text = g(cells, f)
+        try:
+            v[f] = _SIMPLE_MEMBER_FIELDS[f](text)
+        except ValueError as exc:
+            errs.append((f, str(exc)))
     if v.pop("opt_out", False):
         v["sms_opt_out"] = v["email_opt_out"] = True
     return v, errs
 
 
-def _new_member(network_id: int, v: dict, now) -> dict:  # noqa: ANN001
+def raw_mobile_failed(errs: list[tuple[str, str]]) -> bool:
+    return any(f == "mobile" for f, _ in errs)
+
+
+def _new_member(network_id: int, v: dict, now, key: tuple[str, str, str]) -> dict:  # noqa: ANN001
     sms_out, mail_out = bool(v.get("sms_opt_out")), bool(v.get("email_opt_out"))
     return {
         "network_id": network_id,
         "name": v["name"],
-        "name_key": fold(v["name"])[:120],
+        "name_key": key[0],
         "mobile": v.get("mobile"),
         "landline": v.get("landline"),
         "email": v.get("email"),
         "street": v.get("street") or "",
-        "street_key": fold(v.get("street") or "")[:120],
+        "street_key": key[1],
         "house_number": v.get("house_number") or "",
         "postcode": v.get("postcode") or "",
         "municipality": v.get("municipality") or "",
@@ -441,9 +483,9 @@ def _changes(old: dict, v: dict) -> dict:
         if old.get(f) != val:
             ch[f] = val
     if "name" in ch:
-        ch["name_key"] = fold(ch["name"])[:120]
+        ch["name_key"] = key_fold(ch["name"])[:120]
     if "street" in ch:
-        ch["street_key"] = fold(ch["street"])[:120]
+        ch["street_key"] = key_fold(ch["street"])[:120]
     return ch
 
 
@@ -489,7 +531,7 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
             report.rejected += [RowError(line, _col_title(title, f), r) for f, r in errs]
             continue
         mobile, email = v.get("mobile"), (v.get("email") or "").lower() or None
-        key = (fold(v["name"])[:120], fold(v.get("street") or "")[:120], v.get("house_number") or "")
+        key = (key_fold(v["name"])[:120], key_fold(v.get("street") or "")[:120], v.get("house_number") or "")
         # duplicates inside the file: the later row is refused, naming the first
         dup = (
             ("mobile", seen_mobile.get(mobile) if mobile else None),
@@ -535,7 +577,7 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
             seen_email[email] = line
         seen_key[key] = line
         if mid is None:
-            inserts.append(_new_member(network_id, v, now))
+            inserts.append(_new_member(network_id, v, now, key))
             continue
         claimed[mid] = line
         ch = _changes(existing.by_id[mid], v)

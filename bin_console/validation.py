@@ -147,6 +147,11 @@ _SPECIAL = tuple(
 )
 
 
+# all current special-use names are single labels: a set lookup on the last label (the fast path's hot spot)
+_SPECIAL_TLDS = frozenset(d for d in _SPECIAL if "." not in d)
+_SPECIAL_MULTI = tuple(d for d in _SPECIAL if "." in d)
+
+
 def parse_email(raw: str) -> str:
     """A deliverable-looking address, normalised (domain lower case). No DNS lookups (isolated hosts)."""
     s = (raw or "").strip()
@@ -155,7 +160,9 @@ def parse_email(raw: str) -> str:
     m = _FAST_EMAIL.fullmatch(s)
     if m and len(s) <= 254 and len(m.group(1)) <= 64 and "--" not in m.group(2):
         domain = m.group(2).lower()
-        if not any(domain == d or domain.endswith("." + d) for d in _SPECIAL):
+        if domain.rpartition(".")[2] not in _SPECIAL_TLDS and not any(
+            domain == d or domain.endswith("." + d) for d in _SPECIAL_MULTI
+        ):
             return f"{m.group(1)}@{domain}"
     try:
         v = email_validator.validate_email(s, check_deliverability=False, strict=True, allow_smtputf8=False)
