@@ -316,6 +316,33 @@ def keystroke_latency(db_path: Path, big_id: int) -> tuple[list[float], list[flo
         db.dispose()
 
 
+def query_only(db_path: Path, big_id: int) -> tuple[list[float], list[float]]:
+    """The same prefixes straight through the data layer: how much of the latency is the query."""
+    from bin_console.data.engine import Database
+    from bin_console.data.members import page_members
+    from bin_console.data.networks import search_networks
+
+    db = Database.from_url(f"sqlite:///{db_path}")
+    net: list[float] = []
+    mem: list[float] = []
+    try:
+        for q in ["kerkstraat", "sint-pieters", "9000", "gent molen", "liege"]:
+            for i in range(1, len(q) + 1):
+                t = time.perf_counter()
+                with db.read() as s:
+                    search_networks(s, q[:i], limit=50)
+                net.append(time.perf_counter() - t)
+        for q in ["jan", "peeters", "molenstraat", "0471"]:
+            for i in range(1, len(q) + 1):
+                t = time.perf_counter()
+                with db.read() as s:
+                    page_members(s, big_id, text=q[:i], limit=100)
+                mem.append(time.perf_counter() - t)
+    finally:
+        db.dispose()
+    return net, mem
+
+
 def describe(label: str, xs: list[float], target: float) -> None:
     if not xs:
         return
@@ -345,6 +372,10 @@ def main() -> int:
     net, mem = keystroke_latency(db_path, big_id)
     describe("network search keystroke-to-repaint (1,600 networks, 32k streets)", net, 0.050)
     describe("member filter keystroke-to-repaint (50,000-member network)", mem, 0.050)
+    qn, qm = query_only(db_path, big_id)
+    describe("  of which: search_networks query alone", qn, 0.050)
+    describe("  of which: page_members query alone", qm, 0.050)
+    print(f"(load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     return 0
 
 
