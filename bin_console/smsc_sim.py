@@ -164,6 +164,7 @@ class _Conn:
         self.system_id = ""
         self.seq = _SeqClient()
         self.send_lock = threading.Lock()
+        self.state_lock = threading.Lock()
         self.closed = False
         self.pending: dict[int, _Delivery] = {}  # deliver_sm sequence -> what it carried
         self.thread = threading.Thread(target=self._run, name=f"smsc-sim-conn-{peer[1]}", daemon=True)
@@ -187,7 +188,9 @@ class _Conn:
         return False
 
     def close(self, abrupt: bool = False) -> None:
-        with self.send_lock:
+        # not under send_lock: a sendall blocked on a client that stopped reading holds it, and
+        # the shutdown below is what wakes that sendall up
+        with self.state_lock:
             if self.closed:
                 return
             self.closed = True
@@ -195,8 +198,9 @@ class _Conn:
             if abrupt:  # RST instead of FIN, like a crashed SMSC or a cut line
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 # SHUT_RD only wakes our reader thread (Linux does not release a socket another
-                # thread is blocked in); the close below then sends the RST.
-                self.sock.shutdown(socket.SHUT_RD)
+                # thread is blocked in); the close below then sends the RST. A blocked sendall
+                # needs SHUT_WR as well.
+                self.sock.shutdown(socket.SHUT_RD if not self.send_lock.locked() else socket.SHUT_RDWR)
             else:
                 self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -798,7 +802,7 @@ class SmscSim:
 
 
 def _mask(number: str) -> str:
-    return "…" + number[-3:] if len(number) > 3 else "…"
+    return "..." + number[-3:] if len(number) > 3 else "..."  # ASCII: TERM=linux consoles
 
 
 def cmd_smsc_sim(args: Any, settings: Any) -> int:

@@ -10,6 +10,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -373,6 +374,36 @@ def test_smsc_unbind_reaches_the_client(smsc, esmes):
     assert e.pump(lambda: "unbind" in seen)
 
 
+def test_stop_does_not_hang_on_a_client_that_stopped_reading(smsc_factory):
+    sim = smsc_factory()
+    s = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    bind = smpp.make_pdu("bind_transceiver", client=smpplib.client.Client("x", 1), system_id="a", password="b")
+    s.sendall(bind.generate())
+    assert sim.wait_for(lambda: sim.bound_count == 1)
+    stuck = threading.Event()
+    injected = [0]
+
+    def flood():  # MOs the client never reads, until the SMSC's sendall blocks
+        while not stuck.is_set():
+            sim.inject_mo("32470000001", "antwoord " * 150)
+            injected[0] += 1
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 20
+    last = -1
+    while injected[0] != last:  # blocked = no progress for a while
+        assert time.monotonic() < deadline, "the SMSC never blocked on the full socket"
+        last = injected[0]
+        time.sleep(0.3)
+    stuck.set()
+    sim.stop()  # returns: close() wakes the blocked sendall
+    t.join(timeout=10)
+    assert not t.is_alive()
+    s.close()
+
+
 def _raw(port: int) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     return s
@@ -472,7 +503,7 @@ def test_cli_runs_in_foreground_and_masks_numbers(tmp_path):
         while not any("submit_sm" in x for x in lines):
             lines.append(proc.stdout.readline())
         text = "".join(lines)
-        assert "…456" in text and "32475123456" not in text and "Inbraak" not in text
+        assert "...456" in text and "32475123456" not in text and "Inbraak" not in text
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
