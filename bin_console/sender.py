@@ -50,6 +50,7 @@ from bin_console.channels.smpp_client import (
     validity_for,
 )
 from bin_console.data.models import SenderStatus, utcnow
+from bin_console.outbox_writer import DbWriter, Job
 
 log = logging.getLogger("bin_console.sender")
 
@@ -229,6 +230,7 @@ class SenderRunner:
     def _run(self) -> None:
         attempt = 0
         first = True
+        self._writer = DbWriter(self.db, self.wake)
         try:
             while not self._stop.is_set():
                 self._set_state("connecting" if first else "reconnecting", self.detail if not first else "")
@@ -269,6 +271,7 @@ class SenderRunner:
             log.exception("SMS sender crashed")
             self.detail = "sender crashed (see log)"
         finally:
+            self._writer.stop()
             self._set_state("stopped", "" if self._stop.is_set() else self.detail, force=True)
 
     def _backoff(self, attempt: int) -> float:
@@ -348,6 +351,8 @@ class SenderRunner:
         self._pending: deque[_Part] = deque()
         self._out: dict[int, tuple[_Part, float]] = {}  # sequence -> part, sent at (send order)
         self._items: dict[int, _Item] = {}
+        self._unmarked: deque[_Item] = deque()  # claimed, not yet marked on-wire, in claim order
+        self._ready = 0  # marked deliveries not fully sent (estimate, only triggers prefetch)
         self._buf = _Buffers()
         self._order = itertools.count()
         self._window_now = self.window
@@ -356,6 +361,10 @@ class SenderRunner:
         self._throttle_delay = 0.1
         self._throttled: list[_Part] = []
         self._src_cache: dict[str, dict] = {}
+        self._claim_inflight = False
+        self._marks_inflight = False
+        self._next_claim = 0.0
+        self._db_retry_at = 0.0
 
     def _serve(self, client: SmppLink) -> None:
         self._reset_session()
@@ -371,40 +380,32 @@ class SenderRunner:
         next_send = now
         last_rx = now
         enquire_deadline: float | None = None
-        next_claim = now
         next_house = now + 1.0
         next_renew = now + self.lease_s / 3
         next_reap = now + self.lease_s / 2
-        db_retry_at = 0.0
         draining_until: float | None = None
         woken = True
         while True:
             now = time.monotonic()
+            self._take_results(client)
             if self._stop.is_set() and draining_until is None:
                 draining_until = now + self.drain_timeout
             if draining_until is not None and (not self._out or now >= draining_until):
                 return
             draining = draining_until is not None
-            # 1. claim
-            if not draining and now >= db_retry_at and (woken or now >= next_claim):
-                woken = False
-                next_claim = now + self.poll_interval
-                self._check_cancelled()
-                if self._unsent_items() < self.claim_batch // 2:
-                    try:
-                        got = outbox.claim(self.db, self.owner, self.claim_batch, self.lease_s)
-                    except SQLAlchemyError as exc:
-                        log.warning("claim failed (database): %s", exc.__class__.__name__)
-                        db_retry_at = now + 1.0
-                        got = []
-                    for it in got:
-                        self._add_item(it)
-                    if len(got) >= self.claim_batch:
-                        next_claim = now  # more waiting: claim again as soon as there is room
+            # 1. claim (the writer thread runs it; the items come back through _take_results)
+            if not draining and not self._claim_inflight and now >= self._db_retry_at:
+                if woken or now >= self._next_claim:
+                    woken = False
+                    self._next_claim = now + self.poll_interval
+                    self._check_cancelled()
+                    if self._unsent_items() < self.claim_batch // 2:
+                        self._claim_inflight = True
+                        self._writer.submit(Job("claim", self._claim_job(), droppable=True))
             # housekeeping
             if now >= next_house:
                 next_house = now + 1.0
-                self._housekeeping(now, renew=now >= next_renew, reap=now >= next_reap)
+                self._housekeeping(renew=now >= next_renew, reap=now >= next_reap)
                 if now >= next_renew:
                     next_renew = now + self.lease_s / 3
                 if now >= next_reap:
@@ -419,65 +420,42 @@ class SenderRunner:
             if enquire_deadline is None and now - last_rx >= enquire_every:
                 self._io(client.send_enquire_link)
                 enquire_deadline = now + enquire_timeout
-            # 2. pick parts
+            # 2. markers ahead of the send position (committed before any part of them is sent)
+            self._request_marks()
+            # 3. pick parts: window, pacing, throttle pause; only deliveries already marked
             batch: list[_Part] = []
-            if not draining and now >= self._throttle_until and now >= db_retry_at:
+            if not draining and now >= self._throttle_until:
                 if self.state == "throttled":
                     self._set_state("bound", "")
                 now_dt = utcnow()
                 while self._pending and len(self._out) + len(batch) < self._window_now:
                     if gap and next_send > now:
                         break
-                    p = self._pending.popleft()
+                    p = self._pending[0]
                     st = p.st
                     if st.outcome is not None:
+                        self._pending.popleft()
                         continue
                     exp = st.item.expires_at
                     if exp is not None and now_dt >= exp:
+                        self._pending.popleft()
                         st.unsent -= 1
                         self._set_outcome(st, "expired")
                         continue
+                    if not st.on_wire:
+                        break  # its marker is not committed yet: wait, keep the order
+                    self._pending.popleft()
                     batch.append(p)
                     if gap:
                         next_send = max(next_send, now - slack) + gap
-            # 3. one transaction, only when something needs it before the next write: markers of
-            # deliveries about to get their first submit_sm (marked a little ahead, so a busy link
-            # does not wait on a commit per round trip), deliver_sm waiting for their resp,
-            # decided rows, or acks older than ack_flush_s (a crash before that re-sends them,
-            # flagged: the marker is already committed).
-            marks = self._marks_needed(batch)
-            buf = self._buf
-            flush = bool(marks or buf.dsm_seqs or buf.failures or buf.closed or buf.settle or buf.receipts)
-            if buf.acks and (
-                (not self._out and not self._pending)
-                or len(buf.acks) >= self.ack_batch
-                or now - buf.first_at >= self.ack_flush_s
-                or draining
-            ):
-                flush = True
-            resps: list[tuple[int, int]] = []
-            if flush:
-                ok, resps = self._commit(marks)
-                if not ok:
-                    db_retry_at = time.monotonic() + 1.0
-                    for p in reversed(batch):
-                        self._pending.appendleft(p)
-                    if gap:
-                        next_send = time.monotonic()
-                    batch = []
-                else:
-                    for d in marks:
-                        st = self._items.get(d)
-                        if st is not None:
-                            st.on_wire = True
-            # 4. resps, then submits
-            for seq, status in resps:
-                self._io(client.respond, "deliver_sm_resp", seq, status)
+            # 4. hand decided rows and acks to the writer (acks in batches: a crash before they
+            # commit re-sends those rows, flagged, because their markers are committed)
+            self._flush(now, force=draining or (not self._out and not self._pending))
             self._submit_batch(client, batch, now)
             # 5. wait and read
             timeout = self.poll_interval
             if not draining:
-                timeout = min(timeout, max(0.0, next_claim - now))
+                timeout = min(timeout, max(0.0, self._next_claim - now))
                 if self._pending and len(self._out) < self._window_now:
                     timeout = min(timeout, max(0.0, next_send - now), max(0.0, self._throttle_until - now))
             if enquire_deadline is not None:
@@ -486,8 +464,6 @@ class SenderRunner:
                 timeout = min(timeout, response_timeout)
             if self._buf.acks:
                 timeout = min(timeout, max(0.0, self._buf.first_at + self.ack_flush_s - now))
-            if self._buf.dsm_seqs or self._buf.failures or self._buf.closed or self._buf.settle:
-                timeout = 0.0
             try:
                 r, _, _ = select.select([sock, self._wake_r], [], [], timeout)
             except (OSError, ValueError) as exc:
@@ -509,20 +485,107 @@ class SenderRunner:
                     if n >= 2000 or not select.select([sock], [], [], 0)[0]:
                         break
                 self._requeue_throttled()
+                self._flush_deliver_sm()
 
-    def _marks_needed(self, batch: list[_Part]) -> list[int]:
-        """Deliveries to mark on-wire now: those in `batch` not yet marked, plus a lookahead of the
-        next unmarked ones in the queue (at most mark_ahead), so marking costs one commit per
-        mark_ahead deliveries, and a crash flags at most that many rows that never left."""
-        if all(p.st.on_wire for p in batch):
-            return []
-        marks: dict[int, None] = {p.st.item.delivery_id: None for p in batch if not p.st.on_wire}
-        for p in self._pending:
-            if len(marks) >= self.mark_ahead:
-                break
-            if not p.st.on_wire and p.st.outcome is None:
-                marks.setdefault(p.st.item.delivery_id, None)
-        return list(marks)
+    # --- the writer's jobs and results ---------------------------------------------------------------
+
+    def _claim_job(self):  # noqa: ANN202
+        owner, limit, lease = self.owner, self.claim_batch, self.lease_s
+        return lambda s: outbox._claim(s, owner, limit, lease, utcnow())
+
+    def _request_marks(self) -> None:
+        """Ask the writer to mark the next deliveries on-wire before the send position reaches them."""
+        if self._marks_inflight:
+            return
+        while self._unmarked and (self._unmarked[0].outcome is not None or self._unmarked[0].on_wire):
+            self._unmarked.popleft()
+        if not self._unmarked:
+            return
+        head_blocked = bool(self._pending) and not self._pending[0].st.on_wire
+        if self._ready >= self.mark_ahead // 2 and not head_blocked:
+            return
+        ids: list[int] = []
+        while self._unmarked and len(ids) < self.mark_ahead:
+            st = self._unmarked.popleft()
+            if st.outcome is None and not st.on_wire:
+                ids.append(st.item.delivery_id)
+        if ids:
+            self._marks_inflight = True
+            self._writer.submit(
+                Job("marks", lambda s: outbox.mark_on_wire(s, ids, utcnow()), payload=ids, droppable=True)
+            )
+
+    def _flush(self, now: float, *, force: bool = False) -> None:
+        buf = self._buf
+        decided = bool(buf.failures or buf.closed or buf.settle)
+        if not (decided or buf.acks):
+            return
+        if not decided and not force and len(buf.acks) < self.ack_batch and now - buf.first_at < self.ack_flush_s:
+            return
+        acks, failures, closed, settle = buf.acks, buf.failures, buf.closed, buf.settle
+        buf.acks, buf.failures, buf.closed, buf.settle = [], [], [], []
+
+        def run(s):  # noqa: ANN001, ANN202
+            when = utcnow()
+            outbox._record_acks(s, acks, when)
+            if settle:
+                outbox.settle_submitted(s, settle, when)
+            outbox._record_failures(s, failures, when)
+            for state in ("expired", "cancelled"):
+                ids = [d for st, d in closed if st == state]
+                if ids:
+                    outbox.close_items(s, ids, state, when)
+
+        self._writer.submit(Job("flush", run))
+
+    def _flush_deliver_sm(self) -> None:
+        """Receipts and replies: stored by the writer; their deliver_sm_resp goes out when it answers."""
+        buf = self._buf
+        if not buf.dsm_seqs:
+            return
+        receipts, mos, seqs = buf.receipts, buf.mos, buf.dsm_seqs
+        buf.receipts, buf.mos, buf.dsm_seqs = [], [], []
+        mo_text = self._mo_text
+
+        def run(s):  # noqa: ANN001, ANN202
+            when = utcnow()
+            outbox._apply_receipts(s, receipts, when)
+            for source, concat, payload, dc in mos:
+                text = mo_text(s, source, concat, payload, dc)
+                if text is not None:
+                    outbox._store_reply(s, source, text, when)
+
+        self._writer.submit(Job("dsm", run, payload=seqs, isolated=True, droppable=True))
+
+    def _take_results(self, client: SmppLink | None) -> None:
+        for job, res in self._writer.results():
+            failed = isinstance(res, BaseException)
+            if job.kind == "claim":
+                self._claim_inflight = False
+                if failed:
+                    self._db_retry_at = time.monotonic() + 1.0
+                    continue
+                for it in res:
+                    self._add_item(it)
+                if len(res) >= self.claim_batch:
+                    self._next_claim = 0.0  # more waiting: claim again as soon as there is room
+            elif job.kind == "marks":
+                self._marks_inflight = False
+                if failed:
+                    for d in job.payload:
+                        st = self._items.get(d)
+                        if st is not None:
+                            self._unmarked.appendleft(st)
+                    continue
+                for d in job.payload:
+                    st = self._items.get(d)
+                    if st is not None and not st.on_wire:
+                        st.on_wire = True
+                        self._ready += 1
+            elif job.kind == "dsm" and client is not None:
+                status = ESME_RX_T_APPN if failed else 0
+                for seq in job.payload:
+                    self._io(client.respond, "deliver_sm_resp", seq, status)
 
     def _io(self, fn, *args):  # noqa: ANN001, ANN202
         try:
@@ -539,6 +602,7 @@ class SenderRunner:
             self._buf.settle.append(it.delivery_id)
             return
         self._items[it.delivery_id] = st
+        self._unmarked.append(st)
         for n in it.parts_to_send():
             self._pending.append(_Part(st, n, next(self._order)))
 
@@ -572,6 +636,8 @@ class SenderRunner:
             self._out[pdu.sequence] = (p, now)
             p.st.unsent -= 1
             p.st.inflight += 1
+            if p.st.unsent == 0:
+                self._ready -= 1
         try:
             client._socket.sendall(b"".join(chunks))
         except Exception as exc:
@@ -702,58 +768,13 @@ class SenderRunner:
                 st.unsent = 0
                 self._set_outcome(st, "cancelled")
 
-    def _housekeeping(self, now: float, *, renew: bool, reap: bool) -> None:
-        if renew or reap:
-            try:
-                with self.db.write() as s:
-                    if renew:
-                        outbox.renew_leases(s, self.owner, self.lease_s)
-                    if reap:
-                        outbox._recover(s, "", utcnow(), own=False)
-            except SQLAlchemyError as exc:
-                log.warning("housekeeping failed (database): %s", exc.__class__.__name__)
+    def _housekeeping(self, *, renew: bool, reap: bool) -> None:
+        owner, lease = self.owner, self.lease_s
+        if renew:
+            self._writer.submit(Job("renew", lambda s: outbox.renew_leases(s, owner, lease), droppable=True))
+        if reap:
+            self._writer.submit(Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False), droppable=True))
         self._set_state(self.state, self.detail)
-
-    # --- the transaction -----------------------------------------------------------------------------------
-
-    def _commit(self, marks: list[int]) -> tuple[bool, list[tuple[int, int]]]:
-        """Store everything the last read brought, plus the on-wire markers. Returns (ok, resps)."""
-        buf = self._buf
-        if not buf and not marks:
-            return True, []
-        dsm_status = 0
-        try:
-            with self.db.write() as s:
-                now = utcnow()
-                outbox._record_acks(s, buf.acks, now)
-                if buf.settle:
-                    outbox.settle_submitted(s, buf.settle, now)
-                outbox._record_failures(s, buf.failures, now)
-                for state in ("expired", "cancelled"):
-                    ids = [d for st, d in buf.closed if st == state]
-                    if ids:
-                        outbox.close_items(s, ids, state, now)
-                if marks:
-                    outbox.mark_on_wire(s, marks, now)
-                if buf.receipts or buf.mos:
-                    try:
-                        with s.begin_nested():
-                            outbox._apply_receipts(s, buf.receipts, now)
-                            for source, concat, payload, dc in buf.mos:
-                                text = self._mo_text(s, source, concat, payload, dc)
-                                if text is not None:
-                                    outbox._store_reply(s, source, text, now)
-                    except Exception:
-                        log.exception("could not store receipts/replies; the SMSC will redeliver them")
-                        dsm_status = ESME_RX_T_APPN
-        except Exception as exc:
-            log.warning("database write failed, retrying: %s", exc.__class__.__name__)
-            resps = [(seq, ESME_RX_T_APPN) for seq in buf.dsm_seqs]
-            buf.dsm_seqs, buf.receipts, buf.mos = [], [], []  # redelivered by the SMSC
-            return False, resps
-        resps = [(seq, dsm_status) for seq in buf.dsm_seqs]
-        self._buf = _Buffers()
-        return True, resps
 
     @staticmethod
     def _mo_text(s, source: str, concat, payload: bytes, dc: int) -> str | None:  # noqa: ANN001
@@ -767,40 +788,32 @@ class SenderRunner:
 
     def _end_session(self, client: SmppLink, *, graceful: bool) -> None:
         """Store what was read, give every held row back to the queue, close the link."""
+        live = client if graceful else None
+        # let the writer finish (a claim may still bring items back), then settle decided rows
+        self._writer.wait_idle(30.0)
+        self._safe_take_results(live)
         in_flight = {p.st.item.delivery_id for p, _ in self._out.values()}
         for st in list(self._items.values()):
             if st.outcome is not None:  # decided (failed/expired/cancelled): store it, do not requeue
                 st.inflight = 0
                 self._maybe_done(st)
-        resps: list[tuple[int, int]] = []
-        for _ in range(50):
-            ok, r = self._commit([])
-            resps.extend(r)
-            if ok or self._stop.is_set():
-                break
-            time.sleep(0.2)
-        if graceful:
-            for seq, status in resps:
-                try:
-                    client.respond("deliver_sm_resp", seq, status)
-                except Exception:  # noqa: BLE001
-                    break
+        self._flush(time.monotonic(), force=True)
+        self._flush_deliver_sm()
         rest = [d for d in self._items if d not in in_flight]
-        for _ in range(50):
-            try:
-                with self.db.write() as s:
-                    now = utcnow()
-                    if in_flight:
-                        outbox._release(s, sorted(in_flight), True, now)
-                        outbox.flag_possible_duplicate(s, sorted(in_flight), now)
-                    if rest:
-                        outbox._release(s, rest, False, now)
-                break
-            except SQLAlchemyError as exc:
-                log.warning("cannot release claimed rows (database): %s", exc.__class__.__name__)
-                if self._stop.is_set():
-                    break  # recover() or the lease brings them back
-                time.sleep(0.5)
+        flagged = sorted(in_flight)
+
+        def release(s):  # noqa: ANN001, ANN202
+            when = utcnow()
+            if flagged:
+                outbox._release(s, flagged, True, when)
+                outbox.flag_possible_duplicate(s, flagged, when)
+            if rest:
+                outbox._release(s, rest, False, when)
+
+        self._writer.submit(Job("release", release))
+        if not self._writer.wait_idle(30.0):
+            log.error("database unavailable: claimed rows stay leased until recover() or lease expiry")
+        self._safe_take_results(live)
         if in_flight:
             log.warning("%d delivery(ies) were in flight: re-sent, flagged possible duplicate", len(in_flight))
         if graceful:
@@ -811,6 +824,12 @@ class SenderRunner:
                 pass
         client.close_quietly()
         self._reset_session()
+
+    def _safe_take_results(self, client: SmppLink | None) -> None:
+        try:
+            self._take_results(client)
+        except LinkLost:
+            self._take_results(None)
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------

@@ -131,9 +131,13 @@ def test_wrong_password_is_a_config_error_without_tight_loop(sqlite_db, smsc_fac
     try:
         assert wait_until(lambda: r.state == "config_error", 5)
         assert "SMSC refused the password for system_id bincons" in r.detail
-        with sqlite_db.read() as s:
-            st = s.get(SenderStatus, "default")
-            assert st.state == "config_error" and "password" in st.detail
+
+        def status():
+            with sqlite_db.read() as s:
+                return s.get(SenderStatus, "default")
+
+        assert wait_until(lambda: status() is not None and status().state == "config_error", 5)
+        assert "password" in status().detail  # every console's status line shows why
         assert not wait_until(lambda: r.state != "config_error", 1.0)  # it waits, it does not spin
         assert sim.binds == 0
     finally:

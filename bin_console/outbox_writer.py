@@ -1,0 +1,136 @@
+"""The sender's database writer: one thread that commits the SMPP thread's work in batches.
+
+Why a thread: a commit waits for fsync (several ms on SQLite with synchronous=FULL, a network
+round trip on PostgreSQL). If the thread that owns the SMPP socket waited for every commit, the
+send window would sit idle during it. Here the SMPP thread hands over jobs and goes on sending;
+the writer runs every job that is waiting in ONE transaction and posts the results back (the
+SMPP thread is woken through `notify`). Jobs run in submission order, so "mark on the wire"
+always commits before the acks of the same deliveries, and a release after everything before it.
+
+Failure policy: a batch that fails is retried with back-off (the data is in the jobs, nothing is
+lost); jobs marked `droppable` (claims, markers, receipts/replies — the SMSC redelivers those)
+are answered with the exception instead of being retried. `isolated` jobs run in a savepoint, so
+a bad receipt or reply cannot roll back the acks committed with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger("bin_console.sender")
+
+
+@dataclass
+class Job:
+    kind: str
+    run: Callable  # (session) -> result
+    payload: object = None
+    isolated: bool = False
+    droppable: bool = False
+    done_at: float = field(default=0.0)
+
+
+class DbWriter:
+    def __init__(self, db, notify: Callable[[], None], *, max_batch: int = 64) -> None:  # noqa: ANN001
+        self.db = db
+        self.notify = notify
+        self.max_batch = max_batch
+        self._q: queue.Queue[Job | None] = queue.Queue()
+        self._results: deque[tuple[Job, object]] = deque()
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="sms-sender-db", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job) -> None:
+        with self._cond:
+            self._busy += 1
+        self._q.put(job)
+
+    def results(self) -> list[tuple[Job, object]]:
+        out = []
+        while self._results:
+            out.append(self._results.popleft())
+        return out
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.wait_idle(timeout)
+        self._stopping = True
+        self._q.put(None)
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._q.get()
+            if job is None:
+                return
+            jobs = [job]
+            while len(jobs) < self.max_batch:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._q.put(None)  # stop after this batch
+                    break
+                jobs.append(nxt)
+            self._run_batch(jobs)
+
+    def _run_batch(self, jobs: list[Job]) -> None:
+        attempt = 0
+        while jobs:
+            try:
+                out = []
+                with self.db.write() as s:
+                    for job in jobs:
+                        if job.isolated:
+                            try:
+                                with s.begin_nested():
+                                    out.append((job, job.run(s)))
+                            except Exception as exc:  # noqa: BLE001 - answered to the SMSC, logged
+                                log.exception("could not store %s; the SMSC will redeliver", job.kind)
+                                out.append((job, exc))
+                        else:
+                            out.append((job, job.run(s)))
+                self._post(out)
+                return
+            except Exception as exc:  # noqa: BLE001 - retried below, never lost silently
+                attempt += 1
+                log.warning("database write failed (%s), attempt %d", exc.__class__.__name__, attempt)
+                dropped = [(j, exc) for j in jobs if j.droppable]
+                jobs = [j for j in jobs if not j.droppable]
+                if self._stopping and attempt >= 5:
+                    log.error(
+                        "giving up %d database job(s): recover() requeues their rows at the next start", len(jobs)
+                    )
+                    dropped += [(j, exc) for j in jobs]
+                    jobs = []
+                self._post(dropped)
+                if jobs:
+                    time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)))
+
+    def _post(self, out: list[tuple[Job, object]]) -> None:
+        if not out:
+            return
+        self._results.extend(out)
+        with self._cond:
+            self._busy -= len(out)
+            self._cond.notify_all()
+        self.notify()
