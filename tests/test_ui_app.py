@@ -165,3 +165,74 @@ async def test_poller_clears_sending_once_nothing_is_queued(seeded):
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_ctrl_p_opens_the_palette(seeded):
+    from textual.command import CommandPalette
+
+    app = make_app(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, NetworksScreen), what="palette closed")
+
+
+async def test_embedded_sender_binds_to_the_training_smsc_and_stops_on_exit(seeded, smsc):
+    from bin_console.config import SmppSettings
+    from bin_console.sender import SenderRunner
+
+    smpp = SmppSettings(host="127.0.0.1", port=smsc.port, training=True)
+    sender = SenderRunner(seeded, smpp, password=None)
+    app = BinConsoleApp(
+        Settings(db_url=str(seeded.url), cursor_blink=False, smpp=smpp), seeded, sender=sender, training=True
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.status.link == "bound", timeout=20, what="sender bound")
+        line = screen_text(app).splitlines()[-2]
+        assert "TRAINING" in line and "SMSC bound" in line
+    await wait_until_stopped(seeded)
+
+
+async def wait_until_stopped(db):
+    import asyncio
+    import time
+
+    from sqlalchemy import select
+
+    deadline = time.monotonic() + 10
+    while True:
+        with db.read() as s:
+            states = list(s.scalars(select(SenderStatus.state)))
+        if states and all(st == "stopped" for st in states):
+            return
+        assert time.monotonic() < deadline, f"sender still {states}"
+        await asyncio.sleep(0.05)
+
+
+VT_MISSING = set("▔▁▊▎▏▂▃▄▅▆▇⭘⏎🔎")
+
+
+async def test_linux_console_gets_ansi_dark_and_only_glyphs_its_fonts_have(sqlite_db, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+    seed(sqlite_db, big=150)
+    app = make_app(sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.theme == "ansi-dark" and app.has_class("-vt")
+        await pilot.press(*"kerkwijk")
+        await settle(app, pilot)
+        seen = [screen_text(app)]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        seen.append(screen_text(app))
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(app.screen, MembersScreen), what="members")
+        await settle(app, pilot)
+        seen.append(screen_text(app))
+        await pilot.press("ctrl+n")
+        await settle(app, pilot)
+        seen.append(screen_text(app))
+        for text in seen:
+            assert not (set(text) & VT_MISSING), sorted(set(text) & VT_MISSING)
