@@ -142,3 +142,18 @@ def test_cli_networks_search(tmp_path, capsys):
     assert "BIN Kerkwijk" in out[1] and "street: Kerkstraat" in out[1]
     assert main(["--db", url, "networks", "search", "nothing-here"]) == 1
     assert main(["--db", url, "networks", "search", "kerk", "--zone", "0000"]) == 2
+
+
+def test_changes_are_audited_without_personal_data(db, net):
+    from bin_console.data.models import AuditEntry
+
+    mid = add_member(db, net, {"name": "Jan Peeters", "mobile": "0475123456"}, ACTOR)
+    update_member(db, mid, {"email": "jan@example.be"}, ACTOR)
+    deactivate_member(db, mid, ACTOR)
+    with db.read() as s:
+        entries = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    actions = [e.action for e in entries]
+    assert actions == ["network.create", "member.create", "member.update", "member.deactivate"]
+    assert all(e.os_user == "tester" for e in entries)
+    assert entries[2].object_ref == f"member:{mid}" and "email" in entries[2].detail
+    assert not any("0475" in e.detail or "+32475" in e.detail or "jan@example.be" in e.detail for e in entries)
