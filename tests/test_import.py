@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from bin_console.data.models import Member, Network, NetworkStreet, PoliceZone
 from bin_console.data.networks import search_networks
@@ -188,6 +190,14 @@ def test_fatal_files_change_nothing(db, network_id, tmp_path, content, reason):
 def test_huge_file_is_fatal_before_parsing(db, network_id, tmp_path, monkeypatch):
     monkeypatch.setattr(tabular, "MAX_BYTES", 10_000)
     p = _write(tmp_path, "Naam;GSM\n" + "".join(f"Jan {i};04751{i:05d}\n" for i in range(2000)))
+    r = import_members(db, p, network_id)
+    assert "too large" in r.fatal and _count(db) == 0
+
+
+def test_file_over_the_default_cap_is_refused_by_size(db, network_id, tmp_path):
+    p = tmp_path / "province.csv"
+    p.write_bytes(b"Naam;GSM\n")
+    os.truncate(p, tabular.MAX_BYTES + 1)  # sparse: costs no disk, refused before any byte is parsed
     r = import_members(db, p, network_id)
     assert "too large" in r.fatal and _count(db) == 0
 
