@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import random
 import socket
 import struct
 import threading
@@ -46,6 +47,11 @@ ESME_RTHROTTLED = 0x58
 MAX_PDU = 64 * 1024  # larger command_length is garbage: we cannot resync, so nack and close
 RECEIPT_RETRY_S = 0.2  # redeliver a deliver_sm answered with an error after this long
 RECEIPT_MAX_TRIES = 20
+
+# Message ids are unique across every simulator of a process and (very likely) across restarts: a
+# real SMSC never hands out the same id twice to one account, and a training or test database that
+# outlives one simulator would otherwise match a new receipt to an old message.
+_GLOBAL_IDS = itertools.count(random.randrange(1 << 24, 1 << 28))
 
 _BIND_MODES = {"bind_transmitter": "tx", "bind_receiver": "rx", "bind_transceiver": "trx"}
 _RECEIPT_TEXT_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?'-/()+=#%&*")
@@ -273,7 +279,7 @@ class SmscSim:
         receipt_tlv: bool = True,
         fail_destinations: list[str] | tuple[str, ...] = (),
         mo_destination: str = "8850",
-        id_start: int = 0x10000,
+        id_start: int | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         if id_format not in ("hex", "decimal"):
@@ -305,7 +311,7 @@ class SmscSim:
         self._cond = threading.Condition()  # guards state below; notified on every change
         self._conns: list[_Conn] = []
         self._undelivered: deque[_Delivery] = deque()  # waiting for a receiver to bind
-        self._ids = itertools.count(id_start)
+        self._ids = _GLOBAL_IDS if id_start is None else itertools.count(id_start)
         self._mo_ref = itertools.count(1)
         self._undeliv_acc = 0.0
         self._drop_after: int | None = None

@@ -231,6 +231,17 @@ def test_receipt_id_variants(smsc_factory, esmes, options, text_id):
     assert e.receipts()[0].receipted_message_id.decode() == mid
 
 
+def test_message_ids_unique_across_simulators(smsc_factory, esmes):
+    ids = []
+    for _ in range(2):
+        sim = smsc_factory()
+        e = esmes(sim.port).bind()
+        e.submit("x", registered_delivery=0)
+        assert e.pump(lambda e=e: e.resps)
+        ids.append(e.resps[0].message_id)
+    assert ids[0] != ids[1]  # a database that outlives one simulator must not see an id twice
+
+
 def test_receipt_without_tlvs(smsc_factory, esmes):
     sim = smsc_factory(receipt_tlv=False)
     e = esmes(sim.port).bind()
