@@ -163,6 +163,10 @@ class SenderRunner:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
+        # the writer thread's "results ready" signal: separate, so it does not count as wake()
+        self._res_r, self._res_w = socket.socketpair()
+        self._res_r.setblocking(False)
+        self._res_w.setblocking(False)
         self._last_status_write = 0.0
         self._reset_session()
 
@@ -192,6 +196,12 @@ class SenderRunner:
         try:
             self._wake_w.send(b"\0")
         except OSError:  # full (already woken) or closed
+            pass
+
+    def _results_ready(self) -> None:
+        try:
+            self._res_w.send(b"\0")
+        except OSError:
             pass
 
     @property
@@ -230,7 +240,7 @@ class SenderRunner:
     def _run(self) -> None:
         attempt = 0
         first = True
-        self._writer = DbWriter(self.db, self.wake)
+        self._writer = DbWriter(self.db, self._results_ready)
         try:
             while not self._stop.is_set():
                 self._set_state("connecting" if first else "reconnecting", self.detail if not first else "")
@@ -305,8 +315,12 @@ class SenderRunner:
         return False
 
     def _drain_wake(self) -> None:
+        self._drain(self._wake_r)
+
+    @staticmethod
+    def _drain(sock: socket.socket) -> None:
         try:
-            while self._wake_r.recv(4096):
+            while sock.recv(4096):
                 pass
         except (BlockingIOError, OSError):
             pass
@@ -465,12 +479,14 @@ class SenderRunner:
             if self._buf.acks:
                 timeout = min(timeout, max(0.0, self._buf.first_at + self.ack_flush_s - now))
             try:
-                r, _, _ = select.select([sock, self._wake_r], [], [], timeout)
+                r, _, _ = select.select([sock, self._wake_r, self._res_r], [], [], timeout)
             except (OSError, ValueError) as exc:
                 raise LinkLost(f"socket error: {exc.__class__.__name__}") from None
             if self._wake_r in r:
                 self._drain_wake()
                 woken = True
+            if self._res_r in r:
+                self._drain(self._res_r)
             if sock in r:
                 n = 0
                 while True:
