@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, MetaData, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints: Alembic's batch mode on SQLite needs names to alter or drop them.
@@ -24,6 +24,15 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+
+
+def folded_key(length: int, **column_kw) -> Column:
+    """A column holding a folded search key (ASCII a-z, 0-9, space; see data/keys.py).
+
+    Prefix lookups are range scans (key >= q AND key < q || U+FFFF), which are only correct under a
+    byte-order collation: on PostgreSQL the column is COLLATE "C" whatever the database's locale.
+    """
+    return Column(String(length).with_variant(String(length, collation="C"), "postgresql"), nullable=False, **column_kw)
 
 
 def utcnow() -> datetime:
@@ -75,7 +84,7 @@ class Network(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     zone_id: int = Field(foreign_key="police_zone.id", index=True)
     name: str = Field(max_length=120)
-    name_key: str = Field(max_length=120, index=True)
+    name_key: str = Field(sa_column=folded_key(120, index=True))
     kind: str = Field(default="BIN", max_length=8)  # BIN | ZBIN
     municipality: str = Field(default="", max_length=80)
     status: str = Field(default="active", max_length=16)
@@ -101,7 +110,7 @@ class NetworkStreet(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(foreign_key="network.id", index=True, ondelete="CASCADE")
     street: str = Field(max_length=120)
-    street_key: str = Field(max_length=120, index=True)
+    street_key: str = Field(sa_column=folded_key(120, index=True))
     postcode: str = Field(default="", max_length=8, index=True)
     municipality: str = Field(default="", max_length=80)
 
@@ -118,7 +127,7 @@ class SearchTerm(SQLModel, table=True):
     __table_args__ = (Index("ix_search_term_term", "term", "network_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    term: str = Field(max_length=160)
+    term: str = Field(sa_column=folded_key(160))
     network_id: int = Field(foreign_key="network.id", index=True, ondelete="CASCADE")
     field: str = Field(max_length=12)  # name | street | municipality | postcode
     weight: int = 0  # higher ranks first (name > street > municipality > postcode)
@@ -135,6 +144,7 @@ class Member(SQLModel, table=True):
         Index("ix_member_network_street", "network_id", "street_key"),
         Index("ix_member_network_status", "network_id", "status"),
         Index("ix_member_mobile", "mobile"),
+        Index("ix_member_network_landline", "network_id", "landline"),
         Index(
             "uq_member_network_mobile",
             "network_id",
@@ -156,12 +166,12 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(foreign_key="network.id", ondelete="CASCADE")
     name: str = Field(max_length=120)
-    name_key: str = Field(max_length=120)
+    name_key: str = Field(sa_column=folded_key(120))
     mobile: str | None = Field(default=None, max_length=20)  # E.164, SMS target
     landline: str | None = Field(default=None, max_length=20)  # E.164, never an SMS target
     email: str | None = Field(default=None, max_length=254)
     street: str = Field(default="", max_length=120)
-    street_key: str = Field(default="", max_length=120)
+    street_key: str = Field(default="", sa_column=folded_key(120, default=""))
     house_number: str = Field(default="", max_length=12)
     postcode: str = Field(default="", max_length=8)
     municipality: str = Field(default="", max_length=80)
