@@ -62,7 +62,7 @@ def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
 
 def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
     try:
-        from .app_main import run_console
+        from .app_main import cmd_console
         from .smsc_sim import SmscSim
     except ImportError as exc:
         print(
@@ -78,6 +78,7 @@ def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
             settings.smpp, host="127.0.0.1", port=sim.port, system_id="training", training=True, sender="POLITIE"
         )
         print(f"training SMSC on 127.0.0.1:{sim.port} - nothing is sent to real phones")
-        return int(run_console(settings, theme=getattr(args, "theme", None), no_blink=getattr(args, "no_blink", False)))
+        # the same path as `bin-console console`: theme options, schema check, embedded sender, logging
+        return int(cmd_console(args, settings))
     finally:
         sim.stop()

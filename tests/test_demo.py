@@ -267,8 +267,11 @@ def test_demo_command_runs_the_console_against_the_training_smsc(tmp_path, monke
     pytest.importorskip("bin_console.smsc_sim")
     seen = {}
 
-    def fake_run_console(settings, *, theme=None, no_blink=False):
-        seen.update(smpp=settings.smpp, db_url=settings.db_url, theme=theme, no_blink=no_blink)
+    def fake_run_console(settings, db, *, sender=None):
+        seen.update(
+            smpp=settings.smpp, db_url=settings.db_url, theme=settings.ui_theme, no_blink=not settings.cursor_blink
+        )
+        assert sender is not None  # the embedded sender, with no password on the training SMSC
         with socket.create_connection((settings.smpp.host, settings.smpp.port), timeout=5):
             pass  # the sim is listening while the console runs
         return 0
