@@ -45,6 +45,7 @@ from bin_console.channels.smpp_client import (
     SmppLink,
     classify,
     destination,
+    encode_submit_sm,
     source_fields,
     status_meaning,
     validity_for,
@@ -633,23 +634,22 @@ class SenderRunner:
             src = self._src_cache.get(it.sender or self.cfg.sender)
             if src is None:
                 src = self._src_cache[it.sender or self.cfg.sender] = source_fields(it.sender or self.cfg.sender)
-            pdu = smpplib.smpp.make_pdu(
-                "submit_sm",
-                client=client,
-                **src,
-                dest_addr_ton=1,
-                dest_addr_npi=1,
-                destination_addr=destination(it.destination),
-                short_message=it.parts[p.part_no - 1],
-                data_coding=it.data_coding,
-                esm_class=it.esm_class,
-                registered_delivery=1,
-                priority_flag=1 if it.urgent else 0,
-                validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
+            seq = client.next_sequence()
+            chunks.append(
+                encode_submit_sm(
+                    seq,
+                    **src,
+                    destination_addr=destination(it.destination),
+                    short_message=it.parts[p.part_no - 1],
+                    data_coding=it.data_coding,
+                    esm_class=it.esm_class,
+                    registered_delivery=1,
+                    priority_flag=1 if it.urgent else 0,
+                    validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
+                )
             )
-            chunks.append(pdu.generate())
             # registered before the write: if the write dies half-way the part counts as in flight
-            self._out[pdu.sequence] = (p, now)
+            self._out[seq] = (p, now)
             p.st.unsent -= 1
             p.st.inflight += 1
             if p.st.unsent == 0:

@@ -148,3 +148,33 @@ def test_wake_and_stop_are_graceful(sqlite_db, smsc):
     with sqlite_db.read() as s:
         assert s.get(SenderStatus, "default").state == "stopped"
     assert outbox.claim(sqlite_db, "x:1", 10, 1) == []
+
+
+@pytest.mark.parametrize(
+    ("sender", "payload", "dc", "esm", "prio", "validity"),
+    [
+        ("POLITIE", b"Hallo", 0, 0, 1, "000000010000000R"),
+        ("3250123456", bytes([5, 0, 3, 7, 2, 1]) + "é👮".encode("utf-16-be"), 8, 0x40, 0, ""),
+    ],
+)
+def test_fast_submit_encoder_is_byte_identical_to_smpplib(sender, payload, dc, esm, prio, validity):
+    import smpplib.client
+    import smpplib.smpp
+
+    from bin_console.channels.smpp_client import encode_submit_sm, source_fields
+
+    fields = dict(
+        **source_fields(sender),
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr="32470000001",
+        short_message=payload,
+        data_coding=dc,
+        esm_class=esm,
+        registered_delivery=1,
+        priority_flag=prio,
+        validity_period=validity,
+    )
+    client = smpplib.client.Client("127.0.0.1", 1, allow_unknown_opt_params=True)
+    pdu = smpplib.smpp.make_pdu("submit_sm", client=client, **fields)
+    assert encode_submit_sm(pdu.sequence, **fields) == pdu.generate()
