@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import select
 import signal
@@ -448,6 +449,27 @@ def test_malformed_pdus_get_generic_nack(smsc, esmes):
     e = esmes(smsc.port).bind()  # still serving
     e.submit("x")
     assert e.pump(lambda: e.resps and e.resps[0].status == 0)
+
+
+def test_random_garbage_never_kills_the_link(smsc):
+    rnd = random.Random(20261128)
+    commands = [0x1, 0x2, 0x4, 0x9, 0x15, 0x80000005, 0x103, 0x21, 0x3, 0x12345678]  # not unbind (0x6)
+    with _raw(smsc.port) as s:
+        bind = smpp.make_pdu("bind_transceiver", client=smpplib.client.Client("x", 1), system_id="a", password="b")
+        bind.sequence = 1
+        s.sendall(bind.generate())
+        assert _read_pdu(s)[:2] == (0x80000009, 0)
+        for seq in range(2, 400):
+            body = bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 120)))
+            s.sendall(struct.pack(">LLLL", 16 + len(body), rnd.choice(commands), 0, seq) + body)
+        s.sendall(struct.pack(">LLLL", 16, 0x15, 0, 9999))  # enquire_link after the garbage
+        deadline = time.monotonic() + 10
+        while True:  # skip the answers to the garbage; the link must still answer this one
+            cmd, status, seq, _ = _read_pdu(s)
+            if (cmd, seq) == (0x80000015, 9999):
+                break
+            assert time.monotonic() < deadline
+    assert smsc.wait_for(lambda: smsc.enquire_links >= 1)
 
 
 def test_latency_delays_but_keeps_order(smsc_factory, esmes):
