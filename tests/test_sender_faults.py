@@ -176,3 +176,26 @@ def test_smsc_down_longer_than_expiry_rows_expire_never_sent(sqlite_db, smsc_fac
     with sqlite_db.read() as s:
         errors = set(s.execute(select(Delivery.error).where(Delivery.alert_id == a)).scalars())
     assert errors == {"expired before it could be sent"}
+
+
+def test_reply_not_stored_is_answered_rx_t_appn_and_redelivered(sqlite_db, smsc, caplog):
+    from bin_console.data.models import Reply
+    from sqlalchemy import text
+
+    r = runner(sqlite_db, smsc)
+    r.start()
+    try:
+        assert wait_until(lambda: r.state == "bound")
+        with sqlite_db.write() as s:  # a real database error: the table is briefly not there
+            s.execute(text("ALTER TABLE reply RENAME TO reply_away"))
+        smsc.inject_mo("32470000009", "Ik heb iets gezien")
+        assert wait_until(lambda: "could not store dsm" in caplog.text, 10)
+        assert smsc.mo_acked == 0  # not acknowledged while it is not stored
+        with sqlite_db.write() as s:
+            s.execute(text("ALTER TABLE reply_away RENAME TO reply"))
+        assert smsc.wait_for(lambda: smsc.mo_acked == 1, 10)  # the SMSC redelivered it
+        with sqlite_db.read() as s:
+            texts = s.execute(select(Reply.text)).scalars().all()
+        assert texts == ["Ik heb iets gezien"]
+    finally:
+        r.stop()
