@@ -86,7 +86,14 @@ def _units(text: str, gsm: bool) -> list[bytes]:
     """The encoded bytes of each character: the unit a split must never cut."""
     if gsm:
         return [_ENC[ch] for ch in text]
-    return [ch.encode("utf-16-be") for ch in text]
+    return [_utf16(ch) for ch in text]
+
+
+def _utf16(ch: str) -> bytes:
+    try:
+        return ch.encode("utf-16-be")
+    except UnicodeEncodeError:  # a lone surrogate (bad paste, surrogateescape): send U+FFFD, not garbage
+        return b"\xff\xfd"
 
 
 def _split(chunks: list[bytes], single: int, part: int, unit_size: int) -> list[bytes]:

@@ -301,6 +301,7 @@ class SmscSim:
         self.on_event = on_event
 
         self.received: list[SubmittedPart] = []
+        self._by_dest: dict[str, list[tuple[int, SubmittedPart]]] = {}  # messages_for() per member, fast
         self.receipts_sent = 0  # deliver_sm receipts written to a socket (redeliveries included)
         self.receipts_acked = 0  # ... answered with ESME_ROK
         self.mo_acked = 0
@@ -448,7 +449,7 @@ class SmscSim:
         second copy of its message; incomplete messages are left out."""
         dest = dest.lstrip("+")
         with self._cond:
-            parts = [p for p in self.received if p.destination == dest]
+            parts = [p for _, p in self._by_dest.get(dest, [])]
         messages: list[tuple[int, str]] = []
         groups: list[dict[str, Any]] = []
         for order, p in enumerate(parts):
@@ -681,6 +682,7 @@ class SmscSim:
                 receipt = self._receipt(part, ok, conn)
         drop = False
         with self._cond:
+            self._by_dest.setdefault(part.destination.lstrip("+"), []).append((len(self.received), part))
             self.received.append(part)
             if self._drop_after is not None:
                 self._drop_after -= 1

@@ -129,6 +129,13 @@ def test_round_trip_long_texts(text):
     assert all(len(p) <= limit for p in enc.parts)
 
 
+def test_lone_surrogate_becomes_replacement_character():
+    text = "ë\ud83d x"
+    a = analyse(text)
+    assert (a.encoding, a.units) == ("ucs2", 4)
+    assert decode(b"".join(encode(text).parts), 8) == "ë\ufffd x"
+
+
 def test_add_udh_and_split_udh():
     parts = encode("a" * 200).parts
     with_udh = add_udh(parts, 0x1A7)
