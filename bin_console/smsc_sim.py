@@ -307,7 +307,8 @@ class SmscSim:
         self.mo_acked = 0
         self.throttled = 0  # submit_sm answered ESME_RTHROTTLED
         self.binds = 0  # successful binds
-        self.enquire_links = 0
+        self.enquire_links = 0  # enquire_link received from ESMEs (answered)
+        self.enquire_link_resps = 0  # answers to our send_enquire_link()
 
         self._cond = threading.Condition()  # guards state below; notified on every change
         self._conns: list[_Conn] = []
@@ -409,6 +410,11 @@ class SmscSim:
         """SMSC-initiated unbind on every bound link (smpplib only logs it; the sender must cope)."""
         for c in self._bound():
             c.send(_pdu("unbind", c.seq.next_sequence()))
+
+    def send_enquire_link(self) -> None:
+        """SMSC-initiated keep-alive on every bound link; answers are counted in enquire_link_resps."""
+        for c in self._bound():
+            c.send(_pdu("enquire_link", c.seq.next_sequence()))
 
     def inject_mo(self, source: str, text: str, *, destination: str | None = None) -> None:
         """A member's reply: deliver_sm(s) from `source` to the bound receiver, GSM-7 or UCS-2,
@@ -597,7 +603,12 @@ class SmscSim:
         if name == "query_sm":
             out.append(_pdu("query_sm_resp", seq, message_id=_s(pdu.message_id), message_state=2, error_code=0))
             return None
-        if name in ("generic_nack", "unbind_resp", "enquire_link_resp"):
+        if name == "enquire_link_resp":
+            with self._cond:
+                self.enquire_link_resps += 1
+                self._cond.notify_all()
+            return None
+        if name in ("generic_nack", "unbind_resp"):
             if name == "generic_nack":
                 log.warning("generic_nack 0x%x from %s for sequence %d", status, conn.peer, seq)
             return None

@@ -416,6 +416,14 @@ def test_stop_does_not_hang_on_a_client_that_stopped_reading(smsc_factory):
     s.close()
 
 
+def test_smsc_enquire_link_is_answered_by_smpplib(smsc, esmes):
+    e = esmes(smsc.port).bind()
+    assert smsc.wait_for(lambda: smsc.bound_count == 1)
+    smsc.send_enquire_link()
+    e.pump(lambda: smsc.enquire_link_resps == 1)
+    assert smsc.enquire_link_resps == 1
+
+
 def _raw(port: int) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     return s
