@@ -301,7 +301,7 @@ class SmscSim:
         self.on_event = on_event
 
         self.received: list[SubmittedPart] = []
-        self._by_dest: dict[str, list[tuple[int, SubmittedPart]]] = {}  # messages_for() per member, fast
+        self._by_dest: dict[str, list[SubmittedPart]] = {}  # messages_for() per member, fast
         self.receipts_sent = 0  # deliver_sm receipts written to a socket (redeliveries included)
         self.receipts_acked = 0  # ... answered with ESME_ROK
         self.mo_acked = 0
@@ -437,13 +437,15 @@ class SmscSim:
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Wait until predicate() is true (re-checked on every SMSC event); False on timeout."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
+        # the predicate runs outside the lock: it may query a database, and the SMSC threads must
+        # not wait for that; a change between check and wait costs at most one 50 ms slice
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._cond:
                 self._cond.wait(min(left, 0.05))
-            return True
+        return True
 
     @property
     def bound_count(self) -> int:
@@ -455,7 +457,7 @@ class SmscSim:
         second copy of its message; incomplete messages are left out."""
         dest = dest.lstrip("+")
         with self._cond:
-            parts = [p for _, p in self._by_dest.get(dest, [])]
+            parts = list(self._by_dest.get(dest, []))
         messages: list[tuple[int, str]] = []
         groups: list[dict[str, Any]] = []
         for order, p in enumerate(parts):
@@ -693,7 +695,7 @@ class SmscSim:
                 receipt = self._receipt(part, ok, conn)
         drop = False
         with self._cond:
-            self._by_dest.setdefault(part.destination.lstrip("+"), []).append((len(self.received), part))
+            self._by_dest.setdefault(part.destination.lstrip("+"), []).append(part)
             self.received.append(part)
             if self._drop_after is not None:
                 self._drop_after -= 1
