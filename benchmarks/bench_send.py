@@ -9,7 +9,7 @@ Against the training SMSC (SmscSim) on loopback, receipts off (they are a separa
 * naive: one submit_sm, wait for its resp, next (what smpplib examples do).
 * bare windowed: the same window as the sender, no database, responses read as they come.
 * pacing: the sender with max_tps set; the measured rate must be within 2 % of it.
-Numbers depend on the machine; the client and the simulator share its cores.
+Numbers depend on the machine; the client and the simulator (its own process) share its cores.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import select
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,12 +30,42 @@ import smpplib.smpp  # noqa: E402
 from bin_console.data.engine import Database  # noqa: E402
 from bin_console.data.schema import upgrade  # noqa: E402
 
-from bin_console.smsc_sim import SmscSim  # noqa: E402
+# The simulator runs in its own process: in-process, its threads and the sender's share one GIL
+# and every round trip waits for a GIL switch (5 ms), which measures Python, not the sender.
+_SIM_CODE = """
+import sys
+from bin_console.smsc_sim import SmscSim
+sim = SmscSim(latency_ms=float(sys.argv[1]), receipts=False)
+sim.start()
+print(sim.port, flush=True)
+sys.stdin.read()
+sim.stop()
+"""
+
+
+class SimProcess:
+    def __init__(self, latency_ms: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SIM_CODE, str(latency_ms)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.port = int(self.proc.stdout.readline())
+
+    def __enter__(self) -> SimProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
 
 TEXT = "Politie: verdachte persoon gezien in de Kerkstraat. Blijf binnen en bel 101 bij info."
 
 
-def _client(sim: SmscSim) -> smpplib.client.Client:
+def _client(sim) -> smpplib.client.Client:
     c = smpplib.client.Client("127.0.0.1", sim.port, timeout=10, allow_unknown_opt_params=True)
     c.set_error_pdu_handler(lambda pdu: None)
     c.connect()
@@ -57,7 +88,7 @@ def _submit(c, i: int):  # noqa: ANN001, ANN202
     )
 
 
-def naive(sim: SmscSim, n: int) -> float:
+def naive(sim, n: int) -> float:
     c = _client(sim)
     t = time.perf_counter()
     for i in range(n):
@@ -69,7 +100,7 @@ def naive(sim: SmscSim, n: int) -> float:
     return n / dt
 
 
-def bare_windowed(sim: SmscSim, n: int, window: int) -> float:
+def bare_windowed(sim, n: int, window: int) -> float:
     c = _client(sim)
     sock = c._socket
     t = time.perf_counter()
@@ -97,7 +128,7 @@ def bare_windowed(sim: SmscSim, n: int, window: int) -> float:
     return n / dt
 
 
-def runner_rate(sim: SmscSim, n: int, window: int, url: str | None, *, max_tps: float = 0.0) -> tuple[float, dict]:
+def runner_rate(sim, n: int, window: int, url: str | None, *, max_tps: float = 0.0) -> tuple[float, dict]:
     import sender_helpers as H
 
     tmp = tempfile.mkdtemp(prefix="bench-send-")
@@ -138,16 +169,16 @@ def main() -> int:
     print("{:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>11}".format(*head))
     for lat in args.latency:
         naive_n = args.naive_n or (args.n if lat == 0 else min(args.n, 1000))
-        with SmscSim(latency_ms=lat, receipts=False) as sim:
+        with SimProcess(lat) as sim:
             nv = naive(sim, naive_n)
         for w in args.windows:
-            with SmscSim(latency_ms=lat, receipts=False) as sim:
+            with SimProcess(lat) as sim:
                 bare = bare_windowed(sim, args.n, w)
-            with SmscSim(latency_ms=lat, receipts=False) as sim:
+            with SimProcess(lat) as sim:
                 rate, _stats = runner_rate(sim, args.n, w, url)
             print(f"{lat:>6g}ms {w:>6} {nv:>9.0f} {bare:>9.0f} {rate:>9.0f} {rate / nv:>8.1f}x {bare / rate:>10.2f}x")
     if args.pacing_tps:
-        with SmscSim(latency_ms=0, receipts=False) as sim:
+        with SimProcess(0) as sim:
             rate, _ = runner_rate(sim, args.pacing_n, 10, url, max_tps=args.pacing_tps)
         err = (rate - args.pacing_tps) / args.pacing_tps * 100
         print(f"\npacing: max_tps={args.pacing_tps:g}, {args.pacing_n} parts -> {rate:.1f}/s ({err:+.2f} %)")

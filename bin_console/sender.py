@@ -377,6 +377,7 @@ class SenderRunner:
         self._throttled: list[_Part] = []
         self._src_cache: dict[str, dict] = {}
         self._claim_inflight = False
+        self._more_waiting = False
         self._marks_inflight = False
         self._next_claim = 0.0
         self._db_retry_at = 0.0
@@ -408,15 +409,19 @@ class SenderRunner:
             if draining_until is not None and (not self._out or now >= draining_until):
                 return
             draining = draining_until is not None
-            # 1. claim (the writer thread runs it; the items come back through _take_results)
+            # 1. claim (the writer thread runs it; the items come back through _take_results):
+            # at every poll tick / wake(), and at once while the last claim came back full
             if not draining and not self._claim_inflight and now >= self._db_retry_at:
+                due = self._more_waiting
                 if woken or now >= self._next_claim:
                     woken = False
+                    due = True
                     self._next_claim = now + self.poll_interval
                     self._check_cancelled()
-                    if self._unsent_items() < self.claim_batch // 2:
-                        self._claim_inflight = True
-                        self._writer.submit(Job("claim", self._claim_job(), droppable=True))
+                if due and len(self._pending) < self.claim_batch:  # parts left: keep ~2 batches ahead
+                    self._more_waiting = False
+                    self._claim_inflight = True
+                    self._writer.submit(Job("claim", self._claim_job(), droppable=True))
             # housekeeping
             if now >= next_house:
                 next_house = now + 1.0
@@ -585,7 +590,7 @@ class SenderRunner:
                 for it in res:
                     self._add_item(it)
                 if len(res) >= self.claim_batch:
-                    self._next_claim = 0.0  # more waiting: claim again as soon as there is room
+                    self._more_waiting = True  # claim again as soon as there is room
             elif job.kind == "marks":
                 self._marks_inflight = False
                 if failed:
@@ -609,9 +614,6 @@ class SenderRunner:
             return fn(*args)
         except Exception as exc:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
-
-    def _unsent_items(self) -> int:
-        return sum(1 for st in self._items.values() if st.unsent > 0 and st.outcome is None)
 
     def _add_item(self, it: outbox.WorkItem) -> None:
         st = _Item(it)

@@ -103,6 +103,9 @@ _RUNNER_KW = {
     "max_attempts",
     "claim_batch",
     "drain_timeout",
+    "ack_flush_s",
+    "ack_batch",
+    "mark_ahead",
 }
 
 

@@ -10,6 +10,7 @@ the bind PDU with its password included. One Client per connection attempt (trap
 from __future__ import annotations
 
 import logging
+import socket
 import struct
 from datetime import datetime
 
@@ -148,6 +149,15 @@ class SmppLink(smpplib.client.Client):
         self.set_error_pdu_handler(lambda pdu: None)
         self.set_message_sent_handler(lambda pdu, **kw: None)
         self.set_message_received_handler(lambda pdu, **kw: None)
+
+    def connect(self) -> None:
+        super().connect()
+        # Pipelined submits are small writes: without NODELAY, Nagle holds each one back until the
+        # previous one is acked, and the SMSC's delayed ACK turns that into a stall per round trip.
+        try:
+            self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     def fileno(self) -> int:
         return self._socket.fileno()
