@@ -3,19 +3,25 @@
 Embedded in the console (``SenderRunner``) or run alone by ``bin-console sender`` (``cmd_sender``)
 for control rooms where several consoles share one database. Design: shared notes/smpplib.md §4.
 
-Per loop iteration (select() on the socket and a wake socketpair):
-  1. claim queued rows when the in-memory queue runs low (every poll_interval, or on wake());
-  2. pick the parts to send now: at most ``window`` submit_sm outstanding, paced to ``max_tps``
-     parts/s, not while throttled;
-  3. ONE transaction: acks / failures / receipts / replies read in the previous pass, plus the
-     "on the wire" marker of the deliveries about to get their first submit_sm;
-  4. then the deliver_sm_resps (a receipt or reply is stored before it is acknowledged; a DB error
-     answers ESME_RX_T_APPN so the SMSC redelivers) and the submit_sms;
-  5. read every PDU that is ready (read_pdu only after select() says readable).
+Two threads per runner: the SMPP thread (select() on the socket and a wake socketpair; the only
+code that touches the Client) and a database writer (bin_console/outbox_writer.py) that commits
+its work in batches, so an fsync never idles the send window. Per loop iteration:
+  1. ask the writer for more rows when the in-memory queue runs low (every poll_interval, on
+     wake(), and at once while claims come back full);
+  2. ask it to mark the next deliveries "on the wire" (delivery.submitted_at) ahead of the send
+     position: a part is only sent once its delivery's marker is committed;
+  3. pick the parts to send: at most ``window`` submit_sm outstanding, paced to ``max_tps``
+     parts/s, not while throttled; write them with one sendall;
+  4. read every PDU that is ready (read_pdu only after select() says readable); acks go to the
+     writer every ack_flush_s / ack_batch; receipts and replies go at once and their
+     deliver_sm_resp is sent only when the writer has stored them (ESME_RX_T_APPN if it could not,
+     so the SMSC redelivers).
 Link loss (EOF, error, SMSC unbind, no submit_sm_resp within response_timeout, no answer to our
 enquire_link): in-flight parts go back to the queue flagged possible_duplicate, a NEW Client is
-made after a capped exponential back-off with jitter. A crash at any point loses nothing: the
-rows are leased, and recover() requeues them at the next start.
+made after a capped exponential back-off with jitter. A crash at any point loses nothing: rows
+are leased, and recover() requeues them at the next start, flagged when their marker is set and
+not all parts are acked. So a kill -9 flags at most window + mark_ahead deliveries + the acks not
+yet committed (ack_batch parts, ack_flush_s), and every real duplicate is among the flagged rows.
 """
 
 from __future__ import annotations
@@ -134,8 +140,8 @@ class SenderRunner:
         max_attempts: int = 5,
         claim_batch: int | None = None,
         drain_timeout: float = 2.0,
-        ack_flush_s: float = 0.05,
-        ack_batch: int = 200,
+        ack_flush_s: float = 0.02,
+        ack_batch: int = 64,
         mark_ahead: int | None = None,
     ) -> None:
         self.db = db
