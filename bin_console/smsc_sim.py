@@ -311,6 +311,7 @@ class SmscSim:
         self.enquire_link_resps = 0  # answers to our send_enquire_link()
 
         self._cond = threading.Condition()  # guards state below; notified on every change
+        self._version = 0  # bumped with every notify, so wait_for() never sleeps through a change
         self._conns: list[_Conn] = []
         self._undelivered: deque[_Delivery] = deque()  # waiting for a receiver to bind
         self._ids = _GLOBAL_IDS if id_start is None else itertools.count(id_start)
@@ -404,7 +405,7 @@ class SmscSim:
         a peer that vanished behind a NAT. Only an application deadline notices."""
         with self._cond:
             self._blackhole = enabled
-            self._cond.notify_all()
+            self._changed()
 
     def send_unbind(self) -> None:
         """SMSC-initiated unbind on every bound link (smpplib only logs it; the sender must cope)."""
@@ -437,15 +438,19 @@ class SmscSim:
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Wait until predicate() is true (re-checked on every SMSC event); False on timeout."""
         deadline = time.monotonic() + timeout
-        # the predicate runs outside the lock: it may query a database, and the SMSC threads must
-        # not wait for that; a change between check and wait costs at most one 50 ms slice
-        while not predicate():
+        # the predicate runs outside the lock (it may query a database, and the SMSC threads must
+        # not wait for that); the version counter makes sure no change is slept through
+        while True:
+            with self._cond:
+                seen = self._version
+            if predicate():
+                return True
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
             with self._cond:
-                self._cond.wait(min(left, 0.05))
-        return True
+                if self._version == seen:  # nothing happened while the predicate ran
+                    self._cond.wait(min(left, 0.05))
 
     @property
     def bound_count(self) -> int:
@@ -482,6 +487,11 @@ class SmscSim:
         return [text for _, text in sorted(messages, key=lambda m: m[0])]
 
     # ---- internals -------------------------------------------------------------------------
+    def _changed(self) -> None:
+        """Call with self._cond held after any state change: wakes wait_for()."""
+        self._version += 1
+        self._cond.notify_all()
+
     def _event(self, kind: str, **info: Any) -> None:
         if self.on_event is not None:
             try:
@@ -511,7 +521,7 @@ class SmscSim:
                     sock.close()
                     break
                 self._conns.append(conn)
-                self._cond.notify_all()
+                self._changed()
             log.info("connection from %s:%d", *peer[:2])
             conn.thread.start()
 
@@ -521,7 +531,7 @@ class SmscSim:
                 self._conns.remove(conn)
             orphans = list(conn.pending.values())
             conn.pending.clear()
-            self._cond.notify_all()
+            self._changed()
         for d in orphans:  # never answered: the SMSC keeps them and redelivers on the next bind
             self._deliver(d)
         log.info("connection from %s:%d closed", *conn.peer[:2])
@@ -608,7 +618,7 @@ class SmscSim:
         if name == "enquire_link_resp":
             with self._cond:
                 self.enquire_link_resps += 1
-                self._cond.notify_all()
+                self._changed()
             return None
         if name in ("generic_nack", "unbind_resp"):
             if name == "generic_nack":
@@ -641,7 +651,7 @@ class SmscSim:
             conn.mode = _BIND_MODES[name]
             conn.system_id = system_id
             self.binds += 1
-            self._cond.notify_all()
+            self._changed()
         log.info("%s from %s as %r", name, conn.peer, system_id)
         self._event("bind", mode=conn.mode, system_id=system_id)
         if conn.can_receive:
@@ -660,7 +670,7 @@ class SmscSim:
         with self._cond:
             if not self._take_token():
                 self.throttled += 1
-                self._cond.notify_all()
+                self._changed()
                 out.append(_pdu("submit_sm_resp", seq, ESME_RTHROTTLED))
                 return None
         short_message = pdu.short_message or b""
@@ -706,7 +716,7 @@ class SmscSim:
                         # accepted is accepted: its receipt comes on the next bind, for an id the
                         # ESME never learnt (the orphan case of notes/smpplib.md §4.5)
                         self._undelivered.append(receipt)
-            self._cond.notify_all()
+            self._changed()
         self._event("submit", part=part)
         if drop:
             log.info("dropping the links after accepting message %s, before its submit_sm_resp", message_id)
@@ -782,7 +792,7 @@ class SmscSim:
         if conn is None:
             with self._cond:
                 self._undelivered.append(d)
-                self._cond.notify_all()
+                self._changed()
             return
         seq = conn.seq.next_sequence()
         data = _pdu("deliver_sm", seq, **d.fields)
@@ -791,7 +801,7 @@ class SmscSim:
             conn.pending[seq] = d
             if d.kind == "receipt":
                 self.receipts_sent += 1
-            self._cond.notify_all()
+            self._changed()
         if out is not None and conn is prefer:
             out.append(data)
         elif not conn.send(data):
@@ -812,7 +822,7 @@ class SmscSim:
                     self.receipts_acked += 1
                 else:
                     self.mo_acked += 1
-            self._cond.notify_all()
+            self._changed()
         if d is None or status == ESME_ROK:
             return
         if d.tries >= RECEIPT_MAX_TRIES:
