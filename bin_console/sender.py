@@ -275,6 +275,10 @@ class SenderRunner:
                     self.stats["link_losses"] += 1
                     self.detail = f"link lost: {exc}"
                     log.warning("SMPP link lost: %s", exc)
+                except Exception as exc:  # a bug must not end sending for good: new session
+                    self.stats["link_losses"] += 1
+                    self.detail = f"internal error: {exc.__class__.__name__}"
+                    log.exception("SMS sender session failed; reconnecting")
                 finally:
                     self._end_session(client, graceful=graceful)
                 if graceful:

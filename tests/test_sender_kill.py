@@ -69,3 +69,29 @@ def test_kill_9_mid_alert_and_restart_loses_nothing(sqlite_db, sqlite_url, smsc,
     # flagged: at most the window, the rows marked ahead and the acks not yet committed (defaults:
     # 10 + 40 + 64 parts), never the whole claim or the whole alert
     assert dupes <= sum(flags.values()) <= 10 + 40 + 64
+
+
+def test_sender_cli_exits_78_with_the_message_on_a_config_error(sqlite_db, sqlite_url, smsc_factory, tmp_path):
+    sim = smsc_factory(system_id="bincons", password="secret")  # training mode sends no password
+    proc = _start_sender(tmp_path, sqlite_url, sim.port)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    assert proc.returncode == 78
+    assert b"SMSC refused the password for system_id bincons" in err
+
+
+def test_sender_cli_stops_gracefully_on_sigterm(sqlite_db, sqlite_url, smsc, tmp_path):
+    proc = _start_sender(tmp_path, sqlite_url, smsc.port)
+    try:
+        assert smsc.wait_for(lambda: smsc.bound_count == 1, 20)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    assert smsc.wait_for(lambda: smsc.bound_count == 0, 5)  # it unbound / closed its session
