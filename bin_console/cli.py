@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--undeliverable", type=float, default=0.0, help="share of receipts that say UNDELIV (0-1)")
     sim.add_argument("--latency-ms", type=float, default=0.0, help="delay before each submit_sm_resp")
     sim.add_argument("--throttle-tps", type=float, default=0.0, help="answer ESME_RTHROTTLED above this rate")
+    sim.add_argument("--auto-reply", type=float, default=0.0, help="share of delivered messages a member answers (0-1)")
 
     cr = sub.add_parser("credentials", help="secrets in the OS keyring").add_subparsers(
         dest="sub", metavar="ACTION", required=True

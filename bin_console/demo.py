@@ -20,6 +20,7 @@ from .data.schema import upgrade
 
 DEMO_DB_NAME = "bin-console-demo.db"
 SIM_UNDELIVERABLE = 0.03  # a few failed receipts, so the monitor screen shows what failure looks like
+SIM_AUTO_REPLY = 0.05  # a few members answer (one in five of those says STOP), so the inbox has work
 
 
 def create_demo_db(path_dir: str | os.PathLike | None, *, force: bool = False, seed: int = 5999) -> tuple[str, dict]:
@@ -71,7 +72,7 @@ def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
             file=sys.stderr,
         )
         return 2
-    sim = SmscSim(port=0, undeliverable=SIM_UNDELIVERABLE)
+    sim = SmscSim(port=0, undeliverable=SIM_UNDELIVERABLE, auto_reply=SIM_AUTO_REPLY)
     sim.start()
     try:
         settings.smpp = dataclasses.replace(

@@ -95,6 +95,16 @@ class SubmittedPart:
         return decode(self.body, self.data_coding)
 
 
+# What training members answer (the last one opts out: the demo shows the STOP path too).
+TRAINING_REPLIES = (
+    "Gezien: man met zwarte jas liep richting station.",
+    "Hier niets gezien, licht staat aan.",
+    "Vu une voiture grise qui roulait lentement rue de l'Eglise.",
+    "Buurman heeft camerabeelden, mag ik die doorsturen?",
+    "STOP",
+)
+
+
 class _ParseClient:
     """smpplib numbers every request PDU it builds, parsed ones too; parsing must not use ours."""
 
@@ -281,6 +291,8 @@ class SmscSim:
         mo_destination: str = "8850",
         id_start: int | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        auto_reply: float = 0.0,
+        auto_reply_delay_s: float = 3.0,
     ) -> None:
         if id_format not in ("hex", "decimal"):
             raise ValueError("id_format must be 'hex' or 'decimal'")
@@ -299,6 +311,12 @@ class SmscSim:
         self.fail_destinations = {d.lstrip("+") for d in fail_destinations}
         self.mo_destination = mo_destination
         self.on_event = on_event
+        # Training: a share of delivered messages draws a member reply a few seconds later (some of
+        # them STOP), so the demo's inbox and opt-out path have something to show.
+        self.auto_reply = auto_reply
+        self.auto_reply_delay_s = auto_reply_delay_s
+        self._reply_acc = 0.0
+        self._reply_texts = itertools.cycle(TRAINING_REPLIES)
 
         self.received: list[SubmittedPart] = []
         self._by_dest: dict[str, list[SubmittedPart]] = {}  # messages_for() per member, fast
@@ -703,6 +721,9 @@ class SmscSim:
             ok = not self._draw_undeliverable()
             if want == 1 or not ok:  # 2 = receipt on failure only
                 receipt = self._receipt(part, ok, conn)
+        if receipt is not None and ok and self._draw_reply(part):
+            text = next(self._reply_texts)
+            self._schedule(self.auto_reply_delay_s, lambda d=part.destination, t=text: self.inject_mo(d, t))
         drop = False
         with self._cond:
             self._by_dest.setdefault(part.destination.lstrip("+"), []).append(part)
@@ -736,6 +757,20 @@ class SmscSim:
                 # after the resp in the same write, unless another link is the receiver
                 self._deliver(receipt, prefer=conn, out=out)
         return None
+
+    def _draw_reply(self, part: SubmittedPart) -> bool:
+        """Deterministic share of delivered messages (counted once, on their last part) that reply."""
+        if self.auto_reply <= 0:
+            return False
+        info = split_udh(part.short_message, part.esm_class)[0]
+        if info is not None and info.seq != info.total:
+            return False
+        with self._cond:
+            self._reply_acc += self.auto_reply
+            if self._reply_acc >= 1.0 - 1e-9:
+                self._reply_acc -= 1.0
+                return True
+            return False
 
     def _draw_undeliverable(self) -> bool:
         """Deterministic share: exactly round(n * undeliverable) of n receipts say UNDELIV."""
@@ -859,6 +894,7 @@ def cmd_smsc_sim(args: Any, settings: Any) -> int:
         undeliverable=args.undeliverable,
         latency_ms=args.latency_ms,
         throttle_tps=args.throttle_tps,
+        auto_reply=getattr(args, "auto_reply", 0.0),
         on_event=show,
     )
     try:

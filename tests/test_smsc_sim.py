@@ -550,3 +550,41 @@ def test_cli_runs_in_foreground_and_masks_numbers(tmp_path):
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, out
     assert "stopped: 1 submit_sm accepted" in out
+
+
+def test_training_auto_reply_answers_a_share_of_delivered_messages():
+    """The demo's training SMSC makes some members reply (one of them STOP) so the inbox has work."""
+    import smpplib.client
+    import smpplib.consts
+
+    from bin_console.smsc_sim import TRAINING_REPLIES, SmscSim
+
+    got: list[tuple[str, bytes]] = []
+    with SmscSim(auto_reply=0.5, auto_reply_delay_s=0.05) as sim:
+        c = smpplib.client.Client("127.0.0.1", sim.port, allow_unknown_opt_params=True)
+
+        def on_rx(pdu):
+            if not (pdu.esm_class or 0) & 0x04:  # not a receipt: a member reply
+                got.append((pdu.source_addr.decode(), pdu.short_message))
+
+        c.set_message_received_handler(on_rx)
+        c.connect()
+        c.bind_transceiver(system_id="training", password="x")
+        for i in range(4):
+            c.send_message(
+                source_addr="POLITIE",
+                source_addr_ton=5,
+                destination_addr=f"3247000000{i}",
+                dest_addr_ton=1,
+                dest_addr_npi=1,
+                short_message=b"test",
+                registered_delivery=1,
+            )
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            c.read_once()
+        c.unbind()
+        c.disconnect()
+    assert len(got) == 2  # exactly half of 4 delivered messages
+    assert {src for src, _ in got} <= {f"3247000000{i}" for i in range(4)}
+    assert all(body.decode() in TRAINING_REPLIES for _, body in got)
