@@ -35,13 +35,18 @@ def word_starts(folded: str) -> list[str]:
 
 def search_terms(text: str) -> set[str]:
     """All index terms for one text: word-start suffixes of the folded and the contracted form."""
+    return set(search_terms_with_start(text))
+
+
+def search_terms_with_start(text: str) -> dict[str, bool]:
+    """Index terms of one text, each with whether it is the whole text (True) or starts at a later word."""
     f = fold(text)
-    terms = set(word_starts(f))
-    c = contract(f)
-    if c != f:
-        terms.update(word_starts(c))
-    terms.discard("")
-    return terms
+    out: dict[str, bool] = {}
+    for form in dict.fromkeys((f, contract(f))):
+        for i, term in enumerate(word_starts(form)):
+            if term:
+                out[term] = out.get(term, False) or i == 0
+    return out
 
 
 def query_keys(query: str) -> set[str]:

@@ -131,6 +131,9 @@ class SearchTerm(SQLModel, table=True):
     network_id: int = Field(foreign_key="network.id", index=True, ondelete="CASCADE")
     field: str = Field(max_length=12)  # name | street | municipality | postcode
     weight: int = 0  # higher ranks first (name > street > municipality > postcode)
+    # the term is the whole folded text (its first word onwards), not a later word: ranking needs it
+    # per row without re-folding the label (that cost more than the index scan itself)
+    is_start: bool = False
     label: str = Field(default="", max_length=160)  # what matched, shown to the dispatcher
 
 

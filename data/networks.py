@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from .keys import contract, fold, prefix_upper_bound, query_keys
+from .keys import fold, prefix_upper_bound, query_keys
 from .models import Alert, AlertNetwork, Member, Network, NetworkStreet, PoliceZone, Reply, SearchTerm
 
 # how it matched (higher is better); combined with SearchTerm.weight (10..40) into one score
@@ -75,27 +75,34 @@ def _scan(session: Session, text: str, zone_id: int | None) -> dict[int, _Best]:
             )
         else:
             cond = and_(SearchTerm.term >= key, SearchTerm.term < prefix_upper_bound(key))
-        stmt = select(SearchTerm.network_id, SearchTerm.term, SearchTerm.field, SearchTerm.weight, SearchTerm.label)
+        stmt = select(
+            SearchTerm.network_id,
+            SearchTerm.term,
+            SearchTerm.field,
+            SearchTerm.weight,
+            SearchTerm.is_start,
+            SearchTerm.label,
+        )
         if zone_id is not None:
             stmt = stmt.join(Network, Network.id == SearchTerm.network_id).where(Network.zone_id == zone_id)
-        for nid, term, fld, weight, label in session.execute(stmt.where(cond)):
-            score = _match_kind(term, key, fld, label) * 100 + weight
-            best.setdefault(nid, _Best()).offer(score, fld, label)
+        for nid, term, fld, weight, is_start, label in session.execute(stmt.where(cond)):
+            score = _match_kind(term, key, is_start) * 100 + weight
+            b = best.get(nid)
+            if b is None:
+                best[nid] = b = _Best()
+            b.offer(score, fld, label)
     return best
 
 
-def _match_kind(term: str, key: str, fld: str, label: str) -> int:
-    """Exact / prefix of the whole text / prefix of a later word, judged against the indexed label."""
-    whole = fold(label)
-    # The street label is "Street, 9100 Town": the street text is its start.
-    starts_whole = whole.startswith(term) or contract(whole).startswith(term)
-    if not starts_whole:
+def _match_kind(term: str, key: str, is_start: bool) -> int:
+    """Exact / prefix of the whole text / prefix of a later word.
+
+    A term is the folded text from one of its words to the end, so a start term equal to the typed
+    key is the whole text (for a street: the street itself, its label adds postcode and town).
+    """
+    if not is_start:
         return WORD_PREFIX
-    if term == key:
-        rest = whole[len(term) :] if whole.startswith(term) else contract(whole)[len(term) :]
-        if not rest or (fld in ("street", "postcode") and rest.startswith(" ")):
-            return EXACT
-    return WHOLE_PREFIX
+    return EXACT if term == key else WHOLE_PREFIX
 
 
 def search_networks(session: Session, query: str, *, zone_id: int | None = None, limit: int = 50) -> list[NetworkHit]:
@@ -118,7 +125,13 @@ def search_networks(session: Session, query: str, *, zone_id: int | None = None,
             scores[nid] = _Best(sum(m.score for m in matches), top.field, labels)
     if not scores:
         return []
-    ids = list(scores)
+    # Rank before counting members: a broad prefix ("sint") matches a thousand networks, and counting
+    # each one's members cost more than the search. Member counts only break ties among the shown.
+    ordered = sorted(scores, key=lambda nid: -scores[nid].score)
+    if len(ordered) > limit:
+        cut = scores[ordered[limit - 1]].score
+        ordered = [nid for nid in ordered if scores[nid].score >= cut]
+    ids = ordered[: max(limit * 4, limit)]
     rows = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from .keys import search_terms
+from .keys import search_terms_with_start
 from .models import Network, NetworkStreet, SearchTerm
 
 WEIGHTS = {"name": 40, "street": 30, "municipality": 20, "postcode": 10}
@@ -48,7 +48,9 @@ def rebuild_terms(session: Session, network_ids: Iterable[int]) -> int:
     # one row per (network, term, field): several streets sharing a postcode give one entry
     unique: dict[tuple, dict] = {}
     for r in rows:
-        unique.setdefault((r["network_id"], r["term"], r["field"]), r)
+        seen = unique.setdefault((r["network_id"], r["term"], r["field"]), r)
+        if r["is_start"] and not seen["is_start"]:  # the same words as a whole text elsewhere
+            unique[(r["network_id"], r["term"], r["field"])] = r
     values = list(unique.values())
     for i in range(0, len(values), 5000):
         session.execute(insert(SearchTerm), values[i : i + 5000])
@@ -58,13 +60,14 @@ def rebuild_terms(session: Session, network_ids: Iterable[int]) -> int:
 def _add(rows: list[dict], network_id: int, field: str, text: str, label: str) -> None:
     if not text:
         return
-    for term in search_terms(text):
+    for term, is_start in search_terms_with_start(text).items():
         rows.append(
             {
                 "term": term[:160],
                 "network_id": network_id,
                 "field": field,
                 "weight": WEIGHTS[field],
+                "is_start": is_start,
                 "label": label[:160],
             }
         )
