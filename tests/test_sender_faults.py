@@ -32,24 +32,25 @@ def _check_nothing_lost(db, sim, n: int, text: str) -> None:
 
 def test_throttling_mid_alert_loses_nothing_and_keeps_order(sqlite_db, smsc_factory):
     sim = smsc_factory()
-    net = make_network(sqlite_db, 150)
+    net = make_network(sqlite_db, 80)
     alert(sqlite_db, net, LONG)
     r = runner(sqlite_db, sim, window=10)
     r.start()
     try:
-        assert sim.wait_for(lambda: len(sim.received) >= 50, 10)
-        sim.set_throttle(60)  # mid-alert the SMSC starts refusing above 60/s
+        assert sim.wait_for(lambda: len(sim.received) >= 30, 10)
+        sim.set_throttle(30)  # mid-alert the SMSC starts refusing above 30 parts/s
         assert wait_until(lambda: sim.throttled > 0, 20)
         assert wait_until(lambda: open_count(sqlite_db) == 0, 60), states(sqlite_db)
     finally:
         r.stop()
-    assert sim.throttled > 0 and r.stats["throttled"] > 0
-    _check_nothing_lost(sqlite_db, sim, 150, LONG)
+    assert r.stats["throttled"] > 0
+    _check_nothing_lost(sqlite_db, sim, 80, LONG)
     assert not any(_flags(sqlite_db).values())  # throttling is an answer: nothing ambiguous
-    # order kept: first parts reach the SMSC in delivery order
-    firsts = [p.dest for p in sim.received if p.short_message[5:6] == b"\x01"]
-    seen = list(dict.fromkeys(firsts))
-    assert seen == sorted(seen)
+    # order kept: a throttled part goes back to the head of the queue, so first parts reach the
+    # SMSC in delivery order, give or take what was in the window at the time
+    firsts = list(dict.fromkeys(p.dest for p in sim.received if p.short_message[5:6] == b"\x01"))
+    ranked = sorted(firsts)
+    assert all(abs(i - ranked.index(d)) <= 10 for i, d in enumerate(firsts)), firsts
 
 
 def test_dropped_link_mid_alert_loses_nothing_duplicates_flagged(sqlite_db, smsc_factory):
