@@ -62,6 +62,7 @@ class SimProcess:
             self.proc.wait(5)
 
 
+PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 TEXT = "Politie: verdachte persoon gezien in de Kerkstraat. Blijf binnen en bel 101 bij info."
 
 
@@ -162,8 +163,26 @@ def main() -> int:
     ap.add_argument("--pg", action="store_true", help="PostgreSQL (BIN_CONSOLE_TEST_PG or the local test db)")
     args = ap.parse_args()
     url = None
-    if args.pg:
-        url = os.environ.get("BIN_CONSOLE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = None
+    if args.pg:  # a throwaway schema, dropped at the end: the shared test database stays clean
+        import uuid
+
+        import psycopg
+
+        schema = "bench_" + uuid.uuid4().hex[:10]
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f"CREATE SCHEMA {schema}")
+        base = os.environ.get("BIN_CONSOLE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        url = f"{base}?options=-csearch_path%3D{schema}"
+    try:
+        return _run(args, url)
+    finally:
+        if schema:
+            with psycopg.connect(PG_DSN, autocommit=True) as c:
+                c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _run(args, url: str | None) -> int:  # noqa: ANN001
     print(f"{args.n} recipients, 1 part each, {'PostgreSQL' if url else 'SQLite'}; receipts off\n")
     head = ("latency", "window", "naive/s", "bare/s", "sender/s", "vs naive", "bare/sender")
     print("{:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>11}".format(*head))
