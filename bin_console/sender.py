@@ -575,6 +575,9 @@ class SenderRunner:
         buf = self._buf
         if not buf.dsm_seqs:
             return
+        # acks first (same writer batch, no extra commit): a receipt usually follows its
+        # submit_sm_resp closely and would otherwise be parked as an orphan and matched later
+        self._flush(time.monotonic(), force=True)
         receipts, mos, seqs = buf.receipts, buf.mos, buf.dsm_seqs
         buf.receipts, buf.mos, buf.dsm_seqs = [], [], []
         mo_text = self._mo_text
