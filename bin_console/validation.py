@@ -324,6 +324,10 @@ def validate_member(data: dict) -> dict:
             errors[field] = str(exc)
     if errors:
         raise ValidationError(errors)
+    # A mobile typed into "phone/landline" would never get an SMS: move it where the alerts look
+    # (the importer does the same for a mobile in the landline column).
+    if not out["mobile"] and is_mobile(out["landline"]):
+        out["mobile"], out["landline"] = out["landline"], None
     return out
 
 

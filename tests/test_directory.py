@@ -157,3 +157,16 @@ def test_changes_are_audited_without_personal_data(db, net):
     assert all(e.os_user == "tester" for e in entries)
     assert entries[2].object_ref == f"member:{mid}" and "email" in entries[2].detail
     assert not any("0475" in e.detail or "+32475" in e.detail or "jan@example.be" in e.detail for e in entries)
+
+
+def test_mobile_given_as_landline_becomes_the_sms_number(db, net):
+    mid = add_member(db, net, {"name": "Lies Claes", "landline": "0475 99 88 77"}, ACTOR)
+    with db.read() as s:
+        m = s.get(Member, mid)
+        assert (m.mobile, m.landline) == ("+32475998877", None)
+    assert network_summary_for(db, net).sms_reachable == 1
+    # a real landline next to a mobile stays where it was given
+    other = add_member(db, net, {"name": "Tom Claes", "mobile": "0476 11 22 33", "landline": "03 777 66 55"}, ACTOR)
+    with db.read() as s:
+        m = s.get(Member, other)
+        assert (m.mobile, m.landline) == ("+32476112233", "+3237776655")
