@@ -21,6 +21,7 @@ from datetime import date
 from functools import lru_cache
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .data.engine import Database
@@ -511,12 +512,42 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
     if not table.rows:
         report.fatal = "the file has a header but no data rows"
         return report
-    with db.read() as s:
-        if s.get(Network, network_id) is None:
-            report.fatal = f"network {network_id} does not exist"
-            return report
-        existing = _load_members(s, network_id)
+    parsed: list[tuple[int, dict]] = []
+    for line, cells in table.rows:
+        v, errs = _member_from_row(cols, cells)
+        if errs:
+            report.rejected += [RowError(line, _col_title(cols.title, f), r) for f, r in errs]
+        else:
+            parsed.append((line, v))
+    try:
+        if dry_run:
+            with db.read() as s:
+                _match_and_write(s, report, parsed, cols.title, network_id, path, write=False)
+        else:
+            # The members are loaded inside the write transaction: matches made against a snapshot
+            # taken earlier could update a member someone else has just changed or removed.
+            with db.write() as s:
+                _match_and_write(s, report, parsed, cols.title, network_id, path, write=True)
+    except IntegrityError:
+        # str(exc) would quote the clashing row (members' numbers and addresses): say what to do instead
+        report.fatal = "the network changed during import; run again (nothing was imported)"
+        report.imported = report.updated = report.unchanged = 0
+    except SQLAlchemyError as exc:
+        report.fatal = f"writing failed, nothing was imported (database unchanged): {type(exc).__name__}"
+        report.imported = report.updated = report.unchanged = 0
+    except Exception as exc:  # any failure: the transaction rolled back, the directory is as it was
+        report.fatal = f"writing failed, nothing was imported (database unchanged): {type(exc).__name__}: {exc}"
+        report.imported = report.updated = report.unchanged = 0
+    report.rejected.sort(key=lambda e: e.line)  # parse and match errors, in file order
+    return report
 
+
+def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id: int, path, *, write: bool) -> None:  # noqa: ANN001
+    """Match the parsed rows to the network's members as they are in this transaction, then write."""
+    if s.execute(select(Network.id).where(Network.id == network_id).with_for_update()).first() is None:
+        report.fatal = f"network {network_id} does not exist"
+        return
+    existing = _load_members(s, network_id)
     now = utcnow()
     inserts: list[dict] = []
     updates: list[dict] = []
@@ -524,12 +555,7 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
     seen_mobile: dict[str, int] = {}
     seen_email: dict[str, int] = {}
     seen_key: dict[tuple, int] = {}
-    title = cols.title
-    for line, cells in table.rows:
-        v, errs = _member_from_row(cols, cells)
-        if errs:
-            report.rejected += [RowError(line, _col_title(title, f), r) for f, r in errs]
-            continue
+    for line, v in parsed:
         mobile, email = v.get("mobile"), (v.get("email") or "").lower() or None
         key = (key_fold(v["name"])[:120], key_fold(v.get("street") or "")[:120], v.get("house_number") or "")
         # duplicates inside the file: the later row is refused, naming the first
@@ -545,11 +571,10 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
             report.rejected.append(RowError(line, _col_title(title, f), f"same {what} as line {ln} (duplicate row)"))
             continue
         # match an existing member: mobile, else e-mail, else name + address
-        mid = (
-            (existing.by_mobile.get(mobile) if mobile else None)
-            or (existing.by_email.get(email) if email else None)
-            or existing.by_key.get(key)
+        by_address = (existing.by_mobile.get(mobile) if mobile else None) or (
+            existing.by_email.get(email) if email else None
         )
+        mid = by_address or existing.by_key.get(key)
         # the row's other addresses must not belong to a different member
         clash = None
         for f, other in (
@@ -566,9 +591,33 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
                 RowError(line, _col_title(title, f), f"already used by member {name!r} (#{other}) in this network")
             )
             continue
+        if mid is not None and by_address is None:
+            # Matched on name and address only: a namesake (a child, a new tenant) must not take over
+            # the stored member's SMS number or mailbox.
+            differs = _namesake_differs(existing.by_id[mid], mobile, email)
+            if differs:
+                report.rejected.append(
+                    RowError(
+                        line,
+                        _col_title(title, differs),
+                        f"name and address match member #{mid} but the {_FIELD_WORD[differs]} differs;"
+                        " change it in the console",
+                    )
+                )
+                continue
         if mid is not None and mid in claimed:
             report.rejected.append(
                 RowError(line, _col_title(title, "name"), f"same member as line {claimed[mid]} (duplicate row)")
+            )
+            continue
+        if mid is not None and existing.by_id[mid]["status"] == "left" and v.get("status") not in (None, "", "left"):
+            # like an opt-out, leaving is the member's decision: only the console brings a member back
+            report.rejected.append(
+                RowError(
+                    line,
+                    _col_title(title, "status"),
+                    f"member #{mid} has left the network; an import does not bring them back (use the console)",
+                )
             )
             continue
         if mobile:
@@ -590,19 +639,25 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
         else:
             report.unchanged += 1
     report.imported, report.updated = len(inserts), len(updates)
-    if dry_run or not (inserts or updates):
-        return report
-    try:
-        with db.write() as s:
-            for i in range(0, len(inserts), CHUNK):
-                _insert_chunk(s, inserts[i : i + CHUNK])
-            for i in range(0, len(updates), CHUNK):
-                _update_chunk(s, updates[i : i + CHUNK])
-            _audit_import(s, "member.import", f"network:{network_id}", report, path)
-    except Exception as exc:  # any failure: the transaction rolled back, the directory is as it was
-        report.fatal = f"writing failed, nothing was imported (database unchanged): {type(exc).__name__}: {exc}"
-        report.imported = report.updated = report.unchanged = 0
-    return report
+    if not write or not (inserts or updates):
+        return
+    for i in range(0, len(inserts), CHUNK):
+        _insert_chunk(s, inserts[i : i + CHUNK])
+    for i in range(0, len(updates), CHUNK):
+        _update_chunk(s, updates[i : i + CHUNK])
+    _audit_import(s, "member.import", f"network:{network_id}", report, path)
+
+
+_FIELD_WORD = {"mobile": "mobile", "email": "e-mail"}
+
+
+def _namesake_differs(old: dict, mobile: str | None, email: str | None) -> str | None:
+    """The field ("mobile"/"email") whose stored, non-empty value the row would replace, if any."""
+    if mobile and old["mobile"] and old["mobile"] != mobile:
+        return "mobile"
+    if email and old["email"] and old["email"].lower() != email:
+        return "email"
+    return None
 
 
 def _col_title(title: dict[str, str], f: str) -> str:

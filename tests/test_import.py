@@ -360,3 +360,73 @@ def test_import_networks_failure_mid_write(db, tmp_path, monkeypatch):
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(Network)) == 0
         assert s.scalar(select(func.count()).select_from(PoliceZone)) == 0
+
+
+def test_namesake_match_does_not_take_over_mobile_or_email(db, network_id, tmp_path):
+    first = "Naam;GSM;E-mail;Straat;Nr\nJan Peeters;0475111111;jan@example.be;Kerkstraat;1\n"
+    assert import_members(db, _write(tmp_path, first), network_id).imported == 1
+    # same name and address, another person's mobile: refused, the stored member keeps their number
+    text = "Naam;GSM;Straat;Nr\nJan Peeters;0475222222;Kerkstraat;1\n"
+    r = import_members(db, _write(tmp_path, text, name="b.csv"), network_id)
+    assert (r.imported, r.updated) == (0, 0) and [(e.line, e.column) for e in r.rejected] == [(2, "GSM")]
+    assert "name and address match member #" in r.rejected[0].reason and "mobile differs" in r.rejected[0].reason
+    text = "Naam;E-mail;Straat;Nr\nJan Peeters;JR@example.be;Kerkstraat;1\n"
+    r = import_members(db, _write(tmp_path, text, name="c.csv"), network_id)
+    assert r.updated == 0 and "e-mail differs" in r.rejected[0].reason
+    m = _members(db, network_id)["Jan Peeters"]
+    assert (m.mobile, m.email) == ("+32475111111", "jan@example.be")
+    # the same address in other case is the same member; a missing one may be filled in
+    text = "Naam;E-mail;Straat;Nr\nJan Peeters;JAN@example.be;Kerkstraat;1\n"
+    assert import_members(db, _write(tmp_path, text, name="d.csv"), network_id).rejected == []
+    import_members(db, _write(tmp_path, "Naam;E-mail;Straat\nAn;an@example.be;Markt\n", name="e.csv"), network_id)
+    r = import_members(db, _write(tmp_path, "Naam;GSM;Straat\nAn;0475333333;Markt\n", name="f.csv"), network_id)
+    assert (r.updated, r.rejected) == (1, []) and _members(db, network_id)["An"].mobile == "+32475333333"
+
+
+def test_import_never_brings_back_a_member_who_left(db, network_id, tmp_path):
+    p = _write(tmp_path, "Naam;GSM;Status\nJan;0475111111;actief\nPiet;0475222222;actief\n")
+    assert import_members(db, p, network_id).imported == 2
+    with db.write() as s:
+        s.scalars(select(Member).where(Member.name == "Jan")).one().status = "left"
+    r = import_members(db, p, network_id)
+    assert [(e.line, e.column) for e in r.rejected] == [(2, "Status")] and "left" in r.rejected[0].reason
+    assert r.unchanged == 1 and r.exit_code() == 1
+    assert _members(db, network_id)["Jan"].status == "left"
+    # a file without a status column, or saying "left", is fine and changes nothing about it
+    r = import_members(db, _write(tmp_path, "Naam;GSM;Straat\nJan;0475111111;Markt\n", name="b.csv"), network_id)
+    assert (r.updated, r.rejected) == (1, [])
+    assert (_members(db, network_id)["Jan"].status, _members(db, network_id)["Jan"].street) == ("left", "Markt")
+
+
+def test_members_are_matched_as_they_are_when_writing(db, network_id, tmp_path, monkeypatch):
+    import_members(db, _write(tmp_path, "Naam;GSM\nJan;0475111111\n", name="a.csv"), network_id)
+    real = importer._member_from_row
+
+    def concurrent_delete(cols, cells):
+        # another dispatcher removes the member while the file is being read
+        with db.write() as s:
+            for m in s.scalars(select(Member).where(Member.network_id == network_id)):
+                s.delete(m)
+        return real(cols, cells)
+
+    monkeypatch.setattr(importer, "_member_from_row", concurrent_delete)
+    r = import_members(db, _write(tmp_path, "Naam;GSM;Straat\nJan;0475111111;Markt\n"), network_id)
+    assert (r.fatal, r.imported, r.updated) == (None, 1, 0)
+    assert _members(db, network_id)["Jan"].street == "Markt"
+
+
+def test_integrity_error_reported_without_members_data(db, network_id, tmp_path, monkeypatch):
+    from sqlalchemy import insert
+
+    real = importer._insert_chunk
+
+    def racing_insert(session, rows):
+        # a member with the same mobile committed by someone else between matching and writing
+        session.execute(insert(Member.__table__), [dict(rows[0], name="Other", name_key="other")])
+        real(session, rows)
+
+    monkeypatch.setattr(importer, "_insert_chunk", racing_insert)
+    r = import_members(db, _write(tmp_path, "Naam;GSM\nJan Secret;0475111111\n"), network_id)
+    assert r.fatal == "the network changed during import; run again (nothing was imported)"
+    assert "475111111" not in r.fatal and "Secret" not in r.fatal and r.exit_code() == 2
+    assert _count(db) == 0
