@@ -209,21 +209,31 @@ def _expire_due(s: Session, now: datetime, channel: str = "sms") -> int:
     return res.rowcount or 0
 
 
-def claim(db, owner: str, limit: int, lease_s: float) -> list[WorkItem]:  # noqa: ANN001
-    """Lease up to `limit` queued SMS rows (oldest first) to `owner`; rows expired first."""
+def claim(db, owner: str, limit: int, lease_s: float, *, training: bool | None = None) -> list[WorkItem]:  # noqa: ANN001
+    """Lease up to `limit` queued SMS rows (oldest first) to `owner`; rows expired first.
+
+    `training`: only alerts with that training flag. A sender bound to the training SMSC must never
+    take a real alert (it would be "sent" to the simulator and lost), and a real sender must never
+    send a training alert to members' phones, even when both share one database.
+    """
     with db.write() as s:
-        return _claim(s, owner, limit, lease_s, utcnow())
+        return _claim(s, owner, limit, lease_s, utcnow(), training=training)
 
 
-def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime) -> list[WorkItem]:
+def _claim(
+    s: Session, owner: str, limit: int, lease_s: float, now: datetime, *, training: bool | None = None
+) -> list[WorkItem]:
     _expire_due(s, now)
+    conditions = [
+        DT.c.state == "queued",
+        DT.c.channel == "sms",
+        or_(DT.c.next_attempt_at.is_(None), DT.c.next_attempt_at <= now),
+    ]
+    if training is not None:
+        conditions.append(DT.c.alert_id.in_(select(AT.c.id).where(AT.c.training.is_(training))))
     pick = (
         select(DT.c.id)
-        .where(
-            DT.c.state == "queued",
-            DT.c.channel == "sms",
-            or_(DT.c.next_attempt_at.is_(None), DT.c.next_attempt_at <= now),
-        )
+        .where(*conditions)
         .order_by(DT.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has the write lock already

@@ -523,7 +523,8 @@ class SenderRunner:
 
     def _claim_job(self):  # noqa: ANN202
         owner, limit, lease = self.owner, self.claim_batch, self.lease_s
-        return lambda s: outbox._claim(s, owner, limit, lease, utcnow())
+        training = bool(getattr(self.cfg, "training", False))
+        return lambda s: outbox._claim(s, owner, limit, lease, utcnow(), training=training)
 
     def _request_marks(self) -> None:
         """Ask the writer to mark the next deliveries on-wire before the send position reaches them."""
@@ -915,20 +916,11 @@ def cmd_sender(args, settings) -> int:  # noqa: ANN001
 
 
 def _configure_logging(settings) -> None:  # noqa: ANN001
-    try:
-        from bin_console.logsetup import configure_logging
+    """The service logs to its file and to stderr (the journal), both through logsetup's filters:
+    smpplib's PDU dumps dropped, registered secrets redacted."""
+    from bin_console.logsetup import configure_logging
 
-        configure_logging(settings, to_file=True)
-    except ImportError:
-        pass
-    root = logging.getLogger()
-    if not any(isinstance(h, logging.StreamHandler) for h in root.handlers):
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(h)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
-    logging.getLogger("bin_console.smpp.wire").setLevel(logging.INFO)
+    configure_logging(settings, to_file=True, to_stderr=True)
 
 
 __all__ = ["SenderRunner", "cmd_sender", "LinkLost"]

@@ -63,6 +63,7 @@ def _member_defaults() -> dict:
 
 
 def alert(db, network_id: int, text_: str, **kw) -> int:
+    kw.setdefault("training", True)  # the runners below are bound to the training SMSC
     return create_alert(db, network_ids=[network_id], text=text_, actor=ACTOR, **kw)
 
 

@@ -152,3 +152,16 @@ def test_cancelled_alert_rows_are_not_sent_even_if_claim_raced(db):
         s.execute(update(Alert).where(Alert.id == a2).values(cancelled_at=utcnow()))
     assert outbox.claim(db, "h:1", 10, 30) == []
     assert states(db, a2) == {"cancelled": 3}
+
+
+def test_training_and_real_alerts_never_cross(db):
+    """A sender on the training SMSC never takes a real alert (it would be lost in the simulator),
+    and a real sender never sends a training alert to members' phones, on one shared database."""
+    net = make_network(db, 3)
+    real = alert(db, net, "Echte melding", training=False)
+    drill = alert(db, net, "Oefening", training=True)
+    got_training = outbox.claim(db, "sim:1", 100, 60, training=True)
+    assert {w.alert_id for w in got_training} == {drill} and len(got_training) == 3
+    got_real = outbox.claim(db, "prod:1", 100, 60, training=False)
+    assert {w.alert_id for w in got_real} == {real} and len(got_real) == 3
+    assert outbox.claim(db, "any:1", 100, 60) == []  # nothing left for anyone
