@@ -244,6 +244,8 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("alert_id", "channel", "address", name="uq_delivery_alert_channel_address"),
         Index("ix_delivery_claim", "channel", "state", "id"),
         Index("ix_delivery_alert_state", "alert_id", "state"),
+        # a member's reply is linked to the latest alert its number received
+        Index("ix_delivery_address", "address", "alert_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
