@@ -36,7 +36,8 @@ HEADER = [
     "sms opt-out",
     "e-mail opt-out",
 ]
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
+# cells starting with one of these get a leading ' (the importer takes it off again)
+GUARDED_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
 
 
 def safe_cell(value: object) -> str:
@@ -45,7 +46,7 @@ def safe_cell(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     s = str(value)
-    return "'" + s if s.startswith(_DANGEROUS) else s
+    return "'" + s if s.startswith(GUARDED_STARTS) else s
 
 
 def member_rows(db: Database, network_id: int):  # noqa: ANN201

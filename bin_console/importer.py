@@ -29,6 +29,7 @@ from .data.keys import fold
 from .data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
 from .data.networks import find_networks
 from .data.search_index import rebuild_terms
+from .exporter import GUARDED_STARTS
 from .tabular import FatalFileError, Table, read_table
 from .textsafe import clean
 from .validation import (
@@ -281,6 +282,7 @@ def _consent(value: str) -> date | None:
     return parse_date_text(value)
 
 
+_EXPORT_GUARDED = frozenset(GUARDED_STARTS)
 _WS = re.compile(r"[\r\n\t\v\f]+")
 
 
@@ -309,6 +311,8 @@ class _Columns:
         if i is None or i >= len(cells):
             return ""
         c = cells[i]
+        if c[:1] == "'" and c[1:2] in _EXPORT_GUARDED:
+            c = c[1:]  # the exporter's formula guard (exporter.safe_cell): the value is what follows
         if "\n" in c or "\r" in c or "\t" in c or "\v" in c or "\f" in c:
             # Alt+Enter line breaks and tabs inside a cell become one space
             c = _WS.sub(" ", c)
@@ -704,7 +708,8 @@ def _audit_import(session: Session, action: str, ref: str, report: ImportReport,
 
 
 def _describe(report: ImportReport, table: Table) -> None:
-    report.rows = len(table.rows)
+    report.rows = len(table.rows) + len(table.row_errors)
+    report.rejected += [RowError(line, col, reason) for line, col, reason in table.row_errors]
     report.encoding = table.encoding
     report.delimiter = table.delimiter
 

@@ -3,14 +3,16 @@
 Produces the header and the data rows with their line numbers, or raises FatalFileError with a
 reason (unreadable, NUL bytes, too large, no header). Nothing here knows about members or networks.
 
-Encodings: UTF-16 only with a BOM; UTF-8 (BOM optional) when it decodes strictly; otherwise cp1252,
-which is what Excel writes on Belgian PCs, and latin-1 where cp1252 has holes (0x81, 0x8D, ...).
+Encodings: UTF-16 only with a BOM; UTF-8 (BOM optional) when it decodes strictly; a file with both
+UTF-8 sequences and non-UTF-8 bytes is refused (mixed encodings); otherwise cp1252, which is what
+Excel writes on Belgian PCs, each byte where cp1252 has a hole (0x81, 0x8D, ...) read as latin-1.
 For printable text latin-1 and cp1252 differ only in 0x80-0x9F, where cp1252 has letters (€, Š, ...)
 and latin-1 control characters, so cp1252 is the right reading whenever it decodes.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -18,8 +20,8 @@ import os
 import re
 import threading
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 
 MAX_BYTES = 64 * 1024 * 1024  # a 250,000-row province file is ~25-40 MB
 MAX_ROWS = 300_000
@@ -41,6 +43,8 @@ class Table:
     rows: list[tuple[int, list[str]]]  # (line number in the file, cells)
     encoding: str  # utf-8, utf-8-sig, utf-16, cp1252, latin-1, xlsx
     delimiter: str | None
+    # rows refused while reading (not in ``rows``): (line, column title, reason)
+    row_errors: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def read_table(path: str | os.PathLike) -> Table:
@@ -83,16 +87,32 @@ def decode(data: bytes) -> tuple[str, str]:
     else:
         try:
             text, enc = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-                # without 0x80-0x9F bytes cp1252 and latin-1 read the same; name what the bytes prove
-                enc = "cp1252" if re.search(rb"[\x80-\x9f]", data) else "latin-1"
-            except UnicodeDecodeError:
-                text, enc = data.decode("latin-1"), "latin-1"
+        except UnicodeDecodeError as exc:
+            if _UTF8_MULTIBYTE.search(data):
+                # UTF-8 with a line pasted from a cp1252 file: neither reading is right for the whole file
+                line = data.count(b"\n", 0, exc.start) + 1
+                raise FatalFileError(
+                    f"mixed encodings: the file is UTF-8 but line {line} is not (first non-UTF-8 byte on line"
+                    f" {line}); save the whole file again as CSV UTF-8"
+                ) from None
+            # cp1252's five undefined bytes are read one by one as latin-1 (a control character that
+            # validation refuses in that cell), not by switching the whole file's reading
+            text = data.decode("cp1252", errors=_CP1252_HOLES)
+            # without 0x80-0x9F bytes cp1252 and latin-1 read the same; name what the bytes prove
+            enc = "cp1252" if re.search(rb"[\x80-\x9f]", data) else "latin-1"
     if "\x00" in text:
         raise FatalFileError("the file contains NUL characters: not a text CSV")
     return text, enc
+
+
+# A well-formed UTF-8 multi-byte sequence (RFC 3629): cp1252 text almost never contains one by chance.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_CP1252_HOLES = "bin-console-cp1252-holes"
+codecs.register_error(_CP1252_HOLES, lambda e: (e.object[e.start : e.end].decode("latin-1"), e.end))
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -117,6 +137,7 @@ def _read_csv(text: str, encoding: str) -> Table:
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
     header_line = 0
+    errors: list[tuple[int, str, str]] = []
     with _csv_lock:
         old = csv.field_size_limit(FIELD_LIMIT)
         try:
@@ -131,8 +152,12 @@ def _read_csv(text: str, encoding: str) -> Table:
                     if header is None:
                         header, header_line = cells, start
                         continue
-                    rows.append((start, cells))
-                    if len(rows) > MAX_ROWS:
+                    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                        # a stray separator shifted the row: its values would land in the wrong columns
+                        errors.append((start, "-", f"{len(cells)} cells but the header has {len(header)} columns"))
+                    else:
+                        rows.append((start, cells))
+                    if len(rows) + len(errors) > MAX_ROWS:
                         raise FatalFileError(f"too many rows (more than {MAX_ROWS:,})")
             except csv.Error as exc:
                 raise FatalFileError(f"line {reader.line_num}: {exc}") from None
@@ -140,7 +165,7 @@ def _read_csv(text: str, encoding: str) -> Table:
             csv.field_size_limit(old)
     if header is None:
         raise FatalFileError("the file is empty")
-    return Table(header=header, header_line=header_line, rows=rows, encoding=encoding, delimiter=delimiter)
+    return Table(header, header_line, rows, encoding, delimiter, errors)
 
 
 def _cell_text(v: object) -> str:
@@ -163,8 +188,9 @@ def _read_xlsx(path: str | os.PathLike) -> Table:
     try:
         with zipfile.ZipFile(path) as z:
             unpacked = sum(i.file_size for i in z.infolist())
-    except zipfile.BadZipFile:
-        raise FatalFileError("not a valid XLSX file (damaged zip)") from None
+            formulas = _has_formulas(z)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        raise FatalFileError(f"not a valid XLSX file (damaged zip: {type(exc).__name__})") from None
     if unpacked > MAX_XLSX_UNPACKED:
         raise FatalFileError("workbook too large when unpacked")
     try:
@@ -172,30 +198,93 @@ def _read_xlsx(path: str | os.PathLike) -> Table:
     except Exception as exc:  # openpyxl raises many kinds on a bad workbook
         raise FatalFileError(f"not a readable XLSX workbook: {type(exc).__name__}: {exc}") from None
     try:
-        ws = wb.worksheets[0] if wb.worksheets else None
-        if ws is None:
+        if not wb.worksheets:
             raise FatalFileError("the workbook has no sheet")
         header: list[str] | None = None
         header_line = 0
         rows: list[tuple[int, list[str]]] = []
-        for line, values in enumerate(_iter_rows(ws), start=1):
-            cells = [_cell_text(v) for v in values]
-            if any(len(c) > FIELD_LIMIT for c in cells):
-                raise FatalFileError(f"line {line}: a cell is longer than {FIELD_LIMIT} characters")
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
-                header, header_line = cells, line
-                continue
-            rows.append((line, cells))
-            if len(rows) > MAX_ROWS:
-                raise FatalFileError(f"too many rows (more than {MAX_ROWS:,})")
+        errors: list[tuple[int, str, str]] = []
+        line = 0
+        try:
+            ws = wb.worksheets[0]
+            # a formula without a saved result reads as a blank cell: find those to refuse their rows
+            unsaved = _unsaved_formulas(path, ws) if formulas else {}
+            # read-only mode stops at the sheet's <dimension>, which some writers get wrong: read every row
+            ws.reset_dimensions()
+            # rows come from row 1 on (missing ones as empty tuples): the count is the sheet's row number
+            for line, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = [_cell_text(v) for v in values]
+                if any(len(c) > FIELD_LIMIT for c in cells):
+                    raise FatalFileError(f"line {line}: a cell is longer than {FIELD_LIMIT} characters")
+                bad_col = unsaved.get(line)
+                if not any(c.strip() for c in cells) and bad_col is None:
+                    continue
+                if header is None:
+                    header, header_line = cells, line
+                    continue
+                if bad_col is not None:
+                    col = header[bad_col] if bad_col < len(header) else ""
+                    errors.append((line, col or "-", _UNSAVED))
+                else:
+                    rows.append((line, cells))
+                if len(rows) + len(errors) > MAX_ROWS:
+                    raise FatalFileError(f"too many rows (more than {MAX_ROWS:,})")
+        except FatalFileError:
+            raise
+        except Exception as exc:  # a damaged sheet (bad XML, bad zip member) fails part-way
+            raise FatalFileError(f"line {line + 1}: the workbook is damaged ({type(exc).__name__})") from None
     finally:
         wb.close()
     if header is None:
         raise FatalFileError("the workbook's first sheet is empty")
-    return Table(header=header, header_line=header_line, rows=rows, encoding="xlsx", delimiter=None)
+    return Table(header, header_line, rows, "xlsx", None, errors)
 
 
-def _iter_rows(ws) -> Iterator[tuple]:  # noqa: ANN001
-    yield from ws.iter_rows(values_only=True)
+_UNSAVED = "a formula without a saved result (open the file in Excel or LibreOffice, save it, and import again)"
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
+
+
+def _has_formulas(z: zipfile.ZipFile) -> bool:
+    """Whether any worksheet holds a formula; most files have none, and then one pass is enough."""
+    for info in z.infolist():
+        if not info.filename.startswith("xl/worksheets/"):
+            continue
+        tail = b""
+        with z.open(info) as fh:
+            while chunk := fh.read(1 << 20):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-8:]
+    return False
+
+
+def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:  # noqa: ANN001
+    """Sheet row number -> 0-based column of its first formula cell without a saved value.
+
+    openpyxl's data_only reading gives None both for a blank cell and for such a formula (a file
+    written by a script, never opened in Excel), so the sheet's XML is read here.
+    """
+    from openpyxl.utils import column_index_from_string
+    from openpyxl.xml.functions import iterparse
+
+    out: dict[int, int] = {}
+    row = col = 0
+    with zipfile.ZipFile(path) as z, z.open(ws._worksheet_path) as src:  # noqa: SLF001 (no public accessor)
+        for _event, el in iterparse(src):
+            if el.tag == _MAIN_NS + "c":
+                m = _CELL_REF.fullmatch(el.get("r") or "")
+                col = column_index_from_string(m.group(1)) if m else col + 1
+                if el.find(_MAIN_NS + "f") is not None and _no_saved_value(el):
+                    out.setdefault(int(m.group(2)) if m else row + 1, col - 1)
+            elif el.tag == _MAIN_NS + "row":
+                row, col = int(el.get("r") or row + 1), 0
+                el.clear()
+    return out
+
+
+def _no_saved_value(cell) -> bool:  # noqa: ANN001
+    """No <v>, or an empty one (openpyxl writes <v/>); an empty text result is t="str" with an empty <v>."""
+    v = cell.find(_MAIN_NS + "v")
+    return v is None or (not v.text and cell.get("t") != "str")
