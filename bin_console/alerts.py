@@ -117,24 +117,28 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
         select(Member.id, Member.network_id, addr_col, Member.status, opt_col).where(Member.network_id.in_(list(order)))
     ).all()
     rows.sort(key=lambda r: (order[r[1]], r[0]))
-    # STOP means stop: an address opted out through any targeted row is not messaged through another.
-    opted = {r[2] for r in rows if r[4] and r[2]}
+    # E-mail addresses are compared case-insensitively (Jan@x.be and jan@x.be are one mailbox).
+    norm = (lambda a: a.lower() if a else a) if channel == "email" else (lambda a: a)
+    # STOP means stop: an address opted out on any member row, in any network (targeted or not), is
+    # not messaged through another row. Opt-outs are few: one query for all of them.
+    opted = {norm(a) for (a,) in session.execute(select(addr_col).where(opt_col.is_(True), addr_col.isnot(None)))}
     names = dict(session.execute(select(Network.id, Network.name).where(Network.id.in_(list(order)))).all())
     per_net = dict.fromkeys(order, 0)
     seen: set[str] = set()
     targets: list[tuple[int, str]] = []
     left = opt_out = no_addr = dup = 0
     for member_id, network_id, address, status, opted_out in rows:
+        key = norm(address)
         if status != "active":
             left += 1
-        elif opted_out or (address and address in opted):
+        elif opted_out or (key and key in opted):
             opt_out += 1
         elif not address:
             no_addr += 1
-        elif address in seen:
+        elif key in seen:
             dup += 1
         else:
-            seen.add(address)
+            seen.add(key)
             targets.append((member_id, address))
             per_net[network_id] += 1
     per_network = [(nid, names.get(nid, f"#{nid}"), n) for nid, n in per_net.items()]

@@ -338,3 +338,35 @@ def test_failure_inside_the_transaction_leaves_nothing(db, two_nets, monkeypatch
         assert s.scalar(select(func.count()).select_from(Alert)) == 0
         assert s.scalar(select(func.count()).select_from(Delivery)) == 0
         assert s.scalar(select(func.count()).select_from(AlertNetwork)) == 0
+
+
+def test_email_dedupe_and_opt_out_ignore_case_and_other_networks(db):
+    a = make_network(db, "Kerkstraat")
+    b = make_network(db, "Molenwijk")
+    other = make_network(db, "Stationsbuurt")  # not targeted
+    add_members(
+        db,
+        a,
+        [
+            {"name": "Jan", "email": "Jan.Peeters@example.be", "mobile": "+32470000001"},
+            {"name": "Lies", "email": "lies@example.be", "mobile": "+32470000002"},
+            {"name": "Mia", "email": "mia@example.be", "mobile": "+32470000003"},
+        ],
+    )
+    add_members(db, b, [{"name": "Jan (2)", "email": "jan.peeters@example.be"}])
+    add_members(
+        db,
+        other,
+        [
+            {"name": "Lies (3)", "email": "LIES@example.be", "email_opt_out": True},
+            {"name": "Mia (3)", "mobile": "+32470000003", "sms_opt_out": True},  # sent STOP from this row
+        ],
+    )
+    e = alerts.plan_alert(db, [a, b], "normal")
+    assert (e.recipients, e.skipped_duplicate, e.skipped_opt_out) == (2, 1, 1)  # Jan once, Mia; Lies opted out
+    aid = alerts.create_alert(db, network_ids=[a, b], text="Preventietip", urgency="normal", actor=ACTOR)
+    with db.read() as s:
+        addrs = sorted(s.scalars(select(Delivery.address).where(Delivery.alert_id == aid)))
+    assert addrs == ["Jan.Peeters@example.be", "mia@example.be"]
+    p = alerts.plan_alert(db, [a, b], "urgent")
+    assert (p.recipients, p.skipped_opt_out) == (2, 1)  # Mia's STOP in a non-targeted network counts
