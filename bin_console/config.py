@@ -113,6 +113,27 @@ def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'bin-console.db'}"
 
 
+def refuse_password_in_url(url: str, where: str) -> None:
+    """A password in the database URL ends up in shell history, ps output and config backups: refuse it.
+
+    The message never repeats the URL (it holds the password).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return  # not a URL we can read: the database layer reports that, without a password check
+    if u.password or any(k.lower() == "password" for k in u.query):
+        raise ConfigError(
+            f"the database URL from {where} contains a password: remove it. PostgreSQL (libpq) reads the"
+            " password by itself from ~/.pgpass, or from the file named by PGPASSFILE, which must be mode 0600"
+            " (line: host:port:database:user:password); under systemd, deliver that file as a credential"
+            " (LoadCredential=pgpass:... and PGPASSFILE=%d/pgpass)"
+        )
+
+
 def load_settings(config: str | os.PathLike | None = None, db: str | None = None) -> Settings:
     s = Settings()
     path: Path | None = None
@@ -150,10 +171,13 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
             _apply_console(s, values)
         else:
             raise ConfigError(f"[{name}]: unknown section")
+    where = "[database] url in the config file"
     if db:
-        s.db_url = db
+        s.db_url, where = db, "--db"
     elif os.environ.get("BIN_CONSOLE_DB"):
-        s.db_url = os.environ["BIN_CONSOLE_DB"]
+        s.db_url, where = os.environ["BIN_CONSOLE_DB"], "BIN_CONSOLE_DB"
+    if s.db_url:
+        refuse_password_in_url(s.db_url, where)
     if not s.db_url:
         s.db_url = default_db_url()
     if len(s.smpp.sender) > 11 and not s.smpp.sender.lstrip("+").isdigit():

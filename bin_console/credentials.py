@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from .logsetup import MIN_SECRET_LEN
+
 SERVICE_NAME = "bin-console"
 SERVICES = ("smpp", "smtp")
 EX_CONFIG = 78
@@ -209,6 +211,9 @@ def validate(service: str, secret: Secret, settings=None) -> str | None:  # noqa
             )
     if "\n" in value or "\r" in value or "\x00" in value:
         return "the password contains a line break or NUL"
+    if len(value) < MIN_SECRET_LEN:
+        # the log redaction skips values this short (they would blank words out of every line)
+        return f"the password is shorter than {MIN_SECRET_LEN} characters"
     return None
 
 

@@ -23,7 +23,9 @@ from .config import log_dir
 LOG_FILE = "bin-console.log"
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
-_MIN_SECRET_LEN = 4  # shorter "secrets" would blank ordinary words out of every line
+# shorter "secrets" would blank ordinary words out of every line, so they are not redacted; the
+# credentials module refuses to store them (credentials.validate)
+MIN_SECRET_LEN = 4
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 
 # smpplib's own loggers ("smpp.Client.<id>") and the wire logger our SMPP client passes to smpplib
@@ -36,7 +38,7 @@ _secrets_lock = threading.Lock()
 def redact(secret) -> None:  # noqa: ANN001 - a credentials.Secret or a str
     """Register a secret value: it (and its hex/upper-hex forms) never reaches a log line."""
     value = secret.reveal() if hasattr(secret, "reveal") else str(secret)
-    if not value or len(value) < _MIN_SECRET_LEN:
+    if not value or len(value) < MIN_SECRET_LEN:
         return
     raw = value.encode("utf-8")
     forms = {value, binascii.hexlify(raw).decode(), binascii.hexlify(raw).decode().upper()}

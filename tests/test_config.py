@@ -170,3 +170,36 @@ def test_cli_with_a_bad_config_exits_78_with_the_message(tmp_path):
     assert "bin-console: configuration error: smpp.password: secrets do not belong in the config file" in proc.stderr
     assert "hunter2" not in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://bin:Hunter2x@db.example:5432/bin",
+        "postgresql://bin:Hunter2x@/bin?host=/run/postgresql",
+        "postgresql+psycopg://bin@db.example/bin?password=Hunter2x",
+    ],
+)
+def test_a_password_in_the_database_url_is_refused_from_every_source(tmp_path, monkeypatch, url):
+    f = write(tmp_path / "c.toml", f'[database]\nurl = "{url}"\n')
+    for kwargs, where in (({"config": f}, "config file"), ({"db": url}, "--db")):
+        with pytest.raises(ConfigError) as exc:
+            load_settings(**kwargs)
+        assert where in str(exc.value) and "~/.pgpass" in str(exc.value) and "PGPASSFILE" in str(exc.value)
+        assert "Hunter2x" not in str(exc.value)
+    monkeypatch.setenv("BIN_CONSOLE_DB", url)
+    with pytest.raises(ConfigError, match="BIN_CONSOLE_DB"):
+        load_settings()
+    # without the password the same server is fine: libpq takes it from ~/.pgpass
+    assert load_settings(db="postgresql+psycopg://bin@db.example:5432/bin").db_url.endswith("/bin")
+
+
+def test_cli_refuses_a_password_in_db_option(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "bin_console", "--db", "postgresql+psycopg://bin:Hunter2x@127.0.0.1/x", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert r.returncode == 78 and ".pgpass" in r.stderr and "Hunter2x" not in r.stdout + r.stderr

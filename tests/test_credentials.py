@@ -122,7 +122,7 @@ def test_plaintext_backend_refused(monkeypatch):
     with pytest.raises(CredentialStoreUnavailable, match="PlaintextLikeKeyring"):
         get_secret("smpp")
     with pytest.raises(CredentialStoreUnavailable):
-        credentials.set_secret("smpp", Secret("abc"), None)
+        credentials.set_secret("smpp", Secret("abcd"), None)
 
 
 def test_chainer_with_an_insecure_backend_refused(monkeypatch, mem_keyring):
@@ -181,3 +181,13 @@ def test_cli_exits_78_without_secure_store(fresh_keyring, monkeypatch, capsys):
     assert main(["--db", "sqlite://", "credentials", "set", "smpp"]) == 78
     assert "dbus-run-session" in capsys.readouterr().err
     assert main(["--db", "sqlite://", "credentials", "check"]) == 78
+
+
+def test_passwords_too_short_to_redact_are_refused(allow_test_keyring):
+    from bin_console.logsetup import MIN_SECRET_LEN
+
+    for service in ("smpp", "smtp"):
+        with pytest.raises(ValueError, match=f"shorter than {MIN_SECRET_LEN}"):
+            credentials.set_secret(service, Secret("x" * (MIN_SECRET_LEN - 1)), _settings())
+    assert allow_test_keyring.store == {}
+    credentials.set_secret("smpp", Secret("x" * MIN_SECRET_LEN), _settings())
