@@ -89,9 +89,16 @@ def export_members(db: Database, network_id: int, path: str | os.PathLike) -> in
     n = write_members_csv(db, network_id, buf)
     data = ("\ufeff" + buf.getvalue()).encode("utf-8")
     tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        os.fchmod(fd, 0o600)  # also when a stale tmp existed with other bits
+        fd = os.open(tmp, flags, 0o600)
+    except FileExistsError:
+        # a stale temp file, or a planted symlink: remove the name itself (unlink never follows) and
+        # create our own file; O_EXCL refuses again if someone raced us to it
+        os.unlink(tmp)
+        fd = os.open(tmp, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # the umask cannot widen it, but make the mode explicit
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -115,3 +115,15 @@ def test_import_speed_members(sqlite_db, tmp_path):
         f"\nimport {n} members: {n / dt:,.0f} rows/s wall ({n / dc:,.0f} per CPU second) first time; "
         f"{n / dt2:,.0f} rows/s re-import (no writes)"
     )
+
+
+def test_export_never_writes_through_a_planted_temp_symlink(db, tmp_path):
+    a, _ = _nets(db)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "export.csv"
+    os.symlink(victim, f"{out}.tmp{os.getpid()}")  # someone guessed the temp name
+    assert export_members(db, a, out) == 0
+    assert victim.read_text() == "keep me"
+    assert not out.is_symlink() and out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
