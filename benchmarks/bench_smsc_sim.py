@@ -1,6 +1,6 @@
 """Throughput of the training SMSC against a plain windowed smpplib client (not collected by pytest).
 
-Run: .venv/bin/python tests/smsc_sim_bench.py [--messages 10000] [--window 50] [--receipts]
+Run: .venv/bin/python benchmarks/bench_smsc_sim.py [--messages 10000] [--window 50] [--receipts]
 The SMSC runs in its own process (as it would for the send benchmark), so the two do not share a GIL.
 """
 
