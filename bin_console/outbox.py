@@ -348,14 +348,20 @@ def _claim(
     return items
 
 
-def renew_leases(s: Session, owner: str, lease_s: float, now: datetime | None = None) -> int:
+def renew_leases(
+    s: Session, owner: str, lease_s: float, now: datetime | None = None, *, ids: Sequence[int] | None = None
+) -> int:
+    """Extend the lease of `owner`'s rows; with `ids`, only those (the rows the sender still holds,
+    so a row it lost track of is not kept leased for ever). Returns the number of rows renewed."""
     now = now or utcnow()
-    res = s.execute(
-        update(DT)
-        .where(DT.c.claimed_by == owner, DT.c.state == "submitting")
-        .values(lease_until=now + timedelta(seconds=lease_s))
-    )
-    return res.rowcount or 0
+    values = {"lease_until": now + timedelta(seconds=lease_s)}
+    mine = (DT.c.claimed_by == owner, DT.c.state == "submitting")
+    if ids is None:
+        return s.execute(update(DT).where(*mine).values(**values)).rowcount or 0
+    n = 0
+    for chunk in _chunks(sorted(set(ids))):
+        n += s.execute(update(DT).where(DT.c.id.in_(chunk), *mine).values(**values)).rowcount or 0
+    return n
 
 
 def mark_on_wire(s: Session, delivery_ids: Sequence[int], now: datetime) -> None:
@@ -507,12 +513,19 @@ def release(db, delivery_ids: Sequence[int], *, possible_duplicate: bool) -> Non
         _release(s, delivery_ids, possible_duplicate, utcnow())
 
 
-def _release(s: Session, delivery_ids: Sequence[int], possible_duplicate: bool, now: datetime) -> None:
+def _release(
+    s: Session, delivery_ids: Sequence[int], possible_duplicate: bool, now: datetime, *, owner: str | None = None
+) -> None:
+    """With `owner`: only rows still leased to it (a row reaped and re-claimed by another sender
+    is that sender's now)."""
     values: dict = {"state": "queued", "claimed_by": None, "lease_until": None, "updated_at": now}
     if possible_duplicate:
         values["possible_duplicate"] = True
+    mine = [DT.c.state == "submitting"]
+    if owner is not None:
+        mine.append(DT.c.claimed_by == owner)
     for chunk in _chunks(sorted(set(delivery_ids))):
-        s.execute(update(DT).where(DT.c.id.in_(chunk), DT.c.state == "submitting").values(**values))
+        s.execute(update(DT).where(DT.c.id.in_(chunk), *mine).values(**values))
 
 
 def settle_submitted(s: Session, delivery_ids: Sequence[int], now: datetime) -> None:

@@ -34,6 +34,9 @@ class Job:
     isolated: bool = False
     droppable: bool = False
     done_at: float = field(default=0.0)
+    # the sender's session that asked: a result that comes back after its session ended must not
+    # be applied to the next one (claims are released, deliver_sm answers dropped)
+    session: int = 0
 
 
 class DbWriter:

@@ -175,6 +175,7 @@ class SenderRunner:
         self._res_r.setblocking(False)
         self._res_w.setblocking(False)
         self._last_status_write = 0.0
+        self._session = 0  # bumped by _reset_session: stamps writer jobs (see _take_results)
         self._reset_session()
 
     # --- public -------------------------------------------------------------------------------------
@@ -373,6 +374,7 @@ class SenderRunner:
     # --- one session ----------------------------------------------------------------------------------
 
     def _reset_session(self) -> None:
+        self._session += 1
         self._pending: deque[_Part] = deque()
         self._out: dict[int, tuple[_Part, float]] = {}  # sequence -> part, sent at (send order)
         self._items: dict[int, _Item] = {}
@@ -431,7 +433,7 @@ class SenderRunner:
                 if due and len(self._pending) < self.claim_batch:  # parts left: keep ~2 batches ahead
                     self._more_waiting = False
                     self._claim_inflight = True
-                    self._writer.submit(Job("claim", self._claim_job(), droppable=True))
+                    self._submit(Job("claim", self._claim_job(), droppable=True))
             # housekeeping
             if now >= next_house:
                 next_house = now + 1.0
@@ -544,9 +546,7 @@ class SenderRunner:
                 ids.append(st.item.delivery_id)
         if ids:
             self._marks_inflight = True
-            self._writer.submit(
-                Job("marks", lambda s: outbox.mark_on_wire(s, ids, utcnow()), payload=ids, droppable=True)
-            )
+            self._submit(Job("marks", lambda s: outbox.mark_on_wire(s, ids, utcnow()), payload=ids, droppable=True))
 
     def _flush(self, now: float, *, force: bool = False) -> None:
         buf = self._buf
@@ -569,7 +569,7 @@ class SenderRunner:
                 if ids:
                     outbox.close_items(s, ids, state, when)
 
-        self._writer.submit(Job("flush", run))
+        self._submit(Job("flush", run))
 
     def _flush_deliver_sm(self) -> None:
         """Receipts and replies: stored by the writer; their deliver_sm_resp goes out when it answers."""
@@ -591,11 +591,24 @@ class SenderRunner:
                 if text is not None:
                     outbox._store_reply(s, source, text, when)
 
-        self._writer.submit(Job("dsm", run, payload=seqs, isolated=True, droppable=True))
+        self._submit(Job("dsm", run, payload=seqs, isolated=True, droppable=True))
+
+    def _submit(self, job: Job) -> None:
+        job.session = self._session
+        self._writer.submit(job)
 
     def _take_results(self, client: SmppLink | None) -> None:
+        """Apply every writer result first, answer the deliver_sm afterwards: a failing write to
+        the SMSC (LinkLost) must never skip a result, or a claim's rows would stay leased to us."""
+        answers: list[tuple[list[int], bool]] = []
         for job, res in self._writer.results():
             failed = isinstance(res, BaseException)
+            if job.session != self._session:
+                # from a session that has ended: its items are gone. Claimed rows go back to the
+                # queue (never sent); unanswered deliver_sm are redelivered by the SMSC.
+                if job.kind == "claim" and not failed and res:
+                    self._release_stale([it.delivery_id for it in res])
+                continue
             if job.kind == "claim":
                 self._claim_inflight = False
                 if failed:
@@ -619,9 +632,16 @@ class SenderRunner:
                         st.on_wire = True
                         self._ready += 1
             elif job.kind == "dsm" and client is not None:
-                status = ESME_RX_T_APPN if failed else 0
-                for seq in job.payload:
-                    self._io(client.respond, "deliver_sm_resp", seq, status)
+                answers.append((job.payload, failed))
+        for seqs, failed in answers:
+            status = ESME_RX_T_APPN if failed else 0
+            for seq in seqs:
+                self._io(client.respond, "deliver_sm_resp", seq, status)
+
+    def _release_stale(self, ids: list[int]) -> None:
+        owner = self.owner
+        log.info("releasing %d row(s) claimed by a session that has ended", len(ids))
+        self._submit(Job("release", lambda s: outbox._release(s, ids, False, utcnow(), owner=owner)))
 
     def _io(self, fn, *args):  # noqa: ANN001, ANN202
         try:
@@ -803,9 +823,13 @@ class SenderRunner:
     def _housekeeping(self, *, renew: bool, reap: bool) -> None:
         owner, lease = self.owner, self.lease_s
         if renew:
-            self._writer.submit(Job("renew", lambda s: outbox.renew_leases(s, owner, lease), droppable=True))
+            # only the rows held in memory: a row we no longer hold must be free for the reaper
+            ids = sorted(self._items)
+            self._submit(
+                Job("renew", lambda s: outbox.renew_leases(s, owner, lease, ids=ids), payload=ids, droppable=True)
+            )
         if reap:
-            self._writer.submit(Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False), droppable=True))
+            self._submit(Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False), droppable=True))
         self._set_state(self.state, self.detail)
 
     @staticmethod
@@ -833,16 +857,17 @@ class SenderRunner:
         self._flush_deliver_sm()
         rest = [d for d in self._items if d not in in_flight]
         flagged = sorted(in_flight)
+        owner = self.owner
 
         def release(s):  # noqa: ANN001, ANN202
             when = utcnow()
             if flagged:
-                outbox._release(s, flagged, True, when)
+                outbox._release(s, flagged, True, when, owner=owner)
                 outbox.flag_possible_duplicate(s, flagged, when)
             if rest:
-                outbox._release(s, rest, False, when)
+                outbox._release(s, rest, False, when, owner=owner)
 
-        self._writer.submit(Job("release", release))
+        self._submit(Job("release", release))
         if not self._writer.wait_idle(30.0):
             log.error("database unavailable: claimed rows stay leased until recover() or lease expiry")
         self._safe_take_results(live)
