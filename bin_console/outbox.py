@@ -165,7 +165,9 @@ def recover(db, owner: str) -> int:  # noqa: ANN001
         return _recover(s, owner, utcnow())
 
 
-def _recover(s: Session, owner: str, now: datetime, *, own: bool = True) -> int:
+def _recover(s: Session, owner: str, now: datetime, *, own: bool = True, exclude: str | None = None) -> int:
+    """`exclude`: the periodic reaper's own owner id: a live sender's rows are never requeued by
+    itself (it may still be sending them), only by others once the lease is really gone."""
     who = [DT.c.lease_until < now]
     if own:
         who.append(DT.c.claimed_by == owner)
@@ -175,7 +177,7 @@ def _recover(s: Session, owner: str, now: datetime, *, own: bool = True) -> int:
     may_have_gone = (DT.c.submitted_at.isnot(None)) & (DT.c.parts_acked < DT.c.parts_total)
     res = s.execute(
         update(DT)
-        .where(DT.c.state == "submitting", or_(*who))
+        .where(DT.c.state == "submitting", or_(*who), *([DT.c.claimed_by != exclude] if exclude else []))
         .values(
             state="queued",
             claimed_by=None,
@@ -358,33 +360,70 @@ def renew_leases(
     mine = (DT.c.claimed_by == owner, DT.c.state == "submitting")
     if ids is None:
         return s.execute(update(DT).where(*mine).values(**values)).rowcount or 0
-    n = 0
+    return len(renew_held(s, owner, ids, lease_s, now))
+
+
+def renew_held(s: Session, owner: str, ids: Sequence[int], lease_s: float, now: datetime) -> list[int]:
+    """Extend the leases of these rows if still ours; returns the ids renewed (the others are lost)."""
+    out: list[int] = []
     for chunk in _chunks(sorted(set(ids))):
-        n += s.execute(update(DT).where(DT.c.id.in_(chunk), *mine).values(**values)).rowcount or 0
-    return n
+        out.extend(
+            s.execute(
+                update(DT)
+                .where(DT.c.id.in_(chunk), DT.c.claimed_by == owner, DT.c.state == "submitting")
+                .values(lease_until=now + timedelta(seconds=lease_s))
+                .returning(DT.c.id)
+            ).scalars()
+        )
+    return out
 
 
-def mark_on_wire(s: Session, delivery_ids: Sequence[int], now: datetime) -> None:
-    """Committed before the first submit_sm of these deliveries: recovery may then flag them."""
+def mark_on_wire(s: Session, delivery_ids: Sequence[int], now: datetime, *, owner: str | None = None) -> list[int]:
+    """Committed before the first submit_sm of these deliveries: recovery may then flag them.
+
+    With `owner`: only rows still leased to it; returns the ids marked, and only those may be sent
+    (a row whose lease ran out may already be another sender's)."""
+    if owner is not None:
+        out: list[int] = []
+        for chunk in _chunks(list(delivery_ids)):
+            out.extend(
+                s.execute(
+                    update(DT)
+                    .where(DT.c.id.in_(chunk), DT.c.claimed_by == owner, DT.c.state == "submitting")
+                    .values(submitted_at=func.coalesce(DT.c.submitted_at, now), updated_at=now)
+                    .returning(DT.c.id)
+                ).scalars()
+            )
+        return out
     for chunk in _chunks(list(delivery_ids)):
         s.execute(
             update(DT).where(DT.c.id.in_(chunk), DT.c.submitted_at.is_(None)).values(submitted_at=now, updated_at=now)
         )
+    return list(delivery_ids)
 
 
-def _close_items(s: Session, ids: Sequence[int], state: str, reason: str, now: datetime) -> None:
+def _mine(owner: str | None) -> list:
+    """Guard for the sender's updates: the row is still leased to this sender."""
+    return [] if owner is None else [DT.c.claimed_by == owner, DT.c.state == "submitting"]
+
+
+def _close_items(
+    s: Session, ids: Sequence[int], state: str, reason: str, now: datetime, owner: str | None = None
+) -> None:
     for chunk in _chunks(list(ids)):
         s.execute(
             update(DT)
-            .where(DT.c.id.in_(chunk), DT.c.state.in_(("submitting", "queued")))
+            .where(DT.c.id.in_(chunk), DT.c.state.in_(("submitting", "queued")), *_mine(owner))
             .values(state=state, error=reason, final_at=now, updated_at=now, claimed_by=None, lease_until=None)
         )
 
 
-def close_items(s: Session, ids: Sequence[int], state: str, now: datetime | None = None) -> None:
+def close_items(
+    s: Session, ids: Sequence[int], state: str, now: datetime | None = None, *, owner: str | None = None
+) -> None:
     """Claimed rows the sender drops: 'expired' (past expires_at) or 'cancelled' (alert cancelled)."""
     reason = EXPIRED_REASON if state == "expired" else CANCELLED_REASON
-    _close_items(s, ids, state, reason, now or utcnow())
+    _close_items(s, ids, state, reason, now or utcnow(), owner)
 
 
 def cancelled_alerts(s: Session, alert_ids: Iterable[int]) -> set[int]:
@@ -404,7 +443,9 @@ def record_acks(db, acks: Sequence[Ack]) -> None:  # noqa: ANN001
         _record_acks(s, acks, utcnow())
 
 
-def _record_acks(s: Session, acks: Sequence[Ack], now: datetime) -> None:
+def _record_acks(s: Session, acks: Sequence[Ack], now: datetime, *, owner: str | None = None) -> None:
+    """Part rows are stored whoever holds the row now (the part did go out); the state change
+    only while it is still ours (`owner`)."""
     if not acks:
         return
     rows = [
@@ -425,7 +466,7 @@ def _record_acks(s: Session, acks: Sequence[Ack], now: datetime) -> None:
         s.execute(update(DT).where(DT.c.id.in_(chunk)).values(parts_acked=n_acked, updated_at=now))
         s.execute(
             update(DT)
-            .where(DT.c.id.in_(chunk), DT.c.state == "submitting", DT.c.parts_acked >= DT.c.parts_total)
+            .where(DT.c.id.in_(chunk), DT.c.state == "submitting", DT.c.parts_acked >= DT.c.parts_total, *_mine(owner))
             .values(
                 state="submitted",
                 submitted_at=now,
@@ -467,13 +508,14 @@ def record_failures(db, failures: Sequence[Failure]) -> None:  # noqa: ANN001
         _record_failures(s, failures, utcnow())
 
 
-def _record_failures(s: Session, failures: Sequence[Failure], now: datetime) -> None:
+def _record_failures(s: Session, failures: Sequence[Failure], now: datetime, *, owner: str | None = None) -> None:
     perm = [f for f in failures if f.permanent]
     trans = [f for f in failures if not f.permanent]
     if perm:
         s.execute(
             update(DT)
-            .where(DT.c.id == bindparam("b_id"), DT.c.state.in_(("submitting", "queued")))
+            # or_, not in_(): an expanding IN cannot run as executemany (two failures in one batch)
+            .where(DT.c.id == bindparam("b_id"), or_(DT.c.state == "submitting", DT.c.state == "queued"), *_mine(owner))
             .values(
                 state="failed",
                 error_code=bindparam("b_code"),
@@ -488,7 +530,7 @@ def _record_failures(s: Session, failures: Sequence[Failure], now: datetime) -> 
     if trans:
         s.execute(
             update(DT)
-            .where(DT.c.id == bindparam("b_id"), DT.c.state == "submitting")
+            .where(DT.c.id == bindparam("b_id"), DT.c.state == "submitting", *_mine(owner))
             .values(
                 state="queued",
                 error_code=bindparam("b_code"),
@@ -528,12 +570,12 @@ def _release(
         s.execute(update(DT).where(DT.c.id.in_(chunk), *mine).values(**values))
 
 
-def settle_submitted(s: Session, delivery_ids: Sequence[int], now: datetime) -> None:
+def settle_submitted(s: Session, delivery_ids: Sequence[int], now: datetime, *, owner: str | None = None) -> None:
     """Rows whose every part is already acked (an earlier run died before the state change)."""
     for chunk in _chunks(sorted(set(delivery_ids))):
         s.execute(
             update(DT)
-            .where(DT.c.id.in_(chunk), DT.c.state == "submitting", DT.c.parts_acked >= DT.c.parts_total)
+            .where(DT.c.id.in_(chunk), DT.c.state == "submitting", DT.c.parts_acked >= DT.c.parts_total, *_mine(owner))
             .values(state="submitted", submitted_at=now, claimed_by=None, lease_until=None, updated_at=now)
         )
 

@@ -82,16 +82,20 @@ class TransientConnectError(Exception):
 class _Item:
     """One claimed delivery while the sender holds it."""
 
-    __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send")
+    __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send", "leased_at")
 
-    def __init__(self, item: outbox.WorkItem) -> None:
+    def __init__(self, item: outbox.WorkItem, leased_at: float = 0.0) -> None:
         self.item = item
+        # monotonic time before the last committed claim/renewal of its lease began: sending
+        # stops when that is older than the lease minus a margin (another sender may reap it)
+        self.leased_at = leased_at
         parts = item.parts_to_send()
         self.to_send = len(parts)
         self.unsent = len(parts)
         self.inflight = 0
         self.acked = 0
-        self.outcome: outbox.Failure | str | None = None  # Failure | "expired" | "cancelled"
+        # Failure | "expired" | "cancelled" | "lost" (no longer leased to us: nothing to write)
+        self.outcome: outbox.Failure | str | None = None
         self.on_wire = False
 
 
@@ -162,6 +166,9 @@ class SenderRunner:
         self.ack_flush_s = ack_flush_s
         self.ack_batch = ack_batch
         self.mark_ahead = mark_ahead or max(32, 4 * self.window)
+        # renewals run every lease_s/3; sending pauses once the last committed one is older than
+        # lease_s minus this margin, well before another sender's reaper can take the rows
+        self._lease_margin = max(1.0, self.lease_s / 4)
         self.state = "stopped"
         self.detail = ""
         self.stats = {"parts_sent": 0, "parts_acked": 0, "throttled": 0, "link_losses": 0, "binds": 0, "failures": 0}
@@ -390,6 +397,7 @@ class SenderRunner:
         self._src_cache: dict[str, dict] = {}
         self._claim_inflight = False
         self._more_waiting = False
+        self._lease_paused = False
         self._marks_inflight = False
         self._next_claim = 0.0
         self._db_retry_at = 0.0
@@ -433,7 +441,7 @@ class SenderRunner:
                 if due and len(self._pending) < self.claim_batch:  # parts left: keep ~2 batches ahead
                     self._more_waiting = False
                     self._claim_inflight = True
-                    self._submit(Job("claim", self._claim_job(), droppable=True))
+                    self._submit(Job("claim", self._claim_job(), payload=now, droppable=True))
             # housekeeping
             if now >= next_house:
                 next_house = now + 1.0
@@ -476,7 +484,13 @@ class SenderRunner:
                         continue
                     if not st.on_wire:
                         break  # its marker is not committed yet: wait, keep the order
+                    if not self._lease_ok(st, now):
+                        if not self._lease_paused:
+                            log.warning("lease renewal late (database slow?): sending paused")
+                        self._lease_paused = True
+                        break  # the renewal (a writer job) has not committed: wait, keep the order
                     self._pending.popleft()
+                    self._lease_paused = False
                     batch.append(p)
                     if gap:
                         next_send = max(next_send, now - slack) + gap
@@ -546,7 +560,15 @@ class SenderRunner:
                 ids.append(st.item.delivery_id)
         if ids:
             self._marks_inflight = True
-            self._submit(Job("marks", lambda s: outbox.mark_on_wire(s, ids, utcnow()), payload=ids, droppable=True))
+            owner = self.owner
+            self._submit(
+                Job(
+                    "marks",
+                    lambda s: outbox.mark_on_wire(s, ids, utcnow(), owner=owner),
+                    payload=ids,
+                    droppable=True,
+                )
+            )
 
     def _flush(self, now: float, *, force: bool = False) -> None:
         buf = self._buf
@@ -558,16 +580,18 @@ class SenderRunner:
         acks, failures, closed, settle = buf.acks, buf.failures, buf.closed, buf.settle
         buf.acks, buf.failures, buf.closed, buf.settle = [], [], [], []
 
+        owner = self.owner
+
         def run(s):  # noqa: ANN001, ANN202
             when = utcnow()
-            outbox._record_acks(s, acks, when)
+            outbox._record_acks(s, acks, when, owner=owner)
             if settle:
-                outbox.settle_submitted(s, settle, when)
-            outbox._record_failures(s, failures, when)
+                outbox.settle_submitted(s, settle, when, owner=owner)
+            outbox._record_failures(s, failures, when, owner=owner)
             for state in ("expired", "cancelled"):
                 ids = [d for st, d in closed if st == state]
                 if ids:
-                    outbox.close_items(s, ids, state, when)
+                    outbox.close_items(s, ids, state, when, owner=owner)
 
         self._submit(Job("flush", run))
 
@@ -615,7 +639,7 @@ class SenderRunner:
                     self._db_retry_at = time.monotonic() + 1.0
                     continue
                 for it in res:
-                    self._add_item(it)
+                    self._add_item(it, job.payload)
                 if len(res) >= self.claim_batch:
                     self._more_waiting = True  # claim again as soon as there is room
             elif job.kind == "marks":
@@ -626,11 +650,29 @@ class SenderRunner:
                         if st is not None:
                             self._unmarked.appendleft(st)
                     continue
+                marked = set(res)
                 for d in job.payload:
                     st = self._items.get(d)
-                    if st is not None and not st.on_wire:
+                    if st is None or st.on_wire:
+                        continue
+                    if d in marked:
                         st.on_wire = True
                         self._ready += 1
+                    else:
+                        self._lose(st)
+            elif job.kind == "renew":
+                if failed:
+                    continue
+                ids, asked_at = job.payload
+                renewed = set(res)
+                for d in ids:
+                    st = self._items.get(d)
+                    if st is None:
+                        continue
+                    if d in renewed:
+                        st.leased_at = max(st.leased_at, asked_at)
+                    else:
+                        self._lose(st)
             elif job.kind == "dsm" and client is not None:
                 answers.append((job.payload, failed))
         for seqs, failed in answers:
@@ -649,8 +691,19 @@ class SenderRunner:
         except Exception as exc:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
 
-    def _add_item(self, it: outbox.WorkItem) -> None:
-        st = _Item(it)
+    def _lose(self, st: _Item) -> None:
+        """The row is no longer leased to us (lease ran out, reaped): send nothing more of it."""
+        if st.outcome is None:
+            log.error("delivery %d is no longer leased to this sender; not sending it", st.item.delivery_id)
+        self._set_outcome(st, "lost")
+
+    def _lease_ok(self, st: _Item, now: float) -> bool:
+        return now < st.leased_at + self.lease_s - self._lease_margin
+
+    def _add_item(self, it: outbox.WorkItem, leased_at: float = 0.0) -> None:
+        if it.delivery_id in self._items:  # a copy is still pending: never hold a row twice
+            return
+        st = _Item(it, leased_at)
         if st.to_send == 0:  # every part already acked by an earlier run: only the state is missing
             self._buf.settle.append(it.delivery_id)
             return
@@ -799,6 +852,8 @@ class SenderRunner:
                 self._items.pop(st.item.delivery_id, None)
             return
         self._items.pop(st.item.delivery_id, None)
+        if st.outcome == "lost":
+            return  # another sender's row now: nothing of ours to write
         if isinstance(st.outcome, outbox.Failure):
             self._buf.failures.append(st.outcome)
         else:
@@ -825,11 +880,19 @@ class SenderRunner:
         if renew:
             # only the rows held in memory: a row we no longer hold must be free for the reaper
             ids = sorted(self._items)
+            asked_at = time.monotonic()
             self._submit(
-                Job("renew", lambda s: outbox.renew_leases(s, owner, lease, ids=ids), payload=ids, droppable=True)
+                Job(
+                    "renew",
+                    lambda s: outbox.renew_held(s, owner, ids, lease, utcnow()),
+                    payload=(ids, asked_at),
+                    droppable=True,
+                )
             )
-        if reap:
-            self._submit(Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False), droppable=True))
+        if reap:  # rows of senders that died elsewhere; never our own (we may still be sending them)
+            self._submit(
+                Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False, exclude=owner), droppable=True)
+            )
         self._set_state(self.state, self.detail)
 
     @staticmethod

@@ -75,3 +75,46 @@ def test_renew_leases_only_extends_the_rows_still_held(db):
         leases = dict(s.execute(select(Delivery.id, Delivery.lease_until)).all())
     assert leases[ids[0]] > utcnow()
     assert all(leases[i] < utcnow() for i in ids[1:])
+
+
+def test_periodic_reaper_never_requeues_its_own_rows(db):
+    net = make_network(db, 2)
+    alert(db, net, "Reaper test")
+    mine = outbox.claim(db, "h:me", 1, 30)[0].delivery_id
+    theirs = outbox.claim(db, "h:other", 1, 30)[0].delivery_id
+    with db.write() as s:
+        s.execute(update(Delivery).values(lease_until=utcnow() - timedelta(seconds=5)))
+        assert outbox._recover(s, "", utcnow(), own=False, exclude="h:me") == 1
+    with db.read() as s:
+        st = dict(s.execute(select(Delivery.id, Delivery.state)).all())
+    assert st == {mine: "submitting", theirs: "queued"}
+
+
+def test_guarded_updates_touch_only_rows_still_leased_to_the_sender(db):
+    net = make_network(db, 3)
+    alert(db, net, "Guard test")
+    a, b, c = (i.delivery_id for i in outbox.claim(db, "h:me", 3, 30))
+    with db.write() as s:  # b was reaped and re-claimed by another sender meanwhile
+        s.execute(update(Delivery).where(Delivery.id == b).values(claimed_by="h:other"))
+        assert sorted(outbox.mark_on_wire(s, [a, b], utcnow(), owner="h:me")) == [a]
+        now = utcnow()
+        fails = [outbox.Failure(b, 8, "x", True), outbox.Failure(c, 8, "x", True)]
+        outbox._record_failures(s, fails, now, owner="h:me")
+        outbox._release(s, [a, b], False, now, owner="h:me")
+    with db.read() as s:
+        rows = {d.id: d for d in s.execute(select(Delivery)).scalars()}
+    assert (rows[a].state, rows[b].state, rows[c].state) == ("queued", "submitting", "failed")
+    assert rows[b].claimed_by == "h:other" and rows[b].submitted_at is None
+
+
+def test_a_row_is_never_held_twice_and_a_late_lease_stops_sending(sqlite_db, smsc_factory):
+    net = make_network(sqlite_db, 1)
+    alert(sqlite_db, net, "Twice")
+    it = outbox.claim(sqlite_db, "h:me", 1, 30)[0]
+    r = runner(sqlite_db, smsc_factory(), lease_s=60)
+    r._add_item(it, leased_at=100.0)
+    r._add_item(it, leased_at=100.0)
+    assert len(r._pending) == 1  # the second copy was ignored
+    st = r._items[it.delivery_id]
+    assert r._lease_ok(st, 100.0 + 40)
+    assert not r._lease_ok(st, 100.0 + 50)  # 60 s lease, 15 s margin: paused after 45 s
