@@ -73,7 +73,10 @@ class WorkItem:
     urgent: bool
     sender: str | None
     expires_at: datetime | None
-    attempts: int = 1  # including this claim
+    # SMSC error answers so far, plus this attempt. Only an SMSC error counts (delivery.attempts is
+    # raised by _record_failures): a claim lost to a link flap or a shutdown must never use up the
+    # give-up budget, or a few flaps plus one RSYSERR would fail an alert never sent.
+    attempts: int = 1
     cancelled: bool = False
 
     @property
@@ -247,7 +250,6 @@ def _claim(
             state="submitting",
             claimed_by=owner,
             lease_until=now + timedelta(seconds=lease_s),
-            attempts=DT.c.attempts + 1,
             updated_at=now,
         )
         .returning(
@@ -335,7 +337,7 @@ def _claim(
                 urgent=a.urgency == "urgent",
                 sender=a.sender,
                 expires_at=a.expires_at,
-                attempts=r.attempts,
+                attempts=r.attempts + 1,
             )
         )
     if fixups:
@@ -518,6 +520,7 @@ def _record_failures(s: Session, failures: Sequence[Failure], now: datetime, *, 
             .where(DT.c.id == bindparam("b_id"), or_(DT.c.state == "submitting", DT.c.state == "queued"), *_mine(owner))
             .values(
                 state="failed",
+                attempts=DT.c.attempts + 1,
                 error_code=bindparam("b_code"),
                 error=bindparam("b_reason"),
                 final_at=now,
@@ -533,6 +536,7 @@ def _record_failures(s: Session, failures: Sequence[Failure], now: datetime, *, 
             .where(DT.c.id == bindparam("b_id"), DT.c.state == "submitting", *_mine(owner))
             .values(
                 state="queued",
+                attempts=DT.c.attempts + 1,
                 error_code=bindparam("b_code"),
                 error=bindparam("b_reason"),
                 next_attempt_at=bindparam("b_at"),
@@ -670,7 +674,8 @@ def _settle_deliveries(s: Session, ids: Sequence[int], now: datetime) -> None:
         if bad:
             s.execute(
                 update(DT)
-                .where(DT.c.id == bindparam("b_id"), DT.c.state.in_(open_states))
+                # or_, not in_(): an expanding IN cannot run as executemany (several bad receipts)
+                .where(DT.c.id == bindparam("b_id"), or_(*(DT.c.state == st for st in open_states)))
                 .values(
                     state=bindparam("b_state"),
                     error=bindparam("b_reason"),

@@ -118,3 +118,26 @@ def test_a_row_is_never_held_twice_and_a_late_lease_stops_sending(sqlite_db, sms
     st = r._items[it.delivery_id]
     assert r._lease_ok(st, 100.0 + 40)
     assert not r._lease_ok(st, 100.0 + 50)  # 60 s lease, 15 s margin: paused after 45 s
+
+
+def test_only_smsc_errors_count_as_attempts(db):
+    net = make_network(db, 1)
+    alert(db, net, "Flaps")
+    for _ in range(8):  # link flaps / shutdowns: claimed and released, never answered
+        it = outbox.claim(db, "h:me", 1, 30)[0]
+        outbox.release(db, [it.delivery_id], possible_duplicate=False)
+    it = outbox.claim(db, "h:me", 1, 30)[0]
+    assert it.attempts == 1
+    outbox.record_failures(db, [outbox.Failure(it.delivery_id, 8, "RSYSERR", False, utcnow())])
+    assert outbox.claim(db, "h:me", 1, 30)[0].attempts == 2
+
+
+def test_several_bad_receipts_in_one_batch_are_stored(db):
+    from bin_console.channels.receipts import Receipt
+
+    net = make_network(db, 2)
+    alert(db, net, "Receipts")
+    items = outbox.claim(db, "h:me", 2, 30)
+    outbox.record_acks(db, [outbox.Ack(it.delivery_id, 1, f"M{it.delivery_id}") for it in items])
+    outbox.apply_receipts(db, [Receipt(f"M{it.delivery_id}", (), "UNDELIV", "001", "") for it in items])
+    assert states(db) == {"undeliverable": 2}
