@@ -988,12 +988,14 @@ def cmd_sender(args, settings) -> int:  # noqa: ANN001
     )
     runner.start()
     code = 0
+    shown = ""
     try:
         while not stop.wait(0.2):
-            if runner.state == "config_error":
-                print(f"bin-console sender: {runner.detail}", file=sys.stderr)
-                code = 78
-                break
+            # a refused bind is never a reason to exit: the operator may fix the SMSC side at
+            # any time, and a sender that is not running sends nothing. Say it loudly, keep trying.
+            if runner.state == "config_error" and runner.detail != shown:
+                shown = runner.detail
+                print(f"bin-console sender: {runner.detail}", file=sys.stderr, flush=True)
             if not runner.running:
                 code = 1
                 break

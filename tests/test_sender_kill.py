@@ -71,16 +71,27 @@ def test_kill_9_mid_alert_and_restart_loses_nothing(sqlite_db, sqlite_url, smsc,
     assert dupes <= sum(flags.values()) <= 10 + 40 + 64
 
 
-def test_sender_cli_exits_78_with_the_message_on_a_config_error(sqlite_db, sqlite_url, smsc_factory, tmp_path):
+def test_sender_cli_keeps_running_with_the_message_on_a_config_error(sqlite_db, sqlite_url, smsc_factory, tmp_path):
+    from bin_console.data.models import SenderStatus
+
     sim = smsc_factory(system_id="bincons", password="secret")  # training mode sends no password
     proc = _start_sender(tmp_path, sqlite_url, sim.port)
+
+    def state() -> str | None:
+        with sqlite_db.read() as s:
+            row = s.execute(select(SenderStatus)).scalars().first()
+            return row.state if row is not None else None
+
     try:
+        assert wait_until(lambda: state() == "config_error", 30)
+        assert proc.poll() is None  # still running: it retries slowly, it does not exit
+        proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(5)
-    assert proc.returncode == 78
+    assert proc.returncode == 0
     assert b"SMSC refused the password for system_id bincons" in err
 
 

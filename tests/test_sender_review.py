@@ -141,3 +141,10 @@ def test_several_bad_receipts_in_one_batch_are_stored(db):
     outbox.record_acks(db, [outbox.Ack(it.delivery_id, 1, f"M{it.delivery_id}") for it in items])
     outbox.apply_receipts(db, [Receipt(f"M{it.delivery_id}", (), "UNDELIV", "001", "") for it in items])
     assert states(db) == {"undeliverable": 2}
+
+
+def test_rbindfail_is_temporary_not_a_config_error():
+    from bin_console.channels.smpp_client import BIND_CONFIG, BIND_TRANSIENT
+
+    assert 0x0D not in BIND_CONFIG and 0x0D in BIND_TRANSIENT  # ESME_RBINDFAIL
+    assert {0x0E, 0x0F} <= BIND_CONFIG  # wrong password / unknown system_id: the operator must act

@@ -33,8 +33,9 @@ TRANSIENT = frozenset(
         C.SMPP_ESME_RUNKNOWNERR,
     }
 )
-BIND_CONFIG = frozenset({C.SMPP_ESME_RINVPASWD, C.SMPP_ESME_RINVSYSID, C.SMPP_ESME_RBINDFAIL})
-BIND_TRANSIENT = frozenset({C.SMPP_ESME_RALYBND, C.SMPP_ESME_RSYSERR, C.SMPP_ESME_RTHROTTLED})
+# RBINDFAIL is not here: SMSCs send it for passing states too (session limit reached, maintenance)
+BIND_CONFIG = frozenset({C.SMPP_ESME_RINVPASWD, C.SMPP_ESME_RINVSYSID})
+BIND_TRANSIENT = frozenset({C.SMPP_ESME_RALYBND, C.SMPP_ESME_RSYSERR, C.SMPP_ESME_RTHROTTLED, C.SMPP_ESME_RBINDFAIL})
 
 # Readable meanings for the dispatcher (smpplib's DESCRIPTIONS are terse and some are missing).
 _MEANING = {
