@@ -39,7 +39,7 @@ def test_long_gsm_and_ucs2_alerts_reassemble_exactly_and_get_delivered(sqlite_db
     part = smsc.received[0]
     assert (part.source, part.source_addr_ton, part.source_addr_npi) == ("POLITIE", 5, 0)
     assert (part.dest_addr_ton, part.dest_addr_npi, part.registered_delivery) == (1, 1, 1)
-    assert part.priority_flag == 1 and part.validity_period.endswith("R")
+    assert part.priority_flag == 1 and part.validity_period.endswith("000+")  # absolute, UTC
     assert {p.esm_class for p in smsc.received} == {0x40}
     assert {p.data_coding for p in smsc.received} == {0, 8}
     assert r.state == "bound"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import smpplib.client
 import smpplib.consts as C
@@ -130,12 +130,22 @@ def relative_validity(minutes: float) -> str:
     return f"{min(years, 99):02d}{months:02d}{days:02d}{hours:02d}{mins:02d}{secs:02d}000R"
 
 
+def absolute_validity(when: datetime) -> str:
+    """SMPP 3.4 §7.1.1 absolute time 'YYMMDDhhmmsstnnp' in UTC: tenths 0, nn = 00 quarter hours
+    from UTC, p '+'. Seconds are cut, never rounded up."""
+    when = when.astimezone(UTC) if when.tzinfo is not None else when
+    return when.strftime("%y%m%d%H%M%S") + "000+"
+
+
 def validity_for(validity_minutes: float, expires_at: datetime | None, now: datetime) -> str:
-    """Validity never beyond the alert's expiry: the SMSC drops a stale alert too."""
-    minutes = float(validity_minutes)
+    """Validity never beyond the alert's expiry: the SMSC drops a stale alert too. Absolute, so
+    the SMSC cannot deliver it after expires_at (a relative time has whole minutes at best and
+    was rounded up to one)."""
+    until = now + timedelta(minutes=float(validity_minutes))
     if expires_at is not None:
-        minutes = min(minutes, (expires_at - now).total_seconds() / 60.0)
-    return relative_validity(max(minutes, 1.0))
+        exp = expires_at if expires_at.tzinfo is not None else expires_at.replace(tzinfo=UTC)
+        until = min(until, exp)
+    return absolute_validity(until)
 
 
 # --- the client -------------------------------------------------------------------------------------
