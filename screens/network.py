@@ -38,6 +38,12 @@ def _when(dt: Any) -> str:
         return str(dt)[:16]
 
 
+def kind_in_name(kind: str, name: str) -> bool:
+    """'BIN Bruggeveld-Dorp' already says BIN (and 'ZBIN Haven' / 'Z-BIN Haven' say Z-BIN)."""
+    first = (name.split(maxsplit=1) or [""])[0].upper().replace("-", "")
+    return first == kind.upper().replace("-", "")
+
+
 def build_view(db: Any, network_id: int) -> NetworkView:
     """Blocking: read the summary and render it (runs in a thread worker)."""
     from bin_console.data.networks import network_summary
@@ -47,7 +53,7 @@ def build_view(db: Any, network_id: int) -> NetworkView:
         net = s.network
         kind = "Z-BIN" if net.kind.upper() == "ZBIN" else net.kind
         title = Text.assemble(
-            (f"{kind} ", "bold"),
+            (f"{kind} " if not kind_in_name(kind, net.name) else "", "bold"),
             safe_text(net.name, style="bold"),
             "  ",
             safe_text(net.municipality),

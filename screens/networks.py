@@ -106,7 +106,7 @@ class NetworksScreen(BaseScreen):
     def _zone_label(self) -> str:
         if self._zones and 0 <= self._zone_index < len(self._zones):
             _, code, name = self._zones[self._zone_index]
-            return f"zone {code} {name}"
+            return f"zone {clean(code)} {clean(name)}"
         return "all zones"
 
     def _info_text(self, message: str | None = None) -> Text:
