@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -40,6 +41,8 @@ HOLD_SAFETY_S = 2.0  # held keys are replayed after this even if no screen relea
 STATUS_POLL_S = 0.5
 STALE_HEARTBEAT_S = 15.0  # a sender that has not written its status for this long may be dead
 KEY_BARRIER_S = 1.0  # longest wait for one key to be handled before the next goes anyway
+SENDER_START_WAIT_S = 15.0  # stop waits this long for a start still running (outbox recovery)
+SENDER_STOP_JOIN_S = 8.0  # run_console waits this long for the sender to unbind after the TUI exits
 
 
 HIGH_CONTRAST = Theme(
@@ -148,6 +151,15 @@ class BinConsoleApp(App, inherit_bindings=False):
         self._draining = False
         self._key_token: object | None = None
         self._poll = poll_status
+        # Alerts confirmed in compose whose rows are being written (Ctrl+Q asks meanwhile).
+        self.pending_creates = 0
+        # The compose screen's unsent text (screens/compose.py ComposeDraft): Escape keeps it.
+        self.compose_draft: Any = None
+        # The sender's start (outbox recovery: a write that may wait on a lock) and stop (joins its
+        # thread) never run on the event loop; the lock keeps a late start from following the stop.
+        self._sender_lock = threading.Lock()
+        self._sender_stopping = False
+        self._sender_stopper: threading.Thread | None = None
         self.register_theme(HIGH_CONTRAST)
         self.theme = pick_theme(getattr(settings, "ui_theme", "auto"))
         self.cursor_blink = bool(getattr(settings, "cursor_blink", True))
@@ -167,20 +179,44 @@ class BinConsoleApp(App, inherit_bindings=False):
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         if self.sender is not None:
-            try:
-                self.sender.start()
-            except Exception:  # noqa: BLE001 - the console still works; the status line says why
-                log.exception("embedded sender failed to start")
+            self.run_worker(self._start_sender, thread=True, group="sender-start", exit_on_error=False)
         if self._poll:
             self._poll_status()
         self.open_networks()
 
-    def on_unmount(self) -> None:
-        if self.sender is not None:
+    def _start_sender(self) -> None:
+        with self._sender_lock:
+            if self._sender_stopping:
+                return
             try:
-                self.sender.stop()
-            except Exception:  # noqa: BLE001
-                log.exception("embedded sender failed to stop")
+                self.sender.start()
+            except Exception:  # noqa: BLE001 - the console still works; the status line says why
+                log.exception("embedded sender failed to start")
+
+    def _stop_sender(self) -> None:
+        got = self._sender_lock.acquire(timeout=SENDER_START_WAIT_S)
+        try:
+            self._sender_stopping = True
+            self.sender.stop()
+        except Exception:  # noqa: BLE001
+            log.exception("embedded sender failed to stop")
+        finally:
+            if got:
+                self._sender_lock.release()
+
+    def on_unmount(self) -> None:
+        if self.sender is not None and self._sender_stopper is None:
+            # Off the event loop: stop() waits for outstanding resps and joins the sender thread.
+            self._sender_stopper = threading.Thread(target=self._stop_sender, name="sender-stop", daemon=True)
+            self._sender_stopper.start()
+
+    def join_sender(self, timeout: float = SENDER_STOP_JOIN_S) -> bool:
+        """After run() returned: wait (bounded) for the sender to unbind. True when it has stopped."""
+        stopper = self._sender_stopper
+        if stopper is None:
+            return True
+        stopper.join(timeout)
+        return not stopper.is_alive()
 
     # ------------------------------------------------------------------ type-ahead buffer
     def hold_keys(self) -> None:
@@ -277,27 +313,46 @@ class BinConsoleApp(App, inherit_bindings=False):
             self.notify(f"{name} is not available yet ({exc})", severity="warning", markup=False)
             return None
 
+    def _raise_screen(self, screen: Screen) -> None:
+        """Bring a screen already in the stack to the top (no second copy, the ones above stay)."""
+        stack = self._screen_stack
+        stack.remove(screen)
+        screen._pop_result_callback()  # push_screen adds one again
+        self.push_buffered(screen)
+
     def _find_screen(self, cls: type) -> Screen | None:
         for screen in self.screen_stack:
             if type(screen) is cls:
                 return screen
         return None
 
-    def _show(self, module: str, name: str, *args: Any, reuse: bool = False, **kwargs: Any) -> None:
+    def _show(
+        self, module: str, name: str, *args: Any, reuse: bool = False, to_top: bool = False, **kwargs: Any
+    ) -> Screen | None:
+        """Push a new screen; with ``to_top`` an open one of that class is brought to the top instead,
+        with ``reuse`` the stack is unwound back to it. Returns the screen shown."""
         cls = self._screen_class(module, name)
         if cls is None:
-            return
+            return None
+        if to_top:
+            existing = self._find_screen(cls)
+            if existing is not None:
+                if existing is not self.screen:
+                    self._raise_screen(existing)
+                return existing
         if reuse:
             existing = self._find_screen(cls)
             if existing is not None:
                 if existing is self.screen:
-                    return
+                    return existing
                 # Unwind back to it rather than stacking a second copy.
                 self.hold_keys()
                 while self.screen is not existing:
                     self.pop_screen()
-                return
-        self.push_buffered(cls(*args, **kwargs))
+                return existing
+        screen = cls(*args, **kwargs)
+        self.push_buffered(screen)
+        return screen
 
     def open_networks(self) -> None:
         self._show("networks", "NetworksScreen", reuse=True)
@@ -317,14 +372,18 @@ class BinConsoleApp(App, inherit_bindings=False):
             network_ids = [self.current_network_id]
         self._show("compose", "ComposeScreen", network_ids)
 
+    # Polling screens: one of each at most (a covered one pauses its polling; see their
+    # on_screen_suspend), brought to the top when asked for again.
     def open_monitor(self, alert_id: int | None = None) -> None:
-        self._show("monitor", "MonitorScreen", alert_id)
+        screen = self._show("monitor", "MonitorScreen", alert_id, to_top=True)
+        if screen is not None and alert_id is not None and getattr(screen, "alert_id", None) != alert_id:
+            screen.show_alert(alert_id)
 
     def open_inbox(self) -> None:
-        self._show("inbox", "InboxScreen")
+        self._show("inbox", "InboxScreen", to_top=True)
 
     def open_history(self) -> None:
-        self._show("history", "HistoryScreen")
+        self._show("history", "HistoryScreen", to_top=True)
 
     def action_open_networks(self) -> None:
         self.open_networks()
@@ -362,12 +421,41 @@ class BinConsoleApp(App, inherit_bindings=False):
         if not left:
             self.release_keys()
 
+    def sends_in_flight(self) -> bool:
+        """An alert is being written, or may still have messages queued / on the wire."""
+        if self.sending or self.pending_creates > 0:
+            return True
+        return self.sender is not None and self.status.queue_depth > 0
+
     def action_request_quit(self) -> None:
-        if not self.sending:
+        if not self.sends_in_flight():
             self.exit()
             return
+        if self._poll and self.pending_creates == 0:
+            # The flag / last status may be up to one poll old (the alert finished a moment ago):
+            # read the queue now, off the event loop, and decide on that. Keys typed meanwhile
+            # are held for the question, if it comes.
+            self.hold_keys()
+            self.run_worker(self._quit_check, thread=True, group="quit-check", exclusive=True, exit_on_error=False)
+            return
+        self._ask_quit()
+
+    def _quit_check(self) -> None:
+        started = time.monotonic()
+        status = self._read_status()
+        self.call_from_thread(self._quit_checked, status, started)
+
+    def _quit_checked(self, status: LinkStatus, started: float) -> None:
+        self._set_status(status, started)  # clears `sending` only from a read newer than the alert
+        if self.sends_in_flight():
+            self._ask_quit()
+        else:
+            self.exit()
+
+    def _ask_quit(self) -> None:
         cls = self._screen_class("quit_confirm", "QuitConfirmModal")
         if cls is None:
+            self.release_keys()
             return
 
         def done(really: bool | None) -> None:
@@ -395,6 +483,38 @@ class BinConsoleApp(App, inherit_bindings=False):
         )
         for title, help_text, callback in getattr(screen, "palette_commands", lambda: [])():
             yield SystemCommand(title, help_text, callback)
+
+    # ------------------------------------------------------------------ writes
+    def run_write(
+        self,
+        fn: Any,
+        *args: Any,
+        on_done: Any = None,
+        on_error: Any = None,
+        what: str = "write",
+    ) -> None:
+        """Run a database write as an App-owned thread worker: leaving the screen that asked for it
+        (which cancels the screen's workers) can never drop it, and writes never cancel each other.
+        ``on_done(result)`` / ``on_error(exc)`` run on the event loop; a screen callback checks
+        ``is_attached`` itself. Without ``on_error`` the failure is notified from the App."""
+
+        def job() -> None:
+            try:
+                result = fn(*args)
+            except Exception as exc:  # noqa: BLE001 - shown to the dispatcher, never swallowed
+                log.exception("%s failed", what)
+                self.call_from_thread(self._write_failed, on_error, what, exc)
+            else:
+                if on_done is not None:
+                    self.call_from_thread(on_done, result)
+
+        self.run_worker(job, thread=True, group="app-write", exclusive=False, exit_on_error=False)
+
+    def _write_failed(self, on_error: Any, what: str, exc: BaseException) -> None:
+        if on_error is not None:
+            on_error(exc)
+        else:
+            self.notify(f"{what} failed: {type(exc).__name__}: {exc}", severity="error", markup=False)
 
     # ------------------------------------------------------------------ sender and status
     def wake_sender(self) -> None:

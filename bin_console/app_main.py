@@ -49,6 +49,10 @@ def run_console(settings: Settings, db: Any, *, sender: Any = None) -> int:
 
     app = BinConsoleApp(settings, db, sender=sender, training=settings.smpp.training)
     app.run(mouse=False)
+    # The App stops the sender in a thread when it unmounts (never on the event loop); give it a
+    # bounded time to hand over outstanding resps and unbind before the process exits.
+    if not app.join_sender():
+        log.warning("embedded sender still stopping at exit; queued messages stay queued")
     return int(app.return_code or 0)
 
 

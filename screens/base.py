@@ -11,6 +11,8 @@
   the screen is still attached (a late result for a popped screen is dropped, not a crash).
 - ``compose_body()``: the screen's widgets; ``compose()`` adds the status line and the footer
   (a screen that overrides ``compose()`` itself yields ``self.chrome()`` at the end).
+- ``poll_every(seconds, fn)``: a refresh timer that runs only while the screen is on top (paused
+  when another screen covers it, resumed - with one refresh at once - when it is back on top).
 - ``go_back()``: what Escape does here; returns True when it leaves the screen (the screen that
   resumes releases the held keys), False when it did nothing (the App releases them at once).
 """
@@ -93,6 +95,28 @@ class _ScreenShared:
         release = getattr(self.app, "release_keys", None)
         if release is not None:
             release()
+        if getattr(self, "_poll_paused", False):
+            self._poll_paused = False
+            timer, fn = self._poll_timer
+            timer.resume()
+            fn()
+
+    def on_screen_suspend(self) -> None:
+        if getattr(self, "_poll_timer", None) is not None and not self._poll_paused:
+            self._poll_paused = True
+            self._poll_timer[0].pause()  # covered: nobody reads it, so no queries
+
+    def poll_every(self, seconds: float, fn: Callable[[], None]) -> Any:
+        """Call ``fn`` every ``seconds`` while this screen is on top (see on_screen_suspend)."""
+        timer = self.set_interval(seconds, fn)
+        self._poll_timer = (timer, fn)
+        self._poll_paused = False
+        return timer
+
+    @property
+    def polling(self) -> bool:
+        """True when this screen has a refresh timer and it is not paused."""
+        return getattr(self, "_poll_timer", None) is not None and not self._poll_paused
 
     def go_back(self) -> bool:
         """Escape: leave this screen if something is under it. Never destructive."""

@@ -23,7 +23,7 @@ from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
 from bin_console import alerts, encoding
-from bin_console.textsafe import safe_text
+from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
 from .confirm import ConfirmSendModal, SendSummary
@@ -41,6 +41,17 @@ def _network_names(db: Any, ids: list[int]) -> dict[int, str]:
             if net is not None:
                 out[nid] = net.name
     return out
+
+
+@dataclass(frozen=True)
+class ComposeDraft:
+    """What the dispatcher composed and has not sent: kept on the App (``app.compose_draft``) so
+    Escape, F2 or any other way out of the compose screen never throws the text away."""
+
+    text: str
+    network_ids: tuple[int, ...]
+    urgency: str
+    template_key: str | None
 
 
 @dataclass
@@ -113,13 +124,41 @@ class ComposeScreen(BaseScreen):
         super().on_mount()
         body = self.query_one("#body", TextArea)
         body.cursor_blink = bool(getattr(self.app.settings, "cursor_blink", True))
+        draft: ComposeDraft | None = getattr(self.app, "compose_draft", None)
         if self._initial_ids is None:
-            cur = getattr(self.app, "current_network_id", None)
-            self._initial_ids = [cur] if cur is not None else []
+            if draft is not None and draft.network_ids:
+                self._initial_ids = list(draft.network_ids)
+            else:
+                cur = getattr(self.app, "current_network_id", None)
+                self._initial_ids = [cur] if cur is not None else []
         self.network_ids = list(dict.fromkeys(self._initial_ids))
+        if draft is not None:
+            self._restore(draft, body)
         self._render_targets()
         self._update_meter()
         self._refresh_targets()
+
+    # --- draft ---------------------------------------------------------------------------------
+
+    def _restore(self, draft: ComposeDraft, body: TextArea) -> None:
+        """The text of the unsent alert comes back; the targets are the ones asked for now (F4 on
+        another network means that network), and the dispatcher is told when they differ."""
+        self.urgency = draft.urgency
+        self.template_key = draft.template_key
+        if draft.text:
+            body.load_text(draft.text)
+            body.move_cursor(body.document.end)
+        if draft.network_ids and tuple(self.network_ids) != draft.network_ids:
+            self.app.notify("Your unsent alert text was kept; check the target networks.", title="Draft", markup=False)
+
+    def _save_draft(self) -> None:
+        if not self.is_attached:
+            return
+        text = self.text
+        if not text.strip() and self.template_key is None:
+            self.app.compose_draft = None
+            return
+        self.app.compose_draft = ComposeDraft(text, tuple(self.network_ids), self.urgency, self.template_key)
 
     # --- state shown --------------------------------------------------------------------------
 
@@ -170,6 +209,7 @@ class ComposeScreen(BaseScreen):
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._update_meter()
+        self._save_draft()  # every change, so no way of leaving the screen can lose the text
 
     # --- workers --------------------------------------------------------------------------------
 
@@ -202,12 +242,15 @@ class ComposeScreen(BaseScreen):
 
     def _plan_failed(self, exc: BaseException) -> None:
         self._review_wanted = False
-        self.query_one("#recipients", Static).update(Text(f"Recipients: could not count ({exc})", style="bold red"))
+        self.query_one("#recipients", Static).update(
+            Text(f"Recipients: could not count ({clean(exc)})", style="bold red")
+        )
 
     # --- actions --------------------------------------------------------------------------------
 
     def action_toggle_urgency(self) -> None:
         self.urgency = "normal" if self.urgency == "urgent" else "urgent"
+        self._save_draft()
         self._render_targets()
         self._refresh_targets()
         self._update_meter()
@@ -238,6 +281,7 @@ class ComposeScreen(BaseScreen):
             self.network_names.update(names)
             if ids != self.network_ids:
                 self.network_ids = ids
+                self._save_draft()
                 self._render_targets()
                 self._refresh_targets()
 
@@ -251,6 +295,7 @@ class ComposeScreen(BaseScreen):
                 return
             key, text, urgency = result
             self.template_key = key
+            self._save_draft()
             body = self.query_one("#body", TextArea)
             body.load_text(text)
             body.move_cursor(body.document.end)
@@ -334,6 +379,7 @@ class ComposeScreen(BaseScreen):
         def finish(alert_id: int | None, exc: BaseException | None) -> None:
             # Runs on the event loop even if this screen was left meanwhile: the rows are written,
             # so the App must know something is in flight and the sender must be woken.
+            app.pending_creates = max(0, app.pending_creates - 1)
             if exc is not None or alert_id is None:
                 self._create_failed(exc or RuntimeError("no alert id"))
                 return
@@ -348,6 +394,10 @@ class ComposeScreen(BaseScreen):
             else:
                 app.call_from_thread(finish, alert_id, None)
 
+        # Counted before the worker starts, so Ctrl+Q asks while the rows are being written
+        # (app.sending only becomes true once they are committed).
+        app.pending_creates = getattr(app, "pending_creates", 0) + 1
+
         # An App-owned worker: leaving the compose screen must not cancel what was confirmed.
         app.run_worker(job, thread=True, group="compose-send", exclusive=False, exit_on_error=False)
 
@@ -359,13 +409,15 @@ class ComposeScreen(BaseScreen):
         if wake is not None:
             wake()
         self.last_alert_id = alert_id
+        app.compose_draft = None  # sent: the next compose starts empty
         app.notify(f"Alert #{alert_id} queued.", markup=False)
         if self.is_attached:
             body = self.query_one("#body", TextArea)
-            body.load_text("")  # sent: Escape back here must not offer the same alert again by accident
             self.template_key = None
-            app.open_monitor(alert_id)
+            body.load_text("")  # sent: Escape back here must not offer the same alert again by accident
+            if app.screen is self:  # not over a window opened meanwhile (the quit question, say)
+                app.open_monitor(alert_id)
 
     def _create_failed(self, exc: BaseException) -> None:
         self._busy = False
-        self.app.notify(f"The alert was NOT created: {exc}", severity="error", markup=False, title="Not sent")
+        self.app.notify(f"The alert was NOT created: {clean(exc)}", severity="error", markup=False, title="Not sent")

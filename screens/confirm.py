@@ -210,6 +210,7 @@ class ConfirmActionModal(BaseModal):
 
     INITIAL_FOCUS = "#no"
     ARM_DELAY = 0.3
+    HELP = [("F5 / y", "yes (once the question has been shown)"), ("Enter / n / Escape", "no")]
     BINDINGS = [
         Binding("f5", "yes_hint", "Yes"),
         Binding("escape", "no", "No", priority=True),
@@ -240,6 +241,10 @@ class ConfirmActionModal(BaseModal):
     def on_mount(self) -> None:
         super().on_mount()
         self.call_after_refresh(lambda: self.set_timer(self.ARM_DELAY, self._arm))
+
+    @property
+    def armed(self) -> bool:
+        return self.armed_at is not None
 
     def _arm(self) -> None:
         self.armed_at = time.monotonic()

@@ -55,7 +55,7 @@ class HistoryScreen(BaseScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.refresh_alerts()
-        self.set_interval(REFRESH_S, self.refresh_alerts)
+        self.poll_every(REFRESH_S, self.refresh_alerts)  # paused while covered
 
     def refresh_alerts(self) -> None:
         db = self.app.db

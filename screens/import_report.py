@@ -19,10 +19,17 @@ from bin_console.textsafe import clean, safe_text
 from .base import BaseModal, BaseScreen
 
 
+class NoSuchFile(Exception):
+    """The path typed is not a readable file (checked in the worker: a stat can hang on a dead mount)."""
+
+
 def run_import(db: Any, path: str, network_id: int) -> Any:
     from bin_console.importer import import_members
 
-    return import_members(db, Path(path).expanduser(), network_id)
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise NoSuchFile(path)
+    return import_members(db, file, network_id)
 
 
 def report_text(report: Any, path: str) -> Text:
@@ -78,24 +85,30 @@ class ImportPathModal(BaseModal):
         path = event.value.strip()
         if not path or self._importing:
             return
-        if not Path(path).expanduser().is_file():
-            self.query_one("#import-status", Static).update(Text.assemble("No such file: ", safe_text(path)))
-            return
         self._importing = True
         self.query_one("#import-status", Static).update("Importing...")
-        self.run_db(
-            run_import,
-            self.app.db,
-            path,
-            self.network_id,
-            group="member-import",
-            on_done=lambda report: self.dismiss((path, report)),
-            on_error=self._failed,
-        )
+        app = self.app
+
+        def done(report: Any) -> None:
+            if self.is_attached:
+                self.dismiss((path, report))
+            else:  # the prompt was closed meanwhile; the import itself went through
+                imported = getattr(report, "imported", 0)
+                app.notify(f"Import of {clean(path)} finished: {imported} imported.", markup=False)
+
+        # App-owned: closing the prompt while the file is read must not drop the import.
+        app.run_write(run_import, app.db, path, self.network_id, on_done=done, on_error=self._failed, what="Import")
 
     def _failed(self, exc: BaseException) -> None:
         self._importing = False
-        self.query_one("#import-status", Static).update(Text(f"Import failed: {type(exc).__name__}: {clean(exc)}"))
+        if isinstance(exc, NoSuchFile):
+            msg = Text.assemble("No such file: ", safe_text(str(exc)))
+        else:
+            msg = Text(f"Import failed: {type(exc).__name__}: {clean(exc)}")
+        if self.is_attached:
+            self.query_one("#import-status", Static).update(msg)
+        else:
+            self.app.notify(msg.plain, severity="error", markup=False)
 
 
 class ImportReportScreen(BaseScreen):

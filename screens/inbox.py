@@ -77,7 +77,7 @@ class InboxScreen(BaseScreen):
         super().on_mount()
         self._title()
         self.refresh_replies()
-        self.set_interval(REFRESH_S, self.refresh_replies)
+        self.poll_every(REFRESH_S, self.refresh_replies)  # paused while covered
 
     def _title(self) -> None:
         t = Text("Replies", style="bold")
@@ -157,12 +157,12 @@ class InboxScreen(BaseScreen):
         if g(r, "handled", default=False):
             return
         rid, db, actor = g(r, "id", "reply_id"), self.app.db, self.app.actor
-        self.run_db(
-            alerts.mark_reply_handled, db, rid, actor, group="inbox-mark", exclusive=False, on_done=self._marked
-        )
+        # App-owned write: leaving the inbox must not drop it.
+        self.app.run_write(alerts.mark_reply_handled, db, rid, actor, on_done=self._marked, what="Mark handled")
 
     def _marked(self, _result: Any) -> None:
-        self.refresh_replies()
+        if self.is_attached:
+            self.refresh_replies()
 
     def action_toggle_unhandled(self) -> None:
         self.unhandled_only = not self.unhandled_only

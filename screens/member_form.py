@@ -2,7 +2,9 @@
 
 Validation is the directory service's (ValidationError.errors: field -> reason, DuplicateMemberError
 names the clashing member); the form shows each reason under its field and keeps what was typed.
-Saving runs in a thread worker. Enter or Ctrl+S saves; Escape closes without saving.
+Saving runs in an App-owned thread worker (closing the form can never drop a save). Enter or
+Ctrl+S saves; Escape closes, and asks first when something was typed (the answer that is focused,
+and what Escape / n / Enter give, is "keep editing").
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import Any
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal
+from .confirm import ConfirmActionModal
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -48,7 +51,7 @@ class MemberFormModal(BaseModal):
     HELP = [
         ("Tab / Shift+Tab", "next / previous field"),
         ("Enter or Ctrl+S", "save"),
-        ("Escape", "close without saving"),
+        ("Escape", "close without saving (asks first when something was changed)"),
     ]
     BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True)]
     DEFAULT_CSS = """
@@ -72,6 +75,7 @@ class MemberFormModal(BaseModal):
         self.member = member or {}
         self.member_id: int | None = self.member.get("id")
         self._saving = False
+        self._initial: dict[str, Any] | None = None
 
     def compose_body(self):  # noqa: ANN201
         title = "Edit member" if self.member_id else "New member"
@@ -84,6 +88,32 @@ class MemberFormModal(BaseModal):
                         yield Input(value=clean(self.member.get(key, "") or ""), id=f"f-{key}")
                     yield Static("", id=f"e-{key}", classes="field-error")
             yield Static("Enter saves, Escape cancels.", id="form-status")
+
+    def on_mount(self) -> None:
+        self._initial = self.values()  # what "changed" is measured against
+
+    def changed(self) -> bool:
+        return self._initial is not None and self.values() != self._initial
+
+    def go_back(self) -> bool:
+        """Escape: close at once when nothing was typed; otherwise ask (default: keep editing)."""
+        if not self.changed():
+            self.dismiss(None)
+            return True
+
+        def answered(discard: bool | None) -> None:
+            if discard and self.is_attached:
+                self.dismiss(None)
+
+        self.app.push_buffered(
+            ConfirmActionModal(
+                "Close the form and throw away what you typed?",
+                yes_label="Discard (F5)",
+                no_label="Keep editing",
+            ),
+            answered,
+        )
+        return True  # the question is now on top; it releases held keys once focused
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -125,28 +155,35 @@ class MemberFormModal(BaseModal):
             return
         self._saving = True
         self.query_one("#form-status", Static).update("Saving...")
-        self.run_db(
+        data = self.values()
+        app = self.app
+
+        def saved(member_id: int) -> None:
+            app.notify(f"Saved {clean(data.get('name', ''))}.", markup=False)
+            self._saving = False
+            if self.is_attached:
+                self.dismiss(member_id)
+
+        # App-owned: a save in progress is never dropped because the form went away.
+        app.run_write(
             save_member,
-            self.app.db,
+            app.db,
             self.network_id,
             self.member_id,
-            self.values(),
-            self.app.actor,
-            group="member-save",
-            on_done=self._saved,
+            data,
+            app.actor,
+            on_done=saved,
             on_error=self._failed,
+            what="Save member",
         )
-
-    def _saved(self, member_id: int) -> None:
-        self._saving = False
-        name = self.query_one("#f-name", Input).value
-        self.app.notify(f"Saved {clean(name)}.", markup=False)
-        self.dismiss(member_id)
 
     def _failed(self, exc: BaseException) -> None:
         from bin_console.validation import DuplicateMemberError, ValidationError
 
         self._saving = False
+        if not self.is_attached:
+            self.app.notify(f"Member NOT saved: {clean(exc)}", severity="error", markup=False)
+            return
         if isinstance(exc, ValidationError):
             self.show_errors(exc.errors)
         elif isinstance(exc, DuplicateMemberError):
@@ -157,43 +194,20 @@ class MemberFormModal(BaseModal):
             )
 
 
-class DeactivateConfirmModal(BaseModal):
-    """Opens on Cancel; `y` or the Deactivate button confirms; `n` / Escape cancels."""
+class DeactivateConfirmModal(ConfirmActionModal):
+    """'Deactivate <name>?' - opens on Cancel; F5 or `y` once armed (painted, then a moment: a `y`
+    typed ahead before it showed never counts); `n` / Escape / Enter cancel."""
 
-    INITIAL_FOCUS = "#cancel"
-    HELP = [("y", "deactivate"), ("n / Escape", "cancel")]
-    BINDINGS = [Binding("y", "yes", "Deactivate"), Binding("n", "no", "Cancel")]
-    DEFAULT_CSS = """
-    DeactivateConfirmModal { align: center middle; }
-    DeactivateConfirmModal > Vertical { width: 60; height: auto; border: double $warning;
-        background: $panel; padding: 1 2; }
-    DeactivateConfirmModal Horizontal { height: auto; }
-    DeactivateConfirmModal Button { margin: 1 1 0 0; }
-    """
+    HELP = [("F5 / y", "deactivate"), ("Enter / n / Escape", "cancel")]
 
     def __init__(self, name: str) -> None:
-        super().__init__()
         self.member_name = name
-
-    def compose_body(self):  # noqa: ANN201
-        with Vertical():
-            yield Static(
-                Text.assemble(
-                    "Deactivate ",
-                    safe_text(self.member_name, style="bold"),
-                    "?\nThe member stays in the register with status 'left' and receives no alerts.\n"
-                    "y = deactivate   n / Escape = cancel",
-                )
-            )
-            with Horizontal():
-                yield Button("Cancel (n)", id="cancel", variant="primary")
-                yield Button("Deactivate (y)", id="yes", variant="error")
-
-    def action_yes(self) -> None:
-        self.dismiss(True)
-
-    def action_no(self) -> None:
-        self.dismiss(False)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        super().__init__(
+            Text.assemble(
+                "Deactivate ",
+                safe_text(name, style="bold"),
+                "?\nThe member stays in the register with status 'left' and receives no alerts.",
+            ),
+            yes_label="Deactivate (F5)",
+            no_label="Cancel (n)",
+        )

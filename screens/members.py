@@ -283,22 +283,27 @@ class MembersScreen(BaseScreen):
             self.app.notify(f"{clean(row.name)} is already inactive.", markup=False)
             return
 
+        app = self.app
+
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_db(
+                # App-owned and not exclusive: a second deactivation, or leaving this screen, must
+                # never cancel the first.
+                app.run_write(
                     deactivate,
-                    self.app.db,
+                    app.db,
                     member_id,
-                    self.app.actor,
-                    group="member-write",
+                    app.actor,
                     on_done=lambda _id: self._deactivated(row.name),
+                    what="Deactivate",
                 )
 
         self.app.push_buffered(DeactivateConfirmModal(row.name), confirmed)
 
     def _deactivated(self, name: str) -> None:
         self.app.notify(f"{clean(name)} deactivated (status: left).", markup=False)
-        self.reload()
+        if self.is_attached:
+            self.reload()
 
     def action_import(self) -> None:
         from .import_report import ImportPathModal

@@ -3,8 +3,8 @@ sending rate, failures with readable reasons; Ctrl+X cancels what has not left y
 never on Escape).
 
 alerts.alert_progress is polled every 0.5 s in a screen-owned thread worker (one at a time,
-latest wins); the screen only renders. When nothing is queued or submitting any more anywhere
-(queue_depth == 0), app.sending is cleared so Ctrl+Q no longer asks.
+latest wins) while the screen is on top (a covered monitor pauses); the screen only renders. It
+never touches app.sending: the App's status poller clears that from a read known to be newer.
 """
 
 from __future__ import annotations
@@ -109,7 +109,16 @@ class MonitorScreen(BaseScreen):
         super().on_mount()
         self.query_one("#title", Static).update(Text("Loading..."))
         self.poll()
-        self.set_interval(POLL_S, self.poll)
+        self.poll_every(POLL_S, self.poll)  # paused while another screen covers the monitor
+
+    def show_alert(self, alert_id: int) -> None:
+        """The monitor was asked for another alert (App.open_monitor reuses the open one)."""
+        self.alert_id = alert_id
+        self.progress = None
+        self.meter = RateMeter()
+        self._failures_shown = ()
+        self.query_one("#title", Static).update(Text("Loading..."))
+        self.poll()
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -127,11 +136,11 @@ class MonitorScreen(BaseScreen):
     def _show(self, result: tuple[int | None, Any, int]) -> None:
         aid, progress, depth = result
         self.polls += 1
-        if depth == 0 and getattr(self.app, "sending", False):
-            self.app.sending = False  # nothing in flight anywhere: Ctrl+Q need not ask
         if aid is None:
             self.query_one("#title", Static).update(Text("No alert sent yet. F4 composes one."))
             return
+        if self.alert_id is not None and aid != self.alert_id:
+            return  # an answer for the alert shown before show_alert() switched
         self.alert_id = aid
         self.progress = progress
         self._render_progress(progress)
@@ -203,18 +212,18 @@ class MonitorScreen(BaseScreen):
             return
         q = Text(f"Cancel the {pending} messages of alert #{self.alert_id} that have not left yet?\n")
         q.append("Messages already handed to the SMSC cannot be recalled.")
-        aid, db, actor = self.alert_id, self.app.db, self.app.actor
+        aid, db, actor, app = self.alert_id, self.app.db, self.app.actor, self.app
 
         def done(yes: bool | None) -> None:
             if not yes:
                 return
-            self.run_db(
-                alerts.cancel_alert, db, aid, actor, group="monitor-cancel", exclusive=False, on_done=self._cancelled
-            )
+            # App-owned: leaving the monitor must not drop the cancel.
+            app.run_write(alerts.cancel_alert, db, aid, actor, on_done=self._cancelled, what="Cancel")
 
         push = getattr(self.app, "push_buffered", self.app.push_screen)
         push(ConfirmActionModal(q, yes_label="Cancel them (F5)", no_label="Keep sending"), done)
 
     def _cancelled(self, n: int) -> None:
         self.app.notify(f"{n} messages cancelled.", markup=False)
-        self.poll()
+        if self.is_attached:
+            self.poll()

@@ -21,7 +21,8 @@ async def test_search_compose_confirm_monitor_delivered_then_reply(sqlite_db, se
         settings.smpp, host="127.0.0.1", port=smsc.port, system_id="training", training=True, sender="POLITIE"
     )
     sender = SenderRunner(sqlite_db, settings.smpp, password=None, poll_interval=0.1)
-    app = make_app(settings, sqlite_db, sender=sender, training=True)
+    # The status poller runs: it is what clears app.sending once nothing is in flight.
+    app = make_app(settings, sqlite_db, sender=sender, training=True, poll_status=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press(*"kerkstr")  # by street

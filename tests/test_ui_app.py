@@ -38,7 +38,7 @@ async def test_ctrl_q_asks_when_sends_are_in_flight(seeded):
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, QuitConfirmModal), what="quit confirm")
         await settle(app, pilot)
-        assert app.focused.id == "stay"
+        assert app.focused.id == "no"  # Stay
         assert "still being sent" in screen_text(app)
         await pilot.press("enter")  # Enter presses the focused Stay
         await settle(app, pilot)
@@ -51,7 +51,7 @@ async def test_ctrl_q_asks_when_sends_are_in_flight(seeded):
         assert app.is_running
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, QuitConfirmModal), what="quit confirm")
-        await settle(app, pilot)
+        await wait_until(pilot, lambda: app.screen.armed, what="armed")
         await pilot.press("y")
         await pilot.pause()
         assert not app.is_running

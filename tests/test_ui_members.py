@@ -118,13 +118,13 @@ async def test_add_bad_number_then_good_then_edit_then_deactivate(sqlite_db):
         await pilot.press("ctrl+d")
         await wait_until(pilot, lambda: isinstance(app.screen, DeactivateConfirmModal), what="confirm")
         await settle(app, pilot)
-        assert app.focused.id == "cancel"
+        assert app.focused.id == "no"  # Cancel
         await pilot.press("escape")
         await settle(app, pilot)
         assert member_by_name(db, "Greta Vos-Smet").status == "active"
         await pilot.press("ctrl+d")
         await wait_until(pilot, lambda: isinstance(app.screen, DeactivateConfirmModal), what="confirm")
-        await settle(app, pilot)
+        await wait_until(pilot, lambda: app.screen.armed, what="armed")
         await pilot.press("y")
         await settle(app, pilot)
         await wait_until(pilot, lambda: member_by_name(db, "Greta Vos-Smet").status == "left", what="left")
@@ -150,7 +150,7 @@ async def test_hostile_names_literal_in_table_and_notification(sqlite_db):
             await pilot.press("down")
         await pilot.press("ctrl+d")
         await wait_until(pilot, lambda: isinstance(app.screen, DeactivateConfirmModal), what="confirm")
-        await settle(app, pilot)
+        await wait_until(pilot, lambda: app.screen.armed, what="armed")
         assert "[bold red]Jan[/]" in screen_text(app)
         await pilot.press("y")
         await settle(app, pilot)

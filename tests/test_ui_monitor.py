@@ -31,7 +31,8 @@ def make_alert(db, nid: int) -> int:
 async def test_f6_shows_latest_alert_with_literal_failures_and_cancel_confirmed(sqlite_db, settings):
     info = seed(sqlite_db)
     aid = make_alert(sqlite_db, info["network_id"])
-    app = make_app(settings, sqlite_db)
+    # The App's status poller (not the monitor) clears app.sending once nothing is queued.
+    app = make_app(settings, sqlite_db, poll_status=True)
     async with app.run_test(size=(80, 24)) as pilot:
         app.sending = True
         await pilot.press("f6")
