@@ -32,7 +32,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from bin_console.channels.mo import is_stop
-from bin_console.channels.receipts import Receipt, id_variants, normalise_id
+from bin_console.channels.receipts import Receipt, has_text_id, id_variants, normalise_id
 from bin_console.data.models import (
     Alert,
     Delivery,
@@ -484,7 +484,8 @@ def _record_acks(s: Session, acks: Sequence[Ack], now: datetime, *, owner: str |
 
 def _rematch_orphans(s: Session, new_ids: Sequence[str], now: datetime) -> None:
     """A receipt can beat its submit_sm_resp: retry the orphans whose id matches a new ack."""
-    variants = sorted({v for i in new_ids for v in id_variants(i)})
+    # an orphan from a TLV that lost its last character carries the id minus one character
+    variants = sorted({v for i in new_ids for v in id_variants(i)} | {i[:-1] for i in new_ids if len(i) > 1})
     found = []
     for chunk in _chunks(variants):
         found.extend(
@@ -494,14 +495,35 @@ def _rematch_orphans(s: Session, new_ids: Sequence[str], now: datetime) -> None:
                 )
             ).all()
         )
+    _retry_orphans(s, found, now)
+
+
+def rematch_orphans(s: Session, now: datetime, *, max_age_s: float = 86400.0, limit: int = 500) -> int:
+    """Housekeeping: retry unresolved recent orphans. Needed with two senders: B can store an
+    orphan while A's ack is still uncommitted, after A's commit-time re-match already ran.
+    Returns the number resolved."""
+    found = s.execute(
+        select(OT.c.id, OT.c.message_id, OT.c.alt_ids, OT.c.stat, OT.c.err, OT.c.raw)
+        .where(OT.c.resolved.is_(False), OT.c.received_at >= now - timedelta(seconds=max_age_s))
+        .order_by(OT.c.id.desc())
+        .limit(limit)
+    ).all()
+    return _retry_orphans(s, found, now)
+
+
+def _retry_orphans(s: Session, found: Sequence, now: datetime) -> int:
     if not found:
-        return
-    receipts = [Receipt(o.message_id, tuple(o.alt_ids.split()), o.stat, o.err, o.raw) for o in found]
+        return 0
+    receipts = [
+        Receipt(o.message_id, tuple(o.alt_ids.split()), o.stat, o.err, o.raw, tlv_only=not has_text_id(o.raw))
+        for o in found
+    ]
     unmatched = _apply_receipts(s, receipts, now, store_orphans=False)
     still = {id(r) for r in unmatched}
     done = [o.id for o, r in zip(found, receipts, strict=True) if id(r) not in still]
     if done:
         s.execute(update(OT).where(OT.c.id.in_(done)).values(resolved=True))
+    return len(done)
 
 
 def record_failures(db, failures: Sequence[Failure]) -> None:  # noqa: ANN001
@@ -615,6 +637,8 @@ def _apply_receipts(s: Session, receipts: Sequence[Receipt], now: datetime, *, s
     touched: set[int] = set()
     for r in receipts:
         hit = next((by_id[c] for c in r.candidates() if c in by_id), None)
+        if hit is None and r.tlv_only:
+            hit = _one_char_longer(s, r.message_id)
         if hit is None:
             unmatched.append(r)
             continue
@@ -651,6 +675,18 @@ def _apply_receipts(s: Session, receipts: Sequence[Receipt], now: datetime, *, s
     if store_orphans and unmatched:
         _store_orphans(s, unmatched, now)
     return unmatched
+
+
+def _one_char_longer(s: Session, prefix: str) -> tuple[int, int] | None:
+    """The part whose id is `prefix` plus one character, if exactly one is (a TLV id that lost its
+    last character); several candidates -> no match (the receipt stays an orphan)."""
+    if not prefix:
+        return None
+    esc = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = s.execute(
+        select(PT.c.id, PT.c.delivery_id).where(PT.c.message_id.like(esc + "_", escape="\\")).order_by(PT.c.id).limit(2)
+    ).all()
+    return (rows[0].id, rows[0].delivery_id) if len(rows) == 1 else None
 
 
 def _settle_deliveries(s: Session, ids: Sequence[int], now: datetime) -> None:

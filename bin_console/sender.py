@@ -169,6 +169,10 @@ class SenderRunner:
         # renewals run every lease_s/3; sending pauses once the last committed one is older than
         # lease_s minus this margin, well before another sender's reaper can take the rows
         self._lease_margin = max(1.0, self.lease_s / 4)
+        # unresolved receipt orphans are retried this often (another sender's ack may have
+        # committed after its own re-match ran)
+        self.orphan_every_s = 30.0
+        self._next_orphans = 0.0
         self.state = "stopped"
         self.detail = ""
         self.stats = {"parts_sent": 0, "parts_acked": 0, "throttled": 0, "link_losses": 0, "binds": 0, "failures": 0}
@@ -889,6 +893,10 @@ class SenderRunner:
                     droppable=True,
                 )
             )
+        now = time.monotonic()
+        if now >= self._next_orphans:
+            self._next_orphans = now + self.orphan_every_s
+            self._submit(Job("orphans", lambda s: outbox.rematch_orphans(s, utcnow()), droppable=True))
         if reap:  # rows of senders that died elsewhere; never our own (we may still be sending them)
             self._submit(
                 Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False, exclude=owner), droppable=True)

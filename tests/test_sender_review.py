@@ -161,3 +161,52 @@ def test_validity_is_absolute_utc_and_never_after_the_expiry():
     assert validity_for(2, None, now) == "260305140909000+"
     brussels = timezone(timedelta(hours=1))
     assert validity_for(60, datetime(2026, 3, 5, 15, 30, tzinfo=brussels), now) == "260305143000000+"
+
+
+def _acked_part(db, message_id: str, n: int = 1) -> list[int]:
+    net = make_network(db, n, name=f"Net {message_id}")
+    alert(db, net, "Receipt")
+    items = outbox.claim(db, "h:me", n, 30)
+    return [it.delivery_id for it in items]
+
+
+def test_tlv_only_receipt_matches_an_id_one_character_longer_when_unique(db):
+    from bin_console.channels.receipts import parse_receipt
+
+    a, b, c = _acked_part(db, "x", 3)
+    outbox.record_acks(db, [outbox.Ack(a, 1, "ABC123"), outbox.Ack(b, 1, "XYZ781"), outbox.Ack(c, 1, "XYZ782")])
+    # smpplib cut the last character of a TLV sent without its NUL
+    cut = [parse_receipt(b"", receipted_message_id=m, message_state=2) for m in (b"ABC12", b"XYZ78")]
+    outbox.apply_receipts(db, cut)
+    with db.read() as s:
+        st = dict(s.execute(select(Delivery.id, Delivery.state)).all())
+    assert st[a] == "delivered"
+    assert st[b] == st[c] == "submitted"  # two candidates: no guess, kept as an orphan
+    assert scalar_orphans(db) == 1
+
+
+def test_receipt_orphan_is_rematched_by_housekeeping(db):
+    from bin_console.data.models import DeliveryPart
+
+    from bin_console.channels.receipts import parse_receipt
+
+    (a,) = _acked_part(db, "y")
+    outbox.apply_receipts(db, [parse_receipt(b"id:77F sub:001 dlvrd:001 stat:DELIVRD err:000")])
+    assert scalar_orphans(db) == 1
+    with db.write() as s:  # another sender's ack, committed after its own re-match ran
+        s.add(DeliveryPart(delivery_id=a, part_no=1, message_id="77F", message_id_raw="77F", state="submitted"))
+    with db.write() as s:
+        assert outbox.rematch_orphans(s, utcnow()) == 1
+    assert scalar_orphans(db) == 0
+    with db.read() as s:
+        assert s.get(Delivery, a).parts_delivered == 1
+
+
+def scalar_orphans(db) -> int:
+    from bin_console.data.models import ReceiptOrphan
+    from sqlalchemy import func
+
+    with db.read() as s:
+        return s.execute(
+            select(func.count()).select_from(ReceiptOrphan).where(ReceiptOrphan.resolved.is_(False))
+        ).scalar()

@@ -87,6 +87,9 @@ class Receipt:
     stat: str = "UNKNOWN"
     err: str | None = None
     raw: str = ""
+    # only the receipted_message_id TLV carried the id: smpplib may have cut its last character
+    # (SMSC sent it without the NUL), so a unique id one character longer also matches
+    tlv_only: bool = False
 
     @property
     def state(self) -> str | None:
@@ -132,4 +135,11 @@ def parse_receipt(
         stat=stat,
         err=err,
         raw=body.decode("latin-1")[:500],
+        tlv_only=not text_id,
     )
+
+
+def has_text_id(raw: str | bytes | None) -> bool:
+    """Whether a stored receipt body carries its id in the text (else it came from the TLV)."""
+    body = raw.encode("latin-1", "replace") if isinstance(raw, str) else (raw or b"")
+    return _ID_RE.search(body) is not None
