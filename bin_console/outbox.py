@@ -38,6 +38,7 @@ from bin_console.data.models import (
     Delivery,
     DeliveryPart,
     Member,
+    MoFragment,
     ReceiptOrphan,
     Reply,
     utcnow,
@@ -770,8 +771,25 @@ def store_reply(db, source: str, text: str) -> int:  # noqa: ANN001
         return _store_reply(s, source, text, utcnow())
 
 
+REPLY_DEDUPE_S = 600  # a redelivered reply (our deliver_sm_resp was lost) arrives within minutes
+FRAGMENT_MAX_AGE_S = 3600  # a long reply whose other parts never came (or were joined already)
+
+
 def _store_reply(s: Session, source: str, text: str, now: datetime) -> int:
     e164 = normalise_msisdn(source)
+    # the SMSC redelivers a reply whose answer it did not get: same source and text shortly
+    # after is that copy, not a new message (it would show twice in the inbox)
+    seen = s.execute(
+        select(Reply.id)
+        .where(
+            Reply.source == e164[:20],
+            Reply.received_at >= now - timedelta(seconds=REPLY_DEDUPE_S),
+            Reply.text == text,
+        )
+        .limit(1)
+    ).scalar()
+    if seen is not None:
+        return int(seen)
     members = list(s.execute(select(MT.c.id).where(MT.c.mobile == e164).order_by(MT.c.id)).scalars())
     last = s.execute(
         select(DT.c.alert_id, DT.c.member_id)
@@ -803,6 +821,13 @@ def _store_reply(s: Session, source: str, text: str, now: datetime) -> int:
         )
         _audit_opt_out(s, reply.id, members)
     return int(reply.id)
+
+
+def expire_fragments(s: Session, now: datetime, max_age_s: float = FRAGMENT_MAX_AGE_S) -> int:
+    """Housekeeping: drop parts of long replies that never completed (e.g. the redelivered last
+    part of a reply already joined), so they do not linger for ever."""
+    cutoff = now - timedelta(seconds=max_age_s)
+    return s.execute(MoFragment.__table__.delete().where(MoFragment.__table__.c.received_at < cutoff)).rowcount or 0
 
 
 def _audit_opt_out(s: Session, reply_id: int, member_ids: list[int]) -> None:

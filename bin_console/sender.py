@@ -897,6 +897,7 @@ class SenderRunner:
         if now >= self._next_orphans:
             self._next_orphans = now + self.orphan_every_s
             self._submit(Job("orphans", lambda s: outbox.rematch_orphans(s, utcnow()), droppable=True))
+            self._submit(Job("fragments", lambda s: outbox.expire_fragments(s, utcnow()), droppable=True))
         if reap:  # rows of senders that died elsewhere; never our own (we may still be sending them)
             self._submit(
                 Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False, exclude=owner), droppable=True)

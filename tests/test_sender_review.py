@@ -210,3 +210,26 @@ def scalar_orphans(db) -> int:
         return s.execute(
             select(func.count()).select_from(ReceiptOrphan).where(ReceiptOrphan.resolved.is_(False))
         ).scalar()
+
+
+def test_redelivered_reply_is_stored_once(db):
+    from bin_console.data.models import Reply
+
+    first = outbox.store_reply(db, "32470000001", "Ik heb iets gezien")
+    assert outbox.store_reply(db, "+32470000001", "Ik heb iets gezien") == first  # the SMSC's copy
+    outbox.store_reply(db, "32470000001", "Nog iets")
+    with db.read() as s:
+        assert len(s.execute(select(Reply)).scalars().all()) == 2
+
+
+def test_stale_reply_fragments_expire(db):
+    from bin_console.data.models import MoFragment
+
+    with db.write() as s:
+        old = utcnow() - timedelta(hours=2)
+        s.add(MoFragment(source="+32470000001", ref=7, total=2, part_no=2, payload=b"x", received_at=old))
+        s.add(MoFragment(source="+32470000001", ref=8, total=2, part_no=1, payload=b"y"))
+    with db.write() as s:
+        assert outbox.expire_fragments(s, utcnow()) == 1
+    with db.read() as s:
+        assert [f.ref for f in s.execute(select(MoFragment)).scalars()] == [8]
