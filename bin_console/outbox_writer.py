@@ -52,6 +52,10 @@ class DbWriter:
         self._thread = threading.Thread(target=self._loop, name="sms-sender-db", daemon=True)
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        return not self._stopping and self._thread.is_alive()
+
     def submit(self, job: Job) -> None:
         with self._cond:
             self._busy += 1

@@ -239,17 +239,27 @@ class SenderRunner:
             self._write_status()
 
     def _write_status(self) -> None:
+        account, state, detail = self.account, self.state, self.detail[:200]
+        training, owner = bool(getattr(self.cfg, "training", False)), self.owner[:120]
+
+        def run(s):  # noqa: ANN001, ANN202
+            row = s.get(SenderStatus, account)
+            if row is None:
+                row = SenderStatus(account=account)
+                s.add(row)
+            row.state, row.detail, row.training, row.owner = state, detail, training, owner
+            row.updated_at = utcnow()
+
+        writer = getattr(self, "_writer", None)
+        if writer is not None and writer.alive:
+            # through the writer: a slow or locked database (BEGIN IMMEDIATE) must never stall the
+            # SMPP thread, or sending and enquire_link answers would stop with it
+            self._submit(Job("status", run, isolated=True, droppable=True))
+            self._last_status_write = time.monotonic()
+            return
         try:
             with self.db.write() as s:
-                row = s.get(SenderStatus, self.account)
-                if row is None:
-                    row = SenderStatus(account=self.account)
-                    s.add(row)
-                row.state = self.state
-                row.detail = self.detail[:200]
-                row.training = bool(getattr(self.cfg, "training", False))
-                row.owner = self.owner[:120]
-                row.updated_at = utcnow()
+                run(s)
             self._last_status_write = time.monotonic()
         except SQLAlchemyError as exc:
             log.warning("cannot write sender status: %s", exc.__class__.__name__)
@@ -402,6 +412,7 @@ class SenderRunner:
         self._claim_inflight = False
         self._more_waiting = False
         self._lease_paused = False
+        self._cancel_inflight = False
         self._marks_inflight = False
         self._next_claim = 0.0
         self._db_retry_at = 0.0
@@ -664,6 +675,12 @@ class SenderRunner:
                         self._ready += 1
                     else:
                         self._lose(st)
+            elif job.kind == "cancel":
+                self._cancel_inflight = False
+                if failed:
+                    log.warning("cancel check failed (database): %s", res.__class__.__name__)
+                else:
+                    self._apply_cancelled(res)
             elif job.kind == "renew":
                 if failed:
                     continue
@@ -864,16 +881,17 @@ class SenderRunner:
             self._buf.closed.append((st.outcome, st.item.delivery_id))
 
     def _check_cancelled(self) -> None:
-        """Rows of an alert cancelled after we claimed them: drop the ones not yet on the wire."""
+        """Rows of an alert cancelled after we claimed them: drop the ones not yet on the wire.
+        The query runs on the writer (never a database call on the SMPP thread)."""
+        if self._cancel_inflight:
+            return
         alert_ids = {st.item.alert_id for st in self._items.values() if st.outcome is None and not st.on_wire}
         if not alert_ids:
             return
-        try:
-            with self.db.read() as s:
-                gone = outbox.cancelled_alerts(s, alert_ids)
-        except SQLAlchemyError as exc:
-            log.warning("cancel check failed (database): %s", exc.__class__.__name__)
-            return
+        self._cancel_inflight = True
+        self._submit(Job("cancel", lambda s: outbox.cancelled_alerts(s, alert_ids), droppable=True))
+
+    def _apply_cancelled(self, gone: set[int]) -> None:
         for st in list(self._items.values()):
             if st.item.alert_id in gone and st.outcome is None and not st.on_wire and not st.inflight:
                 st.unsent = 0

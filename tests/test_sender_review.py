@@ -233,3 +233,46 @@ def test_stale_reply_fragments_expire(db):
         assert outbox.expire_fragments(s, utcnow()) == 1
     with db.read() as s:
         assert [f.ref for f in s.execute(select(MoFragment)).scalars()] == [8]
+
+
+def test_no_database_call_on_the_smpp_thread_while_sending(sqlite_db, smsc_factory):
+    import threading
+
+    from sender_helpers import open_count, wait_until
+
+    sim = smsc_factory()
+    net = make_network(sqlite_db, 50)
+    seen: set[str] = set()
+    real_write, real_read = sqlite_db.write, sqlite_db.read
+
+    def spy(real):  # noqa: ANN001, ANN202 - records which thread opens a transaction
+        def wrapped(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            seen.add(threading.current_thread().name)
+            return real(*a, **kw)
+
+        return wrapped
+
+    r = runner(sqlite_db, sim, heartbeat_s=0.1)
+    r.start()
+    try:
+        assert wait_until(lambda: r.state == "bound", 10)
+        sqlite_db.write, sqlite_db.read = spy(real_write), spy(real_read)
+        alert(sqlite_db, net, "Thread test")
+        r.wake()
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 20)
+        assert wait_until(lambda: r.stats["parts_acked"] >= 50, 5)
+        # and the status heartbeat (housekeeping, every second) was written meanwhile
+        t0 = _status_at(sqlite_db, real_read)
+        assert wait_until(lambda: _status_at(sqlite_db, real_read) > t0, 5)
+        sqlite_db.write, sqlite_db.read = real_write, real_read
+    finally:
+        sqlite_db.write, sqlite_db.read = real_write, real_read
+        r.stop()
+    assert not any(n.startswith("sms-sender-") and n != "sms-sender-db" for n in seen), seen
+
+
+def _status_at(db, read):  # noqa: ANN001, ANN202
+    from bin_console.data.models import SenderStatus
+
+    with read() as s:
+        return s.execute(select(SenderStatus.updated_at)).scalar()
