@@ -753,7 +753,7 @@ def _store_orphans(s: Session, receipts: Sequence[Receipt], now: datetime) -> No
                 "alt_ids": " ".join(r.alt_ids)[:200],
                 "stat": r.stat[:8],
                 "err": r.err,
-                "raw": r.raw,
+                "raw": r.raw.replace("\x00", ""),  # PostgreSQL refuses NUL in text
                 "received_at": now,
                 "resolved": False,
             }
@@ -776,6 +776,7 @@ FRAGMENT_MAX_AGE_S = 3600  # a long reply whose other parts never came (or were 
 
 
 def _store_reply(s: Session, source: str, text: str, now: datetime) -> int:
+    text = text.replace("\x00", "")  # PostgreSQL refuses NUL in text; it carries nothing
     e164 = normalise_msisdn(source)
     # the SMSC redelivers a reply whose answer it did not get: same source and text shortly
     # after is that copy, not a new message (it would show twice in the inbox)

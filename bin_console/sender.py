@@ -62,6 +62,7 @@ from bin_console.outbox_writer import DbWriter, Job
 log = logging.getLogger("bin_console.sender")
 
 ESME_RX_T_APPN = 0x64
+DEAD_AFTER = 3  # refusals of the same deliver_sm before it is stored raw / logged and acknowledged
 NO_ANSWER = -1  # error_code for "no submit_sm_resp"
 
 _runner_ids = itertools.count()
@@ -113,9 +114,10 @@ class _Buffers:
     acks: list[outbox.Ack] = field(default_factory=list)
     failures: list[outbox.Failure] = field(default_factory=list)
     closed: list[tuple[str, int]] = field(default_factory=list)  # ("expired"|"cancelled", delivery_id)
-    receipts: list = field(default_factory=list)
-    mos: list[tuple[str, object, bytes, int]] = field(default_factory=list)  # source, concat, payload, dc
+    receipts: list = field(default_factory=list)  # (seq, Receipt)
+    mos: list[tuple] = field(default_factory=list)  # (seq, source, concat, payload, dc, dead)
     dsm_seqs: list[int] = field(default_factory=list)  # deliver_sm awaiting their resp
+    dsm_fps: dict[int, bytes] = field(default_factory=dict)  # seq -> fingerprint of the PDU
     settle: list[int] = field(default_factory=list)  # claimed rows whose parts were all acked already
     first_at: float = 0.0  # monotonic time of the oldest unflushed ack
 
@@ -186,6 +188,7 @@ class SenderRunner:
         self._res_r.setblocking(False)
         self._res_w.setblocking(False)
         self._last_status_write = 0.0
+        self._dsm_failures: dict[bytes, int] = {}  # deliver_sm fingerprint -> times refused
         self._session = 0  # bumped by _reset_session: stamps writer jobs (see _take_results)
         self._reset_session()
 
@@ -618,19 +621,56 @@ class SenderRunner:
         # acks first (same writer batch, no extra commit): a receipt usually follows its
         # submit_sm_resp closely and would otherwise be parked as an orphan and matched later
         self._flush(time.monotonic(), force=True)
-        receipts, mos, seqs = buf.receipts, buf.mos, buf.dsm_seqs
-        buf.receipts, buf.mos, buf.dsm_seqs = [], [], []
+        receipts, mos, seqs, fps = buf.receipts, buf.mos, buf.dsm_seqs, buf.dsm_fps
+        buf.receipts, buf.mos, buf.dsm_seqs, buf.dsm_fps = [], [], [], {}
         mo_text = self._mo_text
 
         def run(s):  # noqa: ANN001, ANN202
+            """One savepoint per deliver_sm (receipts in bulk first, one by one if that fails):
+            one bad PDU is refused alone, never its whole group. Returns the refused seqs."""
             when = utcnow()
-            outbox._apply_receipts(s, receipts, when)
-            for source, concat, payload, dc in mos:
-                text = mo_text(s, source, concat, payload, dc)
-                if text is not None:
-                    outbox._store_reply(s, source, text, when)
+            bad: set[int] = set()
+            live = [(seq, rc) for seq, rc, _ in receipts]
+            try:
+                with s.begin_nested():
+                    outbox._apply_receipts(s, [rc for _, rc in live], when)
+            except Exception:  # noqa: BLE001 - find the culprit below
+                for seq, rc in live:
+                    try:
+                        with s.begin_nested():
+                            outbox._apply_receipts(s, [rc], when)
+                    except Exception:  # noqa: BLE001 - refused, the SMSC redelivers
+                        log.exception("could not store a receipt; the SMSC will redeliver it")
+                        bad.add(seq)
+            for seq, rc, dead in receipts:
+                if dead and seq in bad:  # failed again: parked as an orphan (kept raw), acknowledged
+                    try:
+                        with s.begin_nested():
+                            outbox._store_orphans(s, [rc], when)
+                        bad.discard(seq)
+                    except Exception:  # noqa: BLE001 - the database itself fails: refuse again
+                        log.exception("could not park a receipt refused before; the SMSC will redeliver it")
+                        bad.add(seq)
+            for seq, source, concat, payload, dc, dead in mos:
+                try:
+                    with s.begin_nested():
+                        text = mo_text(s, source, concat, payload, dc)
+                        if text is not None:
+                            outbox._store_reply(s, source, text, when)
+                    continue
+                except Exception:  # noqa: BLE001 - refused: the SMSC redelivers (nothing lost)
+                    log.exception("could not store a reply; the SMSC will redeliver it")
+                if dead:  # the real text failed again: keep it raw with a marker, acknowledge
+                    try:
+                        with s.begin_nested():
+                            outbox._store_reply(s, source, _dead_letter(payload, dc), when)
+                        continue
+                    except Exception:  # noqa: BLE001 - the database itself fails: refuse again
+                        log.exception("could not store a reply even raw; the SMSC will redeliver it")
+                bad.add(seq)
+            return bad
 
-        self._submit(Job("dsm", run, payload=seqs, isolated=True, droppable=True))
+        self._submit(Job("dsm", run, payload=(seqs, fps), isolated=True, droppable=True))
 
     def _submit(self, job: Job) -> None:
         job.session = self._session
@@ -694,12 +734,22 @@ class SenderRunner:
                         st.leased_at = max(st.leased_at, asked_at)
                     else:
                         self._lose(st)
-            elif job.kind == "dsm" and client is not None:
-                answers.append((job.payload, failed))
-        for seqs, failed in answers:
-            status = ESME_RX_T_APPN if failed else 0
+            elif job.kind == "dsm":
+                seqs, fps = job.payload
+                refused = set(seqs) if failed else res
+                # count per PDU only what failed alone (a whole failed batch is the database, not
+                # the PDU): after DEAD_AFTER refusals it is stored raw and acknowledged
+                for seq in () if failed else refused:
+                    fp = fps.get(seq)
+                    if fp is not None:
+                        if len(self._dsm_failures) > 1000:
+                            self._dsm_failures.clear()
+                        self._dsm_failures[fp] = self._dsm_failures.get(fp, 0) + 1
+                if client is not None:
+                    answers.append((seqs, refused))
+        for seqs, refused in answers:
             for seq in seqs:
-                self._io(client.respond, "deliver_sm_resp", seq, status)
+                self._io(client.respond, "deliver_sm_resp", seq, ESME_RX_T_APPN if seq in refused else 0)
 
     def _release_stale(self, ids: list[int]) -> None:
         owner = self.owner
@@ -841,7 +891,11 @@ class SenderRunner:
             self._throttled = []
 
     def _on_deliver_sm(self, pdu) -> None:  # noqa: ANN001
-        self._buf.dsm_seqs.append(pdu.sequence)
+        seq = pdu.sequence
+        self._buf.dsm_seqs.append(seq)
+        fp = _fingerprint(pdu)
+        self._buf.dsm_fps[seq] = fp
+        dead = self._dsm_failures.get(fp, 0) >= DEAD_AFTER
         if is_receipt(pdu.esm_class):
             rc = parse_receipt(
                 pdu.short_message,
@@ -850,12 +904,12 @@ class SenderRunner:
                 message_payload=getattr(pdu, "message_payload", None),
             )
             if rc is not None:
-                self._buf.receipts.append(rc)
+                self._buf.receipts.append((seq, rc, dead))
             return
         src = pdu.source_addr
         source = src.decode("latin-1") if isinstance(src, bytes) else str(src or "")
         concat, payload = concat_from_pdu(pdu)
-        self._buf.mos.append((source, concat, payload, int(pdu.data_coding or 0)))
+        self._buf.mos.append((seq, source, concat, payload, int(pdu.data_coding or 0), dead))
 
     # --- item bookkeeping ---------------------------------------------------------------------------------
 
@@ -977,6 +1031,17 @@ class SenderRunner:
             self._take_results(client)
         except LinkLost:
             self._take_results(None)
+
+
+def _fingerprint(pdu) -> bytes:  # noqa: ANN001
+    """Identifies a redelivered deliver_sm (new sequence number, same content)."""
+    parts = [pdu.source_addr, pdu.short_message, getattr(pdu, "message_payload", None)]
+    return b"\x1f".join(p if isinstance(p, bytes) else str(p or "").encode("latin-1", "replace") for p in parts)
+
+
+def _dead_letter(payload: bytes, dc: int) -> str:
+    """A reply that could not be stored as text: kept with a marker so a dispatcher still sees it."""
+    return f"[unreadable reply, data_coding {dc}, raw hex] {payload.hex()}"[:2000]
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------

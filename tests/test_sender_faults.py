@@ -190,7 +190,7 @@ def test_reply_not_stored_is_answered_rx_t_appn_and_redelivered(sqlite_db, smsc,
         with sqlite_db.write() as s:  # a real database error: the table is briefly not there
             s.execute(text("ALTER TABLE reply RENAME TO reply_away"))
         smsc.inject_mo("32470000009", "Ik heb iets gezien")
-        assert wait_until(lambda: "could not store dsm" in caplog.text, 10)
+        assert wait_until(lambda: "could not store a reply" in caplog.text, 10)
         assert smsc.mo_acked == 0  # not acknowledged while it is not stored
         with sqlite_db.write() as s:
             s.execute(text("ALTER TABLE reply_away RENAME TO reply"))

@@ -50,7 +50,7 @@ def test_failing_deliver_sm_resp_does_not_skip_a_claim_result(sqlite_db, smsc_fa
     alert(sqlite_db, net, "Sessie test")
     r = _idle_runner(sqlite_db, smsc_factory)
     try:
-        r._submit(Job("dsm", lambda s: None, payload=[7, 8], isolated=True, droppable=True))
+        r._submit(Job("dsm", lambda s: set(), payload=([7, 8], {}), isolated=True, droppable=True))
         r._submit(_claim_job(r))
         assert r._writer.wait_idle(10)
         try:
@@ -276,3 +276,39 @@ def _status_at(db, read):  # noqa: ANN001, ANN202
 
     with read() as s:
         return s.execute(select(SenderStatus.updated_at)).scalar()
+
+
+def test_one_bad_reply_is_refused_alone_then_dead_lettered(sqlite_db, smsc_factory):
+    from bin_console.data.models import Reply
+    from sender_helpers import wait_until
+    from sqlalchemy import text
+
+    with sqlite_db.write() as s:  # a reply the database refuses (real failure, real SQLite)
+        s.execute(
+            text(
+                "CREATE TRIGGER boom BEFORE INSERT ON reply WHEN NEW.text LIKE '%BOOM%' "
+                "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+            )
+        )
+    sim = smsc_factory()
+    r = runner(sqlite_db, sim)
+    r.start()
+    try:
+        assert wait_until(lambda: r.state == "bound", 10)
+        sim.inject_mo("+32470000001", "BOOM")
+        sim.inject_mo("+32470000002", "Goed")
+        assert sim.wait_for(lambda: sim.mo_acked == 2, 20), sim.mo_acked
+    finally:
+        r.stop()
+    with sqlite_db.read() as s:
+        got = {x.source: x.text for x in s.execute(select(Reply)).scalars()}
+    assert got["+32470000002"] == "Goed"  # stored once, not refused with its neighbour
+    assert got["+32470000001"].startswith("[unreadable reply")  # kept raw, then acknowledged
+
+
+def test_reply_with_nul_is_stored_without_it(db):
+    from bin_console.data.models import Reply
+
+    outbox.store_reply(db, "32470000003", "Ja\x00 gezien")  # PostgreSQL refuses NUL in text
+    with db.read() as s:
+        assert s.execute(select(Reply.text)).scalar() == "Ja gezien"
