@@ -790,13 +790,15 @@ class SenderRunner:
         now_dt = utcnow()
         chunks: list[bytes] = []
         for p in batch:
-            it = p.st.item
-            src = self._src_cache.get(it.sender or self.cfg.sender)
-            if src is None:
-                src = self._src_cache[it.sender or self.cfg.sender] = source_fields(it.sender or self.cfg.sender)
-            seq = client.next_sequence()
-            chunks.append(
-                encode_submit_sm(
+            st, it = p.st, p.st.item
+            if st.outcome is not None:  # an earlier part of it could not be encoded
+                continue
+            try:
+                src = self._src_cache.get(it.sender or self.cfg.sender)
+                if src is None:
+                    src = self._src_cache[it.sender or self.cfg.sender] = source_fields(it.sender or self.cfg.sender)
+                seq = client.next_sequence()
+                pdu = encode_submit_sm(
                     seq,
                     **src,
                     destination_addr=destination(it.destination),
@@ -807,18 +809,26 @@ class SenderRunner:
                     priority_flag=1 if it.urgent else 0,
                     validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
                 )
-            )
+            except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
+                log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
+                st.unsent = 0
+                reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
+                self._set_outcome(st, outbox.Failure(it.delivery_id, NO_ANSWER, reason, True))
+                continue
+            chunks.append(pdu)
             # registered before the write: if the write dies half-way the part counts as in flight
             self._out[seq] = (p, now)
-            p.st.unsent -= 1
-            p.st.inflight += 1
-            if p.st.unsent == 0:
+            st.unsent -= 1
+            st.inflight += 1
+            if st.unsent == 0:
                 self._ready -= 1
+        if not chunks:
+            return
         try:
             client._socket.sendall(b"".join(chunks))
         except Exception as exc:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
-        self.stats["parts_sent"] += len(batch)
+        self.stats["parts_sent"] += len(chunks)
 
     # --- reading -------------------------------------------------------------------------------------------
 

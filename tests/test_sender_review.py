@@ -312,3 +312,24 @@ def test_reply_with_nul_is_stored_without_it(db):
     outbox.store_reply(db, "32470000003", "Ja\x00 gezien")  # PostgreSQL refuses NUL in text
     with db.read() as s:
         assert s.execute(select(Reply.text)).scalar() == "Ja gezien"
+
+
+def test_a_delivery_that_cannot_be_encoded_fails_alone(sqlite_db, smsc_factory):
+    from bin_console.data.models import Alert
+    from sender_helpers import open_count, wait_until
+
+    sim = smsc_factory()
+    net = make_network(sqlite_db, 3)
+    bad = alert(sqlite_db, net, "Kapot")
+    good = alert(sqlite_db, net, "Heel")
+    with sqlite_db.write() as s:  # a sender validation would refuse today (older row, config)
+        s.execute(update(Alert).where(Alert.id == bad).values(sender="Zoné€"))
+    r = runner(sqlite_db, sim)
+    r.start()
+    try:
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 20), states(sqlite_db)
+    finally:
+        r.stop()
+    assert states(sqlite_db, bad) == {"failed": 3}
+    assert states(sqlite_db, good).get("delivered", 0) + states(sqlite_db, good).get("submitted", 0) == 3
+    assert r.stats["link_losses"] == 0  # the session went on
