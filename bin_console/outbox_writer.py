@@ -40,9 +40,21 @@ class Job:
 
 
 class DbWriter:
-    def __init__(self, db, notify: Callable[[], None], *, max_batch: int = 64) -> None:  # noqa: ANN001
+    STUCK_AFTER = 5  # failed attempts of one batch before on_stuck is told (then every 5 more)
+
+    def __init__(
+        self,
+        db,  # noqa: ANN001
+        notify: Callable[[], None],
+        *,
+        max_batch: int = 64,
+        on_stuck: Callable[[int, BaseException], None] | None = None,
+    ) -> None:
         self.db = db
         self.notify = notify
+        # called on this thread while a batch keeps failing: the sender shows it in sender_status
+        # (its SMPP thread cannot, its status jobs wait behind the failing batch)
+        self.on_stuck = on_stuck
         self.max_batch = max_batch
         self._q: queue.Queue[Job | None] = queue.Queue()
         self._results: deque[tuple[Job, object]] = deque()
@@ -130,6 +142,11 @@ class DbWriter:
                     dropped += [(j, exc) for j in jobs]
                     jobs = []
                 self._post(dropped)
+                if jobs and self.on_stuck is not None and attempt % self.STUCK_AFTER == 0:
+                    try:
+                        self.on_stuck(attempt, exc)
+                    except Exception:  # noqa: BLE001 - only a status display
+                        log.exception("could not report the failing database writes")
                 if jobs:
                     time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)))
 

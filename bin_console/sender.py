@@ -267,12 +267,23 @@ class SenderRunner:
         except SQLAlchemyError as exc:
             log.warning("cannot write sender status: %s", exc.__class__.__name__)
 
+    def _writes_stuck(self, attempt: int, exc: BaseException) -> None:
+        """On the writer thread: its batch keeps failing (nothing is lost, it retries). Shown in
+        sender_status directly, since status jobs queue behind the failing batch."""
+        detail = f"database writes failing ({exc.__class__.__name__}, {attempt} attempts); retrying, nothing lost"
+        log.error("%s", detail)
+        with self.db.write() as s:
+            row = s.get(SenderStatus, self.account)
+            if row is not None:
+                row.detail = detail[:200]
+                row.updated_at = utcnow()
+
     # --- thread -------------------------------------------------------------------------------------
 
     def _run(self) -> None:
         attempt = 0
         first = True
-        self._writer = DbWriter(self.db, self._results_ready)
+        self._writer = DbWriter(self.db, self._results_ready, on_stuck=self._writes_stuck)
         try:
             while not self._stop.is_set():
                 self._set_state("connecting" if first else "reconnecting", self.detail if not first else "")

@@ -333,3 +333,32 @@ def test_a_delivery_that_cannot_be_encoded_fails_alone(sqlite_db, smsc_factory):
     assert states(sqlite_db, bad) == {"failed": 3}
     assert states(sqlite_db, good).get("delivered", 0) + states(sqlite_db, good).get("submitted", 0) == 3
     assert r.stats["link_losses"] == 0  # the session went on
+
+
+def test_writes_failing_for_long_show_in_sender_status(sqlite_db, smsc_factory):
+    from bin_console.data.models import SenderStatus
+    from sender_helpers import open_count, wait_until
+    from sqlalchemy import text
+
+    sim = smsc_factory()
+    net = make_network(sqlite_db, 3)
+    r = runner(sqlite_db, sim)
+    r.start()
+
+    def detail() -> str:
+        with sqlite_db.read() as s:
+            row = s.get(SenderStatus, "default")
+            return row.detail if row is not None else ""
+
+    try:
+        assert wait_until(lambda: r.state == "bound", 10)
+        with sqlite_db.write() as s:  # acks cannot be stored (real SQLite failure)
+            s.execute(text("CREATE TRIGGER nope BEFORE INSERT ON delivery_part BEGIN SELECT RAISE(ABORT, 'x'); END"))
+        alert(sqlite_db, net, "Vast")
+        r.wake()
+        assert wait_until(lambda: "database writes failing" in detail(), 20), detail()
+        with sqlite_db.write() as s:
+            s.execute(text("DROP TRIGGER nope"))
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 20), states(sqlite_db)
+    finally:
+        r.stop()
