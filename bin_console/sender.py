@@ -85,7 +85,7 @@ class _Item:
 
     __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send", "leased_at")
 
-    def __init__(self, item: outbox.WorkItem, leased_at: float = 0.0) -> None:
+    def __init__(self, item: outbox.WorkItem, leased_at: float) -> None:
         self.item = item
         # monotonic time before the last committed claim/renewal of its lease began: sending
         # stops when that is older than the lease minus a margin (another sender may reap it)
@@ -782,10 +782,11 @@ class SenderRunner:
     def _lease_ok(self, st: _Item, now: float) -> bool:
         return now < st.leased_at + self.lease_s - self._lease_margin
 
-    def _add_item(self, it: outbox.WorkItem, leased_at: float = 0.0) -> None:
+    def _add_item(self, it: outbox.WorkItem, leased_at: float | None = None) -> None:
+        """`leased_at`: monotonic time the claim was asked for (its lease began after it)."""
         if it.delivery_id in self._items:  # a copy is still pending: never hold a row twice
             return
-        st = _Item(it, leased_at)
+        st = _Item(it, time.monotonic() if leased_at is None else leased_at)
         if st.to_send == 0:  # every part already acked by an earlier run: only the state is missing
             self._buf.settle.append(it.delivery_id)
             return
