@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -566,10 +566,17 @@ def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:  # noqa: ANN001
 # --- status line --------------------------------------------------------------------------------
 
 
-def queue_depth(db) -> int:  # noqa: ANN001
-    """Deliveries not yet accepted by the SMSC/relay: queued or submitting."""
+def queue_depth(db, channel: str | None = "sms") -> int:  # noqa: ANN001
+    """Deliveries not yet accepted by the SMSC/relay: queued or submitting.
+
+    SMS by default: the status line and the quit guard are about what a sender is working on, and
+    e-mail has no sender yet (its rows wait in the outbox, shown per alert in the monitor).
+    """
+    cond = Delivery.state.in_(_OPEN)
+    if channel is not None:
+        cond = and_(cond, Delivery.channel == channel)
     with db.read() as s:
-        return int(s.scalar(select(func.count()).select_from(Delivery).where(Delivery.state.in_(_OPEN))) or 0)
+        return int(s.scalar(select(func.count()).select_from(Delivery).where(cond)) or 0)
 
 
 def sender_states(db) -> list[SenderStatus]:  # noqa: ANN001

@@ -71,6 +71,9 @@ class SendSummary:
             else:
                 t.append("Encoding GSM-7")
             t.append(" · ")
+        else:
+            # Say it before the dispatcher relies on it: the e-mail channel has no sender yet.
+            t.append("E-mail waits in the outbox: this version has no e-mail sender yet. ", style="bold")
         if self.expires_at is not None:
             local = self.expires_at.astimezone()
             t.append(f"not sent by {local:%H:%M} = expired, never sent late")

@@ -370,3 +370,12 @@ def test_email_dedupe_and_opt_out_ignore_case_and_other_networks(db):
     assert addrs == ["Jan.Peeters@example.be", "mia@example.be"]
     p = alerts.plan_alert(db, [a, b], "urgent")
     assert (p.recipients, p.skipped_opt_out) == (2, 1)  # Mia's STOP in a non-targeted network counts
+
+
+def test_queue_depth_counts_sms_by_default_since_e_mail_has_no_sender_yet(db, two_nets):
+    a, _ = two_nets
+    alerts.create_alert(db, network_ids=[a], text="Preventietip", urgency="normal", actor=ACTOR)
+    assert alerts.queue_depth(db) == 0  # the quit guard and status line are about SMS work
+    assert alerts.queue_depth(db, channel="email") == alerts.queue_depth(db, channel=None) > 0
+    alerts.create_alert(db, network_ids=[a], text="Inbraak", actor=ACTOR)
+    assert alerts.queue_depth(db) > 0
