@@ -20,7 +20,7 @@ from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
