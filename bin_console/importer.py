@@ -671,8 +671,38 @@ def _col_title(title: dict[str, str], f: str) -> str:
 
 
 def _insert_chunk(session: Session, rows: list[dict]) -> None:
-    """One executemany INSERT (Core, not per-row ORM objects): the import's hot path."""
-    session.execute(insert(Member.__table__), rows)
+    """One executemany INSERT (Core, not per-row ORM objects): the import's hot path.
+
+    On SQLite the rows go straight to the driver's executemany, each value converted by its column
+    type's own bind processor (the same conversion SQLAlchemy applies): SQLAlchemy's per-row
+    parameter processing was a fifth of a 50,000-row import.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        session.execute(insert(Member.__table__), rows)
+        return
+    columns, sql, processors = _sqlite_member_insert(conn.dialect)
+    params = [
+        tuple(proc(r.get(c)) if proc else r.get(c) for c, proc in zip(columns, processors, strict=True)) for r in rows
+    ]
+    conn.exec_driver_sql(sql, params)
+
+
+_SQLITE_INSERT_CACHE: dict[int, tuple[tuple[str, ...], str, list]] = {}
+
+
+def _sqlite_member_insert(dialect):  # noqa: ANN001, ANN202
+    """(columns, INSERT statement, bind processors) for member rows, built once per dialect."""
+    cached = _SQLITE_INSERT_CACHE.get(id(dialect))
+    if cached is None:
+        table = Member.__table__
+        columns = tuple(c.name for c in table.columns if c.name != "id")
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        cached = _SQLITE_INSERT_CACHE[id(dialect)] = (columns, sql, processors)
+    return cached
 
 
 def _update_chunk(session: Session, rows: list[dict]) -> None:
