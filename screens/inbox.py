@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from bin_console import alerts
-from bin_console.textsafe import safe_text
+from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
 
@@ -135,14 +135,15 @@ class InboxScreen(BaseScreen):
             w.update(Text("No replies." if not self.rows else ""))
             return
         r = self.rows[table.cursor_row]
+        # The reply first (it is what the dispatcher reads), wrapped; then which alert it answers.
         t = Text()
         t.append_text(reply_who(r))
+        t.append(": ")
+        t.append(clean(g(r, "text", default="")))
         alert_text = g(r, "alert_text")
         if alert_text:
-            t.append(" answers: ")
-            t.append_text(safe_text(str(alert_text)[:60]))
-        t.append("\n")
-        t.append_text(safe_text(g(r, "text", default="")))
+            t.append("\nanswers: ", style="dim")
+            t.append(clean(str(alert_text))[:70], style="dim")
         w.update(t)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alert_ui_helpers import fix_alert_times, freeze_clock, make_app, seed, settle, wait_for
+from alert_ui_helpers import fix_alert_times, freeze_clock, make_app, screen_text, seed, settle, wait_for
 from bin_console.data.models import Reply
 from bin_console.screens.history import HistoryScreen
 from bin_console.screens.inbox import InboxScreen
@@ -46,6 +46,10 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
 
         # the cursor stays on the reply it was on while new ones arrive above it
         assert table.cursor_row == 1  # still on "wie is dit?"
+        # the panel under the table shows the highlighted reply itself first, whole
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "Jan[/]: Gezien! [bold]man[/] liep naar" in screen_text(app), what="reply panel")
+        await pilot.press("up")
         await pilot.press("up", "enter")  # mark the newest handled
         await wait_for(pilot, lambda: "done" in rows(table)[0][4], what="handled mark")
         with sqlite_db.read() as s:
