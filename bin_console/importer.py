@@ -684,6 +684,10 @@ def _insert_chunk(session: Session, rows: list[dict]) -> None:
         session.execute(insert(Member.__table__), rows)
         return
     columns, sql, processors = _sqlite_member_insert(conn.dialect)
+    if not set(columns) <= rows[0].keys():
+        # a column this path would fill with NULL instead of its default: take SQLAlchemy's path
+        session.execute(insert(Member.__table__), rows)
+        return
     params = [
         tuple(proc(r.get(c)) if proc else r.get(c) for c, proc in zip(columns, processors, strict=True)) for r in rows
     ]
