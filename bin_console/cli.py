@@ -63,8 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     n = imp.add_parser("networks", help="networks and their streets")
     n.add_argument("file")
-    n.add_argument("--zone", help="police zone code for networks without one")
+    n.add_argument(
+        "--zone", help="police zone code for networks without one (default: [console] zone, or the only zone)"
+    )
     n.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    n.add_argument(
+        "--allow-moves", action="store_true", help="let the file move a network to another municipality or police zone"
+    )
+    n.add_argument("--create-zones", action="store_true", help="create the police zones the directory does not know")
     m = imp.add_parser("members", help="members of one network")
     m.add_argument("file")
     m.add_argument("--network", required=True, help="network name")

@@ -128,9 +128,49 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ";"
 
 
+class _Lines:
+    """The file's physical lines for csv.reader, with a position the reader can be rewound to.
+
+    csv.reader starts every record afresh (its state is reset on each next()), so after a bad record
+    the position is set back to the line after the one where that record began: one broken line
+    (a stray quote, an unclosed quote that swallowed the following lines) costs that line only.
+    """
+
+    def __init__(self, text: str):
+        # StringIO with newline="" splits on \n, \r and \r\n only, as csv expects; str.splitlines
+        # would also split on \v, \f, U+2028..., which may sit inside a cell
+        self.lines = list(io.StringIO(text, newline=""))
+        self.pos = 0  # index of the next line to hand out
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+
+def _csv_hint(exc: csv.Error, start: int, end: int, *, at_end: bool) -> str:
+    """What a coordinator can do about a record csv refused; ``start``..``end`` are its lines."""
+    msg = str(exc)
+    if "field limit" in msg and start == end:
+        return f"a cell longer than {FIELD_LIMIT} characters"
+    if start < end or at_end:
+        # the cell kept going past its line: its opening quote has no closing quote where it should
+        ran_on = f": the cell ran on to line {end}" if start < end else ""
+        return f'a quote (") opened on this line is not closed{ran_on}; close the quote or remove it'
+    if "expected after" in msg:
+        return (
+            'a quote (") inside a cell that does not start with one, e.g. =HYPERLINK("..."):'
+            " put the whole cell in quotes and double its quotes, or remove them"
+        )
+    return f"not readable as CSV ({msg})"
+
+
 def _read_csv(text: str, encoding: str) -> Table:
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip()), None)
+    first = next((ln for ln in text.splitlines() if ln.strip()), None)
     if first is None:
         raise FatalFileError("the file is empty")
     delimiter = sniff_delimiter(first)
@@ -138,29 +178,36 @@ def _read_csv(text: str, encoding: str) -> Table:
     header: list[str] | None = None
     header_line = 0
     errors: list[tuple[int, str, str]] = []
+    src = _Lines(text)
     with _csv_lock:
         old = csv.field_size_limit(FIELD_LIMIT)
         try:
-            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-            prev = 0
-            try:
-                for cells in reader:
-                    start = prev + 1
-                    prev = reader.line_num
-                    if not any(c.strip() for c in cells):
-                        continue
+            reader = csv.reader(src, delimiter=delimiter, strict=True)
+            while True:
+                start = src.pos + 1  # the record's first line (1-based)
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    hint = _csv_hint(exc, start, src.pos, at_end=src.pos >= len(src.lines))
                     if header is None:
-                        header, header_line = cells, start
-                        continue
-                    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                        # a stray separator shifted the row: its values would land in the wrong columns
-                        errors.append((start, "-", f"{len(cells)} cells but the header has {len(header)} columns"))
-                    else:
-                        rows.append((start, cells))
-                    if len(rows) + len(errors) > MAX_ROWS:
-                        raise FatalFileError(f"too many rows (more than {MAX_ROWS:,})")
-            except csv.Error as exc:
-                raise FatalFileError(f"line {reader.line_num}: {exc}") from None
+                        raise FatalFileError(f"line {start} (the header): {hint}") from None
+                    errors.append((start, "-", hint))
+                    src.pos = start  # go on with the next line: the rest of the file is not lost
+                    continue
+                if not any(c.strip() for c in cells):
+                    continue
+                if header is None:
+                    header, header_line = cells, start
+                    continue
+                if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                    # a stray separator shifted the row: its values would land in the wrong columns
+                    errors.append((start, "-", f"{len(cells)} cells but the header has {len(header)} columns"))
+                else:
+                    rows.append((start, cells))
+                if len(rows) + len(errors) > MAX_ROWS:
+                    raise FatalFileError(f"too many rows (more than {MAX_ROWS:,})")
         finally:
             csv.field_size_limit(old)
     if header is None:
@@ -184,7 +231,9 @@ def _cell_text(v: object) -> str:
 
 def _read_xlsx(path: str | os.PathLike) -> Table:
     import openpyxl
+    from openpyxl.cell.cell import ERROR_CODES
 
+    error_codes = frozenset(ERROR_CODES)
     try:
         with zipfile.ZipFile(path) as z:
             unpacked = sum(i.file_size for i in z.infolist())
@@ -214,17 +263,18 @@ def _read_xlsx(path: str | os.PathLike) -> Table:
             # rows come from row 1 on (missing ones as empty tuples): the count is the sheet's row number
             for line, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 cells = [_cell_text(v) for v in values]
-                if any(len(c) > FIELD_LIMIT for c in cells):
-                    raise FatalFileError(f"line {line}: a cell is longer than {FIELD_LIMIT} characters")
-                bad_col = unsaved.get(line)
-                if not any(c.strip() for c in cells) and bad_col is None:
+                unsaved_col = unsaved.get(line)
+                if not any(c.strip() for c in cells) and unsaved_col is None:
                     continue
+                bad = (unsaved_col, _UNSAVED) if unsaved_col is not None else _bad_cell(cells, error_codes)
                 if header is None:
+                    if bad is not None:
+                        raise FatalFileError(f"line {line} (the header): {bad[1]}")
                     header, header_line = cells, line
                     continue
-                if bad_col is not None:
-                    col = header[bad_col] if bad_col < len(header) else ""
-                    errors.append((line, col or "-", _UNSAVED))
+                if bad is not None:
+                    col = header[bad[0]] if bad[0] < len(header) else ""
+                    errors.append((line, col or "-", bad[1]))
                 else:
                     rows.append((line, cells))
                 if len(rows) + len(errors) > MAX_ROWS:
@@ -238,6 +288,17 @@ def _read_xlsx(path: str | os.PathLike) -> Table:
     if header is None:
         raise FatalFileError("the workbook's first sheet is empty")
     return Table(header, header_line, rows, "xlsx", None, errors)
+
+
+def _bad_cell(cells: list[str], error_codes: frozenset[str]) -> tuple[int, str] | None:
+    """(0-based column, reason) of the first cell that cannot be imported: too long, or an Excel error value."""
+    for i, c in enumerate(cells):
+        if len(c) > FIELD_LIMIT:
+            return i, f"a cell longer than {FIELD_LIMIT} characters"
+        if c[:1] == "#" and c in error_codes:
+            # openpyxl gives a formula's saved error (#REF!, #N/A...) as that text: it is not the value
+            return i, f"the cell holds the Excel error {c} (fix the formula or type the value, then import again)"
+    return None
 
 
 _UNSAVED = "a formula without a saved result (open the file in Excel or LibreOffice, save it, and import again)"

@@ -81,7 +81,7 @@ def test_cli_export(tmp_path, capsys):
     nets.write_text("Netwerk;Zone;Straat\nBIN Kerkwijk;5415;Kerkstraat\n", encoding="utf-8")
     mem = tmp_path / "m.csv"
     mem.write_text("Naam;GSM\nJan;0475123456\n", encoding="utf-8")
-    assert main(["--db", url, "import", "networks", str(nets)]) == 0
+    assert main(["--db", url, "import", "networks", str(nets), "--create-zones"]) == 0
     assert main(["--db", url, "import", "members", str(mem), "--network", "BIN Kerkwijk"]) == 0
     capsys.readouterr()
     assert main(["--db", url, "export", "members", "--network", "bin kerkwijk"]) == 0

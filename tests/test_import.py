@@ -9,7 +9,7 @@ from bin_console.data.models import Member, Network, NetworkStreet, PoliceZone
 from bin_console.data.networks import search_networks
 from sqlalchemy import func, select
 
-from bin_console import importer, tabular
+from bin_console import importer, importer_networks, tabular
 from bin_console.cli import main
 from bin_console.importer import import_members, import_networks
 
@@ -175,8 +175,7 @@ def test_formula_cells_rejected_and_export_prefix_stripped(db, network_id, tmp_p
         (b"Naam;GSM\r\n", "no data rows"),
         (b"Naam;GSM\r\nJan\x00;0475123456\r\n", "NUL"),
         (b"foo;bar\r\n1;2\r\n", "no usable header"),
-        (b'Naam;GSM\r\n"' + b"x" * 2000 + b'";0475123456\r\n', "field larger"),
-        (b'Naam;GSM\r\n"Jan;0475123456\r\n', "line"),
+        (b'"Naam;GSM\r\nJan;0475123456\r\n', "line 1 (the header)"),
     ],
 )
 def test_fatal_files_change_nothing(db, network_id, tmp_path, content, reason):
@@ -289,7 +288,7 @@ def test_cli_import_members_exit_codes(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert main(["--db", url, "db", "upgrade"]) == 0
     nets = _write(tmp_path, "Netwerk;Zone;Straat;Postcode\nBIN Kerkwijk;5415;Kerkstraat;9100\n", name="n.csv")
-    assert main(["--db", url, "import", "networks", str(nets)]) == 0
+    assert main(["--db", url, "import", "networks", str(nets), "--create-zones"]) == 0
     good = _write(tmp_path, "Naam;GSM\nJan;0475123456\n", name="g.csv")
     mixed = _write(tmp_path, "Naam;GSM\nPiet;0475123457\nBad;02 511 22 33\n", name="m.csv")
     bad = _write(tmp_path, "Naam;GSM\nBad;02 511 22 33\n", name="b.csv")
@@ -316,9 +315,9 @@ NETS = (
 
 
 def test_import_networks_and_search(db, tmp_path):
-    r = import_networks(db, _write(tmp_path, NETS), zone_code=None)
-    assert (r.fatal, r.imported, r.rejected) == (None, 4, []), r
-    assert any("5277" in n for n in r.notes)
+    r = import_networks(db, _write(tmp_path, NETS), zone_code=None, create_zones=True)
+    assert (r.fatal, r.imported, r.streets_added, r.rejected) == (None, 3, 4, []), r
+    assert r.zones_created == ["5277", "5415"]
     with db.read() as s:
         nets = {n.name: n for n in s.scalars(select(Network))}
         assert nets["BIN-Z Centrum"].kind == "ZBIN" and nets["PLP Outremeuse"].kind == "BIN"
@@ -328,7 +327,8 @@ def test_import_networks_and_search(db, tmp_path):
         assert {h.name for h in hits} == {"BIN Kerkwijk", "BIN-Z Centrum"}
         assert [h.name for h in search_networks(s, "liege")] == ["PLP Outremeuse"]
     r2 = import_networks(db, _write(tmp_path, NETS, name="again.csv"))
-    assert (r2.imported, r2.updated, r2.unchanged) == (0, 0, 4)
+    assert (r2.imported, r2.updated, r2.unchanged, r2.streets_added) == (0, 0, 3, 0)
+    assert (r2.networks_changed, r2.zones_created, r2.exit_code()) == ([], [], 0)
 
 
 def test_import_networks_bad_rows_and_zone_option(db, tmp_path):
@@ -344,7 +344,7 @@ def test_import_networks_bad_rows_and_zone_option(db, tmp_path):
     p = _write(tmp_path, text)
     r = import_networks(db, p)
     assert r.imported == 0 and all(e.column == "Zone" or e.column == "zone" for e in r.rejected[:1])
-    r = import_networks(db, p, zone_code="5302")
+    r = import_networks(db, p, zone_code="5302", create_zones=True)
     cols = {e.line: e.column for e in r.rejected}
     assert cols == {3: "Type", 4: "Type", 5: "Code postal", 6: "Expéditeur", 7: "Rue"}, r.rejected
     assert r.imported == 1 and r.exit_code() == 1
@@ -354,8 +354,8 @@ def test_import_networks_failure_mid_write(db, tmp_path, monkeypatch):
     def boom(session, ids):
         raise RuntimeError("index write failed")
 
-    monkeypatch.setattr(importer, "rebuild_terms", boom)
-    r = import_networks(db, _write(tmp_path, NETS))
+    monkeypatch.setattr(importer_networks, "rebuild_terms", boom)
+    r = import_networks(db, _write(tmp_path, NETS), create_zones=True)
     assert "index write failed" in r.fatal
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(Network)) == 0

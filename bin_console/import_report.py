@@ -1,0 +1,151 @@
+"""What an import did (or, in a dry run, would do): the typed report and its wording.
+
+The CLI prints these lines and the console's import report shows them, so a coordinator reads the
+same account in both: per rejected row its line and reason, per existing network each change.
+Nothing here reads files or the database; cells quoted in reasons are cleaned when shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from .textsafe import clean
+
+LISTED_ADDITIONS = 20  # new networks named one by one in the report; beyond that only counted
+LISTED_STREETS = 5  # street names quoted in one change line
+WRITE_FAILED = "writing failed, nothing was imported (database unchanged)"
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {clean(self.column) or '-'}: {clean(self.reason)}"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str  # the network attribute, e.g. "municipality"
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        label = self.field.replace("_", " ")
+        return f"{label} {clean(self.old) or '(blank)'} → {clean(self.new) or '(blank)'}"
+
+
+@dataclass(frozen=True)
+class NetworkChange:
+    """One network the import adds or changes.
+
+    An import never removes streets: ``streets_not_in_file`` are the network's stored streets the
+    file does not list (kept), shown so a coordinator sees where the file and the directory differ.
+    """
+
+    name: str
+    zone: str
+    fields: tuple[FieldChange, ...] = ()
+    streets_added: tuple[str, ...] = ()
+    streets_not_in_file: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        parts = [str(f) for f in self.fields]
+        if self.streets_added:
+            parts.append(f"+{_streets(self.streets_added)}")
+        if self.streets_not_in_file:
+            parts.append(f"{_streets(self.streets_not_in_file)} not in the file (kept)")
+        return f"{clean(self.name)}: " + ("; ".join(parts) or "no change")
+
+
+def _streets(names: tuple[str, ...]) -> str:
+    n = len(names)
+    shown = ", ".join(clean(s) for s in names[:LISTED_STREETS]) + (", …" if n > LISTED_STREETS else "")
+    return f"{n} street{'s' if n != 1 else ''} ({shown})"
+
+
+@dataclass
+class ImportReport:
+    # For members these count members; for networks they count networks (streets: streets_added).
+    imported: int = 0  # new rows written (or that would be, in a dry run)
+    updated: int = 0  # existing rows changed
+    rejected: list[RowError] = field(default_factory=list)
+    fatal: str | None = None  # the file as a whole was refused; nothing was written
+    unchanged: int = 0  # rows that matched existing data exactly
+    rows: int = 0  # data rows read
+    encoding: str = ""
+    delimiter: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+    kind: str = "members"  # "members" | "networks": what the counts count
+    networks_added: list[NetworkChange] = field(default_factory=list)
+    networks_changed: list[NetworkChange] = field(default_factory=list)
+    streets_added: int = 0
+    zones_created: list[str] = field(default_factory=list)  # police zone codes new to the directory
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({e.line for e in self.rejected})
+
+    def exit_code(self) -> int:
+        """0 every row imported, 1 some rows rejected, 2 nothing imported."""
+        if self.fatal or self.imported + self.updated + self.unchanged == 0:
+            return 2
+        return 1 if self.rejected else 0
+
+    def nothing_written(self, fatal: str) -> None:
+        """The write failed and was rolled back: only the reason stays, no count claims a change."""
+        self.fatal = fatal
+        self.imported = self.updated = self.unchanged = self.streets_added = 0
+        self.networks_added, self.networks_changed, self.zones_created = [], [], []
+
+    def summary(self) -> str:
+        """The counts in one line, e.g. "3 networks added, 1 changed, 12 streets added, 2 rows rejected"."""
+        if self.kind == "networks":
+            return (
+                f"{_n(self.imported, 'network')} added, {self.updated:,} changed, {self.unchanged:,} unchanged, "
+                f"{_n(self.streets_added, 'street')} added, {_n(self.rejected_rows, 'row')} rejected"
+            )
+        return (
+            f"imported {self.imported:,}, updated {self.updated:,}, unchanged {self.unchanged:,}, "
+            f"rejected {self.rejected_rows:,}"
+        )
+
+    def detail_lines(self) -> list[str]:
+        """Zones created, each network changed or added, then each rejected row: in that order."""
+        out = []
+        if self.zones_created:
+            verb = "would be created" if self.dry_run else "created"
+            out.append(f"police zones {verb}: " + ", ".join(clean(z) for z in self.zones_created))
+        out += [f"changed: {c}" for c in self.networks_changed]
+        out += [f"added: {c}" for c in self.networks_added[:LISTED_ADDITIONS]]
+        if len(self.networks_added) > LISTED_ADDITIONS:
+            out.append(f"added: … and {len(self.networks_added) - LISTED_ADDITIONS:,} more networks")
+        out += [str(e) for e in self.rejected]
+        return out
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def print_report(report: ImportReport, path, out=None) -> None:  # noqa: ANN001
+    out = out or sys.stdout
+    name = clean(os.fspath(path))
+    if report.fatal:
+        print(f"{name}: not imported: {clean(report.fatal)}", file=out)
+        return
+    sep = {";": "';'", ",": "','", "\t": "TAB", None: ""}.get(report.delimiter, repr(report.delimiter))
+    print(f"{name}: {report.rows} rows ({report.encoding}{', ' + sep if sep else ''})", file=out)
+    if report.ignored_columns:
+        print("ignored columns: " + ", ".join(clean(c) for c in report.ignored_columns), file=out)
+    for note in report.notes:
+        print(clean(note), file=out)
+    print(f"{'dry run, nothing written; it would give: ' if report.dry_run else ''}{report.summary()}", file=out)
+    for line in report.detail_lines():
+        print(line, file=out)
