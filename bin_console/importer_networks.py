@@ -279,7 +279,8 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
     report.zones_created = sorted(new_zones)
     for code, n in sorted(unknown_zones.items()):
         report.notes.append(
-            f"police zone {code} is not in the directory: {n} rows rejected (--create-zones creates it)"
+            f"police zone {code} is not in the directory: {n} row{'s' if n != 1 else ''} rejected"
+            " (--create-zones creates it)"
         )
     return plan
 
