@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
+from bin_console.import_report import ImportReport
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal, BaseScreen
@@ -32,29 +33,23 @@ def run_import(db: Any, path: str, network_id: int) -> Any:
     return import_members(db, file, network_id)
 
 
-def report_text(report: Any, path: str) -> Text:
+def report_text(report: ImportReport, path: str) -> Text:
+    """The importer's own account (ImportReport.summary / detail_lines): the same words as the CLI."""
     out = Text(end="")
     out.append("File: ", style="bold")
     out.append_text(safe_text(path))
     out.append("\n")
-    fatal = getattr(report, "fatal", None)
-    if fatal:
+    if report.fatal:
         out.append("Nothing imported: ", style="bold")
-        out.append(clean(fatal))
+        out.append(clean(report.fatal))
         out.append("\n")
-    rejected = list(getattr(report, "rejected", []) or [])
-    out.append(
-        f"Imported {getattr(report, 'imported', 0):,}, updated {getattr(report, 'updated', 0):,}, "
-        f"rejected {len(rejected):,}\n",
-        style="bold",
-    )
-    for err in rejected:
-        col = getattr(err, "column", "") or "-"
-        out.append(f"line {getattr(err, 'line', '?')}, column ")
-        out.append(clean(col))
-        out.append(": ")
-        out.append(clean(getattr(err, "reason", "")))
-        out.append("\n")
+        return out
+    for note in report.notes:
+        out.append(clean(note) + "\n")
+    summary = report.summary()
+    out.append(summary[:1].upper() + summary[1:] + "\n", style="bold")
+    for line in report.detail_lines():  # cells quoted in these were cleaned by the report
+        out.append(line + "\n")
     return out
 
 
