@@ -1,7 +1,9 @@
 """Reading coordinators' spreadsheets: CSV (any of the encodings Belgian PCs produce) and XLSX.
 
 Produces the header and the data rows with their line numbers, or raises FatalFileError with a
-reason (unreadable, NUL bytes, too large, no header). Nothing here knows about members or networks.
+reason (unreadable, NUL bytes, too large, too many rows, no header). A record that cannot be read (a
+stray or unclosed quote, a cell over FIELD_LIMIT, an Excel error value) is one row error with its
+first line and a hint, and reading goes on at the next line. Nothing here knows about members or networks.
 
 Encodings: UTF-16 only with a BOM; UTF-8 (BOM optional) when it decodes strictly; a file with both
 UTF-8 sequences and non-UTF-8 bytes is refused (mixed encodings); otherwise cp1252, which is what
