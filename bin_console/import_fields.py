@@ -261,18 +261,20 @@ def audit_import(session: Session, action: str, ref: str, report: ImportReport, 
     from .actor import Actor
     from .directory import audit
 
-    audit(
-        session,
-        Actor.current(),
-        action,
-        ref,
-        {
-            "file": os.path.basename(os.fspath(path)),
-            "imported": report.imported,
-            "updated": report.updated,
-            "rejected": report.rejected_rows,
-        },
-    )
+    detail = {
+        "file": os.path.basename(os.fspath(path)),
+        "imported": report.imported,
+        "updated": report.updated,
+        "rejected": report.rejected_rows,
+    }
+    if report.kind == "networks":
+        # what re-homed or extended networks: the part of a networks import that needed consent
+        detail |= {
+            "streets_added": report.streets_added,
+            "zones_created": report.zones_created,
+            "changed": [c.name for c in report.networks_changed],
+        }
+    audit(session, Actor.current(), action, ref, detail)
 
 
 def describe_table(report: ImportReport, table: Table) -> None:

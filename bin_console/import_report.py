@@ -59,7 +59,8 @@ class NetworkChange:
             parts.append(f"+{_streets(self.streets_added)}")
         if self.streets_not_in_file:
             parts.append(f"{_streets(self.streets_not_in_file)} not in the file (kept)")
-        return f"{clean(self.name)}: " + ("; ".join(parts) or "no change")
+        # only a new network can have neither a field change nor a street to add
+        return f"{clean(self.name)}: " + ("; ".join(parts) or "no streets")
 
 
 def _streets(names: tuple[str, ...]) -> str:

@@ -4,6 +4,8 @@ write that fails midway leaves the directory as it was. Real SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from bin_console.data.models import AuditEntry, Network, NetworkStreet, PoliceZone, SearchTerm
 from sqlalchemy import insert, select
@@ -122,6 +124,9 @@ def test_zone_move_needs_allow_moves(db, tmp_path):
     assert (r.imported, r.updated, r.rejected) == (0, 1, [])
     assert r.networks_changed[0].fields == (FieldChange("police_zone", "5999", "5415"),)
     assert _kerkwijk(db)[1] == "5415"
+    with db.read() as s:
+        entry = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, json.loads(entry.detail)["changed"]) == ("network.import", ["BIN Kerkwijk"])
 
 
 def test_unknown_zone_needs_create_zones_and_is_reported_per_zone(db, tmp_path):
