@@ -203,6 +203,9 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
     def reject(net: _FileNetwork, column: str, reason: str) -> None:
         report.rejected.extend(RowError(line, title.get(column, column), reason) for line in net.lines)
 
+    file_zones: dict[str, set[str]] = {}  # folded name -> the zones the file lists it in
+    for net in nets:
+        file_zones.setdefault(net.name_key, set()).add(net.zone)
     plan: list[_Planned] = []
     unknown_zones: dict[str, int] = {}
     new_zones: set[str] = set()
@@ -220,7 +223,9 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
         old = next((n for n in named if n.zone_id == zid), None) if zid is not None else None
         fields: list[FieldChange] = []
         moves_zone = False
-        if old is None and named:
+        # a file that also lists the name where it is stored means two networks: this one is new
+        listed_where_stored = any(zone_code[n.zone_id] in file_zones[net.name_key] for n in named)
+        if old is None and named and not listed_where_stored:
             # a network of this name lives in another zone: the file moves it, or means another one
             where = ", ".join(sorted(zone_code[n.zone_id] for n in named))
             if len(named) > 1:

@@ -129,6 +129,21 @@ def test_zone_move_needs_allow_moves(db, tmp_path):
     assert (entry.action, json.loads(entry.detail)["changed"]) == ("network.import", ["BIN Kerkwijk"])
 
 
+def test_same_name_in_two_zones_of_one_file_is_not_a_move(db, tmp_path):
+    _seed(db, "5999", "5415")
+    text = "Netwerk;Zone;Straat;Postcode\nBIN Kerkwijk;5999;Kerkstraat;3271\nBIN Kerkwijk;5415;Dorpstraat;9100\n"
+    r = import_networks(db, _write(tmp_path, text))
+    assert (r.imported, r.unchanged, r.rejected) == (1, 1, [])
+    assert [(c.name, c.zone) for c in r.networks_added] == [("BIN Kerkwijk", "5415")]
+    assert _kerkwijk_zones(db) == ["5415", "5999"]
+
+
+def _kerkwijk_zones(db):
+    with db.read() as s:
+        q = select(PoliceZone.code).join(Network, Network.zone_id == PoliceZone.id)
+        return sorted(s.scalars(q.where(Network.name_key == "bin kerkwijk")))
+
+
 def test_unknown_zone_needs_create_zones_and_is_reported_per_zone(db, tmp_path):
     _seed(db, "5999")
     text = (
