@@ -201,7 +201,12 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
             stored_streets.setdefault(nid, {})[(sk, pc)] = _street_label(street, pc)
 
     def reject(net: _FileNetwork, column: str, reason: str) -> None:
-        report.rejected.extend(RowError(line, title.get(column, column), reason) for line in net.lines)
+        """All the network's rows: its streets must not land in a network the file describes wrongly.
+        The reason goes on the row that gave the refused value, the others point to it."""
+        col = title.get(column, column)
+        first = net.attr_line.get(column, net.line)
+        see = f"not imported with its network {net.name} (see line {first})"
+        report.rejected.extend(RowError(line, col, reason if line == first else see) for line in net.lines)
 
     file_zones: dict[str, set[str]] = {}  # folded name -> the zones the file lists it in
     for net in nets:

@@ -73,6 +73,7 @@ def test_municipality_move_is_rejected_without_allow_moves(db, tmp_path):
     assert [e.line for e in r.rejected] == [2, 3, 4, 5] and {e.column for e in r.rejected} == {"Gemeente"}
     assert "is in Sint-Amands-Demer; the file puts it in Sint-Niklaas" in r.rejected[0].reason
     assert "--allow-moves" in r.rejected[0].reason and r.exit_code() == 2
+    assert r.rejected[1].reason == "not imported with its network BIN Kerkwijk (see line 2)"
     assert _snapshot(db) == before
 
 
@@ -157,6 +158,7 @@ def test_unknown_zone_needs_create_zones_and_is_reported_per_zone(db, tmp_path):
     r = import_networks(db, p)
     assert [(e.line, e.column) for e in r.rejected] == [(3, "Zone"), (4, "Zone"), (5, "Zone")]
     assert "police zone 5415 is not in the directory" in r.rejected[0].reason
+    assert "see line 3" in r.rejected[1].reason and "5277 is not in the directory" in r.rejected[2].reason
     assert r.notes == [
         "police zone 5277 is not in the directory: 1 row rejected (--create-zones creates it)",
         "police zone 5415 is not in the directory: 2 rows rejected (--create-zones creates it)",
