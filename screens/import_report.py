@@ -62,7 +62,7 @@ class ImportPathModal(BaseModal):
     """Dismisses with (path, report) after an import ran, None when cancelled."""
 
     INITIAL_FOCUS = "#import-path"
-    HELP = [("Enter", "import the file"), ("Escape", "cancel")]
+    KEY_NOTES = [("Enter", "import the file"), ("Escape", "cancel")]
     DEFAULT_CSS = """
     ImportPathModal { align: center middle; }
     ImportPathModal > Vertical { width: 72; height: auto; border: double $accent; background: $panel; padding: 0 1; }
@@ -114,8 +114,8 @@ class ImportPathModal(BaseModal):
 class ImportReportScreen(BaseScreen):
     TITLE_TEXT = "Import report"
     INITIAL_FOCUS = "#report-body"
-    HELP = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
-    BINDINGS = [Binding("enter", "close", "Close")]
+    KEY_NOTES = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
+    BINDINGS = [Binding("enter", "close", "Close", id="report-close", tooltip="back to the members")]
 
     def __init__(self, path: str, report: Any) -> None:
         super().__init__()

@@ -7,7 +7,7 @@ from .confirm import ConfirmActionModal
 
 
 class QuitConfirmModal(ConfirmActionModal):
-    HELP = [("F5 / y", "quit anyway (queued messages stay queued)"), ("Enter / n / Escape", "stay")]
+    KEY_NOTES = [("F5 / y", "quit anyway (queued messages stay queued)"), ("Enter / n / Escape", "stay")]
 
     def __init__(self) -> None:
         super().__init__(

@@ -17,6 +17,9 @@ from bin_console.data.search_index import rebuild_terms
 from bin_console.data.templates import seed_templates
 from sqlalchemy import insert
 from textual.worker import WorkerCancelled
+from ui_helpers import target_ids
+
+__all__ = ["target_ids"]  # re-exported: the alert tests read the target the same way
 
 NASTY_NAMES = ["[bold red]Jan[/]", "Peeters [/]", "Evil\x1b[31mRed\x1b[0m"]
 POLLERS = {"status-poller"}
@@ -89,6 +92,18 @@ def make_app(settings, db, **kw):
     kw.setdefault("poll_status", False)
     kw.setdefault("training", True)
     return BinConsoleApp(settings, db, **kw)
+
+
+async def show_network(pilot, nid: int):
+    """The network screen of ``nid`` on top (as Enter on a search result opens it): F3/F4 act on it."""
+    from bin_console.screens.network import NetworkScreen
+    from bin_console.screens.target import NetworkRef
+
+    app = pilot.app
+    app.open_network(NetworkRef(nid))
+    return await wait_for(
+        pilot, lambda: isinstance(app.screen, NetworkScreen) and app.screen.network_id == nid and app.screen
+    )
 
 
 async def settle(pilot) -> None:

@@ -34,7 +34,7 @@ async def test_ctrl_q_asks_when_sends_are_in_flight(seeded):
     app = make_app(seeded)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        app.sending = True
+        app.mark_sending()
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, QuitConfirmModal), what="quit confirm")
         await settle(app, pilot)
@@ -160,7 +160,7 @@ async def test_poller_clears_sending_once_nothing_is_queued(seeded):
     app = BinConsoleApp(Settings(db_url=str(seeded.url), cursor_blink=False), seeded)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.status.link != "unknown", what="first poll")
-        app.sending = True
+        app.mark_sending()
         await wait_until(pilot, lambda: not app.sending, what="sending cleared by the poller")
         await pilot.press("ctrl+q")
         await pilot.pause()

@@ -91,7 +91,7 @@ async def test_the_monitor_leaves_the_quit_guard_to_the_status_poller(sqlite_db,
     seed(sqlite_db)
     app = make_app(settings, sqlite_db)  # no status poller: nothing may clear `sending` here
     async with app.run_test(size=(80, 24)) as pilot:
-        app.sending = True
+        app.mark_sending()
         await pilot.press("f6")
         monitor = await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen)
         await wait_for(pilot, lambda: monitor.polls >= 2, what="two polls with an empty queue")
@@ -212,7 +212,7 @@ async def test_a_typed_ahead_y_never_quits(sqlite_db, settings):
     app = make_app(settings, sqlite_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        app.sending = True
+        app.mark_sending()
         burst(app, ["ctrl+q", "y"])
         modal = await wait_for(pilot, lambda: isinstance(app.screen, QuitConfirmModal) and app.screen)
         await wait_for(pilot, lambda: modal.armed, what="armed")
@@ -349,12 +349,12 @@ async def test_ctrl_q_decides_on_a_fresh_read_of_the_queue(sqlite_db, settings):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         aid = alerts.create_alert(sqlite_db, network_ids=[info["network_id"]], text="Een", actor=ACTOR, training=True)
-        app.sending = True  # as compose sets it; the poller has not looked since
+        app.mark_sending()  # as compose sets it; the poller has not looked since
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, QuitConfirmModal), what="asks: SMS still queued")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, QuitConfirmModal), what="stayed")
         alerts.cancel_alert(sqlite_db, aid, ACTOR)  # nothing in flight any more
-        app.sending = True  # and the flag not yet cleared by the poller
+        app.mark_sending()  # and the flag not yet cleared by the poller
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, what="quits without asking")
