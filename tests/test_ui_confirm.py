@@ -144,3 +144,36 @@ def test_snapshot_confirm_modal(snap_compare, sqlite_db, settings, monkeypatch):
         await wait_for(pilot, lambda: modal.armed)
 
     assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
+
+
+async def test_f5_as_soon_as_the_window_is_painted_sends(sqlite_db, settings):
+    """Issue 7, item 5: no reading delay any more; painted means armed."""
+    from ui_helpers import screen_text
+
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compose_with_text(pilot, info["network_id"])
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: "Send this alert?" in screen_text(app), what="the window painted")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="sent: monitor")
+        assert n_alerts(sqlite_db) == 1
+
+
+async def test_a_key_from_before_the_paint_is_dropped_even_when_handled_after(sqlite_db, settings):
+    from ui_helpers import key_event
+
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        early = key_event("f5")  # stamped now, before the window exists
+        modal = await open_modal(pilot, info["network_id"])
+        await wait_for(pilot, lambda: modal.armed, what="painted")
+        assert early.time < modal.armed_at
+        app.post_message(early)  # reaches the window only now
+        await settle(pilot)
+        assert app.screen is modal and modal.typed_ahead and n_alerts(sqlite_db) == 0
+        await pilot.press("f5")  # a fresh F5 still sends
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="sent: monitor")
+        assert n_alerts(sqlite_db) == 1
