@@ -25,6 +25,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
 from bin_console import alerts, encoding
@@ -119,12 +120,14 @@ class ComposeScreen(BaseScreen):
         ),
     ]
 
+    # urgent (SMS) | normal (e-mail); the watcher re-renders and re-counts the recipients.
+    urgency: reactive[str] = reactive("urgent", init=False)
+
     def __init__(self, targets: tuple[NetworkRef, ...], *, draft: AlertDraft | None = None) -> None:
         super().__init__()
         self.network_ids: list[int] = list(dict.fromkeys(ref.id for ref in targets))
         self.network_names: dict[int, str] = {ref.id: ref.name for ref in targets if ref.name}
         self._draft = draft
-        self.urgency = "urgent"
         self.template_key: str | None = None
         self.plan: _Plan | None = None
         self.analysis = encoding.analyse("")
@@ -158,7 +161,7 @@ class ComposeScreen(BaseScreen):
     def _restore(self, draft: AlertDraft, body: TextArea) -> None:
         """The text of the unsent alert comes back; the targets are the ones asked for now (F4 on
         another network means that network), and the dispatcher is told when they differ."""
-        self.urgency = draft.urgency
+        self.set_reactive(ComposeScreen.urgency, draft.urgency)  # on_mount renders and counts next
         self.template_key = draft.template_key
         if draft.text:
             body.load_text(draft.text)
@@ -264,6 +267,8 @@ class ComposeScreen(BaseScreen):
 
     def action_toggle_urgency(self) -> None:
         self.urgency = "normal" if self.urgency == "urgent" else "urgent"
+
+    def watch_urgency(self) -> None:
         self._save_draft()
         self._render_targets()
         self._refresh_targets()

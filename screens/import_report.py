@@ -7,7 +7,7 @@ as "line N, column C: reason" (cells are untrusted: safe_text), so nothing is lo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -18,12 +18,15 @@ from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal, BaseScreen
 
+if TYPE_CHECKING:
+    from bin_console.importer import ImportReport
+
 
 class NoSuchFile(Exception):
     """The path typed is not a readable file (checked in the worker: a stat can hang on a dead mount)."""
 
 
-def run_import(db: Any, path: str, network_id: int) -> Any:
+def run_import(db: Any, path: str, network_id: int) -> ImportReport:
     from bin_console.importer import import_members
 
     file = Path(path).expanduser()
@@ -32,28 +35,24 @@ def run_import(db: Any, path: str, network_id: int) -> Any:
     return import_members(db, file, network_id)
 
 
-def report_text(report: Any, path: str) -> Text:
+def report_text(report: ImportReport, path: str) -> Text:
     out = Text(end="")
     out.append("File: ", style="bold")
     out.append_text(safe_text(path))
     out.append("\n")
-    fatal = getattr(report, "fatal", None)
-    if fatal:
+    if report.fatal:
         out.append("Nothing imported: ", style="bold")
-        out.append(clean(fatal))
+        out.append(clean(report.fatal))
         out.append("\n")
-    rejected = list(getattr(report, "rejected", []) or [])
     out.append(
-        f"Imported {getattr(report, 'imported', 0):,}, updated {getattr(report, 'updated', 0):,}, "
-        f"rejected {len(rejected):,}\n",
+        f"Imported {report.imported:,}, updated {report.updated:,}, rejected {len(report.rejected):,}\n",
         style="bold",
     )
-    for err in rejected:
-        col = getattr(err, "column", "") or "-"
-        out.append(f"line {getattr(err, 'line', '?')}, column ")
-        out.append(clean(col))
+    for err in report.rejected:
+        out.append(f"line {err.line}, column ")
+        out.append(clean(err.column or "-"))
         out.append(": ")
-        out.append(clean(getattr(err, "reason", "")))
+        out.append(clean(err.reason))
         out.append("\n")
     return out
 
@@ -89,12 +88,11 @@ class ImportPathModal(BaseModal):
         self.query_one("#import-status", Static).update("Importing...")
         app = self.app
 
-        def done(report: Any) -> None:
+        def done(report: ImportReport) -> None:
             if self.is_attached:
                 self.dismiss((path, report))
             else:  # the prompt was closed meanwhile; the import itself went through
-                imported = getattr(report, "imported", 0)
-                app.notify(f"Import of {clean(path)} finished: {imported} imported.", markup=False)
+                app.notify(f"Import of {clean(path)} finished: {report.imported} imported.", markup=False)
 
         # App-owned: closing the prompt while the file is read must not drop the import.
         app.run_write(run_import, app.db, path, self.network_id, on_done=done, on_error=self._failed, what="Import")
@@ -117,7 +115,7 @@ class ImportReportScreen(BaseScreen):
     KEY_NOTES = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
     BINDINGS = [Binding("enter", "close", "Close", id="report-close", tooltip="back to the members")]
 
-    def __init__(self, path: str, report: Any) -> None:
+    def __init__(self, path: str, report: ImportReport) -> None:
         super().__init__()
         self.path = path
         self.report = report
