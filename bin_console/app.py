@@ -41,6 +41,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
+from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from . import alerts
@@ -291,12 +292,8 @@ class BinConsoleApp(App, inherit_bindings=False):
         """Alerts confirmed whose rows are still being written."""
         return self._pending_creates
 
-    @property
-    def draft(self) -> AlertDraft | None:
-        """The unsent alert the compose screen left behind, if any."""
-        return self._draft
-
     def keep_draft(self, draft: AlertDraft | None) -> None:
+        """Compose hands over its unsent text on every change; the next compose gets it back."""
         self._draft = draft
 
     # ------------------------------------------------------------------ lifecycle
@@ -384,7 +381,7 @@ class BinConsoleApp(App, inherit_bindings=False):
             return  # the barrier continues the drain once the key has been handled
         self._draining = False
 
-    def _await_key(self, target: Any) -> None:
+    def _await_key(self, target: Widget) -> None:
         """A barrier: the next key goes only when this one has been handled.
 
         Textual forwards a key to the focused widget and runs non-priority bindings (Backspace in an
