@@ -195,10 +195,8 @@ class MemberFormModal(BaseModal):
 
 
 class DeactivateConfirmModal(ConfirmActionModal):
-    """'Deactivate <name>?' - opens on Cancel; F5 or `y` once armed (painted, then a moment: a `y`
+    """'Deactivate <name>?' - opens on Cancel; F5 or `y` once painted (a `y`
     typed ahead before it showed never counts); `n` / Escape / Enter cancel."""
-
-    KEY_NOTES = [("F5 / y", "deactivate"), ("Enter / n / Escape", "cancel")]
 
     def __init__(self, name: str) -> None:
         self.member_name = name
