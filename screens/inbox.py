@@ -13,6 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from bin_console import alerts
@@ -46,9 +47,11 @@ class InboxScreen(BaseScreen):
         ),
     ]
 
+    # Ctrl+U: only the replies nobody has handled yet; the watcher re-titles and re-reads.
+    unhandled_only: reactive[bool] = reactive(False, init=False)
+
     def __init__(self) -> None:
         super().__init__()
-        self.unhandled_only = False
         self.rows: list[alerts.ReplyRow] = []
         self._shown: tuple = ()
 
@@ -153,5 +156,7 @@ class InboxScreen(BaseScreen):
 
     def action_toggle_unhandled(self) -> None:
         self.unhandled_only = not self.unhandled_only
+
+    def watch_unhandled_only(self) -> None:
         self._title()
         self.refresh_replies()

@@ -15,6 +15,7 @@ from typing import Any
 from bin_console.widgets.member_table import MemberTable
 from rich.text import Text
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import Input, Static
 
 from bin_console.textsafe import clean, safe_text
@@ -157,10 +158,12 @@ class MembersScreen(BaseScreen):
     MembersScreen #member-info { height: 1; padding: 0 1; }
     """
 
+    # Phones shown in full (after the audit event is written); the watcher re-renders the page.
+    reveal: reactive[bool] = reactive(False, init=False)
+
     def __init__(self, network: NetworkRef) -> None:
         super().__init__()
         self.network = network
-        self.reveal = False
         self._result: PageResult | None = None
         self._wanted = PageRequest("")
 
@@ -359,7 +362,6 @@ class MembersScreen(BaseScreen):
         res = self._result
         if self.reveal:
             self.reveal = False
-            self._rerender()
             return
         rows = len(res.page.rows) if res else 0
         # Audit first: the numbers are shown only once the event is written.
@@ -375,9 +377,8 @@ class MembersScreen(BaseScreen):
 
     def _revealed(self) -> None:
         self.reveal = True
-        self._rerender()
 
-    def _rerender(self) -> None:
+    def watch_reveal(self) -> None:
         res = self._result
         if res is None:
             self._update_info()
