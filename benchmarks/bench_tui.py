@@ -250,6 +250,7 @@ def keystroke_latency(db_path: Path, big_id: int) -> tuple[list[float], list[flo
     from bin_console.data.engine import Database
     from bin_console.screens.members import MembersScreen
     from bin_console.screens.networks import NetworksScreen
+    from bin_console.screens.target import NetworkRef
 
     from bin_console.app import BinConsoleApp
     from bin_console.config import Settings
@@ -297,8 +298,7 @@ def keystroke_latency(db_path: Path, big_id: int) -> tuple[list[float], list[flo
                 net += await _type_and_time(app, pilot, q, expect("net"))
                 await pilot.press(*["backspace"] * len(q))
                 await pilot.pause(0.1)
-            app.current_network_id = big_id
-            app.open_members()
+            app.open_members(NetworkRef(big_id))
             while not isinstance(app.screen, MembersScreen):
                 await pilot.pause(0.02)
             await pilot.pause(0.5)

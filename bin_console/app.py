@@ -1,9 +1,19 @@
 """The Textual App: screen navigation, global keys, type-ahead buffer, status poller, embedded sender.
 
-Contract for screens (docs/ARCHITECTURE.md, TUI section): ``app.db``, ``app.settings``,
-``app.training``, ``app.actor``, ``app.current_network_id``, ``app.sending``, ``app.open_*()``,
-``app.wake_sender()``, ``app.status`` / ``app.status_signal``, ``app.push_buffered(screen)``,
-``app.hold_keys()`` / ``app.release_keys()``.
+Contract for screens (docs/ARCHITECTURE.md, TUI section). Screens read ``app.db``, ``app.settings``
+(``bin_console.config.Settings``), ``app.training``, ``app.actor``, ``app.status`` /
+``app.status_signal`` and call the App's use cases: ``open_network(ref)``, ``open_members(ref)``,
+``open_compose(targets)``, ``open_monitor(alert_id)``, ``keep_draft(draft)``,
+``submit_alert(draft, requester)``, ``run_write(...)``, ``push_buffered(screen)``,
+``hold_keys()`` / ``release_keys()``. The App answers ``submit_alert`` with the messages of
+``screens/messages.py``. Screens never set App attributes.
+
+The target of F3/F4 is never App state: the App asks the top screen (``BaseScreen.target()``),
+which answers from what it shows; with nothing selected the key says so and does nothing.
+
+Keys: every ``Binding`` has an id, a footer description and a ``tooltip`` (the longer help text);
+the F1 help, the footer and the command palette are all built from the bindings, and the
+``[keys]`` table of the config remaps them by id (``App.set_keymap``).
 
 Type-ahead (shared notes/textual.md §2.3): a key that pushes a screen or moves focus would let the
 keys that follow in the same burst reach the *old* screen. So every navigation holds the keys that
@@ -14,7 +24,6 @@ releases them anyway so a key can never be stuck.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -23,7 +32,8 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -31,9 +41,37 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
+from textual.widget import Widget
 from textual.worker import get_current_worker
 
+from . import alerts
 from .actor import Actor
+from .config import ConfigError, Settings
+from .screens.alert_draft import AlertDraft
+from .screens.base import BaseScreen
+from .screens.compose import ComposeScreen
+from .screens.confirm import ConfirmActionModal, ConfirmSendModal
+from .screens.help import HelpScreen
+from .screens.history import HistoryScreen
+from .screens.import_report import ImportPathModal, ImportReportScreen
+from .screens.inbox import InboxScreen
+from .screens.keys import help_line, key_label, own_bindings
+from .screens.member_form import MemberFormModal
+from .screens.members import MembersScreen
+from .screens.messages import AlertNotCreated, AlertQueued
+from .screens.monitor import MonitorScreen
+from .screens.network import NetworkScreen
+from .screens.networks import NetworksScreen
+from .screens.quit_confirm import QuitConfirmModal
+from .screens.target import NetworkRef
+from .screens.target_picker import TargetPickerModal
+from .screens.template_picker import TemplatePickerModal
+from .screens.textual_compat import raise_screen
+from .textsafe import clean
+
+if TYPE_CHECKING:
+    from .data.engine import Database
+    from .sender import SenderRunner
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +110,48 @@ class LinkStatus:
     accounts: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-# Global keys, shown first in the footer; every one also has a palette command (see get_system_commands).
-GLOBAL_KEYS: list[tuple[str, str]] = [
-    ("F1", "help for this screen"),
-    ("F2", "networks (search)"),
-    ("F3", "members of the current network"),
-    ("F4", "compose an alert to the current network"),
-    ("F6", "delivery monitor"),
-    ("F7", "inbox (replies)"),
-    ("F8", "history (past alerts)"),
-    ("Escape", "back"),
-    ("Ctrl+P", "command palette"),
-    ("Ctrl+Q", "quit (asks when sends are in flight)"),
-]
+# Not palette commands: Back is Escape's alone, the palette does not open itself (nor do the
+# `system` bindings: moving a cursor).
+PALETTE_SKIPS = frozenset({"back", "command_palette"})
+
+NOTHING_SELECTED = "Nothing selected: search a network (F2) and highlight it, or open one, first."
+
+# Every screen class, for the binding ids a [keys] table may name.
+SCREEN_CLASSES: tuple[type[Screen], ...] = (
+    NetworksScreen,
+    NetworkScreen,
+    MembersScreen,
+    MemberFormModal,
+    ImportPathModal,
+    ImportReportScreen,
+    ComposeScreen,
+    TargetPickerModal,
+    TemplatePickerModal,
+    ConfirmSendModal,
+    ConfirmActionModal,
+    QuitConfirmModal,
+    MonitorScreen,
+    InboxScreen,
+    HistoryScreen,
+    HelpScreen,
+)
+
+
+def binding_ids() -> set[str]:
+    ids = {b.id for b in BinConsoleApp.BINDINGS}
+    ids.update(b.id for cls in SCREEN_CLASSES for b in cls.BINDINGS if isinstance(b, Binding))
+    ids.discard(None)
+    return ids  # type: ignore[return-value]
+
+
+def check_keymap(keys: dict[str, str]) -> None:
+    """A [keys] entry for an id no binding has is a typo that would silently do nothing: refuse it."""
+    known = binding_ids()
+    for binding_id in keys:
+        if binding_id not in known:
+            raise ConfigError(
+                f"keys.{binding_id}: no key has the id {binding_id!r}; known ids: {', '.join(sorted(known))}"
+            )
 
 
 def _age_s(when: Any) -> float | None:
@@ -111,25 +178,68 @@ class BinConsoleApp(App, inherit_bindings=False):
     ENABLE_COMMAND_PALETTE = True
 
     # Replaces Textual's defaults (Ctrl+Q = quit at once). Priority so a focused Input cannot eat them,
-    # and so they are handled by the App before the keys that follow (type-ahead).
+    # and so they are handled by the App before the keys that follow (type-ahead). The tooltip is the
+    # help text (F1 and the palette); with the mouse off Textual never shows it as a tooltip.
     BINDINGS = [
-        Binding("f1", "help", "Help", priority=True, id="help"),
-        Binding("f2", "open_networks", "Networks", priority=True, id="networks"),
-        Binding("f3", "open_members", "Members", priority=True, id="members"),
-        Binding("f4", "open_compose", "Compose", priority=True, id="compose"),
-        Binding("f6", "open_monitor", "Monitor", show=False, priority=True, id="monitor"),
-        Binding("f7", "open_inbox", "Inbox", show=False, priority=True, id="inbox"),
-        Binding("f8", "open_history", "History", show=False, priority=True, id="history"),
-        Binding("escape", "back", "Back", show=False, priority=True, id="back"),
-        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="quit"),
+        Binding("f1", "help", "Help", priority=True, id="help", tooltip="help for this screen"),
+        Binding("f2", "open_networks", "Networks", priority=True, id="networks", tooltip="networks (search)"),
+        Binding(
+            "f3", "open_members", "Members", priority=True, id="members", tooltip="members of the network on screen"
+        ),
+        Binding(
+            "f4",
+            "open_compose",
+            "Compose",
+            priority=True,
+            id="compose",
+            tooltip="compose an alert to the network(s) on screen",
+        ),
+        Binding("f6", "open_monitor", "Monitor", show=False, priority=True, id="monitor", tooltip="delivery monitor"),
+        Binding("f7", "open_inbox", "Inbox", show=False, priority=True, id="inbox", tooltip="inbox (replies)"),
+        Binding(
+            "f8", "open_history", "History", show=False, priority=True, id="history", tooltip="history (past alerts)"
+        ),
+        Binding("escape", "back", "Back", show=False, priority=True, id="back", tooltip="back"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Palette",
+            show=False,
+            priority=True,
+            id="palette",
+            tooltip="command palette",
+        ),
+        Binding(
+            "ctrl+q",
+            "request_quit",
+            "Quit",
+            show=False,
+            priority=True,
+            id="quit",
+            tooltip="quit (asks when sends are in flight)",
+        ),
     ]
+    # Under a modal (a question, a form, the palette) only its own keys, Escape and F1 work: global
+    # navigation must never push a screen over a question that is waiting for its answer.
+    NOT_UNDER_MODAL = frozenset(
+        {
+            "open_networks",
+            "open_members",
+            "open_compose",
+            "open_monitor",
+            "open_inbox",
+            "open_history",
+            "command_palette",
+            "request_quit",
+        }
+    )
 
     def __init__(
         self,
-        settings: Any,
-        db: Any,
+        settings: Settings,
+        db: Database,
         *,
-        sender: Any = None,
+        sender: SenderRunner | None = None,
         training: bool = False,
         poll_status: bool = True,
         **kwargs: Any,
@@ -140,7 +250,6 @@ class BinConsoleApp(App, inherit_bindings=False):
         self.sender = sender
         self.training = bool(training)
         self.actor = Actor.current()
-        self.current_network_id: int | None = None
         self._sending = False
         self._sending_set_at = 0.0
         self.status = LinkStatus(training=self.training)
@@ -152,17 +261,19 @@ class BinConsoleApp(App, inherit_bindings=False):
         self._key_token: object | None = None
         self._poll = poll_status
         # Alerts confirmed in compose whose rows are being written (Ctrl+Q asks meanwhile).
-        self.pending_creates = 0
-        # The compose screen's unsent text (screens/compose.py ComposeDraft): Escape keeps it.
-        self.compose_draft: Any = None
+        self._pending_creates = 0
+        # The compose screen's unsent text: Escape keeps it (keep_draft).
+        self._draft: AlertDraft | None = None
         # The sender's start (outbox recovery: a write that may wait on a lock) and stop (joins its
         # thread) never run on the event loop; the lock keeps a late start from following the stop.
         self._sender_lock = threading.Lock()
         self._sender_stopping = False
         self._sender_stopper: threading.Thread | None = None
         self.register_theme(HIGH_CONTRAST)
-        self.theme = pick_theme(getattr(settings, "ui_theme", "auto"))
-        self.cursor_blink = bool(getattr(settings, "cursor_blink", True))
+        self.theme = pick_theme(settings.ui_theme)
+        self.cursor_blink = settings.cursor_blink
+        check_keymap(settings.keys)
+        self.set_keymap(settings.keys)
         if os.environ.get("TERM", "").startswith("linux"):
             self.add_class("-vt")
 
@@ -171,10 +282,19 @@ class BinConsoleApp(App, inherit_bindings=False):
         """True while an alert created here may still have messages in flight (guards Ctrl+Q)."""
         return self._sending
 
-    @sending.setter
-    def sending(self, value: bool) -> None:
-        self._sending = bool(value)
+    def mark_sending(self) -> None:
+        """An alert's rows were committed: Ctrl+Q asks until a status read newer than now sees an empty queue."""
+        self._sending = True
         self._sending_set_at = time.monotonic()
+
+    @property
+    def pending_creates(self) -> int:
+        """Alerts confirmed whose rows are still being written."""
+        return self._pending_creates
+
+    def keep_draft(self, draft: AlertDraft | None) -> None:
+        """Compose hands over its unsent text on every change; the next compose gets it back."""
+        self._draft = draft
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -249,16 +369,20 @@ class BinConsoleApp(App, inherit_bindings=False):
         self._draining = True
         while self._key_buffer and not self._held:
             event = self._key_buffer.popleft()
-            if event.key in getattr(self.screen, "HOLD_AFTER", ()):
+            screen = self.screen
+            if isinstance(screen, BaseScreen) and event.key in screen.HOLD_AFTER:
                 self.hold_keys()
-            if await self._check_bindings(event.key, priority=True):
-                continue
-            self._forward_key(event)
-            return  # _key_done continues the drain once the key has been handled
+            target = self.focused or screen
+            # Textual's own routing: priority bindings, else forward to the focused widget.
+            await super().on_event(event)
+            if not event.is_forwarded:
+                continue  # a priority binding handled it: nothing bubbles, take the next key
+            self._await_key(target)
+            return  # the barrier continues the drain once the key has been handled
         self._draining = False
 
-    def _forward_key(self, event: events.Key) -> None:
-        """Textual's routing (focused widget, then bubbling up to the App's bindings), with a barrier.
+    def _await_key(self, target: Widget) -> None:
+        """A barrier: the next key goes only when this one has been handled.
 
         Textual forwards a key to the focused widget and runs non-priority bindings (Backspace in an
         Input, say) only once the key has bubbled back to the App - after the keys behind it in a
@@ -267,7 +391,6 @@ class BinConsoleApp(App, inherit_bindings=False):
         parent synchronously at the end of handling), so the next key goes only when this one is
         done. A timer guards against a node that closes meanwhile.
         """
-        target = self.focused or self.screen
         chain = [node for node in target.ancestors_with_self if node is not self]
         token = object()
         self._key_token = token
@@ -286,7 +409,6 @@ class BinConsoleApp(App, inherit_bindings=False):
             if not chain[index].call_later(step, index + 1):
                 done()  # that node is closed: nothing more will bubble
 
-        target._forward_event(event)
         step(0)
         self.set_timer(KEY_BARRIER_S, done)
 
@@ -304,95 +426,85 @@ class BinConsoleApp(App, inherit_bindings=False):
         self.push_screen(screen, callback)
 
     # ------------------------------------------------------------------ navigation
-    def _screen_class(self, module: str, name: str) -> type | None:
-        try:
-            return getattr(importlib.import_module(f"bin_console.screens.{module}"), name)
-        except (ImportError, AttributeError) as exc:
-            # Screens are written in parallel; a missing one is a notice, not a crash.
-            log.warning("screen %s.%s unavailable: %s", module, name, exc)
-            self.notify(f"{name} is not available yet ({exc})", severity="warning", markup=False)
-            return None
-
-    def _raise_screen(self, screen: Screen) -> None:
-        """Bring a screen already in the stack to the top (no second copy, the ones above stay)."""
-        stack = self._screen_stack
-        stack.remove(screen)
-        screen._pop_result_callback()  # push_screen adds one again
-        self.push_buffered(screen)
-
-    def _find_screen(self, cls: type) -> Screen | None:
+    def _find_screen(self, cls: type[Screen]) -> Screen | None:
         for screen in self.screen_stack:
             if type(screen) is cls:
                 return screen
         return None
 
-    def _show(
-        self, module: str, name: str, *args: Any, reuse: bool = False, to_top: bool = False, **kwargs: Any
-    ) -> Screen | None:
-        """Push a new screen; with ``to_top`` an open one of that class is brought to the top instead,
-        with ``reuse`` the stack is unwound back to it. Returns the screen shown."""
-        cls = self._screen_class(module, name)
-        if cls is None:
-            return None
-        if to_top:
-            existing = self._find_screen(cls)
-            if existing is not None:
-                if existing is not self.screen:
-                    self._raise_screen(existing)
-                return existing
-        if reuse:
-            existing = self._find_screen(cls)
-            if existing is not None:
-                if existing is self.screen:
-                    return existing
-                # Unwind back to it rather than stacking a second copy.
-                self.hold_keys()
-                while self.screen is not existing:
-                    self.pop_screen()
-                return existing
-        screen = cls(*args, **kwargs)
-        self.push_buffered(screen)
-        return screen
+    def _to_top(self, cls: type[Screen]) -> Screen | None:
+        """Bring an open screen of that class to the top (no second copy; the ones above stay)."""
+        existing = self._find_screen(cls)
+        if existing is not None and existing is not self.screen:
+            raise_screen(self, existing)
+            self.push_buffered(existing)
+        return existing
+
+    def screen_target(self) -> tuple[NetworkRef, ...]:
+        """The network(s) the top screen shows: what F3/F4 act on. Empty when nothing is selected."""
+        screen = self.screen
+        return screen.target() if isinstance(screen, BaseScreen) else ()
 
     def open_networks(self) -> None:
-        self._show("networks", "NetworksScreen", reuse=True)
+        """The search screen, by unwinding back to it (it is the bottom of the stack)."""
+        existing = self._find_screen(NetworksScreen)
+        if existing is None:
+            self.push_buffered(NetworksScreen())
+        elif existing is not self.screen:
+            self.hold_keys()
+            while self.screen is not existing:
+                self.pop_screen()
 
-    def open_network(self, network_id: int) -> None:
-        self.current_network_id = network_id
-        self._show("network", "NetworkScreen", network_id)
+    def open_network(self, network: NetworkRef) -> None:
+        self.push_buffered(NetworkScreen(network))
 
-    def open_members(self) -> None:
-        if self.current_network_id is None:
-            self.notify("Open a network first (F2, type its name, Enter).", severity="warning")
-            return
-        self._show("members", "MembersScreen", self.current_network_id)
+    def open_members(self, network: NetworkRef) -> None:
+        self.push_buffered(MembersScreen(network))
 
-    def open_compose(self, network_ids: list[int] | None = None) -> None:
-        if network_ids is None and self.current_network_id is not None:
-            network_ids = [self.current_network_id]
-        self._show("compose", "ComposeScreen", network_ids)
+    def open_compose(self, targets: tuple[NetworkRef, ...]) -> None:
+        """Compose to exactly these networks; the unsent text (if any) comes back with them."""
+        self.push_buffered(ComposeScreen(targets, draft=self._draft))
 
     # Polling screens: one of each at most (a covered one pauses its polling; see their
     # on_screen_suspend), brought to the top when asked for again.
     def open_monitor(self, alert_id: int | None = None) -> None:
-        screen = self._show("monitor", "MonitorScreen", alert_id, to_top=True)
-        if screen is not None and alert_id is not None and getattr(screen, "alert_id", None) != alert_id:
+        screen = self._to_top(MonitorScreen)
+        if screen is None:
+            self.push_buffered(MonitorScreen(alert_id))
+        elif isinstance(screen, MonitorScreen) and alert_id is not None and screen.alert_id != alert_id:
             screen.show_alert(alert_id)
 
     def open_inbox(self) -> None:
-        self._show("inbox", "InboxScreen", to_top=True)
+        if self._to_top(InboxScreen) is None:
+            self.push_buffered(InboxScreen())
 
     def open_history(self) -> None:
-        self._show("history", "HistoryScreen", to_top=True)
+        if self._to_top(HistoryScreen) is None:
+            self.push_buffered(HistoryScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.NOT_UNDER_MODAL and self.screen.is_modal:
+            return False
+        return True
 
     def action_open_networks(self) -> None:
         self.open_networks()
 
     def action_open_members(self) -> None:
-        self.open_members()
+        targets = self.screen_target()
+        if not targets:
+            self.notify(NOTHING_SELECTED, severity="warning", markup=False)
+        elif len(targets) > 1:
+            self.notify("This alert has several networks: open one (F2) to see its members.", markup=False)
+        elif not isinstance(self.screen, MembersScreen):
+            self.open_members(targets[0])
 
     def action_open_compose(self) -> None:
-        self.open_compose()
+        targets = self.screen_target()
+        if not targets:
+            self.notify(NOTHING_SELECTED, severity="warning", markup=False)
+        elif not isinstance(self.screen, ComposeScreen):
+            self.open_compose(targets)
 
     def action_open_monitor(self) -> None:
         self.open_monitor()
@@ -404,17 +516,16 @@ class BinConsoleApp(App, inherit_bindings=False):
         self.open_history()
 
     def action_help(self) -> None:
-        cls = self._screen_class("help", "HelpScreen")
-        if cls is not None and not isinstance(self.screen, cls):
-            self.push_buffered(cls(self.screen))
+        if not isinstance(self.screen, HelpScreen):
+            self.push_buffered(HelpScreen(self.screen))
 
     def action_back(self) -> None:
         """Escape: the screen decides (BaseScreen.go_back); never destructive."""
         self.hold_keys()
-        go_back = getattr(self.screen, "go_back", None)
+        screen = self.screen
         left = False
-        if go_back is not None:
-            left = bool(go_back())
+        if isinstance(screen, BaseScreen):
+            left = screen.go_back()
         elif len(self.screen_stack) > 2:
             self.pop_screen()
             left = True
@@ -423,7 +534,7 @@ class BinConsoleApp(App, inherit_bindings=False):
 
     def sends_in_flight(self) -> bool:
         """An alert is being written, or may still have messages queued / on the wire."""
-        if self.sending or self.pending_creates > 0:
+        if self._sending or self._pending_creates > 0:
             return True
         return self.sender is not None and self.status.queue_depth > 0
 
@@ -431,7 +542,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         if not self.sends_in_flight():
             self.exit()
             return
-        if self._poll and self.pending_creates == 0:
+        if self._poll and self._pending_creates == 0:
             # The flag / last status may be up to one poll old (the alert finished a moment ago):
             # read the queue now, off the event loop, and decide on that. Keys typed meanwhile
             # are held for the question, if it comes.
@@ -453,36 +564,29 @@ class BinConsoleApp(App, inherit_bindings=False):
             self.exit()
 
     def _ask_quit(self) -> None:
-        cls = self._screen_class("quit_confirm", "QuitConfirmModal")
-        if cls is None:
-            self.release_keys()
-            return
-
         def done(really: bool | None) -> None:
             if really:
                 self.exit()
 
-        self.push_buffered(cls(), done)
+        self.push_buffered(QuitConfirmModal(), done)
 
     # ------------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # Quit would bypass the sends-in-flight guard; Screenshot writes member data to an SVG file.
+        """Textual's (but Quit, which bypasses the sends-in-flight guard, and Screenshot, which writes
+        member data to an SVG file), then one command per binding of the App and of the screen."""
         for cmd in super().get_system_commands(screen):
             if cmd.title.lower() in {"quit", "screenshot"}:
                 continue
             yield cmd
-        yield SystemCommand("Help", "Keys of this screen (F1)", self.action_help)
-        yield SystemCommand("Networks", "Search networks (F2)", self.open_networks)
-        yield SystemCommand("Members", "Members of the current network (F3)", self.open_members)
-        yield SystemCommand("Compose alert", "Alert to the current network (F4)", self.open_compose)
-        yield SystemCommand("Delivery monitor", "Live delivery of the latest alert (F6)", self.open_monitor)
-        yield SystemCommand("Inbox", "Member replies (F7)", self.open_inbox)
-        yield SystemCommand("History", "Past alerts (F8)", self.open_history)
-        yield SystemCommand(
-            "Quit bin-console", "Asks first when sends are in flight (Ctrl+Q)", self.action_request_quit
-        )
-        for title, help_text, callback in getattr(screen, "palette_commands", lambda: [])():
-            yield SystemCommand(title, help_text, callback)
+        keymap = self.settings.keys
+        own: list[tuple[Binding, Any]] = [(b, self) for b in own_bindings(self.BINDINGS, keymap)]
+        if isinstance(screen, BaseScreen):
+            own += [(b, screen) for b in own_bindings(type(screen).BINDINGS, keymap)]
+        for binding, node in own:
+            if binding.system or binding.action in PALETTE_SKIPS:
+                continue
+            help_text = f"{help_line(binding)} ({key_label(binding.key)})"
+            yield SystemCommand(binding.description, help_text, partial(self.run_action, binding.action, node))
 
     # ------------------------------------------------------------------ writes
     def run_write(
@@ -516,6 +620,54 @@ class BinConsoleApp(App, inherit_bindings=False):
         else:
             self.notify(f"{what} failed: {type(exc).__name__}: {exc}", severity="error", markup=False)
 
+    # ------------------------------------------------------------------ alerts
+    def submit_alert(self, draft: AlertDraft, requester: Screen) -> None:
+        """Write the alert and all its delivery rows (one transaction), then wake the sender.
+
+        App-owned: leaving the compose screen must not cancel what was confirmed. ``requester`` gets
+        ``AlertQueued`` / ``AlertNotCreated`` if it is still there; the App notifies either way."""
+        db, actor, training = self.db, self.actor, self.training
+        minutes = self.settings.alert_expiry_minutes
+
+        def create() -> int:
+            return alerts.create_alert(
+                db,
+                network_ids=draft.network_ids,
+                text=draft.text,
+                urgency=draft.urgency,
+                actor=actor,
+                template_key=draft.template_key,
+                expires_minutes=minutes,
+                training=training,
+            )
+
+        # Counted before the worker starts, so Ctrl+Q asks while the rows are being written
+        # (`sending` only becomes true once they are committed).
+        self._pending_creates += 1
+        self.run_write(
+            create,
+            on_done=partial(self._alert_created, requester),
+            on_error=partial(self._alert_failed, requester),
+            what="Create alert",
+        )
+
+    def _alert_created(self, requester: Screen, alert_id: int) -> None:
+        self._pending_creates -= 1
+        self.mark_sending()
+        self.wake_sender()
+        self._draft = None  # sent: the next compose starts empty
+        self.notify(f"Alert #{alert_id} queued.", markup=False)
+        if requester.is_attached:
+            requester.post_message(AlertQueued(alert_id))
+            if self.screen is requester:  # not over a window opened meanwhile (the quit question, say)
+                self.open_monitor(alert_id)
+
+    def _alert_failed(self, requester: Screen, exc: BaseException) -> None:
+        self._pending_creates -= 1
+        self.notify(f"The alert was NOT created: {clean(exc)}", severity="error", markup=False, title="Not sent")
+        if requester.is_attached:
+            requester.post_message(AlertNotCreated(exc))
+
     # ------------------------------------------------------------------ sender and status
     def wake_sender(self) -> None:
         if self.sender is not None:
@@ -541,16 +693,15 @@ class BinConsoleApp(App, inherit_bindings=False):
 
     def _read_status(self) -> LinkStatus:
         try:
-            alerts = importlib.import_module("bin_console.alerts")
-            depth = int(alerts.queue_depth(self.db))
+            depth = alerts.queue_depth(self.db)
             states = alerts.sender_states(self.db)
         except Exception as exc:  # noqa: BLE001 - shown on the status line, polled again
             return LinkStatus(link="unknown", detail=f"{type(exc).__name__}", training=self.training)
-        accounts = tuple((getattr(s, "account", "?"), getattr(s, "state", "unknown")) for s in states)
+        accounts = tuple((s.account, s.state) for s in states)
         link = accounts[0][1] if accounts else "stopped"
-        detail = getattr(states[0], "detail", "") if states else ""
+        detail = states[0].detail if states else ""
         if states and link != "stopped":
-            age = _age_s(getattr(states[0], "updated_at", None))
+            age = _age_s(states[0].updated_at)
             if age is not None and age > STALE_HEARTBEAT_S:
                 detail = f"no heartbeat for {int(age)} s"
         return LinkStatus(link=link, detail=detail or "", queue_depth=depth, training=self.training, accounts=accounts)

@@ -12,7 +12,7 @@ import logging
 import sys
 from typing import Any
 
-from .config import Settings
+from .config import ConfigError, Settings
 
 EX_CONFIG = 78
 log = logging.getLogger(__name__)
@@ -57,11 +57,16 @@ def run_console(settings: Settings, db: Any, *, sender: Any = None) -> int:
 
 
 def cmd_console(args: Any, settings: Settings) -> int:
+    from .app import check_keymap
     from .credentials import CredentialStoreUnavailable
     from .data.schema import SchemaError
     from .runtime import open_db
 
     settings = apply_console_options(args, settings)
+    try:
+        check_keymap(settings.keys)  # a [keys] typo is said before the TUI starts, not silently ignored
+    except ConfigError as exc:
+        return _fail(str(exc))
     try:
         db = open_db(settings)
     except SchemaError as exc:

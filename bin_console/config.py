@@ -81,6 +81,8 @@ class Settings:
     cursor_blink: bool = True
     alert_expiry_minutes: int = 60
     language: str = "nl"  # default template language
+    # [keys]: binding id -> key(s), e.g. compose = "f4" or quit = "ctrl+q,f10" (the console checks the ids)
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 _SECRET_KEYS = {"password", "passwd", "secret", "token"}
@@ -169,6 +171,8 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
                 s.db_url = v
         elif name == "console":
             _apply_console(s, values)
+        elif name == "keys":
+            s.keys = _parse_keys(values)
         else:
             raise ConfigError(f"[{name}]: unknown section")
     where = "[database] url in the config file"
@@ -183,6 +187,17 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
     if len(s.smpp.sender) > 11 and not s.smpp.sender.lstrip("+").isdigit():
         raise ConfigError("smpp.sender: an alphanumeric sender has at most 11 characters")
     return s
+
+
+def _parse_keys(values: dict) -> dict[str, str]:
+    """[keys] binding-id = "key[,key...]". Which ids exist is the console's to say (bin_console.app
+    checks them before the TUI starts); here only the shape."""
+    out: dict[str, str] = {}
+    for binding_id, keys in values.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(f'keys.{binding_id}: expected a key such as "f4" or "ctrl+n", got {keys!r}')
+        out[binding_id] = keys.strip()
+    return out
 
 
 def _apply_console(s: Settings, values: dict) -> None:

@@ -3,7 +3,11 @@
 - ``INITIAL_FOCUS`` (a CSS selector) is focused *synchronously* in ``on_mount`` with
   ``Screen.set_focus``: type-ahead held by the App while the screen was being pushed is then
   replayed into the right widget (``app.release_keys()``), never into the previous screen.
-- ``HELP``: (key, what it does) rows for the F1 help screen, besides the global keys.
+- ``target()``: the network(s) this screen shows, which F3/F4 act on (screens/target.py); empty
+  (the default) when the screen shows none. Never App state.
+- Keys are ``BINDINGS`` (each with an id, a description and a tooltip for the help); ``KEY_NOTES``
+  adds the (key, what it does) rows F1 shows for what is not a binding (typing, Enter in a field).
+- ``FOOTER_GLOBAL``: ids of the App's bindings this screen shows first in the footer.
 - ``HOLD_AFTER``: keys after which the App holds further type-ahead until this screen calls
   ``app.release_keys()`` (e.g. Enter on the networks search waits for the matches of the text typed).
 - ``run_db(fn, *args, group=..., on_done=...)``: run a blocking call (DB, file) in a thread worker
@@ -22,33 +26,48 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.binding import ActiveBinding
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, get_current_worker
+
+from .target import NetworkRef
+
+if TYPE_CHECKING:
+    from bin_console.app import BinConsoleApp
 
 log = logging.getLogger(__name__)
 
 
 class _ScreenShared:
     INITIAL_FOCUS: ClassVar[str | None] = None
-    HELP: ClassVar[list[tuple[str, str]]] = []
+    KEY_NOTES: ClassVar[list[tuple[str, str]]] = []
     HOLD_AFTER: ClassVar[frozenset[str]] = frozenset()
     TITLE_TEXT: ClassVar[str] = ""
-    # Global keys this screen shows in the footer, first (<= 5 visible at 80 columns with the
-    # screen's own shown bindings); every key is on F1 anyway.
-    FOOTER_GLOBAL: ClassVar[tuple[str, ...]] = ("f1", "f2", "f4")
+    # Ids of the App's bindings this screen shows in the footer, first (<= 5 visible at 80 columns
+    # with the screen's own shown bindings); every key is on F1 anyway.
+    FOOTER_GLOBAL: ClassVar[tuple[str, ...]] = ("help", "networks", "compose")
+
+    @property
+    def app(self) -> BinConsoleApp:
+        """The console App, typed: screens call its use cases, never set its attributes."""
+        return cast("BinConsoleApp", super().app)  # type: ignore[misc]
+
+    def target(self) -> tuple[NetworkRef, ...]:
+        """The network(s) this screen shows, which F3/F4 act on; none by default."""
+        return ()
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         merged = super().active_bindings  # type: ignore[misc]
         app = self.app
         ordered: dict[str, ActiveBinding] = {}
-        for key in self.FOOTER_GLOBAL:
-            active = merged.get(key)
-            if active is not None and active.node is app:
-                ordered[key] = active._replace(binding=replace(active.binding, show=True))
+        for binding_id in self.FOOTER_GLOBAL:
+            for key, active in merged.items():
+                if active.node is app and active.binding.id == binding_id:
+                    ordered[key] = active._replace(binding=replace(active.binding, show=True))
         for key, active in merged.items():
             if key in ordered:
                 continue
@@ -83,26 +102,26 @@ class _ScreenShared:
                 self.set_focus(widget)
 
     def on_mount(self) -> None:
-        if not getattr(getattr(self.app, "settings", None), "cursor_blink", True):
+        if not self.app.settings.cursor_blink:
             # Slow links: a blinking cursor costs ~1.5 KB/s of idle traffic (notes/textual.md §2.8).
-            for widget in self.query("Input, TextArea"):
+            for widget in self.query(Input):
                 widget.cursor_blink = False
+            for area in self.query(TextArea):
+                area.cursor_blink = False
         self._focus_initial()
 
     def on_screen_resume(self) -> None:
         # Runs after on_mount for a pushed screen and again when a screen above is popped: the
         # focus is in place, so replay whatever the dispatcher typed meanwhile.
-        release = getattr(self.app, "release_keys", None)
-        if release is not None:
-            release()
-        if getattr(self, "_poll_paused", False):
+        self.app.release_keys()
+        if self._poll_timer is not None and self._poll_paused:
             self._poll_paused = False
             timer, fn = self._poll_timer
             timer.resume()
             fn()
 
     def on_screen_suspend(self) -> None:
-        if getattr(self, "_poll_timer", None) is not None and not self._poll_paused:
+        if self._poll_timer is not None and not self._poll_paused:
             self._poll_paused = True
             self._poll_timer[0].pause()  # covered: nobody reads it, so no queries
 
@@ -116,7 +135,7 @@ class _ScreenShared:
     @property
     def polling(self) -> bool:
         """True when this screen has a refresh timer and it is not paused."""
-        return getattr(self, "_poll_timer", None) is not None and not self._poll_paused
+        return self._poll_timer is not None and not self._poll_paused
 
     def go_back(self) -> bool:
         """Escape: leave this screen if something is under it. Never destructive."""
@@ -146,7 +165,7 @@ class _ScreenShared:
             try:
                 result = fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - surfaced to the screen, never crashes the app
-                log.exception("background call %s failed", getattr(fn, "__name__", fn))
+                log.exception("background call %r failed", fn)
                 if not worker.is_cancelled:
                     self.app.call_from_thread(self._deliver_error, on_error, exc)
                 return None
@@ -172,6 +191,11 @@ class _ScreenShared:
 
 class BaseScreen(_ScreenShared, Screen):
     """A full screen of the console."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._poll_timer: tuple[Any, Callable[[], None]] | None = None
+        self._poll_paused = False
 
 
 class BaseModal(BaseScreen, ModalScreen):

@@ -1,6 +1,11 @@
 """Compose an alert: text with a live SMS meter, targets, urgency, template, GSM-safe rewrite,
 recipients summary; F5 reviews in the confirm modal and sends only after a deliberate second key.
 
+The networks it sends to are given by whoever opens it (App.open_compose(targets): the networks on
+the screen F4 was pressed on), shown in its top line and re-stated by the confirm window; only
+Ctrl+T changes them. The App keeps the unsent text (App.keep_draft) and writes the alert
+(App.submit_alert), answering with AlertQueued / AlertNotCreated (screens/messages.py).
+
 The meter (encoding.analyse) is pure and fast, so it runs on the event loop on every change; the
 recipient plan and the alert creation touch the database and run in thread workers. The alert and
 all its delivery rows are written by alerts.create_alert in one transaction *before* the sender is
@@ -9,7 +14,6 @@ woken, so nothing confirmed is ever lost.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,18 +21,23 @@ from typing import Any
 from bin_console.data.models import utcnow
 from bin_console.widgets.sms_meter import SmsMeter
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
 from bin_console import alerts, encoding
-from bin_console.textsafe import clean, safe_text
+from bin_console.textsafe import clean
 
+from .alert_draft import AlertDraft
 from .base import BaseScreen
 from .confirm import ConfirmSendModal, SendSummary
-
-log = logging.getLogger(__name__)
+from .messages import AlertNotCreated, AlertQueued
+from .target import NetworkRef, target_text
+from .target_picker import TargetPickerModal
+from .template_picker import TemplatePickerModal
 
 
 def _network_names(db: Any, ids: list[int]) -> dict[int, str]:
@@ -41,17 +50,6 @@ def _network_names(db: Any, ids: list[int]) -> dict[int, str]:
             if net is not None:
                 out[nid] = net.name
     return out
-
-
-@dataclass(frozen=True)
-class ComposeDraft:
-    """What the dispatcher composed and has not sent: kept on the App (``app.compose_draft``) so
-    Escape, F2 or any other way out of the compose screen never throws the text away."""
-
-    text: str
-    network_ids: tuple[int, ...]
-    urgency: str
-    template_key: str | None
 
 
 @dataclass
@@ -80,35 +78,65 @@ class ComposeScreen(BaseScreen):
     CSS_PATH = "compose.tcss"
     INITIAL_FOCUS = "#body"
     TITLE_TEXT = "Compose alert"
-    HELP = [
-        ("F5", "review the alert; the confirm window sends on F5 again or y"),
-        ("Ctrl+U", "urgency: urgent (SMS) / non-urgent (e-mail)"),
-        ("Ctrl+T", "add or remove target networks"),
-        ("Ctrl+L", "pick a message template"),
-        ("Ctrl+G", "rewrite to GSM-7 (shows what changed)"),
-        ("Tab", "leave the text area"),
-        ("Escape", "back (the text is kept)"),
-    ]
+    KEY_NOTES = [("Tab", "leave the text area"), ("Escape", "back (the text is kept)")]
     BINDINGS = [
-        Binding("f5", "review", "Review", priority=True),
-        Binding("ctrl+l", "templates", "Template", priority=True),
-        Binding("ctrl+g", "gsm_safe", "GSM-safe", priority=True, show=False),
-        Binding("ctrl+u", "toggle_urgency", "Urgency", priority=True, show=False),
-        Binding("ctrl+t", "targets", "Targets", priority=True, show=False),
+        Binding(
+            "f5",
+            "review",
+            "Review",
+            priority=True,
+            id="compose-review",
+            tooltip="review the alert; the confirm window sends on F5 again or y",
+        ),
+        Binding(
+            "ctrl+l", "templates", "Template", priority=True, id="compose-template", tooltip="pick a message template"
+        ),
+        Binding(
+            "ctrl+g",
+            "gsm_safe",
+            "GSM-safe",
+            priority=True,
+            show=False,
+            id="compose-gsm-safe",
+            tooltip="rewrite to GSM-7 (shows what changed)",
+        ),
+        Binding(
+            "ctrl+u",
+            "toggle_urgency",
+            "Urgency",
+            priority=True,
+            show=False,
+            id="compose-urgency",
+            tooltip="urgency: urgent (SMS) / non-urgent (e-mail)",
+        ),
+        Binding(
+            "ctrl+t",
+            "targets",
+            "Targets",
+            priority=True,
+            show=False,
+            id="compose-targets",
+            tooltip="add or remove target networks",
+        ),
     ]
 
-    def __init__(self, network_ids: list[int] | None = None) -> None:
+    # urgent (SMS) | normal (e-mail); the watcher re-renders and re-counts the recipients.
+    urgency: reactive[str] = reactive("urgent", init=False)
+
+    def __init__(self, targets: tuple[NetworkRef, ...], *, draft: AlertDraft | None = None) -> None:
         super().__init__()
-        self._initial_ids = list(network_ids) if network_ids else None
-        self.network_ids: list[int] = []
-        self.network_names: dict[int, str] = {}
-        self.urgency = "urgent"
+        self.network_ids: list[int] = list(dict.fromkeys(ref.id for ref in targets))
+        self.network_names: dict[int, str] = {ref.id: ref.name for ref in targets if ref.name}
+        self._draft = draft
         self.template_key: str | None = None
         self.plan: _Plan | None = None
         self.analysis = encoding.analyse("")
         self._review_wanted = False  # F5 pressed while the plan was still being computed
         self._busy = False  # confirm open or alert being created: a second F5 does nothing
         self.last_alert_id: int | None = None
+
+    def target(self) -> tuple[NetworkRef, ...]:
+        return tuple(NetworkRef(nid, self.network_names.get(nid, "")) for nid in self.network_ids)
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -121,44 +149,36 @@ class ComposeScreen(BaseScreen):
             yield Static("", id="recipients")
 
     def on_mount(self) -> None:
-        super().on_mount()
         body = self.query_one("#body", TextArea)
-        body.cursor_blink = bool(getattr(self.app.settings, "cursor_blink", True))
-        draft: ComposeDraft | None = getattr(self.app, "compose_draft", None)
-        if self._initial_ids is None:
-            if draft is not None and draft.network_ids:
-                self._initial_ids = list(draft.network_ids)
-            else:
-                cur = getattr(self.app, "current_network_id", None)
-                self._initial_ids = [cur] if cur is not None else []
-        self.network_ids = list(dict.fromkeys(self._initial_ids))
-        if draft is not None:
-            self._restore(draft, body)
+        if self._draft is not None:
+            self._restore(self._draft, body)
         self._render_targets()
         self._update_meter()
         self._refresh_targets()
 
     # --- draft ---------------------------------------------------------------------------------
 
-    def _restore(self, draft: ComposeDraft, body: TextArea) -> None:
+    def _restore(self, draft: AlertDraft, body: TextArea) -> None:
         """The text of the unsent alert comes back; the targets are the ones asked for now (F4 on
         another network means that network), and the dispatcher is told when they differ."""
-        self.urgency = draft.urgency
+        self.set_reactive(ComposeScreen.urgency, draft.urgency)  # on_mount renders and counts next
         self.template_key = draft.template_key
         if draft.text:
             body.load_text(draft.text)
             body.move_cursor(body.document.end)
-        if draft.network_ids and tuple(self.network_ids) != draft.network_ids:
+        if draft.network_ids and self.network_ids != draft.network_ids:
             self.app.notify("Your unsent alert text was kept; check the target networks.", title="Draft", markup=False)
+
+    def draft(self) -> AlertDraft:
+        return AlertDraft(self.text, self.target(), self.urgency, self.template_key)
 
     def _save_draft(self) -> None:
         if not self.is_attached:
             return
-        text = self.text
-        if not text.strip() and self.template_key is None:
-            self.app.compose_draft = None
+        if not self.text.strip() and self.template_key is None:
+            self.app.keep_draft(None)
             return
-        self.app.compose_draft = ComposeDraft(text, tuple(self.network_ids), self.urgency, self.template_key)
+        self.app.keep_draft(self.draft())
 
     # --- state shown --------------------------------------------------------------------------
 
@@ -175,10 +195,7 @@ class ComposeScreen(BaseScreen):
         t.append(" to ")
         if not self.network_ids:
             t.append("no network - Ctrl+T adds one", style="bold")
-        for i, nid in enumerate(self.network_ids):
-            if i:
-                t.append(", ")
-            t.append_text(safe_text(self.network_names.get(nid, f"network #{nid}"), style="bold"))
+        t.append_text(target_text(self.target()))
         self.query_one("#targets", Static).update(t)
 
     def _update_meter(self) -> None:
@@ -250,6 +267,8 @@ class ComposeScreen(BaseScreen):
 
     def action_toggle_urgency(self) -> None:
         self.urgency = "normal" if self.urgency == "urgent" else "urgent"
+
+    def watch_urgency(self) -> None:
         self._save_draft()
         self._render_targets()
         self._refresh_targets()
@@ -272,8 +291,6 @@ class ComposeScreen(BaseScreen):
         self.app.notify(msg, markup=False, title="Rewritten")
 
     def action_targets(self) -> None:
-        from .target_picker import TargetPickerModal
-
         def done(result: tuple[list[int], dict[int, str]] | None) -> None:
             if result is None:
                 return
@@ -285,11 +302,9 @@ class ComposeScreen(BaseScreen):
                 self._render_targets()
                 self._refresh_targets()
 
-        self._push(TargetPickerModal(list(self.network_ids), dict(self.network_names)), done)
+        self.app.push_buffered(TargetPickerModal(list(self.network_ids), dict(self.network_names)), done)
 
     def action_templates(self) -> None:
-        from .template_picker import TemplatePickerModal
-
         def done(result: tuple[str, str, str] | None) -> None:
             if result is None:
                 return
@@ -303,15 +318,7 @@ class ComposeScreen(BaseScreen):
             if urgency in ("urgent", "normal") and urgency != self.urgency:
                 self.action_toggle_urgency()
 
-        lang = getattr(self.app.settings, "language", "nl")
-        self._push(TemplatePickerModal(lang), done)
-
-    def _push(self, screen: Any, callback: Any) -> None:
-        push = getattr(self.app, "push_buffered", None)
-        if push is not None:
-            push(screen, callback)
-        else:
-            self.app.push_screen(screen, callback)
+        self.app.push_buffered(TemplatePickerModal(self.app.settings.language), done)
 
     def refusal(self) -> str | None:
         """Why the alert cannot be reviewed now, or None."""
@@ -335,22 +342,20 @@ class ComposeScreen(BaseScreen):
             self._review_wanted = True  # opens as soon as the count arrives
             return
         self._busy = True
-        summary = self.summary()
-        self._push(ConfirmSendModal(summary), self._confirmed)
+        self.app.push_buffered(ConfirmSendModal(self.summary()), self._confirmed)
 
     def summary(self) -> SendSummary:
         assert self.plan is not None
         a = self.analysis
-        minutes = int(getattr(self.app.settings, "alert_expiry_minutes", 60) or 60)
         return SendSummary(
             channel="sms" if self.urgency == "urgent" else "email",
             recipients=self.plan.plan.recipients,
-            network_names=[self.network_names.get(n, f"network #{n}") for n in self.network_ids],
+            network_names=[ref.label() for ref in self.target()],
             parts_each=a.parts,
             encoding=a.encoding,
             ucs2_chars=list(a.ucs2_chars),
-            expires_at=utcnow() + timedelta(minutes=minutes),
-            training=bool(getattr(self.app, "training", False)),
+            expires_at=utcnow() + timedelta(minutes=self.app.settings.alert_expiry_minutes),
+            training=self.app.training,
             text=self.text,
             skipped=describe_plan(self.plan.plan, self.urgency).plain,
         )
@@ -360,64 +365,16 @@ class ComposeScreen(BaseScreen):
             self._busy = False
             self.set_focus(self.query_one("#body", TextArea))
             return
-        app, text, ids, urgency = self.app, self.text, list(self.network_ids), self.urgency
-        minutes = int(getattr(app.settings, "alert_expiry_minutes", 60) or 60)
-        key = self.template_key
+        self.app.submit_alert(self.draft(), self)
 
-        def create() -> int:
-            return alerts.create_alert(
-                app.db,
-                network_ids=ids,
-                text=text,
-                urgency=urgency,
-                actor=app.actor,
-                template_key=key,
-                expires_minutes=minutes,
-                training=bool(getattr(app, "training", False)),
-            )
-
-        def finish(alert_id: int | None, exc: BaseException | None) -> None:
-            # Runs on the event loop even if this screen was left meanwhile: the rows are written,
-            # so the App must know something is in flight and the sender must be woken.
-            app.pending_creates = max(0, app.pending_creates - 1)
-            if exc is not None or alert_id is None:
-                self._create_failed(exc or RuntimeError("no alert id"))
-                return
-            self._created(alert_id)
-
-        def job() -> None:
-            try:
-                alert_id = create()
-            except Exception as exc:  # noqa: BLE001 - shown to the dispatcher, never swallowed
-                log.exception("create_alert failed")
-                app.call_from_thread(finish, None, exc)
-            else:
-                app.call_from_thread(finish, alert_id, None)
-
-        # Counted before the worker starts, so Ctrl+Q asks while the rows are being written
-        # (app.sending only becomes true once they are committed).
-        app.pending_creates = getattr(app, "pending_creates", 0) + 1
-
-        # An App-owned worker: leaving the compose screen must not cancel what was confirmed.
-        app.run_worker(job, thread=True, group="compose-send", exclusive=False, exit_on_error=False)
-
-    def _created(self, alert_id: int) -> None:
+    @on(AlertQueued)
+    def _created(self, message: AlertQueued) -> None:
         self._busy = False
-        app = self.app
-        app.sending = True
-        wake = getattr(app, "wake_sender", None)
-        if wake is not None:
-            wake()
-        self.last_alert_id = alert_id
-        app.compose_draft = None  # sent: the next compose starts empty
-        app.notify(f"Alert #{alert_id} queued.", markup=False)
-        if self.is_attached:
-            body = self.query_one("#body", TextArea)
-            self.template_key = None
-            body.load_text("")  # sent: Escape back here must not offer the same alert again by accident
-            if app.screen is self:  # not over a window opened meanwhile (the quit question, say)
-                app.open_monitor(alert_id)
+        self.last_alert_id = message.alert_id
+        self.template_key = None
+        # Sent: Escape back here must not offer the same alert again by accident.
+        self.query_one("#body", TextArea).load_text("")
 
-    def _create_failed(self, exc: BaseException) -> None:
+    @on(AlertNotCreated)
+    def _create_failed(self, message: AlertNotCreated) -> None:
         self._busy = False
-        self.app.notify(f"The alert was NOT created: {clean(exc)}", severity="error", markup=False, title="Not sent")

@@ -4,10 +4,11 @@ ConfirmSendModal states exactly what will happen ("SMS to 412 members of BIN Ker
 each, 824 parts", encoding, expiry, TRAINING) and sends only on a deliberate key:
 
 - it opens with Cancel focused, so Enter cancels;
-- F5 or ``y`` send only once the modal is *armed*: painted, then ARM_DELAY later (no one reads a
-  summary that fast, so a key before that was typed ahead). Keys typed before that are ignored, and
-  once anything was typed ahead ``y`` stops counting: only F5 sends (a stray letter in a burst of
-  type-ahead can never confirm, shared notes/textual.md §2.3);
+- F5 or ``y`` send only once the modal is *armed*, which it is from the moment it has been painted
+  (``Screen.screen_layout_refresh_signal``, published right after the compositor wrote the screen).
+  A key that arrived before that (``events.Key.time``) was typed ahead, before the window showed, and
+  is ignored; once anything was typed ahead ``y`` stops counting: only F5 sends (a stray letter in a
+  burst of type-ahead can never confirm, shared notes/textual.md §2.3);
 - Escape or ``n`` cancel; Escape never does anything else.
 
 Untrusted text (network names, the alert text) goes through safe_text(), never markup.
@@ -29,6 +30,33 @@ from textual.widgets import Button, Static
 from bin_console.textsafe import safe_text
 
 from .base import BaseModal
+
+
+class ArmedOnPaint(BaseModal):
+    """A question that counts only keys pressed after it was painted (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed_at: float | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self.armed_at is not None
+
+    def on_mount(self) -> None:
+        # immediate: called inside the refresh that painted, before any later key is handled.
+        self.screen_layout_refresh_signal.subscribe(self, self._painted, immediate=True)
+
+    def _painted(self, _screen: object) -> None:
+        if self.armed_at is None and self.is_current:
+            self.armed_at = time.monotonic()
+            self.on_armed()
+
+    def on_armed(self) -> None:
+        """Subclasses update their hint."""
+
+    def pressed_after_paint(self, event_time: float) -> bool:
+        return self.armed_at is not None and event_time >= self.armed_at
 
 
 @dataclass
@@ -80,24 +108,18 @@ class SendSummary:
         return t
 
 
-class ConfirmSendModal(BaseModal):
+class ConfirmSendModal(ArmedOnPaint):
     """Dismisses with True to send, False/None to cancel."""
 
-    ARM_DELAY = 0.3  # seconds after the first paint before F5 / y count
     INITIAL_FOCUS = "#cancel"
-    HELP = [
-        ("F5", "send (again: the deliberate second key)"),
-        ("y", "send, if nothing was typed ahead"),
-        ("Enter", "press the focused button (Cancel by default)"),
-        ("Escape / n", "cancel; nothing is sent"),
-    ]
+    KEY_NOTES = [("y", "send, if nothing was typed ahead"), ("Enter", "press the focused button (Cancel by default)")]
     # F5 and y are handled in on_key (which sees when the key was pressed); the F5 binding only
-    # puts "Send" in the footer and does nothing by itself.
+    # names the key (help, keymap) and does nothing by itself.
     BINDINGS = [
-        Binding("f5", "send_hint", "Send"),
-        Binding("escape", "cancel", "Cancel", priority=True),
-        Binding("n", "cancel", "Cancel", show=False),
-        Binding("left,right", "switch", show=False),
+        Binding("f5", "send_hint", "Send", id="confirm-send", tooltip="send (again: the deliberate second key)"),
+        Binding("escape", "cancel", "Cancel", priority=True, id="confirm-cancel", tooltip="cancel; nothing is sent"),
+        Binding("n", "cancel", "Cancel", show=False, id="confirm-no", tooltip="cancel; nothing is sent"),
+        Binding("left,right", "switch", "Switch", show=False, system=True, id="confirm-switch", tooltip="other button"),
     ]
     DEFAULT_CSS = """
     ConfirmSendModal { align: center middle; }
@@ -114,13 +136,8 @@ class ConfirmSendModal(BaseModal):
     def __init__(self, summary: SendSummary) -> None:
         super().__init__()
         self.summary = summary
-        self.armed_at: float | None = None
         self.typed_ahead = False
         self.sent = False
-
-    @property
-    def armed(self) -> bool:
-        return self.armed_at is not None
 
     def compose(self) -> ComposeResult:
         s = self.summary
@@ -139,12 +156,7 @@ class ConfirmSendModal(BaseModal):
                 yield Button("Send (F5)", id="send", disabled=True)
             yield Static("Read the summary...", id="hint")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.call_after_refresh(lambda: self.set_timer(self.ARM_DELAY, self._arm))
-
-    def _arm(self) -> None:
-        self.armed_at = time.monotonic()
+    def on_armed(self) -> None:
         self.query_one("#send", Button).disabled = False
         self._hint()
 
@@ -155,11 +167,11 @@ class ConfirmSendModal(BaseModal):
             msg = "F5 or y = send · Enter = Cancel · Escape or n = cancel"
         self.query_one("#hint", Static).update(Text(msg))
 
-    def _deliberate(self, event_time: float | None) -> bool:
-        """True when a key was pressed after the modal was armed (not typed ahead)."""
-        if self.armed_at is None or (event_time is not None and event_time < self.armed_at):
+    def _deliberate(self, event_time: float) -> bool:
+        """True when a key was pressed after the modal was painted (not typed ahead)."""
+        if not self.pressed_after_paint(event_time):
             self.typed_ahead = True
-            if self.armed_at is not None:
+            if self.armed:
                 self._hint()
             return False
         return True
@@ -208,16 +220,15 @@ class ConfirmSendModal(BaseModal):
             self.action_cancel()
 
 
-class ConfirmActionModal(BaseModal):
-    """'Cancel the 120 SMS not sent yet?' - Cancel/No focused; F5 or y (after arming) confirms."""
+class ConfirmActionModal(ArmedOnPaint):
+    """'Cancel the 120 SMS not sent yet?' - Cancel/No focused; F5 or y (once painted) confirms."""
 
     INITIAL_FOCUS = "#no"
-    ARM_DELAY = 0.3
-    HELP = [("F5 / y", "yes (once the question has been shown)"), ("Enter / n / Escape", "no")]
+    KEY_NOTES = [("y", "yes (once the question has been shown)"), ("Enter", "no (the focused button)")]
     BINDINGS = [
-        Binding("f5", "yes_hint", "Yes"),
-        Binding("escape", "no", "No", priority=True),
-        Binding("n", "no", "No", show=False),
+        Binding("f5", "yes_hint", "Yes", id="question-yes", tooltip="yes (once the question has been shown)"),
+        Binding("escape", "no", "No", priority=True, id="question-escape", tooltip="no"),
+        Binding("n", "no", "No", show=False, id="question-no", tooltip="no"),
     ]
     DEFAULT_CSS = """
     ConfirmActionModal { align: center middle; }
@@ -231,7 +242,6 @@ class ConfirmActionModal(BaseModal):
         super().__init__()
         self.question = question if isinstance(question, Text) else Text(question)
         self.yes_label, self.no_label = yes_label, no_label
-        self.armed_at: float | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -241,25 +251,11 @@ class ConfirmActionModal(BaseModal):
                 yield Button(self.yes_label, id="yes")
             yield Static(Text("F5 or y = yes · Enter = No · Escape or n = no"), id="hint")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.call_after_refresh(lambda: self.set_timer(self.ARM_DELAY, self._arm))
-
-    @property
-    def armed(self) -> bool:
-        return self.armed_at is not None
-
-    def _arm(self) -> None:
-        self.armed_at = time.monotonic()
-
-    def _ok(self, t: float | None) -> bool:
-        return self.armed_at is not None and (t is None or t >= self.armed_at)
-
     def on_key(self, event: events.Key) -> None:
         if event.key in ("y", "f5"):
             event.stop()
             event.prevent_default()
-            if self._ok(event.time):
+            if self.pressed_after_paint(event.time):
                 self.dismiss(True)
 
     def action_yes_hint(self) -> None:
@@ -270,7 +266,7 @@ class ConfirmActionModal(BaseModal):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id == "yes" and self.armed_at is not None:
+        if event.button.id == "yes" and self.armed:
             self.dismiss(True)
         elif event.button.id == "no":
             self.dismiss(False)

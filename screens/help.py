@@ -1,13 +1,18 @@
-"""F1: every key of the screen it was opened from, then the global keys. Full screen (80x24 safe)."""
+"""F1: every key of the screen it was opened from, then the global keys. Full screen (80x24 safe).
+
+Built from the bindings themselves (screens/keys.py), with the config's [keys] remapping applied,
+plus the screen's ``KEY_NOTES`` for what is not a binding (typing, Enter in a field)."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
 from .base import BaseScreen
+from .keys import help_line, key_label, own_bindings
 
 KEY_WIDTH = 18
 
@@ -23,31 +28,32 @@ def help_table(title: str, rows: list[tuple[str, str]]) -> Text:
     return out
 
 
+def binding_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
+    return [(key_label(b.key), help_line(b)) for b in bindings]
+
+
 class HelpScreen(BaseScreen):
     INITIAL_FOCUS = "#help-body"
-    HELP = [("Escape / F1", "close help"), ("Up/Down/PgUp/PgDn", "scroll")]
+    KEY_NOTES = [("Escape", "close help"), ("Up/Down/PgUp/PgDn", "scroll")]
 
-    def __init__(self, for_screen: Screen | None = None) -> None:
+    def __init__(self, for_screen: Screen) -> None:
         super().__init__()
         self._for = for_screen
 
     def screen_rows(self) -> tuple[str, list[tuple[str, str]]]:
         screen = self._for
-        if screen is None:
+        keymap = self.app.settings.keys
+        if not isinstance(screen, BaseScreen):
             return "This screen", []
-        title = getattr(screen, "TITLE_TEXT", "") or type(screen).__name__.removesuffix("Screen")
-        return title, list(getattr(screen, "HELP", []))
+        title = screen.TITLE_TEXT or type(screen).__name__.removesuffix("Screen").removesuffix("Modal")
+        return title, binding_rows(own_bindings(type(screen).BINDINGS, keymap)) + list(screen.KEY_NOTES)
 
     def compose_body(self):  # noqa: ANN201
-        from bin_console.app import GLOBAL_KEYS
-
         title, rows = self.screen_rows()
+        everywhere = binding_rows(own_bindings(self.app.BINDINGS, self.app.settings.keys))
         with VerticalScroll(id="help-body"):
             yield Static(help_table(f"Keys on {title}", rows), id="help-screen-keys")
-            yield Static(help_table("Everywhere", GLOBAL_KEYS), id="help-global-keys")
-
-    def action_close(self) -> None:
-        self.app.pop_screen()
+            yield Static(help_table("Everywhere", everywhere), id="help-global-keys")
 
     def go_back(self) -> bool:
         self.app.pop_screen()

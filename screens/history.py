@@ -4,8 +4,6 @@ delivered/failed/expired counts, how it ended. Enter opens the delivery monitor 
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
@@ -14,29 +12,25 @@ from bin_console import alerts
 from bin_console.textsafe import safe_text
 
 from .base import BaseScreen
-from .inbox import g
 
 REFRESH_S = 3.0
 
 
-def outcome(row: Any) -> str:
-    explicit = g(row, "outcome", "status", "ended")
-    if explicit:
-        return str(explicit)
-    if g(row, "cancelled_at"):
-        return "cancelled"
-    return ""
+def outcome(row: alerts.AlertRow) -> str:
+    if row.outcome:
+        return row.outcome
+    return "cancelled" if row.cancelled_at else ""
 
 
 class HistoryScreen(BaseScreen):
     CSS_PATH = "history.tcss"
     INITIAL_FOCUS = "#alerts"
     TITLE_TEXT = "History"
-    HELP = [("Up/Down", "move between alerts"), ("Enter", "open the delivery monitor for it"), ("Escape", "back")]
+    KEY_NOTES = [("Up/Down", "move between alerts"), ("Enter", "open the delivery monitor for it")]
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[Any] = []
+        self.rows: list[alerts.AlertRow] = []
         self._shown: tuple = ()
 
     def compose_body(self) -> ComposeResult:
@@ -53,7 +47,6 @@ class HistoryScreen(BaseScreen):
         yield Static("", id="alert-detail")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.refresh_alerts()
         self.poll_every(REFRESH_S, self.refresh_alerts)  # paused while covered
 
@@ -61,7 +54,7 @@ class HistoryScreen(BaseScreen):
         db = self.app.db
         self.run_db(lambda: alerts.list_alerts(db, limit=100), group="history-poll", on_done=self._show)
 
-    def _show(self, rows: list[Any]) -> None:
+    def _show(self, rows: list[alerts.AlertRow]) -> None:
         key = tuple(repr(r) for r in rows)
         if key == self._shown:
             return
@@ -71,23 +64,16 @@ class HistoryScreen(BaseScreen):
         self.rows = list(rows)
         table.clear()
         for r in self.rows:
-            aid = g(r, "id", "alert_id")
-            when = g(r, "created_at")
-            nets = g(r, "network_names", default=[])
-            nets_s = ", ".join(nets) if isinstance(nets, list | tuple) else str(nets)
-            counts = g(r, "counts", default={}) or {}
-            delivered = g(r, "delivered", default=counts.get("delivered", 0))
-            failed = g(r, "failed", default=sum(counts.get(s, 0) for s in ("failed", "rejected", "undeliverable")))
-            expired = g(r, "expired", default=counts.get("expired", 0))
-            text = str(g(r, "text", default="")).replace("\n", " ")
+            counts = r.counts
+            failed = sum(counts.get(s, 0) for s in ("failed", "rejected", "undeliverable"))
             table.add_row(
-                Text(str(aid)),
-                Text(when.astimezone().strftime("%d/%m %H:%M") if when else ""),
-                safe_text(nets_s),
-                safe_text(text[:40]),
-                Text(f"{g(r, 'recipients', default=0)} {delivered}/{failed}/{expired}"),
+                Text(str(r.id)),
+                Text(r.created_at.astimezone().strftime("%d/%m %H:%M")),
+                safe_text(", ".join(r.network_names)),
+                safe_text(r.text.replace("\n", " ")[:40]),
+                Text(f"{r.recipients} {counts.get('delivered', 0)}/{failed}/{counts.get('expired', 0)}"),
                 safe_text(outcome(r)),
-                key=str(aid),
+                key=str(r.id),
             )
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
@@ -103,21 +89,17 @@ class HistoryScreen(BaseScreen):
             w.update(Text("No alerts sent yet."))
             return
         r = self.rows[table.cursor_row]
-        who = str(g(r, "created_by", default=""))
-        if g(r, "client_addr"):
-            who += f"@{g(r, 'client_addr')}"
-        counts = g(r, "counts", default={}) or {}
-        t = Text(f"#{g(r, 'id', 'alert_id')} by ")
-        t.append_text(safe_text(who, style="bold"))
-        t.append(" · URGENT SMS" if g(r, "urgency") == "urgent" else " · non-urgent e-mail")
-        if g(r, "training", default=False):
+        t = Text(f"#{r.id} by ")
+        t.append_text(safe_text(r.who, style="bold"))
+        t.append(" · URGENT SMS" if r.urgency == "urgent" else " · non-urgent e-mail")
+        if r.training:
             t.append(" · TRAINING")
-        t.append(f" · {g(r, 'recipients', default=0)} recipients · ")
-        t.append(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no deliveries")
+        t.append(f" · {r.recipients} recipients · ")
+        t.append(", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())) or "no deliveries")
         t.append("\n")
-        t.append_text(safe_text(", ".join(g(r, "network_names", default=[]) or []), style="bold"))
+        t.append_text(safe_text(", ".join(r.network_names), style="bold"))
         t.append(": ")
-        t.append_text(safe_text(str(g(r, "text", default="")).replace("\n", " ")))
+        t.append_text(safe_text(r.text.replace("\n", " ")))
         t.append("\n")
         t.append_text(safe_text(outcome(r)))
         w.update(t)
@@ -125,4 +107,4 @@ class HistoryScreen(BaseScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         if event.cursor_row < len(self.rows):
-            self.app.open_monitor(g(self.rows[event.cursor_row], "id", "alert_id"))
+            self.app.open_monitor(self.rows[event.cursor_row].id)

@@ -7,7 +7,7 @@ as "line N, column C: reason" (cells are untrusted: safe_text), so nothing is lo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -19,12 +19,15 @@ from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal, BaseScreen
 
+if TYPE_CHECKING:
+    from bin_console.importer import ImportReport
+
 
 class NoSuchFile(Exception):
     """The path typed is not a readable file (checked in the worker: a stat can hang on a dead mount)."""
 
 
-def run_import(db: Any, path: str, network_id: int) -> Any:
+def run_import(db: Any, path: str, network_id: int) -> ImportReport:
     from bin_console.importer import import_members
 
     file = Path(path).expanduser()
@@ -57,7 +60,7 @@ class ImportPathModal(BaseModal):
     """Dismisses with (path, report) after an import ran, None when cancelled."""
 
     INITIAL_FOCUS = "#import-path"
-    HELP = [("Enter", "import the file"), ("Escape", "cancel")]
+    KEY_NOTES = [("Enter", "import the file"), ("Escape", "cancel")]
     DEFAULT_CSS = """
     ImportPathModal { align: center middle; }
     ImportPathModal > Vertical { width: 72; height: auto; border: double $accent; background: $panel; padding: 0 1; }
@@ -84,12 +87,11 @@ class ImportPathModal(BaseModal):
         self.query_one("#import-status", Static).update("Importing...")
         app = self.app
 
-        def done(report: Any) -> None:
+        def done(report: ImportReport) -> None:
             if self.is_attached:
                 self.dismiss((path, report))
             else:  # the prompt was closed meanwhile; the import itself went through
-                imported = getattr(report, "imported", 0)
-                app.notify(f"Import of {clean(path)} finished: {imported} imported.", markup=False)
+                app.notify(f"Import of {clean(path)} finished: {report.imported} imported.", markup=False)
 
         # App-owned: closing the prompt while the file is read must not drop the import.
         app.run_write(run_import, app.db, path, self.network_id, on_done=done, on_error=self._failed, what="Import")
@@ -109,10 +111,10 @@ class ImportPathModal(BaseModal):
 class ImportReportScreen(BaseScreen):
     TITLE_TEXT = "Import report"
     INITIAL_FOCUS = "#report-body"
-    HELP = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
-    BINDINGS = [Binding("enter", "close", "Close")]
+    KEY_NOTES = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
+    BINDINGS = [Binding("enter", "close", "Close", id="report-close", tooltip="back to the members")]
 
-    def __init__(self, path: str, report: Any) -> None:
+    def __init__(self, path: str, report: ImportReport) -> None:
         super().__init__()
         self.path = path
         self.report = report

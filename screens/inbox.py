@@ -13,6 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from bin_console import alerts
@@ -23,42 +24,35 @@ from .base import BaseScreen
 REFRESH_S = 1.5
 
 
-def g(row: Any, *names: str, default: Any = None) -> Any:
-    """First attribute that exists: ReplyRow/AlertRow field names are the service's to choose."""
-    for n in names:
-        v = getattr(row, n, None)
-        if v is not None:
-            return v
-    return default
-
-
-def reply_who(r: Any) -> Text:
+def reply_who(r: alerts.ReplyRow) -> Text:
     """The member's name, or the masked number of an unknown sender (never the full number)."""
-    name = g(r, "member_name")
-    if name:
-        return safe_text(name)
-    return safe_text(alerts.mask_phone(g(r, "source", default="")), style="italic")
+    if r.member_name:
+        return safe_text(r.member_name)
+    return safe_text(alerts.mask_phone(r.source), style="italic")
 
 
 class InboxScreen(BaseScreen):
     CSS_PATH = "inbox.tcss"
     INITIAL_FOCUS = "#replies"
     TITLE_TEXT = "Inbox"
-    HELP = [
-        ("Up/Down", "move between replies"),
-        ("Enter / Ctrl+K", "mark the highlighted reply handled"),
-        ("Ctrl+U", "show unhandled replies only / all replies"),
-        ("Escape", "back"),
-    ]
+    KEY_NOTES = [("Up/Down", "move between replies"), ("Enter", "mark the highlighted reply handled")]
     BINDINGS = [
-        Binding("ctrl+k", "mark_handled", "Handled"),
-        Binding("ctrl+u", "toggle_unhandled", "Unhandled only"),
+        Binding("ctrl+k", "mark_handled", "Handled", id="inbox-handled", tooltip="mark the highlighted reply handled"),
+        Binding(
+            "ctrl+u",
+            "toggle_unhandled",
+            "Unhandled only",
+            id="inbox-unhandled",
+            tooltip="show unhandled replies only / all replies",
+        ),
     ]
+
+    # Ctrl+U: only the replies nobody has handled yet; the watcher re-titles and re-reads.
+    unhandled_only: reactive[bool] = reactive(False, init=False)
 
     def __init__(self) -> None:
         super().__init__()
-        self.unhandled_only = False
-        self.rows: list[Any] = []
+        self.rows: list[alerts.ReplyRow] = []
         self._shown: tuple = ()
 
     def compose_body(self) -> ComposeResult:
@@ -74,7 +68,6 @@ class InboxScreen(BaseScreen):
         yield Static("", id="reply-full")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self._title()
         self.refresh_replies()
         self.poll_every(REFRESH_S, self.refresh_replies)  # paused while covered
@@ -90,38 +83,35 @@ class InboxScreen(BaseScreen):
             lambda: alerts.list_replies(db, limit=100, unhandled_only=only), group="inbox-poll", on_done=self._show
         )
 
-    def _show(self, rows: list[Any]) -> None:
-        key = tuple((g(r, "id", "reply_id"), bool(g(r, "handled", default=False))) for r in rows)
+    def _show(self, rows: list[alerts.ReplyRow]) -> None:
+        key = tuple((r.id, r.handled) for r in rows)
         if key == self._shown:
             return
         table = self.query_one("#replies", DataTable)
         keep = None
         if table.row_count and table.cursor_row < len(self.rows):
-            keep = g(self.rows[table.cursor_row], "id", "reply_id")
+            keep = self.rows[table.cursor_row].id
         self._shown = key
         self.rows = list(rows)
         table.clear()
         for r in self.rows:
-            rid = g(r, "id", "reply_id")
-            when = g(r, "received_at")
             text = Text()
-            if g(r, "is_opt_out", default=False):
+            if r.is_opt_out:
                 text.append("STOP ", style="bold reverse")
-            if g(r, "handled", default=False):
+            if r.handled:
                 text.append("done ", style="dim")
-            text.append_text(safe_text(str(g(r, "text", default="")).replace("\n", " ")))
-            aid = g(r, "alert_id")
+            text.append_text(safe_text(r.text.replace("\n", " ")))
             table.add_row(
-                Text(when.astimezone().strftime("%d/%m %H:%M") if when else ""),
+                Text(r.received_at.astimezone().strftime("%d/%m %H:%M")),
                 reply_who(r),
-                safe_text(g(r, "network_name", "network", default="")),
-                Text(f"#{aid}" if aid else "-"),
+                safe_text(r.network_name or ""),
+                Text(f"#{r.alert_id}" if r.alert_id else "-"),
                 text,
-                key=str(rid),
+                key=str(r.id),
             )
         if keep is not None:
             for i, r in enumerate(self.rows):
-                if g(r, "id", "reply_id") == keep:
+                if r.id == keep:
                     table.move_cursor(row=i)
         self._show_full()
 
@@ -139,11 +129,10 @@ class InboxScreen(BaseScreen):
         t = Text()
         t.append_text(reply_who(r))
         t.append(": ")
-        t.append(clean(g(r, "text", default="")))
-        alert_text = g(r, "alert_text")
-        if alert_text:
+        t.append(clean(r.text))
+        if r.alert_text:
             t.append("\nanswers: ", style="dim")
-            t.append(clean(str(alert_text))[:70], style="dim")
+            t.append(clean(r.alert_text)[:70], style="dim")
         w.update(t)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -155,9 +144,9 @@ class InboxScreen(BaseScreen):
         if not self.rows or table.cursor_row >= len(self.rows):
             return
         r = self.rows[table.cursor_row]
-        if g(r, "handled", default=False):
+        if r.handled:
             return
-        rid, db, actor = g(r, "id", "reply_id"), self.app.db, self.app.actor
+        rid, db, actor = r.id, self.app.db, self.app.actor
         # App-owned write: leaving the inbox must not drop it.
         self.app.run_write(alerts.mark_reply_handled, db, rid, actor, on_done=self._marked, what="Mark handled")
 
@@ -167,5 +156,7 @@ class InboxScreen(BaseScreen):
 
     def action_toggle_unhandled(self) -> None:
         self.unhandled_only = not self.unhandled_only
+
+    def watch_unhandled_only(self) -> None:
         self._title()
         self.refresh_replies()

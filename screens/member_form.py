@@ -48,12 +48,12 @@ class MemberFormModal(BaseModal):
     """Dismisses with the member id when saved, None when cancelled."""
 
     INITIAL_FOCUS = "#f-name"
-    HELP = [
+    KEY_NOTES = [
         ("Tab / Shift+Tab", "next / previous field"),
-        ("Enter or Ctrl+S", "save"),
+        ("Enter", "save"),
         ("Escape", "close without saving (asks first when something was changed)"),
     ]
-    BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True)]
+    BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True, id="member-save", tooltip="save")]
     DEFAULT_CSS = """
     MemberFormModal { align: center middle; }
     MemberFormModal > Vertical { width: 72; height: auto; max-height: 100%; border: double $accent;
@@ -195,10 +195,8 @@ class MemberFormModal(BaseModal):
 
 
 class DeactivateConfirmModal(ConfirmActionModal):
-    """'Deactivate <name>?' - opens on Cancel; F5 or `y` once armed (painted, then a moment: a `y`
+    """'Deactivate <name>?' - opens on Cancel; F5 or `y` once painted (a `y`
     typed ahead before it showed never counts); `n` / Escape / Enter cancel."""
-
-    HELP = [("F5 / y", "deactivate"), ("Enter / n / Escape", "cancel")]
 
     def __init__(self, name: str) -> None:
         self.member_name = name

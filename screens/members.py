@@ -1,4 +1,5 @@
-"""Members of the current network: one page (<= 100 rows) at a time, filtered as you type.
+"""Members of one network (its target, given by whoever opened the screen and named in its title):
+one page (<= 100 rows) at a time, filtered as you type.
 
 The filter field keeps focus and drives the table (Up/Down move, PgDn/PgUp fetch the next/previous
 page by keyset). Every page is read in a thread worker; the table never holds more than one page.
@@ -14,11 +15,13 @@ from typing import Any
 from bin_console.widgets.member_table import MemberTable
 from rich.text import Text
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import Input, Static
 
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
+from .target import NetworkRef, target_text
 
 PAGE_SIZE = 50
 
@@ -104,41 +107,78 @@ def deactivate(db: Any, member_id: int, actor: Any) -> int:
 class MembersScreen(BaseScreen):
     TITLE_TEXT = "Members"
     INITIAL_FOCUS = "#member-filter"
-    HELP = [
-        ("type", "filter: start of a name word, start of a street, or digits of a phone number"),
-        ("Up / Down", "move the highlighted member"),
-        ("PgDn / PgUp", "next / previous page of 100"),
-        ("Ctrl+N", "new member (form)"),
-        ("Ctrl+E", "edit the highlighted member"),
-        ("Ctrl+D", "deactivate the highlighted member (asks first; status becomes 'left')"),
-        ("Ctrl+O", "import members from a CSV/XLSX file (report per row)"),
-        ("Ctrl+R", "reveal / mask phone numbers (revealing is audited)"),
-    ]
+    KEY_NOTES = [("type", "filter: start of a name word, start of a street, or digits of a phone number")]
     BINDINGS = [
-        Binding("up", "move(-1)", show=False),
-        Binding("down", "move(1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("ctrl+n", "new", "New", priority=True),
-        Binding("ctrl+e", "edit", "Edit", priority=True),
-        Binding("ctrl+d", "deactivate", "Deactivate", show=False, priority=True),
-        Binding("ctrl+o", "import", "Import", show=False, priority=True),
-        Binding("ctrl+r", "reveal", "Reveal", show=False, priority=True),
+        Binding("up", "move(-1)", "Up", show=False, system=True, id="members-up", tooltip="previous member"),
+        Binding("down", "move(1)", "Down", show=False, system=True, id="members-down", tooltip="next member"),
+        Binding(
+            "pagedown", "page(1)", "Next page", show=False, system=True, id="members-next-page", tooltip="next page"
+        ),
+        Binding(
+            "pageup",
+            "page(-1)",
+            "Previous page",
+            show=False,
+            system=True,
+            id="members-previous-page",
+            tooltip="previous page",
+        ),
+        Binding("ctrl+n", "new", "New", priority=True, id="members-new", tooltip="new member (form)"),
+        Binding("ctrl+e", "edit", "Edit", priority=True, id="members-edit", tooltip="edit the highlighted member"),
+        Binding(
+            "ctrl+d",
+            "deactivate",
+            "Deactivate",
+            show=False,
+            priority=True,
+            id="members-deactivate",
+            tooltip="deactivate the highlighted member (asks first; status becomes 'left')",
+        ),
+        Binding(
+            "ctrl+o",
+            "import",
+            "Import",
+            show=False,
+            priority=True,
+            id="members-import",
+            tooltip="import members from a CSV/XLSX file (report per row)",
+        ),
+        Binding(
+            "ctrl+r",
+            "reveal",
+            "Reveal",
+            show=False,
+            priority=True,
+            id="members-reveal",
+            tooltip="reveal / mask phone numbers (revealing is audited)",
+        ),
     ]
     DEFAULT_CSS = """
     MembersScreen #member-title { height: 1; padding: 0 1; background: $boost; }
     MembersScreen #member-info { height: 1; padding: 0 1; }
     """
 
-    def __init__(self, network_id: int) -> None:
+    # Phones shown in full (after the audit event is written); the watcher re-renders the page.
+    reveal: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, network: NetworkRef) -> None:
         super().__init__()
-        self.network_id = network_id
-        self.reveal = False
+        self.network = network
         self._result: PageResult | None = None
         self._wanted = PageRequest("")
 
+    @property
+    def network_id(self) -> int:
+        return self.network.id
+
+    def target(self) -> tuple[NetworkRef, ...]:
+        return (self.network,)
+
+    def _title(self) -> Text:
+        return Text.assemble(("Members of ", "bold"), target_text(self.target()))
+
     def compose_body(self):  # noqa: ANN201
-        yield Static(Text("Members"), id="member-title")
+        yield Static(self._title(), id="member-title")
         yield Input(placeholder="filter: name, street or phone digits", id="member-filter")
         yield Static("", id="member-info")
         yield MemberTable(id="member-table")
@@ -171,9 +211,8 @@ class MembersScreen(BaseScreen):
             self._load(PageRequest(result.request.text))
             return
         self._result = result
-        self.query_one("#member-title", Static).update(
-            Text.assemble(("Members of ", "bold"), safe_text(result.network_name, style="bold"))
-        )
+        self.network = NetworkRef(self.network.id, result.network_name)
+        self.query_one("#member-title", Static).update(self._title())
         rows = [(r.id, member_cells(r, reveal=self.reveal)) for r in page.rows]
         self.query_one(MemberTable).show_rows(rows, keep_row=keep_row)
         self._update_info()
@@ -323,7 +362,6 @@ class MembersScreen(BaseScreen):
         res = self._result
         if self.reveal:
             self.reveal = False
-            self._rerender()
             return
         rows = len(res.page.rows) if res else 0
         # Audit first: the numbers are shown only once the event is written.
@@ -339,9 +377,8 @@ class MembersScreen(BaseScreen):
 
     def _revealed(self) -> None:
         self.reveal = True
-        self._rerender()
 
-    def _rerender(self) -> None:
+    def watch_reveal(self) -> None:
         res = self._result
         if res is None:
             self._update_info()
@@ -350,12 +387,3 @@ class MembersScreen(BaseScreen):
         row = table.cursor_row
         table.show_rows([(r.id, member_cells(r, reveal=self.reveal)) for r in res.page.rows], keep_row=row)
         self._update_info()
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [
-            ("New member", "Add a member to this network (Ctrl+N)", self.action_new),
-            ("Edit member", "Edit the highlighted member (Ctrl+E)", self.action_edit),
-            ("Deactivate member", "Set the highlighted member to 'left' (Ctrl+D)", self.action_deactivate),
-            ("Import members", "Import a CSV/XLSX file into this network (Ctrl+O)", self.action_import),
-            ("Reveal phone numbers", "Show / mask phone numbers (Ctrl+R, audited)", self.action_reveal),
-        ]

@@ -40,10 +40,7 @@ def _fmt_eta(seconds: float) -> str:
 
 def _latest_alert_id(db: Any) -> int | None:
     rows = alerts.list_alerts(db, limit=1)
-    if not rows:
-        return None
-    r = rows[0]
-    return getattr(r, "id", None) or getattr(r, "alert_id", None)
+    return rows[0].id if rows else None
 
 
 class RateMeter:
@@ -74,12 +71,17 @@ class MonitorScreen(BaseScreen):
     CSS_PATH = "monitor.tcss"
     INITIAL_FOCUS = "#failures"
     TITLE_TEXT = "Delivery monitor"
-    HELP = [
-        ("Ctrl+X", "cancel the messages that have not left yet (asks first)"),
-        ("Up/Down", "scroll the failures"),
-        ("Escape", "back (sending goes on)"),
+    KEY_NOTES = [("Up/Down", "scroll the failures"), ("Escape", "back (sending goes on)")]
+    BINDINGS = [
+        Binding(
+            "ctrl+x",
+            "cancel_alert",
+            "Cancel unsent",
+            priority=True,
+            id="monitor-cancel",
+            tooltip="cancel the messages that have not left yet (asks first)",
+        )
     ]
-    BINDINGS = [Binding("ctrl+x", "cancel_alert", "Cancel unsent", priority=True)]
 
     def __init__(self, alert_id: int | None = None) -> None:
         super().__init__()
@@ -106,7 +108,6 @@ class MonitorScreen(BaseScreen):
         yield table
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#title", Static).update(Text("Loading..."))
         self.poll()
         self.poll_every(POLL_S, self.poll)  # paused while another screen covers the monitor
@@ -149,7 +150,7 @@ class MonitorScreen(BaseScreen):
         a = p.alert
         title = Text()
         title.append(f"Alert #{a.id} ", style="bold")
-        if getattr(a, "training", False):
+        if a.training:
             title.append(" TRAINING ", style="reverse bold")
             title.append(" ")
         title.append("URGENT SMS" if a.urgency == "urgent" else "non-urgent e-mail")
@@ -220,8 +221,7 @@ class MonitorScreen(BaseScreen):
             # App-owned: leaving the monitor must not drop the cancel.
             app.run_write(alerts.cancel_alert, db, aid, actor, on_done=self._cancelled, what="Cancel")
 
-        push = getattr(self.app, "push_buffered", self.app.push_screen)
-        push(ConfirmActionModal(q, yes_label="Cancel them (F5)", no_label="Keep sending"), done)
+        self.app.push_buffered(ConfirmActionModal(q, yes_label="Cancel them (F5)", no_label="Keep sending"), done)
 
     def _cancelled(self, n: int) -> None:
         self.app.notify(f"{n} messages cancelled.", markup=False)

@@ -1,5 +1,6 @@
 """Network: one network at a glance - streets, coordinator, members by status and channel, recent
-alerts and replies. F3 opens its members, F4 composes an alert to it.
+alerts and replies. F3 opens its members, F4 composes an alert to it: its target is the network it
+shows, named in its title.
 
 The summary is read in a thread worker and turned into rich Text there; every untrusted field goes
 through safe_text() (names, streets, replies).
@@ -17,12 +18,14 @@ from textual.widgets import Static
 from bin_console.textsafe import safe_text
 
 from .base import BaseScreen
+from .target import NetworkRef
 
 MAX_STREETS = 40
 
 
 @dataclass(frozen=True)
 class NetworkView:
+    name: str
     title: Text
     counts: Text
     streets: Text
@@ -112,19 +115,14 @@ def build_view(db: Any, network_id: int) -> NetworkView:
                 activity.append("[STOP] ", style="bold")
             activity.append_text(safe_text(r.text[:50]))
             activity.append("\n")
-    return NetworkView(title=title, counts=counts, streets=streets, activity=activity)
+    return NetworkView(name=net.name, title=title, counts=counts, streets=streets, activity=activity)
 
 
 class NetworkScreen(BaseScreen):
     TITLE_TEXT = "Network"
     INITIAL_FOCUS = "#network-body"
-    FOOTER_GLOBAL = ("f1", "f2", "f3", "f4")
-    HELP = [
-        ("F3", "members of this network"),
-        ("F4", "compose an alert to this network"),
-        ("Up/Down/PgUp/PgDn", "scroll"),
-        ("Escape", "back to the search"),
-    ]
+    FOOTER_GLOBAL = ("help", "networks", "members", "compose")
+    KEY_NOTES = [("Up/Down/PgUp/PgDn", "scroll")]
     DEFAULT_CSS = """
     NetworkScreen #network-title { height: 1; padding: 0 1; background: $boost; }
     NetworkScreen #network-counts { height: 3; padding: 0 1; }
@@ -135,12 +133,19 @@ class NetworkScreen(BaseScreen):
     NetworkScreen #network-activity { width: 1fr; padding: 0 1; }
     """
 
-    def __init__(self, network_id: int) -> None:
+    def __init__(self, network: NetworkRef) -> None:
         super().__init__()
-        self.network_id = network_id
+        self.network = network
+
+    @property
+    def network_id(self) -> int:
+        return self.network.id
+
+    def target(self) -> tuple[NetworkRef, ...]:
+        return (self.network,)
 
     def compose_body(self):  # noqa: ANN201
-        yield Static(Text("Loading..."), id="network-title")
+        yield Static(safe_text(self.network.label(), style="bold"), id="network-title")
         yield Static("", id="network-counts")
         with VerticalScroll(id="network-body"):
             with Horizontal(id="network-cols"):
@@ -148,18 +153,13 @@ class NetworkScreen(BaseScreen):
                 yield Static("", id="network-activity")
 
     def on_mount(self) -> None:
-        self.app.current_network_id = self.network_id
         self.refresh_view()
-
-    def on_screen_resume(self) -> None:
-        # Back from members/compose: counts and recent alerts may have changed.
-        if self.is_mounted:
-            self.app.current_network_id = self.network_id
 
     def refresh_view(self) -> None:
         self.run_db(build_view, self.app.db, self.network_id, group="network-view", on_done=self._show)
 
     def _show(self, view: NetworkView) -> None:
+        self.network = NetworkRef(self.network.id, view.name)
         self.query_one("#network-title", Static).update(view.title)
         self.query_one("#network-counts", Static).update(view.counts)
         self.query_one("#network-streets", Static).update(view.streets)

@@ -4,6 +4,9 @@ Up/Down/PgUp/PgDn move the selection without leaving the field; Enter opens the 
 dispatcher types a name and Enter faster than the search answers, Enter waits for the matches of
 exactly the typed text (the App holds the keys typed after it) and opens the top match, so
 `kerkwijk` Enter F4 `text` lands in the compose screen of BIN Kerkwijk.
+
+Its target (what F3/F4 act on) is the highlighted result, and only while the results shown are the
+ones for the text in the field: a search that matches nothing, or one still running, selects nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from textual.widgets import Input, Static
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
+from .target import NetworkRef
 
 SEARCH_LIMIT = 50
 
@@ -60,19 +64,27 @@ class NetworksScreen(BaseScreen):
     TITLE_TEXT = "Networks"
     INITIAL_FOCUS = "#search"
     HOLD_AFTER = frozenset({"enter"})
-    HELP = [
+    KEY_NOTES = [
         ("type", "search by network name, street, postcode or municipality"),
-        ("Up / Down", "move the selection (focus stays in the search field)"),
-        ("PgUp / PgDn", "move the selection by a page"),
         ("Enter", "open the selected network (the top match if you typed and pressed Enter at once)"),
-        ("F9", "zone filter: cycle through the police zones (also in Ctrl+P)"),
     ]
     BINDINGS = [
-        Binding("up", "move(-1)", show=False),
-        Binding("down", "move(1)", show=False),
-        Binding("pageup", "move(-10)", show=False),
-        Binding("pagedown", "move(10)", show=False),
-        Binding("f9", "cycle_zone", "Zone", priority=True),
+        Binding("up", "move(-1)", "Up", show=False, system=True, id="networks-up", tooltip="move the selection up"),
+        Binding(
+            "down", "move(1)", "Down", show=False, system=True, id="networks-down", tooltip="move the selection down"
+        ),
+        Binding("pageup", "move(-10)", "Page up", show=False, system=True, id="networks-page-up", tooltip="a page up"),
+        Binding(
+            "pagedown", "move(10)", "Page down", show=False, system=True, id="networks-page-down", tooltip="a page down"
+        ),
+        Binding(
+            "f9",
+            "cycle_zone",
+            "Zone",
+            priority=True,
+            id="networks-zone",
+            tooltip="zone filter: cycle through the police zones",
+        ),
     ]
     DEFAULT_CSS = """
     NetworksScreen #search-row { height: 3; }
@@ -129,7 +141,7 @@ class NetworksScreen(BaseScreen):
 
     def _zones_loaded(self, zones: list[tuple[int, str, str]]) -> None:
         self._zones = zones
-        default = getattr(self.app.settings, "zone", None)
+        default = self.app.settings.zone
         if default:
             for i, (_, code, _) in enumerate(zones):
                 if code == default:
@@ -160,6 +172,17 @@ class NetworksScreen(BaseScreen):
     def _current_key(self) -> tuple[str, int | None]:
         return self.query_one("#search", Input).value, self.zone_id
 
+    def _shown_is_current(self) -> bool:
+        return self._shown is not None and (self._shown.query, self._shown.zone_id) == self._current_key()
+
+    def target(self) -> tuple[NetworkRef, ...]:
+        """The highlighted result, if the results on screen are those of the text in the field."""
+        if not self._shown_is_current():
+            return ()
+        network_id = self.query_one(ResultList).selected_key
+        hit = next((h for h in self._shown.hits if h.network_id == network_id), None) if self._shown else None
+        return (NetworkRef(hit.network_id, hit.name),) if hit is not None else ()
+
     def _show_result(self, result: SearchResult) -> None:
         if (result.query, result.zone_id) != self._current_key():
             return  # an older answer; the one for the current text is on its way
@@ -185,7 +208,7 @@ class NetworksScreen(BaseScreen):
         if not event.value.strip():
             self.app.release_keys()
             return
-        if self._shown is not None and (self._shown.query, self._shown.zone_id) == self._current_key():
+        if self._shown_is_current():
             self._open_selected()
         else:
             # Results for the text typed so far are not in yet: the App keeps holding the keys
@@ -193,14 +216,14 @@ class NetworksScreen(BaseScreen):
             self._pending_enter = True
 
     def _open_selected(self) -> None:
-        network_id = self.query_one(ResultList).selected_key
-        if network_id is None:
+        target = self.target()
+        if not target:
             query = self._shown.query.strip() if self._shown else ""
             if query:
                 self.app.notify(f"No network matches {clean(query)}", severity="warning", markup=False)
             self.app.release_keys()
             return
-        self.app.open_network(network_id)
+        self.app.open_network(target[0])
 
     def action_cycle_zone(self) -> None:
         if not self._zones:
@@ -211,9 +234,6 @@ class NetworksScreen(BaseScreen):
             self._zone_index = -1
         self._refresh_info()
         self._search(self.query_one("#search", Input).value)
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [("Zone filter: next zone", "Cycle the police zone filter (F9)", self.action_cycle_zone)]
 
     def go_back(self) -> bool:
         return False  # the start screen: Escape does nothing here

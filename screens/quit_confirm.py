@@ -7,8 +7,6 @@ from .confirm import ConfirmActionModal
 
 
 class QuitConfirmModal(ConfirmActionModal):
-    HELP = [("F5 / y", "quit anyway (queued messages stay queued)"), ("Enter / n / Escape", "stay")]
-
     def __init__(self) -> None:
         super().__init__(
             "Alerts are still being sent. If you quit, messages not yet handed to the SMSC stay "

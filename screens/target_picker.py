@@ -29,16 +29,17 @@ def _search(db: Any, query: str) -> list[Any]:
 
 class TargetPickerModal(BaseModal):
     INITIAL_FOCUS = "#q"
-    HELP = [
+    KEY_NOTES = [
         ("type", "search networks by name, street, postcode"),
-        ("Up/Down", "move in the matches"),
         ("Enter", "add / remove the highlighted network"),
-        ("F5 / Escape", "done: back to the alert with these targets"),
+        ("Escape", "done: back to the alert with these targets"),
     ]
     BINDINGS = [
-        Binding("down", "move(1)", show=False, priority=True),
-        Binding("up", "move(-1)", show=False, priority=True),
-        Binding("f5", "done", "Done", priority=True),
+        Binding("down", "move(1)", "Down", show=False, priority=True, system=True, id="targets-down", tooltip="next"),
+        Binding("up", "move(-1)", "Up", show=False, priority=True, system=True, id="targets-up", tooltip="previous"),
+        Binding(
+            "f5", "done", "Done", priority=True, id="targets-done", tooltip="done: back to the alert with these targets"
+        ),
     ]
     DEFAULT_CSS = """
     TargetPickerModal { align: center middle; }
@@ -61,7 +62,6 @@ class TargetPickerModal(BaseModal):
             yield Static(Text("Enter = add/remove · F5 or Escape = done"))
 
     def on_mount(self) -> None:
-        super().on_mount()
         self._render_chosen()
 
     def _render_chosen(self) -> None:

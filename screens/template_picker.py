@@ -33,12 +33,12 @@ def placeholders(body: str) -> list[str]:
 
 class TemplatePickerModal(BaseModal):
     INITIAL_FOCUS = "#templates"
-    HELP = [
-        ("Up/Down", "choose a template"),
-        ("Enter", "use it / next field / fill in the text"),
-        ("Escape", "close without changing the text"),
+    KEY_NOTES = [("Up/Down", "choose a template"), ("Escape", "close without changing the text")]
+    BINDINGS = [
+        Binding(
+            "enter", "next", "Next", show=False, id="templates-next", tooltip="use it / next field / fill in the text"
+        )
     ]
-    BINDINGS = [Binding("enter", "next", "Next", show=False)]
     DEFAULT_CSS = """
     TemplatePickerModal { align: center middle; }
     TemplatePickerModal > #box { width: 76; height: auto; max-height: 22; border: double $accent;
@@ -65,7 +65,6 @@ class TemplatePickerModal(BaseModal):
             yield Static(Text("Enter = choose · Escape = close"), id="hint")
 
     def on_mount(self) -> None:
-        super().on_mount()
         db, lang = self.app.db, self.language
 
         def load() -> list[Any]:

@@ -15,9 +15,15 @@ from bin_console.data.keys import fold
 from bin_console.data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
 from bin_console.data.search_index import rebuild_terms
 from bin_console.data.templates import seed_templates
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from textual.worker import WorkerCancelled
+from ui_helpers import target_ids
 
+from bin_console.actor import Actor
+
+__all__ = ["target_ids"]  # re-exported: the alert tests read the target the same way
+
+ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101")
 NASTY_NAMES = ["[bold red]Jan[/]", "Peeters [/]", "Evil\x1b[31mRed\x1b[0m"]
 POLLERS = {"status-poller"}
 
@@ -89,6 +95,50 @@ def make_app(settings, db, **kw):
     kw.setdefault("poll_status", False)
     kw.setdefault("training", True)
     return BinConsoleApp(settings, db, **kw)
+
+
+async def show_network(pilot, nid: int):
+    """The network screen of ``nid`` on top (as Enter on a search result opens it): F3/F4 act on it."""
+    from bin_console.screens.network import NetworkScreen
+    from bin_console.screens.target import NetworkRef
+
+    app = pilot.app
+    app.open_network(NetworkRef(nid))
+    return await wait_for(
+        pilot, lambda: isinstance(app.screen, NetworkScreen) and app.screen.network_id == nid and app.screen
+    )
+
+
+async def open_compose(pilot, nid: int):
+    """Compose to network ``nid`` the way a dispatcher does: its network screen, then F4."""
+    from bin_console.screens.compose import ComposeScreen
+
+    await show_network(pilot, nid)
+    await pilot.press("f4")
+    screen = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen) and pilot.app.screen)
+    await wait_for(pilot, lambda: screen.plan is not None, what="recipient plan")
+    return screen
+
+
+async def open_members(pilot, nid: int):
+    """Members of network ``nid``: its network screen, then F3."""
+    from bin_console.screens.members import MembersScreen
+
+    await show_network(pilot, nid)
+    await pilot.press("f3")
+    screen = await wait_for(pilot, lambda: isinstance(pilot.app.screen, MembersScreen) and pilot.app.screen)
+    await wait_for(pilot, lambda: screen._result is not None, what="first page")
+    return screen
+
+
+def status_of(db, name: str) -> str:
+    with db.read() as s:
+        return s.scalar(select(Member.status).where(Member.name == name))
+
+
+def notes(app) -> str:
+    """The notifications shown so far, as text."""
+    return "\n".join(str(n.message) for n in app._notifications)
 
 
 async def settle(pilot) -> None:

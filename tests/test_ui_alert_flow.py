@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from alert_ui_helpers import make_app, seed, settle, wait_for
+from alert_ui_helpers import make_app, seed, settle, target_ids, wait_for
 from bin_console.screens.compose import ComposeScreen
 from bin_console.screens.confirm import ConfirmSendModal
 from bin_console.screens.inbox import InboxScreen
@@ -28,7 +28,7 @@ async def test_search_compose_confirm_monitor_delivered_then_reply(sqlite_db, se
         await pilot.press(*"kerkstr")  # by street
         await settle(pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.current_network_id == info["network_id"], what="network opened")
+        await wait_for(pilot, lambda: target_ids(app) == [info["network_id"]], what="network opened")
         await pilot.press("f4")
         compose = await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen) and app.screen)
         await pilot.press(*"Inbraak bezig Kerkstraat. Blijf binnen, bel 101.")

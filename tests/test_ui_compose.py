@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from alert_ui_helpers import freeze_clock, make_app, seed, settle, wait_for
+from alert_ui_helpers import freeze_clock, make_app, seed, settle, show_network, wait_for
 from bin_console.screens.compose import ComposeScreen
 from textual.widgets import TextArea
 
 
 async def open_compose(pilot, nid: int) -> ComposeScreen:
-    pilot.app.current_network_id = nid
+    await show_network(pilot, nid)
     await pilot.press("f4")
     screen = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen) and pilot.app.screen)
     await wait_for(pilot, lambda: screen.plan is not None, what="recipient plan")

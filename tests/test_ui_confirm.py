@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from alert_ui_helpers import freeze_clock, make_app, seed, settle, wait_for
+from alert_ui_helpers import freeze_clock, make_app, seed, settle, show_network, wait_for
 from bin_console.data.models import Alert, Delivery
 from bin_console.screens.compose import ComposeScreen
 from bin_console.screens.confirm import ConfirmSendModal
 from bin_console.screens.monitor import MonitorScreen
 from sqlalchemy import func, select
 from textual.widgets import Button, TextArea
+from ui_helpers import burst
 
 
 def n_alerts(db) -> int:
@@ -16,13 +17,20 @@ def n_alerts(db) -> int:
         return s.scalar(select(func.count()).select_from(Alert))
 
 
-async def open_modal(pilot, nid: int, text: str = "Inbraak Kerkstraat, blijf binnen") -> ConfirmSendModal:
+async def open_compose_with_text(pilot, nid: int, text: str = "Inbraak Kerkstraat, blijf binnen") -> ComposeScreen:
     app = pilot.app
-    app.current_network_id = nid
+    await show_network(pilot, nid)
     await pilot.press("f4")
     screen = await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen) and app.screen)
     await wait_for(pilot, lambda: screen.plan is not None)
     screen.query_one("#body", TextArea).load_text(text)
+    await settle(pilot)
+    return screen
+
+
+async def open_modal(pilot, nid: int, text: str = "Inbraak Kerkstraat, blijf binnen") -> ConfirmSendModal:
+    app = pilot.app
+    await open_compose_with_text(pilot, nid, text)
     await pilot.press("f5")
     return await wait_for(pilot, lambda: isinstance(app.screen, ConfirmSendModal) and app.screen, what="modal")
 
@@ -91,17 +99,19 @@ async def test_f5_again_sends(sqlite_db, settings):
         assert n_alerts(sqlite_db) == 1
 
 
-async def test_typed_ahead_letters_never_confirm(sqlite_db, settings, monkeypatch):
-    # A long arming delay stands for "the keys arrived before the dispatcher could read the modal".
-    monkeypatch.setattr(ConfirmSendModal, "ARM_DELAY", 3600.0)
+async def test_typed_ahead_letters_never_confirm(sqlite_db, settings):
     info = seed(sqlite_db)
     app = make_app(settings, sqlite_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        modal = await open_modal(pilot, info["network_id"])
-        await pilot.press("y", "f5", "y", "f5")
+        compose = await open_compose_with_text(pilot, info["network_id"])
+        # One burst, as over a laggy SSH link: F5 opens the window, the keys behind it arrived
+        # before it was painted.
+        burst(app, ["f5", "y", "f5", "y", "f5"])
+        modal = await wait_for(pilot, lambda: isinstance(app.screen, ConfirmSendModal) and app.screen)
+        await wait_for(pilot, lambda: modal.typed_ahead and modal.armed, what="type-ahead seen, then painted")
         await settle(pilot)
         assert n_alerts(sqlite_db) == 0
-        assert app.screen is modal and modal.typed_ahead
+        assert app.screen is modal and compose.is_attached
         # Enter presses Cancel (the default focus): back in compose, nothing sent
         await pilot.press("enter")
         await settle(pilot)
@@ -134,3 +144,36 @@ def test_snapshot_confirm_modal(snap_compare, sqlite_db, settings, monkeypatch):
         await wait_for(pilot, lambda: modal.armed)
 
     assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
+
+
+async def test_f5_as_soon_as_the_window_is_painted_sends(sqlite_db, settings):
+    """Issue 7, item 5: no reading delay any more; painted means armed."""
+    from ui_helpers import screen_text
+
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compose_with_text(pilot, info["network_id"])
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: "Send this alert?" in screen_text(app), what="the window painted")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="sent: monitor")
+        assert n_alerts(sqlite_db) == 1
+
+
+async def test_a_key_from_before_the_paint_is_dropped_even_when_handled_after(sqlite_db, settings):
+    from ui_helpers import key_event
+
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        early = key_event("f5")  # stamped now, before the window exists
+        modal = await open_modal(pilot, info["network_id"])
+        await wait_for(pilot, lambda: modal.armed, what="painted")
+        assert early.time < modal.armed_at
+        app.post_message(early)  # reaches the window only now
+        await settle(pilot)
+        assert app.screen is modal and modal.typed_ahead and n_alerts(sqlite_db) == 0
+        await pilot.press("f5")  # a fresh F5 still sends
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="sent: monitor")
+        assert n_alerts(sqlite_db) == 1

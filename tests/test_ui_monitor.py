@@ -34,7 +34,7 @@ async def test_f6_shows_latest_alert_with_literal_failures_and_cancel_confirmed(
     # The App's status poller (not the monitor) clears app.sending once nothing is queued.
     app = make_app(settings, sqlite_db, poll_status=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.sending = True
+        app.mark_sending()
         await pilot.press("f6")
         monitor = await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen)
         await wait_for(pilot, lambda: monitor.progress is not None, what="progress")

@@ -36,6 +36,11 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in strips)
 
 
+def target_ids(app) -> list[int]:
+    """The network ids F3/F4 would act on now (what the top screen shows)."""
+    return [ref.id for ref in app.screen_target()]
+
+
 def make_app(db, *, training: bool = False, **settings_kw):
     from bin_console.app import BinConsoleApp
     from bin_console.config import Settings
