@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings, set_private_umask
 
 EX_CONFIG = 78
+EX_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE (`export ... | head`)
+ROW_ID_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
 
 # command path -> "module:function"; each function is (args, settings) -> int
 COMMANDS: dict[str, str] = {
@@ -97,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     al = sub.add_parser("alerts", help="alerts").add_subparsers(dest="sub", metavar="ACTION", required=True)
     a = al.add_parser("show", help="per-state counts and failures of one alert")
-    a.add_argument("id", type=int)
+    a.add_argument("id", type=row_id)
     al.add_parser("list", help="recent alerts")
 
     sub.add_parser("sender", help="run the SMS sender service in the foreground (for several consoles)")
@@ -121,13 +124,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def row_id(text: str) -> int:
+    """A database id: a positive integer that fits the column (a larger one would crash the driver)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= ROW_ID_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is not an id (1 to {ROW_ID_MAX})")
+    return value
+
+
+def _undecodable_argument(argv: list[str]) -> str | None:
+    """The first argument that was not valid UTF-8 (Python keeps its bytes as lone surrogates)."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
 def _console_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--theme", choices=["auto", "textual-dark", "ansi-dark", "high-contrast"], default=None)
     p.add_argument("--no-blink", action="store_true", help="no blinking cursor (slow links)")
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # The reader went away (`| head`): end quietly like a Unix tool. Point stdout at /dev/null so
+        # the interpreter's final flush does not raise the same error again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EX_PIPE
+
+
+def _main(argv: list[str]) -> int:
     set_private_umask()
+    bad = _undecodable_argument(argv)
+    if bad is not None:
+        print(f"bin-console: argument '{bad}' is not valid UTF-8; nothing done", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "console"
