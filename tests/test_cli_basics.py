@@ -6,6 +6,7 @@ import importlib
 import os
 
 import pytest
+from bin_console.data.engine import Database
 
 from bin_console import __version__, cli
 
@@ -80,6 +81,13 @@ def test_implemented_commands_resolve_to_functions():
 
 def test_db_current_then_upgrade_then_current(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'bin.db'}"
+    assert cli.main(["--db", url, "db", "current"]) == 78  # a look creates nothing
+    assert "does not exist; `bin-console db upgrade` creates it" in capsys.readouterr().err
+    assert not (tmp_path / "bin.db").exists()
+    empty = Database.from_url(url)  # an empty SQLite file: no schema yet
+    with empty.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA user_version")
+    empty.dispose()
     assert cli.main(["--db", url, "db", "current"]) == 1
     assert "revision none" in capsys.readouterr().out
     assert cli.main(["--db", url, "db", "upgrade"]) == 0
