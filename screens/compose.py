@@ -24,6 +24,7 @@ from textual.widgets import Static, TextArea
 
 from bin_console import alerts, encoding
 from bin_console.textsafe import clean, safe_text
+from bin_console.validation import check_alert_text
 
 from .base import BaseScreen
 from .confirm import ConfirmSendModal, SendSummary
@@ -317,6 +318,10 @@ class ComposeScreen(BaseScreen):
         """Why the alert cannot be reviewed now, or None."""
         if not self.text.strip():
             return "Nothing to send: the text is empty."
+        try:
+            check_alert_text(self.text)
+        except ValueError as exc:
+            return f"Not sendable: {exc}."
         if not self.network_ids:
             return "No target network: press Ctrl+T to add one."
         if self.plan is not None and self.plan.plan.recipients == 0:
