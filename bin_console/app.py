@@ -34,6 +34,7 @@ from textual.theme import Theme
 from textual.worker import get_current_worker
 
 from .actor import Actor
+from .readiness import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,13 @@ class BinConsoleApp(App, inherit_bindings=False):
         sender: Any = None,
         training: bool = False,
         poll_status: bool = True,
+        sms_block: Readiness | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        # Why SMS cannot be sent (no keyring, password or [smpp] account; app_main/readiness.py), or
+        # None. The status line shows it; compose refuses an urgent send with it before writing.
+        self.sms_block = sms_block
         self.settings = settings
         self.db = db
         self.sender = sender

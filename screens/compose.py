@@ -324,6 +324,8 @@ class ComposeScreen(BaseScreen):
             return f"Not sendable: {exc}."
         if not self.network_ids:
             return "No target network: press Ctrl+T to add one."
+        if self.urgency == "urgent" and self.app.sms_block is not None:
+            return self.app.sms_block.sentence()  # nothing is written for an SMS that cannot leave
         if self.plan is not None and self.plan.plan.recipients == 0:
             what = "mobile number" if self.urgency == "urgent" else "e-mail address"
             return f"No recipients: no active member with a {what} who has not opted out."
