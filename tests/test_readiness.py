@@ -13,7 +13,7 @@ from textual.widgets import TextArea
 from bin_console import app_main
 from bin_console.config import Settings
 from bin_console.credentials import Secret, set_secret
-from bin_console.readiness import Readiness, sms_readiness, smpp_password
+from bin_console.readiness import Readiness, smpp_password, sms_readiness
 
 
 @pytest.fixture
