@@ -25,10 +25,9 @@ def _fail(message: str) -> int:
 
 
 def apply_console_options(args: Any, settings: Settings) -> Settings:
-    theme = getattr(args, "theme", None)
-    if theme:
-        settings.ui_theme = theme
-    if getattr(args, "no_blink", False):
+    if args.theme:
+        settings.ui_theme = args.theme
+    if args.no_blink:
         settings.cursor_blink = False
     return settings
 

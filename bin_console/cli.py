@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bin-console {__version__}")
     p.add_argument("--config", help="configuration file (TOML); default $BIN_CONSOLE_CONFIG or the platform config dir")
     p.add_argument("--db", help="database URL (sqlite:///PATH or postgresql+psycopg://...); default $BIN_CONSOLE_DB")
+    # no command means `console`: its options get their defaults here; `sub` stays None without an action
+    p.set_defaults(sub=None, theme=None, no_blink=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("console", help="open the console (the default)")
@@ -85,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = nets.add_parser("search", help="ranked matches for a name, street or postcode")
     s.add_argument("query")
     s.add_argument("--zone", help="only this police zone (code)")
-    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--limit", type=positive_int, default=20)
 
     snd = sub.add_parser("send", help="queue and send an alert without the console")
     snd.add_argument("--network", action="append", required=True, help="target network (repeatable)")
@@ -103,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     al = sub.add_parser("alerts", help="alerts").add_subparsers(dest="sub", metavar="ACTION", required=True)
     a = al.add_parser("show", help="per-state counts and failures of one alert")
-    a.add_argument("id", type=row_id)
-    al.add_parser("list", help="recent alerts")
+    a.add_argument("id", type=positive_int)
+    al.add_parser("list", help="recent alerts").add_argument("--limit", type=positive_int, default=20, help="how many")
 
     sub.add_parser("sender", help="run the SMS sender service in the foreground (for several consoles)")
 
@@ -127,14 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def row_id(text: str) -> int:
-    """A database id: a positive integer that fits the column (a larger one would crash the driver)."""
+def positive_int(text: str) -> int:
+    """An id or a count: a positive integer that fits a database integer (a larger one crashes the driver)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 1 <= value <= ROW_ID_MAX:
-        raise argparse.ArgumentTypeError(f"{text} is not an id (1 to {ROW_ID_MAX})")
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to {ROW_ID_MAX})")
     return value
 
 
@@ -185,9 +187,7 @@ def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "console"
-    if command == "console" and not hasattr(args, "theme"):
-        args.theme, args.no_blink = None, False
-    key = f"{command} {args.sub}" if getattr(args, "sub", None) else command
+    key = f"{command} {args.sub}" if args.sub else command
     try:
         settings: Settings = load_settings(args.config, args.db)
     except ConfigError as exc:

@@ -45,7 +45,7 @@ def create_demo_db(path_dir: str | os.PathLike | None, *, force: bool = False, s
 
 def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
     try:
-        url, counts = create_demo_db(getattr(args, "path", None), force=getattr(args, "force", False))
+        url, counts = create_demo_db(args.path, force=args.force)
     except FileExistsError as exc:
         print(f"bin-console: {exc}", file=sys.stderr)
         return 2
@@ -55,7 +55,7 @@ def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
         f"{counts['templates']} templates (police zone PZ Demerdal, fictitious)"
     )
     settings.db_url = url
-    if getattr(args, "no_ui", False):
+    if args.no_ui:
         print(f"open it with: bin-console --db {url}")
         return 0
     return _run_with_training_smsc(args, settings)

@@ -353,7 +353,7 @@ def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
 
     db = open_db_or_exit(settings)
     try:
-        rows = alerts.list_alerts(db, limit=getattr(args, "limit", 20) or 20)
+        rows = alerts.list_alerts(db, limit=args.limit)
     finally:
         db.dispose()
     if not rows:

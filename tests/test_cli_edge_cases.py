@@ -25,7 +25,7 @@ def test_an_alert_id_too_large_for_the_database_is_a_usage_error(demo_url):
     proc = run_bin(tmp, "--db", url, "alerts", "show", "99999999999999999999999")
     assert proc.returncode == 2
     assert b"Traceback" not in proc.stderr
-    assert b"argument id: 99999999999999999999999 is not an id" in proc.stderr
+    assert b"argument id: 99999999999999999999999 is out of range" in proc.stderr
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "abc"])
