@@ -21,6 +21,20 @@ from .data.engine import Database
 from .data.schema import upgrade
 
 DEMO_DB_NAME = "bin-console-demo.db"
+# Beside the database in --path: the CLI (send, alerts, export...) on the demo and `bin-console smsc-sim`.
+TRAINING_CONFIG_NAME = "training.toml"
+TRAINING_CONFIG = """\
+# Written by `bin-console demo`: the command line on this demo database, sending only to the
+# training SMSC that `bin-console smsc-sim` runs on 127.0.0.1:2775 (nothing reaches a real phone).
+[database]
+url = "{url}"
+
+[smpp]
+host = "127.0.0.1"
+port = {port}
+system_id = "training"
+training = true
+"""
 SIM_UNDELIVERABLE = 0.03  # a few failed receipts, so the monitor screen shows what failure looks like
 SIM_AUTO_REPLY = 0.05  # a few members answer (one in five of those says STOP), so the inbox has work
 
@@ -43,6 +57,14 @@ def create_demo_db(path_dir: str | os.PathLike, *, force: bool = False, seed: in
     finally:
         db.dispose()
     return url, counts
+
+
+def write_training_config(folder: Path, url: str, port: int = 2775) -> Path:
+    """The demo's config file for the command line (kept if it exists: the operator may have edited it)."""
+    path = folder / TRAINING_CONFIG_NAME
+    if not path.exists():
+        path.write_text(TRAINING_CONFIG.format(url=url, port=port), encoding="utf-8")
+    return path
 
 
 def _print_counts(url: str, counts: dict) -> None:
@@ -72,8 +94,10 @@ def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
         url, counts = create_demo_db(args.path, force=args.force)
         _print_counts(url, counts)
     settings.db_url = url
+    config = write_training_config(Path(args.path), url)
     if args.no_ui:
-        print(f"open it with: bin-console demo --path {args.path}   (or: bin-console --db {url} ...)")
+        print(f"open it with: bin-console demo --path {args.path}")
+        print(f"command line on it: bin-console --config {config} send|alerts|export ... (with `bin-console smsc-sim`)")
         return 0
     return _run_with_training_smsc(args, settings)
 
