@@ -86,3 +86,28 @@ def test_an_existing_database_behind_the_code_still_needs_db_upgrade(tmp_path, m
     assert exc.value.code == 78
     assert "run `bin-console db upgrade`" in capsys.readouterr().err
     assert _revision(tmp_path / "bin.db") == real_head
+
+
+def test_the_console_on_a_missing_file_creates_it_and_opens(tmp_path, monkeypatch):
+    """First start on a fresh machine: the default database does not exist yet; the console makes it."""
+    from bin_console import app_main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("BIN_CONSOLE_CONFIG", raising=False)
+    monkeypatch.delenv("BIN_CONSOLE_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    opened = []
+    monkeypatch.setattr(app_main, "run_console", lambda settings, db, **kw: opened.append(db.url) or 0)
+    old_umask = os.umask(0o077)
+    try:
+        assert cli.main([]) == 0
+    finally:
+        os.umask(old_umask)
+    db_file = tmp_path / "data" / "bin-console" / "bin-console.db"
+    assert opened == [f"sqlite:///{db_file}"]
+    db = Database.from_url(f"sqlite:///{db_file}")
+    try:
+        assert _revision(db_file) == head_revision(db)
+    finally:
+        db.dispose()
