@@ -30,6 +30,7 @@ from .data.models import (
     SenderStatus,
     utcnow,
 )
+from .validation import check_alert_text
 
 try:  # encoding.py is owned by another engineer; keep a fallback so alerts never break on its absence
     from .encoding import analyse as _analyse
@@ -189,6 +190,7 @@ def create_alert(
     _check_urgency(urgency)
     if not text or not text.strip():
         raise ValueError("the alert text is empty")
+    check_alert_text(text)
     ids = list(dict.fromkeys(int(n) for n in network_ids))
     if not ids:
         raise ValueError("no network selected")

@@ -47,6 +47,7 @@ from textual.worker import get_current_worker
 from . import alerts
 from .actor import Actor
 from .config import ConfigError, Settings
+from .readiness import Readiness
 from .screens.alert_draft import AlertDraft
 from .screens.base import BaseScreen
 from .screens.compose import ComposeScreen
@@ -242,9 +243,13 @@ class BinConsoleApp(App, inherit_bindings=False):
         sender: SenderRunner | None = None,
         training: bool = False,
         poll_status: bool = True,
+        sms_block: Readiness | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        # Why SMS cannot be sent (no keyring, password or [smpp] account; app_main/readiness.py), or
+        # None. The status line shows it; compose refuses an urgent send with it before writing.
+        self.sms_block = sms_block
         self.settings = settings
         self.db = db
         self.sender = sender
@@ -626,6 +631,11 @@ class BinConsoleApp(App, inherit_bindings=False):
 
         App-owned: leaving the compose screen must not cancel what was confirmed. ``requester`` gets
         ``AlertQueued`` / ``AlertNotCreated`` if it is still there; the App notifies either way."""
+        if draft.urgency == "urgent" and self.sms_block is not None:
+            # The one gate every path to an SMS alert passes: nothing is written for an SMS that cannot leave.
+            self._pending_creates += 1  # _alert_failed takes it back
+            self._alert_failed(requester, RuntimeError(self.sms_block.sentence()))
+            return
         db, actor, training = self.db, self.actor, self.training
         minutes = self.settings.alert_expiry_minutes
 

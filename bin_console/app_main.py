@@ -2,8 +2,9 @@
 starts (exit 78), then run it with the mouse off.
 
 The SMPP password is fetched here as a credentials.Secret (never a plain str) and handed to the
-embedded SenderRunner; the training SMSC needs none. Logs go to the log file only while the TUI owns
-the terminal.
+embedded SenderRunner; the training SMSC needs none. Without a password, a secure keyring or an
+[smpp] account the console still opens (readiness.py): the App gets the reason as ``sms_block``.
+Logs go to the log file only while the TUI owns the terminal.
 """
 
 from __future__ import annotations
@@ -24,30 +25,32 @@ def _fail(message: str) -> int:
 
 
 def apply_console_options(args: Any, settings: Settings) -> Settings:
-    theme = getattr(args, "theme", None)
-    if theme:
-        settings.ui_theme = theme
-    if getattr(args, "no_blink", False):
+    if args.theme:
+        settings.ui_theme = args.theme
+    if args.no_blink:
         settings.cursor_blink = False
     return settings
 
 
-def build_sender(db: Any, settings: Settings) -> Any:
-    """The embedded sender; raises CredentialStoreUnavailable / SecretMissing when the password is missing."""
+def build_sender(db: Any, settings: Settings) -> tuple[Any, Any]:
+    """(embedded sender or None, sms_block): no password or account is no reason not to open the console.
+
+    sms_block is None when SMS can be sent, else the readiness.Readiness saying why not and the fix.
+    """
+    from .readiness import smpp_password
     from .sender import SenderRunner
 
-    password = None
-    if not settings.smpp.training:
-        from .credentials import get_secret
+    readiness, password = smpp_password(settings)
+    if not readiness.ok:
+        log.warning("SMS sending is off: %s", readiness.reason)
+        return None, readiness
+    return SenderRunner(db, settings.smpp, password=password), None
 
-        password = get_secret("smpp", settings)
-    return SenderRunner(db, settings.smpp, password=password)
 
-
-def run_console(settings: Settings, db: Any, *, sender: Any = None) -> int:
+def run_console(settings: Settings, db: Any, *, sender: Any = None, sms_block: Any = None) -> int:
     from .app import BinConsoleApp
 
-    app = BinConsoleApp(settings, db, sender=sender, training=settings.smpp.training)
+    app = BinConsoleApp(settings, db, sender=sender, training=settings.smpp.training, sms_block=sms_block)
     app.run(mouse=False)
     # The App stops the sender in a thread when it unmounts (never on the event loop); give it a
     # bounded time to hand over outstanding resps and unbind before the process exits.
@@ -58,7 +61,6 @@ def run_console(settings: Settings, db: Any, *, sender: Any = None) -> int:
 
 def cmd_console(args: Any, settings: Settings) -> int:
     from .app import check_keymap
-    from .credentials import CredentialStoreUnavailable
     from .data.schema import SchemaError
     from .runtime import open_db
 
@@ -74,18 +76,13 @@ def cmd_console(args: Any, settings: Settings) -> int:
     except Exception as exc:  # noqa: BLE001 - bad URL, unreadable file, server down
         return _fail(f"cannot open database: {type(exc).__name__}: {exc}")
     try:
-        try:
-            sender = build_sender(db, settings)
-        except CredentialStoreUnavailable as exc:
-            return _fail(str(exc))
-        except LookupError as exc:  # credentials.SecretMissing
-            return _fail(str(exc))
+        sender, sms_block = build_sender(db, settings)
         try:
             from .logsetup import configure_logging
 
             configure_logging(settings, to_file=True)
         except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working
             print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
-        return run_console(settings, db, sender=sender)
+        return run_console(settings, db, sender=sender, sms_block=sms_block)
     finally:
         db.dispose()

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings, set_private_umask
 
 EX_CONFIG = 78
+# Commands that write: on a SQLite file that does not exist yet they start it at the current schema.
+# Every other command refuses a missing file (runtime.open_db). `demo` makes its own database.
+CREATES_DATABASE = {"console", "send", "import networks", "import members"}
+EX_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE (`export ... | head`)
+ROW_ID_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
 
 # command path -> "module:function"; each function is (args, settings) -> int
 COMMANDS: dict[str, str] = {
@@ -43,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bin-console {__version__}")
     p.add_argument("--config", help="configuration file (TOML); default $BIN_CONSOLE_CONFIG or the platform config dir")
     p.add_argument("--db", help="database URL (sqlite:///PATH or postgresql+psycopg://...); default $BIN_CONSOLE_DB")
+    # no command means `console`: its options get their defaults here; `sub` stays None without an action
+    p.set_defaults(sub=None, theme=None, no_blink=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("console", help="open the console (the default)")
@@ -85,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = nets.add_parser("search", help="ranked matches for a name, street or postcode")
     s.add_argument("query")
     s.add_argument("--zone", help="only this police zone (code)")
-    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--limit", type=positive_int, default=20)
 
     snd = sub.add_parser("send", help="queue and send an alert without the console")
     snd.add_argument("--network", action="append", required=True, help="target network (repeatable)")
@@ -103,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     al = sub.add_parser("alerts", help="alerts").add_subparsers(dest="sub", metavar="ACTION", required=True)
     a = al.add_parser("show", help="per-state counts and failures of one alert")
-    a.add_argument("id", type=int)
-    al.add_parser("list", help="recent alerts")
+    a.add_argument("id", type=positive_int)
+    al.add_parser("list", help="recent alerts").add_argument("--limit", type=positive_int, default=20, help="how many")
 
     sub.add_parser("sender", help="run the SMS sender service in the foreground (for several consoles)")
 
@@ -127,24 +135,74 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def positive_int(text: str) -> int:
+    """An id or a count: a positive integer that fits a database integer (a larger one crashes the driver)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= ROW_ID_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to {ROW_ID_MAX})")
+    return value
+
+
+def _undecodable_argument(argv: list[str]) -> str | None:
+    """The first argument that was not valid UTF-8 (Python keeps its bytes as lone surrogates)."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
+def _create_database_if_missing(settings: Settings) -> int:
+    from .runtime import create_if_missing
+
+    try:
+        created = create_if_missing(settings)
+    except Exception as exc:  # an unwritable folder, a full disk
+        print(f"bin-console: cannot create the database: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    if created:
+        print(f"bin-console: new database {created} created with the current schema", file=sys.stderr)
+    return 0
+
+
 def _console_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--theme", choices=["auto", "textual-dark", "ansi-dark", "high-contrast"], default=None)
     p.add_argument("--no-blink", action="store_true", help="no blinking cursor (slow links)")
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # The reader went away (`| head`): end quietly like a Unix tool. Point stdout at /dev/null so
+        # the interpreter's final flush does not raise the same error again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EX_PIPE
+
+
+def _main(argv: list[str]) -> int:
     set_private_umask()
+    bad = _undecodable_argument(argv)
+    if bad is not None:
+        print(f"bin-console: argument '{bad}' is not valid UTF-8; nothing done", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "console"
-    if command == "console" and not hasattr(args, "theme"):
-        args.theme, args.no_blink = None, False
-    key = f"{command} {args.sub}" if getattr(args, "sub", None) else command
+    key = f"{command} {args.sub}" if args.sub else command
     try:
         settings: Settings = load_settings(args.config, args.db)
     except ConfigError as exc:
         print(f"bin-console: configuration error: {exc}", file=sys.stderr)
         return EX_CONFIG
+    if key in CREATES_DATABASE and not (key.startswith("import ") and args.dry_run):
+        rc = _create_database_if_missing(settings)
+        if rc:
+            return rc
     module_name, func_name = COMMANDS[key].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     try:

@@ -168,6 +168,8 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
             for k, v in values.items():
                 if k != "url" or not isinstance(v, str):
                     raise ConfigError(f"database.{k}: only `url` (text) is allowed")
+                # refused even when --db or the environment overrides it: the file still holds it
+                refuse_password_in_url(v, "[database] url in the config file")
                 s.db_url = v
         elif name == "console":
             _apply_console(s, values)

@@ -8,10 +8,14 @@ inline at the point of use. See shared notes/reliability.md §1 and §4.5.
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import os
+import resource
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .logsetup import MIN_SECRET_LEN
 
@@ -30,6 +34,10 @@ _ALLOWED_BACKENDS = {
     "keyrings.cryptfile.cryptfile.CryptFileKeyring",
 }
 _TEST_BACKEND_ENV = "BIN_CONSOLE_ALLOW_TEST_KEYRING"
+# The one allowed backend that asks for a passphrase of its own (on the terminal, through getpass).
+_PASSPHRASE_BACKEND = "keyrings.cryptfile.cryptfile.CryptFileKeyring"
+PR_SET_DUMPABLE = 4  # <linux/prctl.h>
+T = TypeVar("T")
 
 FIXES = (
     "Fixes: (1) over SSH without D-Bus, run the console inside 'dbus-run-session' with an unlocked "
@@ -71,6 +79,21 @@ class Secret:
 
     def __reduce__(self):  # pickling would write the value somewhere: refuse
         raise TypeError("a Secret cannot be pickled")
+
+
+def forbid_core_dumps() -> None:
+    """Keep secrets out of core dumps: no core file (RLIMIT_CORE 0), and on Linux not dumpable at all.
+
+    PR_SET_DUMPABLE 0 also covers what RLIMIT_CORE does not: a core_pattern pipe (systemd-coredump,
+    apport) and ptrace/`/proc/PID/mem` by other processes of the same user. Called before any secret
+    (or the keyring passphrase) is read; idempotent, and it cannot be undone by the process later.
+    """
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"prctl(PR_SET_DUMPABLE, 0) failed: {os.strerror(err)}")
 
 
 class CredentialStoreUnavailable(RuntimeError):
@@ -121,6 +144,35 @@ def secure_backend():  # noqa: ANN201
     return backend
 
 
+def _can_prompt() -> bool:
+    """getpass asks on the controlling terminal, else on stdin: is either there?"""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return sys.stdin is not None and sys.stdin.isatty()
+    os.close(fd)
+    return True
+
+
+def _no_passphrase(name: str) -> CredentialStoreUnavailable:
+    return CredentialStoreUnavailable(
+        f"the keyring {name} needs its passphrase and there is no terminal to ask it on; run this command "
+        "in a terminal, or for the 'bin-console sender' service use systemd credentials "
+        "(LoadCredentialEncrypted=smpp-password:... in the unit)."
+    )
+
+
+def _backend_call(backend, call: Callable[..., T], *args: str) -> T:  # noqa: ANN001
+    """backend's `call`(*args), turning a passphrase prompt that cannot be answered into one clear error."""
+    name = _backend_name(backend)
+    if name == _PASSPHRASE_BACKEND and not _can_prompt():
+        raise _no_passphrase(name)
+    try:
+        return call(*args)
+    except EOFError:  # getpass read end-of-file: no passphrase came
+        raise _no_passphrase(name) from None
+
+
 def check_backend() -> str:
     """Name of the keyring backend in use; raises CredentialStoreUnavailable when it is not secure."""
     return _backend_name(secure_backend())
@@ -165,11 +217,12 @@ def get_secret(service: str, settings=None, *, required: bool = True) -> Secret 
     """$CREDENTIALS_DIRECTORY/<service>-password, then the keyring. Missing: SecretMissing (or None)."""
     if service not in SERVICES:
         raise ValueError(f"unknown secret {service!r}; expected one of {', '.join(SERVICES)}")
+    forbid_core_dumps()
     found = _from_systemd(service)
     if found is not None:
         return found
     backend = secure_backend()
-    value = backend.get_password(SERVICE_NAME, account_name(service, settings))
+    value = _backend_call(backend, backend.get_password, SERVICE_NAME, account_name(service, settings))
     if value is None:
         if not required:
             return None
@@ -184,12 +237,13 @@ def set_secret(service: str, secret: Secret, settings=None) -> str:  # noqa: ANN
     """Store in the (secure) keyring; returns the account name it was stored under."""
     if service not in SERVICES:
         raise ValueError(f"unknown secret {service!r}; expected one of {', '.join(SERVICES)}")
+    forbid_core_dumps()
     problem = validate(service, secret, settings)
     if problem:
         raise ValueError(problem)
     backend = secure_backend()
     account = account_name(service, settings)
-    backend.set_password(SERVICE_NAME, account, secret.reveal())
+    _backend_call(backend, backend.set_password, SERVICE_NAME, account, secret.reveal())
     return account
 
 
@@ -234,6 +288,7 @@ def cmd_credentials_set(args, settings) -> int:  # noqa: ANN001
             file=sys.stderr,
         )
         return 2
+    forbid_core_dumps()
     try:
         first = Secret(getpass.getpass(f"{service} password for {account_name(service, settings)}: "))
         second = Secret(getpass.getpass("again: "))
@@ -286,6 +341,7 @@ def cmd_credentials_check(args, settings) -> int:  # noqa: ANN001
     except CredentialStoreUnavailable as exc:
         print(f"bin-console: {exc}", file=sys.stderr)
         return EX_CONFIG
+    forbid_core_dumps()
     print(f"keyring backend: {name}")
     systemd_dir = os.environ.get("CREDENTIALS_DIRECTORY")
     for service in SERVICES:
@@ -294,7 +350,11 @@ def cmd_credentials_check(args, settings) -> int:  # noqa: ANN001
             continue
         account = account_name(service, settings)
         try:
-            present = secure_backend().get_password(SERVICE_NAME, account) is not None
+            backend = secure_backend()
+            present = _backend_call(backend, backend.get_password, SERVICE_NAME, account) is not None
+        except CredentialStoreUnavailable as exc:
+            print(f"{service}: cannot read ({exc})")
+            continue
         except Exception as exc:  # a locked keyring, a wrong cryptfile passphrase
             print(f"{service}: cannot read ({type(exc).__name__})")
             continue

@@ -7,6 +7,7 @@ import sys
 from .config import Settings
 from .data.engine import Database
 from .data.schema import current_revision, head_revision, upgrade
+from .runtime import EX_CONFIG, missing_sqlite_file
 
 
 def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
@@ -33,6 +34,12 @@ def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
 
 
 def cmd_current(args, settings: Settings) -> int:  # noqa: ANN001
+    missing = missing_sqlite_file(settings.db_url)
+    if missing is not None:  # a look must not create the file
+        print(
+            f"bin-console: database file {missing} does not exist; `bin-console db upgrade` creates it", file=sys.stderr
+        )
+        return EX_CONFIG
     db = Database.from_url(settings.db_url)
     try:
         cur, head = current_revision(db), head_revision(db)

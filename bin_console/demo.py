@@ -1,14 +1,16 @@
 """`bin-console demo`: a fresh demo database and the console on it, sending only to the training SMSC.
 
-The demo never touches the operator's real database or SMSC: it creates its own SQLite file (a new
-temporary folder unless --path), and points the SMPP settings at an in-process training SMSC on
-loopback, so a dispatcher can practise sending alerts with nothing leaving the machine.
+The demo never touches the operator's real database or SMSC: it creates its own SQLite file (in a
+temporary folder removed when the console closes, or in --path, where a later run reopens it), and
+points the SMPP settings at an in-process training SMSC on loopback, so a dispatcher can practise
+sending alerts with nothing leaving the machine.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -19,13 +21,27 @@ from .data.engine import Database
 from .data.schema import upgrade
 
 DEMO_DB_NAME = "bin-console-demo.db"
+# Beside the database in --path: the CLI (send, alerts, export...) on the demo and `bin-console smsc-sim`.
+TRAINING_CONFIG_NAME = "training.toml"
+TRAINING_CONFIG = """\
+# Written by `bin-console demo`: the command line on this demo database, sending only to the
+# training SMSC that `bin-console smsc-sim` runs on 127.0.0.1:2775 (nothing reaches a real phone).
+[database]
+url = "{url}"
+
+[smpp]
+host = "127.0.0.1"
+port = {port}
+system_id = "training"
+training = true
+"""
 SIM_UNDELIVERABLE = 0.03  # a few failed receipts, so the monitor screen shows what failure looks like
 SIM_AUTO_REPLY = 0.05  # a few members answer (one in five of those says STOP), so the inbox has work
 
 
-def create_demo_db(path_dir: str | os.PathLike | None, *, force: bool = False, seed: int = 5999) -> tuple[str, dict]:
-    """Create, upgrade and fill the demo database; returns (url, counts). FileExistsError without force."""
-    folder = Path(path_dir) if path_dir else Path(tempfile.mkdtemp(prefix="bin-console-demo-"))
+def create_demo_db(path_dir: str | os.PathLike, *, force: bool = False, seed: int = 5999) -> tuple[str, dict]:
+    """Create, upgrade and fill the demo database in path_dir; returns (url, counts). FileExistsError without force."""
+    folder = Path(path_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     db_file = folder / DEMO_DB_NAME
     if db_file.exists():
@@ -43,35 +59,65 @@ def create_demo_db(path_dir: str | os.PathLike | None, *, force: bool = False, s
     return url, counts
 
 
-def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
-    try:
-        url, counts = create_demo_db(getattr(args, "path", None), force=getattr(args, "force", False))
-    except FileExistsError as exc:
-        print(f"bin-console: {exc}", file=sys.stderr)
-        return 2
+def write_training_config(folder: Path, url: str, port: int = 2775) -> Path:
+    """The demo's config file for the command line (kept if it exists: the operator may have edited it)."""
+    path = folder / TRAINING_CONFIG_NAME
+    if not path.exists():
+        path.write_text(TRAINING_CONFIG.format(url=url, port=port), encoding="utf-8")
+    return path
+
+
+def _print_counts(url: str, counts: dict) -> None:
     print(f"demo database: {url}")
     print(
         f"  {counts['networks']} networks, {counts['streets']} streets, {counts['members']} members, "
         f"{counts['templates']} templates (police zone PZ Demerdal, fictitious)"
     )
+
+
+def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
+    """--path P: create the demo there, or reopen the one already there (--force: a fresh one).
+    No --path: a temporary folder, removed again when the console closes."""
+    if args.path is None:
+        if args.no_ui:
+            print(
+                "bin-console: --no-ui needs --path (a temporary demo is removed when the console closes)",
+                file=sys.stderr,
+            )
+            return 2
+        return _temporary_demo(args, settings)
+    db_file = Path(args.path) / DEMO_DB_NAME
+    if db_file.exists() and not args.force:
+        url = f"sqlite:///{db_file}"
+        print(f"demo database: {url} (reopened as it was; --force replaces it with a fresh one)")
+    else:
+        url, counts = create_demo_db(args.path, force=args.force)
+        _print_counts(url, counts)
     settings.db_url = url
-    if getattr(args, "no_ui", False):
-        print(f"open it with: bin-console --db {url}")
+    config = write_training_config(Path(args.path), url)
+    if args.no_ui:
+        print(f"open it with: bin-console demo --path {args.path}")
+        print(f"command line on it: bin-console --config {config} send|alerts|export ... (with `bin-console smsc-sim`)")
         return 0
     return _run_with_training_smsc(args, settings)
 
 
-def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
+def _temporary_demo(args, settings: Settings) -> int:  # noqa: ANN001
+    folder = Path(tempfile.mkdtemp(prefix="bin-console-demo-"))
     try:
-        from .app_main import cmd_console
-        from .smsc_sim import SmscSim
-    except ImportError as exc:
-        print(
-            f"bin-console: the demo database is ready, but the console cannot start in this build ({exc}); "
-            f"use --no-ui, or open it later with: bin-console --db {settings.db_url}",
-            file=sys.stderr,
-        )
-        return 2
+        url, counts = create_demo_db(folder)
+        _print_counts(url, counts)
+        settings.db_url = url
+        return _run_with_training_smsc(args, settings)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        print("the temporary demo database was removed (bin-console demo --path DIR keeps one)")
+
+
+def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
+    from .app_main import cmd_console
+    from .smsc_sim import SmscSim
+
     sim = SmscSim(port=0, undeliverable=SIM_UNDELIVERABLE, auto_reply=SIM_AUTO_REPLY)
     sim.start()
     try:

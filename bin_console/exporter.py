@@ -89,7 +89,7 @@ def export_members(db: Database, network_id: int, path: str | os.PathLike) -> in
     n = write_members_csv(db, network_id, buf)
     data = ("\ufeff" + buf.getvalue()).encode("utf-8")
     tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     try:
         fd = os.open(tmp, flags, 0o600)
     except FileExistsError:
@@ -130,7 +130,7 @@ def cmd_export_members(args, settings) -> int:  # noqa: ANN001
     try:
         with db.read() as s:
             found = find_networks(s, args.network)
-            if len(found) > 1 and getattr(settings, "zone", None):
+            if len(found) > 1 and settings.zone:
                 zone = s.scalars(select(PoliceZone).where(PoliceZone.code == settings.zone)).first()
                 found = [n for n in found if zone is not None and n.zone_id == zone.id]
         if len(found) != 1:

@@ -1,18 +1,64 @@
-"""Shared start-up helpers for every command: open the database, say clearly when it cannot be used."""
+"""Shared start-up helpers for every command: open the database, say clearly when it cannot be used.
+
+First use: a command that writes starts a SQLite file that does not exist yet with the current schema
+(`create_if_missing`); every other command refuses a missing file and creates nothing, not even its
+folder, so a typo in --db never leaves an empty database behind. An existing database whose schema is
+behind always needs `bin-console db upgrade` (it keeps a copy first).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
+from sqlalchemy.exc import ArgumentError
+
 from .config import Settings
-from .data.engine import Database
-from .data.schema import SchemaError, require_current
+from .data.engine import Database, normalise_url, sqlite_path
+from .data.schema import SchemaError, require_current, upgrade
 
 EX_CONFIG = 78
 
 
+class DatabaseMissing(SchemaError):
+    """The configured SQLite file does not exist (and this command does not create one)."""
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist yet; None for anything else."""
+    try:
+        path = sqlite_path(normalise_url(url))
+    except ArgumentError:
+        return None  # not a URL we can read: opening it reports that
+    if path is None or os.path.exists(path):
+        return None
+    return path
+
+
+def create_if_missing(settings: Settings) -> str | None:
+    """For commands that write: start a missing SQLite file at the current schema; returns its path."""
+    path = missing_sqlite_file(settings.db_url)
+    if path is None:
+        return None
+    db = Database.from_url(settings.db_url)
+    try:
+        upgrade(db, backup=False)
+    finally:
+        db.dispose()
+    return path
+
+
 def open_db(settings: Settings, *, check_schema: bool = True) -> Database:
-    """Open the configured database; with check_schema, raise SchemaError unless it is at head."""
+    """Open the configured database; with check_schema, raise SchemaError unless it is at head.
+
+    A SQLite file that does not exist raises DatabaseMissing before anything is created.
+    """
+    path = missing_sqlite_file(settings.db_url)
+    if path is not None:
+        raise DatabaseMissing(
+            f"database file {path} does not exist; check --db / BIN_CONSOLE_DB / [database] url, or create it "
+            "with `bin-console db upgrade` (the console, import and send create it too)"
+        )
     db = Database.from_url(settings.db_url)
     if check_schema:
         try:

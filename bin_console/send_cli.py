@@ -20,6 +20,7 @@ from . import alerts
 from .actor import Actor
 from .data.models import Network, PoliceZone, SenderStatus, utcnow
 from .textsafe import clean
+from .validation import check_alert_text
 
 EX_CONFIG = 78
 SENDER_FRESH_S = 10.0
@@ -111,6 +112,10 @@ def compose_text(db, args, settings) -> tuple[str, str | None]:  # noqa: ANN001
         text = gsm_safe(text)
     if not text.strip():
         raise _Refused("the alert text is empty")
+    try:
+        check_alert_text(text)  # create_alert checks again; here it is refused before the plan and the keyring
+    except ValueError as exc:
+        raise _Refused(f"{exc}; nothing sent") from None
     return text, template_key
 
 
@@ -348,7 +353,7 @@ def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
 
     db = open_db_or_exit(settings)
     try:
-        rows = alerts.list_alerts(db, limit=getattr(args, "limit", 20) or 20)
+        rows = alerts.list_alerts(db, limit=args.limit)
     finally:
         db.dispose()
     if not rows:

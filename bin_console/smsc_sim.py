@@ -18,6 +18,7 @@ import heapq
 import itertools
 import logging
 import random
+import signal
 import socket
 import struct
 import threading
@@ -47,6 +48,7 @@ ESME_RTHROTTLED = 0x58
 MAX_PDU = 64 * 1024  # larger command_length is garbage: we cannot resync, so nack and close
 RECEIPT_RETRY_S = 0.2  # redeliver a deliver_sm answered with an error after this long
 RECEIPT_MAX_TRIES = 20
+STOP_TIMEOUT_S = 5.0  # stop() waits at most this long in all for its threads (they are daemons)
 
 # Message ids are unique across every simulator of a process and (very likely) across restarts: a
 # real SMSC never hands out the same id twice to one account, and a training or test database that
@@ -370,27 +372,38 @@ class SmscSim:
             self._sched_thread.start()
             log.info("SMSC simulator listening on %s:%d", self.host, self.port)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Close the listener and every link, then wait for the threads with ONE deadline for all.
+
+        Each link is closed before any thread is awaited (a close wakes its reader and a blocked
+        sendall), so the wait is short; the deadline bounds it whatever a client does, and the threads
+        are daemons, so a process that stops the simulator always gets to exit.
+        """
         with self._lifecycle:
             if not self._running:
                 return
             self._running = False
+            deadline = time.monotonic() + timeout
             with self._sched_cond:
                 self._sched.clear()
                 self._sched_cond.notify_all()
             if self._lsock is not None:
                 self._lsock.close()
-            for t in (self._accept_thread, self._sched_thread):
-                if t is not None:
-                    t.join(timeout=5)
+            threads = [t for t in (self._accept_thread, self._sched_thread) if t is not None]
+            if self._accept_thread is not None:  # first, so no link accepted meanwhile is missed below
+                self._accept_thread.join(timeout=timeout)
             with self._cond:
                 conns = list(self._conns)
             for c in conns:
                 c.close()
-            for c in conns:
-                if c.thread is not threading.current_thread():
-                    c.thread.join(timeout=5)
-            log.info("SMSC simulator on port %d stopped", self.port)
+            threads += [c.thread for c in conns if c.thread is not threading.current_thread()]
+            for t in threads:
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
+            left = [t.name for t in threads if t.is_alive()]
+            if left:
+                log.warning("SMSC simulator on port %d stopped; threads still ending: %s", self.port, left)
+            else:
+                log.info("SMSC simulator on port %d stopped", self.port)
 
     def __enter__(self) -> SmscSim:
         self.start()
@@ -894,21 +907,23 @@ def cmd_smsc_sim(args: Any, settings: Any) -> int:
         undeliverable=args.undeliverable,
         latency_ms=args.latency_ms,
         throttle_tps=args.throttle_tps,
-        auto_reply=getattr(args, "auto_reply", 0.0),
+        auto_reply=args.auto_reply,
         on_event=show,
     )
+    # SIGINT (Ctrl+C) and SIGTERM only set an event: no KeyboardInterrupt lands in the middle of start
+    # or stop, and the main thread always reaches the bounded sim.stop() below.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         sim.start()
     except OSError as exc:
         print(f"bin-console smsc-sim: cannot listen on 127.0.0.1:{args.port}: {exc}")
         return 2
     print(f"Training SMSC listening on 127.0.0.1:{sim.port} (no real SMS is sent). Ctrl+C stops.", flush=True)
-    stop = threading.Event()
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         sim.stop()
         print(

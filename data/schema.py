@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -52,15 +52,33 @@ def upgrade(db: Database, revision: str = "head", *, backup: bool = True) -> str
     path = sqlite_path(db.url)
     if backup and path and os.path.exists(path) and current_revision(db) not in (None, head_revision(db)):
         backup_path = f"{path}.pre-upgrade"
-        with db.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
-        shutil.copy2(path, backup_path)
+        copy_sqlite(path, backup_path)
     cfg = alembic_config(db)
     with db.engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
     return backup_path
+
+
+def copy_sqlite(path: str, target: str) -> None:
+    """A consistent copy of a live SQLite database, WAL included, through SQLite's online backup API.
+
+    A file copy after a checkpoint misses committed rows whenever the checkpoint cannot finish (a reader
+    holds an old snapshot): they are still only in the -wal file. The backup API reads through SQLite,
+    so the copy holds every committed row whatever the WAL state.
+    """
+    if os.path.exists(target):
+        os.unlink(target)  # a copy from an earlier upgrade: replace it, never merge into it
+    src = sqlite3.connect(path)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
 
 
 def require_current(db: Database) -> None:

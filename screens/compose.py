@@ -30,6 +30,7 @@ from textual.widgets import Static, TextArea
 
 from bin_console import alerts, encoding
 from bin_console.textsafe import clean
+from bin_console.validation import check_alert_text
 
 from .alert_draft import AlertDraft
 from .base import BaseScreen
@@ -324,8 +325,14 @@ class ComposeScreen(BaseScreen):
         """Why the alert cannot be reviewed now, or None."""
         if not self.text.strip():
             return "Nothing to send: the text is empty."
+        try:
+            check_alert_text(self.text)
+        except ValueError as exc:
+            return f"Not sendable: {exc}."
         if not self.network_ids:
             return "No target network: press Ctrl+T to add one."
+        if self.urgency == "urgent" and self.app.sms_block is not None:
+            return self.app.sms_block.sentence()  # nothing is written for an SMS that cannot leave
         if self.plan is not None and self.plan.plan.recipients == 0:
             what = "mobile number" if self.urgency == "urgent" else "e-mail address"
             return f"No recipients: no active member with a {what} who has not opted out."

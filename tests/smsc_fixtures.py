@@ -38,7 +38,7 @@ def smsc_factory():
         return sim
 
     yield make
-    for sim in started:
+    for sim in started:  # stop() is bounded (SmscSim.stop's deadline) and never raises on a stopped sim
         sim.stop()
 
 
@@ -132,15 +132,17 @@ def node_smsc():
         hello = None
     if not hello:
         proc.kill()
+        proc.wait(timeout=10)
         err = proc.stderr.read() if proc.stderr else ""
         pytest.fail(f"tests/interop/smsc.js did not report 'listening': {err[-2000:]}")
-    peer = NodeSmsc(proc, int(hello["port"]), lines)
-    yield peer
-    # the PID we started, and only it
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    try:
+        yield NodeSmsc(proc, int(hello["port"]), lines)
+    finally:
+        # the PID we started, and only it
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)

@@ -6,6 +6,7 @@ import importlib
 import os
 
 import pytest
+from bin_console.data.engine import Database
 
 from bin_console import __version__, cli
 
@@ -80,6 +81,13 @@ def test_implemented_commands_resolve_to_functions():
 
 def test_db_current_then_upgrade_then_current(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'bin.db'}"
+    assert cli.main(["--db", url, "db", "current"]) == 78  # a look creates nothing
+    assert "does not exist; `bin-console db upgrade` creates it" in capsys.readouterr().err
+    assert not (tmp_path / "bin.db").exists()
+    empty = Database.from_url(url)  # an empty SQLite file: no schema yet
+    with empty.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA user_version")
+    empty.dispose()
     assert cli.main(["--db", url, "db", "current"]) == 1
     assert "revision none" in capsys.readouterr().out
     assert cli.main(["--db", url, "db", "upgrade"]) == 0
@@ -104,3 +112,28 @@ def test_bad_config_exits_78_before_any_command_runs(tmp_path, capsys):
     assert cli.main(["--config", str(bad), "--db", f"sqlite:///{db_file}", "db", "upgrade"]) == 78
     assert "configuration error: smpp.port: expected a number" in capsys.readouterr().err
     assert not db_file.exists()
+
+
+# Modules of the command line and start-up: they read the typed Settings and the parsed arguments
+# directly; a getattr(..., default) there would be a second, silent copy of a default.
+TYPED_MODULES = ["cli", "config", "runtime", "db_cli", "credentials", "demo", "send_cli", "exporter", "app_main"]
+
+
+@pytest.mark.parametrize("module", TYPED_MODULES)
+def test_settings_and_arguments_are_read_as_typed_attributes(module):
+    import re
+    from pathlib import Path
+
+    source = (Path(cli.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
+    guesses = re.findall(r"getattr\((?:settings|args|self\.settings|s)\b[^)]*\)", source)
+    assert guesses == []
+
+
+def test_every_command_has_the_console_defaults_and_sub():
+    """No command means `console`; `sub` and the console options exist on every parsed namespace."""
+    parser = cli.build_parser()
+    for argv in ([], ["send", "--network", "x", "--text", "t"], ["demo"], ["alerts", "list"]):
+        args = parser.parse_args(argv)
+        assert args.theme is None and args.no_blink is False
+    assert parser.parse_args([]).sub is None
+    assert parser.parse_args(["alerts", "list", "--limit", "5"]).limit == 5

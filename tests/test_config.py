@@ -203,3 +203,14 @@ def test_cli_refuses_a_password_in_db_option(tmp_path):
         timeout=60,
     )
     assert r.returncode == 78 and ".pgpass" in r.stderr and "Hunter2x" not in r.stdout + r.stderr
+
+
+def test_a_passworded_url_in_the_config_file_is_refused_even_when_overridden(tmp_path, monkeypatch):
+    """--db or BIN_CONSOLE_DB winning does not make a password sitting in the file acceptable."""
+    f = write(tmp_path / "c.toml", '[database]\nurl = "postgresql+psycopg://bin:Hunter2x@db.example/bin"\n')
+    with pytest.raises(ConfigError, match=r"\[database\] url in the config file") as exc:
+        load_settings(config=f, db=f"sqlite:///{tmp_path / 'x.db'}")
+    assert "Hunter2x" not in str(exc.value)
+    monkeypatch.setenv("BIN_CONSOLE_DB", f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(ConfigError, match=r"\[database\] url in the config file"):
+        load_settings(config=f)

@@ -240,7 +240,7 @@ def test_demo_command_no_ui_creates_a_current_database(tmp_path, capsys):
         db.dispose()
 
 
-def test_demo_command_refuses_to_overwrite_without_force(tmp_path, capsys):
+def test_demo_path_reopens_an_existing_demo_and_force_replaces_it(tmp_path, capsys):
     assert cli.main(["demo", "--path", str(tmp_path), "--no-ui"]) == 0
     db_file = tmp_path / "bin-console-demo.db"
     db = Database.from_url(f"sqlite:///{db_file}")
@@ -248,8 +248,8 @@ def test_demo_command_refuses_to_overwrite_without_force(tmp_path, capsys):
         s.execute(Member.__table__.delete().where(Member.role == "member"))
     db.dispose()
     capsys.readouterr()
-    assert cli.main(["demo", "--path", str(tmp_path), "--no-ui"]) == 2
-    assert "--force" in capsys.readouterr().err
+    assert cli.main(["demo", "--path", str(tmp_path), "--no-ui"]) == 0
+    assert "reopened as it was" in capsys.readouterr().out
     db = Database.from_url(f"sqlite:///{db_file}")
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(Member).where(Member.role == "member")) == 0  # untouched
@@ -261,13 +261,51 @@ def test_demo_command_refuses_to_overwrite_without_force(tmp_path, capsys):
     db.dispose()
 
 
+def test_demo_path_opens_the_console_on_the_existing_database(tmp_path, monkeypatch):
+    app_main = pytest.importorskip("bin_console.app_main")
+    assert cli.main(["demo", "--path", str(tmp_path), "--no-ui"]) == 0
+    seen = []
+    monkeypatch.setattr(app_main, "run_console", lambda settings, db, **kw: seen.append(settings.db_url) or 0)
+    assert cli.main(["demo", "--path", str(tmp_path)]) == 0
+    assert seen == [f"sqlite:///{tmp_path / 'bin-console-demo.db'}"]
+
+
+def test_a_temporary_demo_leaves_no_folder_behind(tmp_path, monkeypatch):
+    app_main = pytest.importorskip("bin_console.app_main")
+    import tempfile
+
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    seen = []
+
+    def fake_run_console(settings, db, **kw):
+        seen.append(sorted(p.name for p in temp_root.iterdir()))  # the demo folder exists while it runs
+        return 0
+
+    monkeypatch.setattr(app_main, "run_console", fake_run_console)
+    assert cli.main(["demo"]) == 0
+    assert len(seen) == 1 and seen[0][0].startswith("bin-console-demo-")
+    assert list(temp_root.iterdir()) == []
+
+
+def test_demo_no_ui_needs_a_path(tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert cli.main(["demo", "--no-ui"]) == 2
+    assert "--no-ui needs --path" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_demo_command_runs_the_console_against_the_training_smsc(tmp_path, monkeypatch, capsys):
     """The console itself is replaced (it needs a terminal); the training SMSC is the real one."""
     app_main = pytest.importorskip("bin_console.app_main")
     pytest.importorskip("bin_console.smsc_sim")
     seen = {}
 
-    def fake_run_console(settings, db, *, sender=None):
+    def fake_run_console(settings, db, *, sender=None, sms_block=None):
+        assert sms_block is None  # the training SMSC needs no keyring
         seen.update(
             smpp=settings.smpp, db_url=settings.db_url, theme=settings.ui_theme, no_blink=not settings.cursor_blink
         )

@@ -33,10 +33,10 @@ def demo_db_template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def console(tmp_path, demo_db_template):
-    sim = SmscSim("127.0.0.1", 0)
-    sim.start()
     db = tmp_path / "bin.db"
     shutil.copy(demo_db_template, db)
+    sim = SmscSim("127.0.0.1", 0)
+    sim.start()
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         f'[smpp]\nhost = "127.0.0.1"\nport = {sim.port}\nsystem_id = "training"\ntraining = true\n', encoding="utf-8"
@@ -57,10 +57,14 @@ def console(tmp_path, demo_db_template):
         drv.wait_for(r"SMSC bound", timeout=30)
         return drv
 
-    yield start
-    for drv in drivers:
-        drv.close()
-    sim.stop()
+    try:
+        yield start
+    finally:  # every tmux server and console we started, then the SMSC, even when a close fails
+        try:
+            for drv in drivers:
+                drv.close()
+        finally:
+            sim.stop()
 
 
 @pytest.mark.parametrize("term", ["linux", "xterm-256color"])

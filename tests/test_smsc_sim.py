@@ -403,13 +403,15 @@ def test_stop_does_not_hang_on_a_client_that_stopped_reading(smsc_factory):
 
     t = threading.Thread(target=flood, daemon=True)
     t.start()
-    deadline = time.monotonic() + 20
-    last = -1
-    while injected[0] != last:  # blocked = no progress for a while
-        assert time.monotonic() < deadline, "the SMSC never blocked on the full socket"
-        last = injected[0]
-        time.sleep(0.3)
-    stuck.set()
+    try:
+        deadline = time.monotonic() + 20
+        last = -1
+        while injected[0] != last:  # blocked = no progress for a while
+            assert time.monotonic() < deadline, "the SMSC never blocked on the full socket"
+            last = injected[0]
+            time.sleep(0.3)
+    finally:
+        stuck.set()  # the flood ends even when the test fails
     sim.stop()  # returns: close() wakes the blocked sendall
     t.join(timeout=10)
     assert not t.is_alive()
@@ -490,12 +492,14 @@ def test_latency_delays_but_keeps_order(smsc_factory, esmes):
 
 def test_start_stop_idempotent_and_port_zero():
     sim = SmscSim(port=0)
-    sim.start()
-    sim.start()
-    assert sim.port > 0
-    with socket.create_connection(("127.0.0.1", sim.port), timeout=5):
-        pass
-    sim.stop()
+    try:
+        sim.start()
+        sim.start()
+        assert sim.port > 0
+        with socket.create_connection(("127.0.0.1", sim.port), timeout=5):
+            pass
+    finally:
+        sim.stop()
     sim.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", sim.port), timeout=1).close()
@@ -519,17 +523,43 @@ def test_ten_thousand_windowed_submits(smsc, esmes, capsys):
         print(f"\nsmsc_sim: {total} submit_sm through a window of {window}: {rate:,.0f}/s")
 
 
-def test_cli_runs_in_foreground_and_masks_numbers(tmp_path):
+@pytest.fixture
+def sim_cli(tmp_path):
+    """`bin-console smsc-sim` in a child process; ends it by PID after a bounded wait, whatever happens."""
     env = dict(os.environ, BIN_CONSOLE_DB=f"sqlite:///{tmp_path / 'x.db'}", PYTHONUNBUFFERED="1")
     env.pop("BIN_CONSOLE_CONFIG", None)
     env["XDG_CONFIG_HOME"] = str(tmp_path)  # no developer config file
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bin_console", "smsc-sim", "--port", "0", "--undeliverable", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    started: list[subprocess.Popen] = []
+
+    def start(*options: str) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bin_console", "smsc-sim", "--port", "0", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,  # a Ctrl+C in the test runner's terminal is not its signal
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def _stop(proc: subprocess.Popen, signum: int) -> str:
+    """Signal the simulator and collect its output; a bounded wait (the fixture kills it after a failure)."""
+    proc.send_signal(signum)
+    out, _ = proc.communicate(timeout=20)
+    return out
+
+
+def test_cli_runs_in_foreground_and_masks_numbers(sim_cli):
+    proc = sim_cli("--undeliverable", "1")
     try:
         line = proc.stdout.readline()
         m = re.search(r"127\.0\.0\.1:(\d+)", line)
@@ -546,10 +576,25 @@ def test_cli_runs_in_foreground_and_masks_numbers(tmp_path):
         text = "".join(lines)
         assert "...456" in text and "32475123456" not in text and "Inbraak" not in text
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=10)
+        out = _stop(proc, signal.SIGINT)
     assert proc.returncode == 0, out
     assert "stopped: 1 submit_sm accepted" in out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_cli_stops_on_a_signal_with_clients_still_bound(sim_cli, esmes, signum):
+    """Clients that never unbind and leave their receipts unread do not keep the simulator running."""
+    proc = sim_cli()
+    m = re.search(r"127\.0\.0\.1:(\d+)", proc.stdout.readline())
+    assert m
+    port = int(m.group(1))
+    bound = [esmes(port).bind() for _ in range(3)]
+    for e in bound:
+        e.submit("test", dest="32475123456")
+    assert bound[0].pump(lambda: bound[0].receipts())
+    out = _stop(proc, signum)
+    assert proc.returncode == 0, out
+    assert "stopped: 3 submit_sm accepted" in out
 
 
 def test_training_auto_reply_answers_a_share_of_delivered_messages():

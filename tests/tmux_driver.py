@@ -8,9 +8,12 @@ Each driver uses its own tmux socket (-L), so cleaning up kills only our server 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -70,5 +73,22 @@ class TmuxDriver:
     def missing_glyphs(self) -> set[str]:
         return {ch for screen in self.captures for ch in screen if ch in VT_MISSING}
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
+        """Kill our tmux server, then make sure the program in the pane is gone: its process group
+        (tmux made the pane a session leader) gets SIGHUP from tmux, SIGTERM after a bounded wait,
+        then SIGKILL. Only the PIDs of our own pane are signalled."""
+        pane = self._tmux("display-message", "-p", "-t", self.session, "#{pane_pid}", check=False).stdout.strip()
         self._tmux("kill-server", check=False)
+        if not pane.isdigit():
+            return  # the server never started or is already gone with its pane
+        pgid = int(pane)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(pgid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(POLL_S)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, sig)

@@ -39,6 +39,11 @@ def render_status(status: Any) -> Text:
     return out
 
 
+def render_sms_block(block: Any) -> Text:
+    """App.sms_block (readiness.Readiness): why SMS cannot be sent and the fix, after the link state."""
+    return Text.assemble(" | ", ("SMS OFF", "bold red"), f": {block.reason}. {block.fix}", no_wrap=True, end="")
+
+
 class StatusLine(Static):
     DEFAULT_CSS = """
     StatusLine { height: 1; width: 1fr; background: $panel; color: $text; padding: 0 1; }
@@ -52,4 +57,7 @@ class StatusLine(Static):
         self.show_status(getattr(app, "status", None))
 
     def show_status(self, status: Any) -> None:
-        self.update(render_status(status))
+        text = render_status(status)
+        if self.app.sms_block is not None:
+            text.append_text(render_sms_block(self.app.sms_block))
+        self.update(text)
