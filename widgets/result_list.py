@@ -34,12 +34,19 @@ class ResultList(DataTable):
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
         super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
         self._keys: list[int] = []
+        self._rows: list[tuple[int, list[Text]]] = []
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
             self.add_column(label, width=width, key=label.lower())
 
     def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]]) -> None:
+        # The search answers every key; most keys deep into a word give the same matches. Redrawing
+        # them anyway re-sends the whole table (~2 KB at 80x24) to the terminal (issue 7: slow SSH).
+        shown = [(key, list(cells)) for key, cells in rows]
+        if shown == self._rows:
+            return
+        self._rows = shown
         self.clear()
         self._keys = [key for key, _ in rows]
         for key, cells in rows:

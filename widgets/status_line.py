@@ -1,7 +1,8 @@
 """One line at the bottom of every screen: SMSC link state, queue depth, TRAINING, current context.
 
 Presentational: the App polls the database and publishes a LinkStatus on ``app.status_signal``;
-this widget subscribes and renders it. Fixed text width so an update never re-lays out the screen.
+this widget subscribes and renders it. Fixed text width so an update never re-lays out the screen,
+and an unchanged status is not repainted (nothing is written to the terminal while nothing changes).
 """
 
 from __future__ import annotations
@@ -51,5 +52,14 @@ class StatusLine(Static):
             signal.subscribe(self, self.show_status)
         self.show_status(getattr(app, "status", None))
 
+    _shown: Text | None = None
+
     def show_status(self, status: Any) -> None:
-        self.update(render_status(status))
+        """Repaint only when the text changes: the App publishes every poll (0.5 s), and each
+        repaint re-sends the whole line to the terminal (≈170 B, a lot on a slow SSH link)."""
+        text = render_status(status)
+        if text == self._shown:
+            return
+        self._shown = text
+        # One line of fixed height: no layout pass needed for new text.
+        self.update(text, layout=False)
