@@ -1,6 +1,7 @@
 """Terminal-output benchmark (not a test): how many bytes the real console writes to its terminal.
 
-    .venv/bin/python benchmarks/bench_terminal_bytes.py [--idle 5] [--ssh] [--blink auto|on|off] [--trace]
+    .venv/bin/python benchmarks/bench_terminal_bytes.py [--idle 5] [--ssh] [--term linux]
+        [--blink auto|on|off] [--trace]
 
 Over a 64 kbit/s SSH link every byte costs 125 µs, so bytes are what make the console lag there
 (issue 7). This counts them without a shaped link: the real `bin-console console` on the demo
@@ -11,9 +12,10 @@ database, training SMSC on loopback, TERM=linux, 80x24, in a pty (tests/pty_cons
 - typing "kerkwijk" one key at a time, each key followed by settling (bytes per key, median/max);
 - typing it again at 7 keys/s (the rate the issue quotes): bytes per key, and the lag from the last
   key to the last byte of the screen settling.
-``--ssh`` sets SSH_CONNECTION / SSH_TTY in the console's environment (as sshd does); ``--blink``
-writes ``cursor_blink`` into the config (auto = not set). ``--trace`` shows, per settled key, which
-screen rows were written and how many bytes each got (where the bytes go).
+``--term`` sets TERM (default linux, as in the issue); ``--ssh`` sets SSH_CONNECTION / SSH_TTY in
+the console's environment (as sshd does); ``--blink`` writes ``cursor_blink`` into the config
+(auto = not set). ``--trace`` shows, per settled key, which screen rows were written and how many
+bytes each got (where the bytes go).
 Targets: <= 1 KB per key on the search screen, 0 bytes per idle second.
 """
 
@@ -60,13 +62,17 @@ def rows_written(data: bytes) -> Counter:
 
 
 def settled_keys(con: PtyConsole, keys: bytes, trace: bool) -> list[int]:
-    """Each key alone, then wait for the screen to settle; bytes per key."""
+    """Each key alone, then wait for its echo and for the screen to settle; bytes per key."""
     out = []
     for ch in keys:
         con.wait_quiet(SETTLE_S)
         before = len(con.output())
-        con.send(bytes([ch]))
-        time.sleep(0.05)
+        sent = con.send(bytes([ch]))
+        deadline = sent + 30
+        while con.bytes_since(sent) == 0:  # a loaded machine may take longer than SETTLE_S to echo
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no echo for {bytes([ch])!r} within 30 s")
+            time.sleep(0.01)
         con.wait_quiet(SETTLE_S)
         data = con.output()[before:]
         out.append(len(data))
@@ -89,7 +95,7 @@ def paced_keys(con: PtyConsole, keys: bytes) -> tuple[list[int], float]:
     return per_key, max(0.0, last_byte - marks[-2])
 
 
-def run(idle_s: float, ssh: bool, blink: str, trace: bool) -> dict[str, object]:
+def run(idle_s: float, ssh: bool, blink: str, trace: bool, term: str) -> dict[str, object]:
     from bin_console.smsc_sim import SmscSim
 
     folder = temp_folder("bench-bytes-")
@@ -103,7 +109,7 @@ def run(idle_s: float, ssh: bool, blink: str, trace: bool) -> dict[str, object]:
                 f.write(f"[console]\ncursor_blink = {'true' if blink == 'on' else 'false'}\n")
         extra = {"SSH_CONNECTION": "127.0.0.1 50022 127.0.0.1 22", "SSH_TTY": "/dev/pts/9"} if ssh else {}
         argv = [BIN, "--config", str(cfg), "--db", f"sqlite:///{db}", "console"]
-        with PtyConsole(argv, console_env(folder, "linux", **extra)) as con:
+        with PtyConsole(argv, console_env(folder, term, **extra)) as con:
             start_text_at = con.wait_for(START_TEXT)
             con.wait_for(b"SMSC bound")
             con.wait_quiet(SETTLE_S)
@@ -133,9 +139,10 @@ def main() -> int:
     p.add_argument("--ssh", action="store_true", help="SSH_CONNECTION/SSH_TTY set, as in an SSH session")
     p.add_argument("--blink", choices=["auto", "on", "off"], default="auto", help="console.cursor_blink in config")
     p.add_argument("--trace", action="store_true", help="rows written per settled key")
+    p.add_argument("--term", default="linux", help="TERM of the console (the issue measured linux)")
     a = p.parse_args()
-    print(f"bin-console in a pty, TERM=linux 80x24, demo database, ssh={a.ssh}, cursor_blink={a.blink}")
-    figures = run(a.idle, a.ssh, a.blink, a.trace)
+    print(f"bin-console in a pty, TERM={a.term} 80x24, demo database, ssh={a.ssh}, cursor_blink={a.blink}")
+    figures = run(a.idle, a.ssh, a.blink, a.trace, a.term)
     width = max(len(k) for k in figures)
     for key, value in figures.items():
         print(f"  {key:<{width}}  {value}")

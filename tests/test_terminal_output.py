@@ -207,3 +207,23 @@ def test_control_blink_forced_on_over_ssh_is_idle_traffic(pty_console):
     con = pty_console("xterm-256color", SSH_ENV, "[console]\ncursor_blink = true\n")
     con.wait_quiet(0.3, timeout=60)  # the blink writes every 0.5 s: a 0.3 s gap comes
     assert bytes_in_idle_seconds(con) > IDLE_BYTES_MAX
+
+
+class VtHost(WidgetHost):
+    def on_mount(self) -> None:
+        self.add_class("-vt")  # as BinConsoleApp on TERM=linux: the list has no scrollbar there
+
+
+async def test_selection_far_down_the_list_stays_visible_on_the_vt():
+    rows = [(i, [Text(f"BIN {i}"), Text("BIN"), Text("Gent"), Text("1"), Text("x")]) for i in range(50)]
+    app = VtHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(CountingResultList)
+        table.show_rows(rows)
+        await pilot.pause()
+        assert table.styles.overflow_y == "hidden"
+        table.move_selection(40)
+        await pilot.pause()
+        await pilot.pause()
+        assert table.selected_key == 40
+        assert table.scroll_y > 0 and table.scroll_y <= 40 < table.scroll_y + table.size.height - 1

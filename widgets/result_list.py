@@ -25,9 +25,11 @@ class ResultList(DataTable):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
     can_focus = False
+    SCOPED_CSS = False  # so the VT rule below can name the App's -vt class
 
     DEFAULT_CSS = """
     ResultList { height: 1fr; }
+    .-vt ResultList { overflow-y: hidden; }
     ResultList > .datatable--cursor { text-style: reverse bold; }
     """
 
