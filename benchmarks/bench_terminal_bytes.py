@@ -46,6 +46,7 @@ WORD = "kerkwijk"
 SETTLE_S = 0.4  # no output for this long = the screen has settled (the blink, when on, is 0.5 s)
 PACE_S = 1 / 7  # 7 keys per second
 BACKSPACE = b"\x7f"
+LINK_BYTES_S = 64_000 / 8  # the issue's 64 kbit/s link
 CURSOR_TO = re.compile(rb"\x1b\[(\d+);(\d+)H")
 
 
@@ -82,8 +83,18 @@ def settled_keys(con: PtyConsole, keys: bytes, trace: bool) -> list[int]:
     return out
 
 
-def paced_keys(con: PtyConsole, keys: bytes) -> tuple[list[int], float]:
-    """Keys at 7/s; bytes written between one key and the next, and the lag after the last one."""
+def behind_on_link(chunks: list[tuple[float, int]], last_key: float, rate: float) -> float:
+    """How long after the last key the last byte would reach the client over a link of ``rate``
+    bytes/s (a queue drained at that rate; round trip not included). An estimate, not a measurement."""
+    done = 0.0
+    for at, n in chunks:
+        done = max(done, at) + n / rate
+    return max(0.0, done - last_key)
+
+
+def paced_keys(con: PtyConsole, keys: bytes) -> tuple[list[int], float, float]:
+    """Keys at 7/s; bytes written between one key and the next, the lag after the last one here,
+    and the estimated lag over 64 kbit/s."""
     con.wait_quiet(SETTLE_S)
     marks = []
     for ch in keys:
@@ -92,7 +103,8 @@ def paced_keys(con: PtyConsole, keys: bytes) -> tuple[list[int], float]:
     last_byte = con.wait_quiet(SETTLE_S)
     marks.append(time.monotonic())
     per_key = [con.bytes_since(a) - con.bytes_since(b) for a, b in zip(marks, marks[1:], strict=False)]
-    return per_key, max(0.0, last_byte - marks[-2])
+    on_link = behind_on_link(con.chunks_since(marks[0]), marks[-2], LINK_BYTES_S)
+    return per_key, max(0.0, last_byte - marks[-2]), on_link
 
 
 def run(idle_s: float, ssh: bool, blink: str, trace: bool, term: str) -> dict[str, object]:
@@ -119,7 +131,7 @@ def run(idle_s: float, ssh: bool, blink: str, trace: bool, term: str) -> dict[st
             idle = con.bytes_since(t0) / idle_s
             settled = settled_keys(con, WORD.encode(), trace)
             settled_keys(con, BACKSPACE * len(WORD), False)
-            paced, lag = paced_keys(con, WORD.encode())
+            paced, lag, lag_on_link = paced_keys(con, WORD.encode())
         return {
             "first paint bytes": first_paint,
             "start screen text after (local)": f"{start_text_at - con.started_at:.2f} s",
@@ -127,6 +139,8 @@ def run(idle_s: float, ssh: bool, blink: str, trace: bool, term: str) -> dict[st
             "per key settled, median / max": f"{statistics.median(settled):.0f} / {max(settled)} B",
             "per key at 7 keys/s, median / max": f"{statistics.median(paced):.0f} / {max(paced)} B",
             "lag after the last key (7 keys/s)": f"{lag * 1000:.0f} ms",
+            "  estimated over 64 kbit/s (no RTT)": f"{lag_on_link * 1000:.0f} ms",
+            "first paint over 64 kbit/s (bytes only)": f"{first_paint / LINK_BYTES_S:.2f} s",
         }
     finally:
         sim.stop()

@@ -128,6 +128,11 @@ class PtyConsole:
         with self._lock:
             return sum(len(data) for at, data in self._chunks if at >= moment)
 
+    def chunks_since(self, moment: float) -> list[tuple[float, int]]:
+        """(arrival time, byte count) of every chunk written since ``moment``."""
+        with self._lock:
+            return [(at, len(data)) for at, data in self._chunks if at >= moment]
+
     def last_output_at(self) -> float:
         with self._lock:
             return self._chunks[-1][0] if self._chunks else self.started_at
