@@ -202,6 +202,19 @@ def test_idle_console_writes_nothing(pty_console, term, extra):
     assert bytes_in_idle_seconds(con) < IDLE_BYTES_MAX
 
 
+def test_a_key_that_changes_no_match_writes_under_1_kb(pty_console):
+    """The issue's target on the search screen: the echo of the key, nothing else (no table, no
+    unchanged info line, no status line). Before issue 7 this key wrote ~3 KB."""
+    con = pty_console("linux", {})
+    con.send(b"kerkwij")
+    con.wait_for(b"1 match", timeout=60)
+    con.wait_quiet(1.0, timeout=60)
+    sent = con.send(b"k")
+    con.wait_for(b"kerkwijk", timeout=60)
+    con.wait_quiet(1.0, timeout=60)
+    assert 0 < con.bytes_since(sent) < 1024
+
+
 def test_control_blink_forced_on_over_ssh_is_idle_traffic(pty_console):
     """The same count sees the blink when the config forces it on: the idle test can fail."""
     con = pty_console("xterm-256color", SSH_ENV, "[console]\ncursor_blink = true\n")
@@ -209,14 +222,9 @@ def test_control_blink_forced_on_over_ssh_is_idle_traffic(pty_console):
     assert bytes_in_idle_seconds(con) > IDLE_BYTES_MAX
 
 
-class VtHost(WidgetHost):
-    def on_mount(self) -> None:
-        self.add_class("-vt")  # as BinConsoleApp on TERM=linux: the list has no scrollbar there
-
-
-async def test_selection_far_down_the_list_stays_visible_on_the_vt():
+async def test_selection_far_down_the_list_stays_visible_without_a_scrollbar():
     rows = [(i, [Text(f"BIN {i}"), Text("BIN"), Text("Gent"), Text("1"), Text("x")]) for i in range(50)]
-    app = VtHost()
+    app = WidgetHost()
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.query_one(CountingResultList)
         table.show_rows(rows)

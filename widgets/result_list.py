@@ -25,11 +25,12 @@ class ResultList(DataTable):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
     can_focus = False
-    SCOPED_CSS = False  # so the VT rule below can name the App's -vt class
 
+    # No vertical scrollbar: one appearing or going away with the number of matches re-lays out the
+    # table and paints it twice (issue 7: 2-5 KB more per key over a slow link). The selection still
+    # scrolls into view, and the info line says how many matches there are.
     DEFAULT_CSS = """
-    ResultList { height: 1fr; }
-    .-vt ResultList { overflow-y: hidden; }
+    ResultList { height: 1fr; overflow-y: hidden; }
     ResultList > .datatable--cursor { text-style: reverse bold; }
     """
 
