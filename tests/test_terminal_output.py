@@ -86,6 +86,11 @@ async def test_result_list_does_not_redraw_the_same_matches():
         table.show_rows([*rows, (2, [Text("BIN Kerkdorp"), Text("BIN"), Text("Gent"), Text("3"), Text("x")])])
         await pilot.pause()
         assert table.refreshes > before and table.row_count == 2 and table.selected_key == 1
+        before = table.refreshes
+        restyled = [(1, [Text("BIN Kerkwijk", style="bold"), *rows[0][1][1:]])]  # same words, new look
+        table.show_rows(restyled)
+        await pilot.pause()
+        assert table.refreshes > before and table.row_count == 1
 
 
 async def test_app_publishes_the_status_only_when_it_changes(sqlite_db):

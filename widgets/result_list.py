@@ -21,6 +21,11 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 )
 
 
+def _cell_identity(cell: Text) -> tuple:
+    """What a cell looks like (Text's own == ignores its base style and justification)."""
+    return (cell.plain, cell.style, tuple(cell.spans), cell.justify)
+
+
 class ResultList(DataTable):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
@@ -37,7 +42,7 @@ class ResultList(DataTable):
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
         super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
         self._keys: list[int] = []
-        self._rows: list[tuple[int, list[Text]]] = []
+        self._rows: list[tuple[int, list[tuple]]] = []  # what is shown, as _cell_identity
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
@@ -46,7 +51,7 @@ class ResultList(DataTable):
     def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]]) -> None:
         # The search answers every key; most keys deep into a word give the same matches. Redrawing
         # them anyway re-sends the whole table (~2 KB at 80x24) to the terminal (issue 7: slow SSH).
-        shown = [(key, list(cells)) for key, cells in rows]
+        shown = [(key, [_cell_identity(cell) for cell in cells]) for key, cells in rows]
         if shown == self._rows:
             return
         self._rows = shown

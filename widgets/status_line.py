@@ -52,11 +52,11 @@ class StatusLine(Static):
             signal.subscribe(self, self.show_status)
         self.show_status(getattr(app, "status", None))
 
-    _shown: Text | None = None
+    _shown: Text | None = None  # the text on screen now
 
     def show_status(self, status: Any) -> None:
-        """Repaint only when the text changes: the App publishes every poll (0.5 s), and each
-        repaint re-sends the whole line to the terminal (≈170 B, a lot on a slow SSH link)."""
+        """Repaint only when the text changes: the same status can come again (the poll runs every
+        0.5 s), and each repaint re-sends the whole line to the terminal (≈170 B, much on a slow link)."""
         text = render_status(status)
         if text == self._shown:
             return
