@@ -717,6 +717,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         return LinkStatus(link=link, detail=detail or "", queue_depth=depth, training=self.training, accounts=accounts)
 
     def _set_status(self, status: LinkStatus, read_started: float | None = None) -> None:
+        changed = status != self.status
         self.status = status
         # Nothing queued or submitting any more: the quit guard can stand down. Only a read that
         # began after `sending` was set counts (an older one may predate the alert's rows).
@@ -728,4 +729,5 @@ class BinConsoleApp(App, inherit_bindings=False):
             and status.queue_depth == 0
         ):
             self._sending = False
-        self.status_signal.publish(status)
+        if changed:  # subscribers repaint; an unchanged status must not cost terminal bytes (issue 7)
+            self.status_signal.publish(status)

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from .config import ConfigError, Settings
+from .terminal import cursor_blink_wanted
 
 EX_CONFIG = 78
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ def apply_console_options(args: Any, settings: Settings) -> Settings:
         settings.ui_theme = args.theme
     if args.no_blink:
         settings.cursor_blink = False
+    # "auto" becomes true/false here, once, for this terminal: off over SSH and on the Linux VT.
+    settings.cursor_blink = cursor_blink_wanted(settings.cursor_blink)
     return settings
 
 

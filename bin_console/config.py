@@ -78,7 +78,9 @@ class Settings:
     smpp: SmppSettings = field(default_factory=SmppSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     ui_theme: str = "auto"  # auto | textual-dark | ansi-dark | high-contrast
-    cursor_blink: bool = True
+    # true | false | "auto": off over SSH and on the Linux VT (bin_console/terminal.py); plain
+    # true/false from older config files keep their meaning.
+    cursor_blink: bool | str = "auto"
     alert_expiry_minutes: int = 60
     language: str = "nl"  # default template language
     # [keys]: binding id -> key(s), e.g. compose = "f4" or quit = "ctrl+q,f10" (the console checks the ids)
@@ -213,6 +215,11 @@ def _apply_console(s: Settings, values: dict) -> None:
     for k, v in values.items():
         if k not in allowed:
             raise ConfigError(f"console.{k}: unknown setting")
+        if k == "cursor_blink":  # tri-state: true | false | "auto"
+            if v != "auto" and not isinstance(v, bool):
+                raise ConfigError(f'console.cursor_blink: expected bool, got {v!r} (true, false or "auto")')
+            s.cursor_blink = v
+            continue
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
             raise ConfigError(f"console.{k}: expected {allowed[k].__name__}, got {v!r}")
         setattr(s, k, v)

@@ -151,7 +151,12 @@ class NetworksScreen(BaseScreen):
             self._search(self.query_one("#search", Input).value)
 
     def _refresh_info(self, message: str | None = None) -> None:
-        self.query_one("#search-info", Static).update(self._info_text(message))
+        # Every search answer lands here; an unchanged line is not re-sent to the terminal, and its
+        # fixed one-row height needs no layout pass (issue 7: slow SSH links).
+        text = self._info_text(message)
+        info = self.query_one("#search-info", Static)
+        if text != info.content:
+            info.update(text, layout=False)
 
     # ---------------------------------------------------------------- searching
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -21,25 +21,40 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 )
 
 
+def _cell_identity(cell: Text) -> tuple:
+    """What a cell looks like (Text's own == ignores its base style and justification)."""
+    return (cell.plain, cell.style, tuple(cell.spans), cell.justify)
+
+
 class ResultList(DataTable):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
     can_focus = False
 
+    # No vertical scrollbar: one appearing or going away with the number of matches re-lays out the
+    # table and paints it twice (issue 7: 2-5 KB more per key over a slow link). The selection still
+    # scrolls into view, and the info line says how many matches there are.
     DEFAULT_CSS = """
-    ResultList { height: 1fr; }
+    ResultList { height: 1fr; overflow-y: hidden; }
     ResultList > .datatable--cursor { text-style: reverse bold; }
     """
 
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
         super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
         self._keys: list[int] = []
+        self._rows: list[tuple[int, list[tuple]]] = []  # what is shown, as _cell_identity
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
             self.add_column(label, width=width, key=label.lower())
 
     def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]]) -> None:
+        # The search answers every key; most keys deep into a word give the same matches. Redrawing
+        # them anyway re-sends the whole table (~2 KB at 80x24) to the terminal (issue 7: slow SSH).
+        shown = [(key, [_cell_identity(cell) for cell in cells]) for key, cells in rows]
+        if shown == self._rows:
+            return
+        self._rows = shown
         self.clear()
         self._keys = [key for key, _ in rows]
         for key, cells in rows:

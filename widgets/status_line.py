@@ -1,7 +1,8 @@
 """One line at the bottom of every screen: SMSC link state, queue depth, TRAINING, current context.
 
 Presentational: the App polls the database and publishes a LinkStatus on ``app.status_signal``;
-this widget subscribes and renders it. Fixed text width so an update never re-lays out the screen.
+this widget subscribes and renders it. Fixed text width so an update never re-lays out the screen,
+and an unchanged status is not repainted (nothing is written to the terminal while nothing changes).
 """
 
 from __future__ import annotations
@@ -56,8 +57,16 @@ class StatusLine(Static):
             signal.subscribe(self, self.show_status)
         self.show_status(getattr(app, "status", None))
 
+    _shown: Text | None = None  # the text on screen now
+
     def show_status(self, status: Any) -> None:
+        """Repaint only when the text changes: the same status can come again (the poll runs every
+        0.5 s), and each repaint re-sends the whole line to the terminal (≈170 B, much on a slow link)."""
         text = render_status(status)
         if self.app.sms_block is not None:
             text.append_text(render_sms_block(self.app.sms_block))
-        self.update(text)
+        if text == self._shown:
+            return
+        self._shown = text
+        # One line of fixed height: no layout pass needed for new text.
+        self.update(text, layout=False)
