@@ -109,6 +109,7 @@ class LinkStatus:
     queue_depth: int = 0
     training: bool = False
     accounts: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    sms_off: str = ""  # why SMS cannot be sent and the fix (readiness.Readiness), "" when it can
 
 
 # Not palette commands: Back is Escape's alone, the palette does not open itself (nor do the
@@ -257,7 +258,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         self.actor = Actor.current()
         self._sending = False
         self._sending_set_at = 0.0
-        self.status = LinkStatus(training=self.training)
+        self.status = LinkStatus(training=self.training, sms_off=self._sms_off())
         self.status_signal: Signal[LinkStatus] = Signal(self, "status")
         self._held = False
         self._key_buffer: deque[events.Key] = deque()
@@ -626,6 +627,10 @@ class BinConsoleApp(App, inherit_bindings=False):
             self.notify(f"{what} failed: {type(exc).__name__}: {exc}", severity="error", markup=False)
 
     # ------------------------------------------------------------------ alerts
+    def _sms_off(self) -> str:
+        block = self.sms_block
+        return f"{block.reason}. {block.fix}" if block is not None else ""
+
     def submit_alert(self, draft: AlertDraft, requester: Screen) -> None:
         """Write the alert and all its delivery rows (one transaction), then wake the sender.
 
@@ -706,7 +711,9 @@ class BinConsoleApp(App, inherit_bindings=False):
             depth = alerts.queue_depth(self.db)
             states = alerts.sender_states(self.db)
         except Exception as exc:  # noqa: BLE001 - shown on the status line, polled again
-            return LinkStatus(link="unknown", detail=f"{type(exc).__name__}", training=self.training)
+            return LinkStatus(
+                link="unknown", detail=f"{type(exc).__name__}", training=self.training, sms_off=self._sms_off()
+            )
         accounts = tuple((s.account, s.state) for s in states)
         link = accounts[0][1] if accounts else "stopped"
         detail = states[0].detail if states else ""
@@ -714,7 +721,14 @@ class BinConsoleApp(App, inherit_bindings=False):
             age = _age_s(states[0].updated_at)
             if age is not None and age > STALE_HEARTBEAT_S:
                 detail = f"no heartbeat for {int(age)} s"
-        return LinkStatus(link=link, detail=detail or "", queue_depth=depth, training=self.training, accounts=accounts)
+        return LinkStatus(
+            link=link,
+            detail=detail or "",
+            queue_depth=depth,
+            training=self.training,
+            accounts=accounts,
+            sms_off=self._sms_off(),
+        )
 
     def _set_status(self, status: LinkStatus, read_started: float | None = None) -> None:
         changed = status != self.status

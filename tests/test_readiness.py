@@ -116,3 +116,21 @@ async def test_with_sms_blocked_a_non_urgent_alert_still_goes_to_review(sqlite_d
         await pilot.press("f5")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmSendModal)
+
+
+async def test_the_app_writes_no_urgent_alert_while_sms_is_blocked(sqlite_db, settings):
+    """The gate is the App's use case, not only compose's F5: any screen that submits is refused."""
+    from bin_console.screens.alert_draft import AlertDraft
+    from bin_console.screens.target import NetworkRef
+
+    info = seed(sqlite_db)
+    app = make_app(settings, sqlite_db, training=False, sms_block=BLOCK)
+    async with app.run_test(size=(160, 24)) as pilot:
+        screen = await open_compose(pilot, info["network_id"])
+        draft = AlertDraft("Inbraak Kerkstraat", (NetworkRef(info["network_id"]),), "urgent", None)
+        app.submit_alert(draft, screen)
+        await settle(pilot)
+        notes = "\n".join(str(n.message) for n in app._notifications)
+        assert "SMS cannot be sent: no SMPP password stored." in notes
+        assert not app.pending_creates
+    assert _alerts(sqlite_db) == 0

@@ -37,12 +37,12 @@ def render_status(status: Any) -> Text:
     if detail:
         out.append(f" ({clean(detail)[:40]})")  # SMSC error text: untrusted
     out.append(f" | queue {getattr(status, 'queue_depth', 0):,}")
+    sms_off = getattr(status, "sms_off", "")
+    if sms_off:  # why SMS cannot be sent and the fix (readiness): the reason comes first, the fix may be cut
+        out.append(" | ")
+        out.append("SMS OFF", style="bold red")
+        out.append(f": {sms_off}")
     return out
-
-
-def render_sms_block(block: Any) -> Text:
-    """App.sms_block (readiness.Readiness): why SMS cannot be sent and the fix, after the link state."""
-    return Text.assemble(" | ", ("SMS OFF", "bold red"), f": {block.reason}. {block.fix}", no_wrap=True, end="")
 
 
 class StatusLine(Static):
@@ -63,8 +63,6 @@ class StatusLine(Static):
         """Repaint only when the text changes: the same status can come again (the poll runs every
         0.5 s), and each repaint re-sends the whole line to the terminal (≈170 B, much on a slow link)."""
         text = render_status(status)
-        if self.app.sms_block is not None:
-            text.append_text(render_sms_block(self.app.sms_block))
         if text == self._shown:
             return
         self._shown = text
