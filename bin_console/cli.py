@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", metavar="ACTION", required=True
     )
     cs = cr.add_parser("set", help="store a password (prompted, never an argument)")
-    cs.add_argument("service", choices=["smpp", "smtp"])
+    cs.add_argument("service", choices=["smpp", "smtp", "imap"])
     cr.add_parser("check", help="which keyring backend is used and which secrets exist (never their values)")
 
     au = sub.add_parser("audit", help="audit log").add_subparsers(dest="sub", metavar="ACTION", required=True)
