@@ -88,7 +88,6 @@ def build_message(
     msg["Subject"] = subject_for(text, language)
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id(alert_id, delivery_id, settings.from_addr)
-    msg["Content-Language"] = language
     targets = [f"<{unsubscribe_mailto(settings, token)}>"]
     if settings.unsubscribe_url:
         targets.insert(0, f"<{settings.unsubscribe_url.replace('{token}', quote(token))}>")
@@ -100,4 +99,5 @@ def build_message(
         msg["X-BIN-Resent"] = "possible duplicate"
     body = f"{text.strip()}\n\n-- \n{FOOTER.get(language, FOOTER['nl'])}\n"
     msg.set_content(body, subtype="plain", charset="utf-8")
+    msg["Content-Language"] = language  # after set_content, which replaces every Content-* header
     return msg

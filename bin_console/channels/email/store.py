@@ -120,14 +120,12 @@ def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime, tr
     if not rows:
         return []
     rows.sort(key=lambda r: r.id)
-    alerts = dict(
-        s.execute(select(AT.c.id, AT.c.text).where(AT.c.id.in_(sorted({r.alert_id for r in rows})))).tuples().all()
-    )
-    expiry = dict(s.execute(select(AT.c.id, AT.c.expires_at).where(AT.c.id.in_(list(alerts)))).tuples().all())
+    alerts = dict(s.execute(select(AT.c.id, AT.c.text).where(AT.c.id.in_(sorted({r.alert_id for r in rows})))).all())
+    expiry = dict(s.execute(select(AT.c.id, AT.c.expires_at).where(AT.c.id.in_(list(alerts)))).all())
     member_ids = sorted({r.member_id for r in rows if r.member_id is not None})
     languages: dict[int, str] = {}
     for chunk in _chunks(member_ids):
-        languages.update(s.execute(select(MT.c.id, MT.c.language).where(MT.c.id.in_(chunk))).tuples().all())
+        languages.update(s.execute(select(MT.c.id, MT.c.language).where(MT.c.id.in_(chunk))).all())
     tokens = tokens_for(s, member_ids, now)
     return [
         EmailWork(
@@ -150,7 +148,7 @@ def tokens_for(s: Session, member_ids: Sequence[int], now: datetime) -> dict[int
     """Each member's unsubscribe token, made on first need: 32 random bytes, never guessable."""
     have: dict[int, str] = {}
     for chunk in _chunks(list(member_ids)):
-        have.update(s.execute(select(TT.c.member_id, TT.c.token).where(TT.c.member_id.in_(chunk))).tuples().all())
+        have.update(s.execute(select(TT.c.member_id, TT.c.token).where(TT.c.member_id.in_(chunk))).all())
     missing = [m for m in member_ids if m not in have]
     if missing:
         # two senders may make one member's token at once: the first one stored wins
@@ -159,7 +157,7 @@ def tokens_for(s: Session, member_ids: Sequence[int], now: datetime) -> dict[int
             [{"member_id": m, "token": secrets.token_urlsafe(32), "created_at": now} for m in missing],
         )
         for chunk in _chunks(missing):
-            have.update(s.execute(select(TT.c.member_id, TT.c.token).where(TT.c.member_id.in_(chunk))).tuples().all())
+            have.update(s.execute(select(TT.c.member_id, TT.c.token).where(TT.c.member_id.in_(chunk))).all())
     return have
 
 
