@@ -14,6 +14,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,11 +80,19 @@ def _dovecot_missing() -> str | None:
 
 
 @pytest.fixture
-def dovecot(tmp_path_factory):
+def dovecot():
     reason = _dovecot_missing()
     if reason:
         pytest.skip(reason)
-    d = tmp_path_factory.mktemp("dovecot")
+    # not under pytest's tmp dir: that is root-only (0700) and dovecot's auth runs as user dovecot
+    d = Path(tempfile.mkdtemp(prefix="bin-dovecot-"))
+    try:
+        yield from _run_dovecot(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _run_dovecot(d: Path):
     d.chmod(0o755)
     mail_user = pwd.getpwnam("dovecot")
     (d / "mail").mkdir()
@@ -134,7 +143,15 @@ service anvil {{
 }}
 """
     )
-    subprocess.run(["dovecot", "-c", str(conf)], check=True, capture_output=True)
+    # dovecot daemonises: its children keep inherited pipes open, so no capture_output (it would never end)
+    subprocess.run(
+        ["dovecot", "-c", str(conf)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=30,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -148,7 +165,13 @@ service anvil {{
                 time.sleep(0.1)
         yield Dovecot(port, DOVECOT_USER, DOVECOT_PASSWORD, conf)
     finally:
-        subprocess.run(["doveadm", "-c", str(conf), "stop"], capture_output=True)
+        subprocess.run(
+            ["doveadm", "-c", str(conf), "stop"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+        )
 
 
 # --- helpers for the e-mail tests -------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""Replies by e-mail: a real Dovecot IMAP server on loopback, read by ImapReader, into the inbox."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from mail_fixtures import email_of, make_email_network, smtp_settings
+from sqlalchemy import select, update
+
+from bin_console.actor import Actor
+from bin_console.alerts import create_alert, list_replies
+from bin_console.channels.email.imap_reader import ImapReader
+from bin_console.config import ImapSettings
+from bin_console.credentials import Secret
+from bin_console.data.models import AuditEntry, ImapState, Member
+from test_email_send import _run
+
+ACTOR = Actor(os_user="tester", host="test")
+
+
+def _reader(db, dovecot):
+    cfg = ImapSettings(host="127.0.0.1", port=dovecot.port, security="none", username=dovecot.user, poll_s=0.1)
+    return ImapReader(db, cfg, password=Secret(dovecot.password))
+
+
+def _reply_to(original: EmailMessage, body: str, *, subject: str | None = None, msg_id: str) -> bytes:
+    r = EmailMessage()
+    r["From"] = original["To"]
+    r["To"] = original["Reply-To"]
+    r["Subject"] = subject if subject is not None else "Re: " + original["Subject"]
+    r["Message-ID"] = msg_id
+    r["In-Reply-To"] = original["Message-ID"]
+    r["References"] = original["Message-ID"]
+    r.set_content(body + "\n\n> " + original.get_content().replace("\n", "\n> "))
+    return bytes(r)
+
+
+def _sent_alert(db, smtp_sim, n=2):
+    net = make_email_network(db, n)
+    alert_id = create_alert(db, network_ids=[net], text="Verdachte wagen", urgency="normal", actor=ACTOR, training=True)
+    _run(db, smtp_settings(smtp_sim), alert_id)
+    return alert_id, {m.rcpt_tos[0]: m.message for m in smtp_sim.received}
+
+
+def test_a_reply_mail_lands_in_the_inbox_linked_to_its_alert_and_is_read_once(sqlite_db, smtp_sim, dovecot):
+    db = sqlite_db
+    alert_id, sent = _sent_alert(db, smtp_sim)
+    dovecot.append(_reply_to(sent[email_of(1)], "Ik zag [bold]hem[/] om 14u <b>", msg_id="<r1@example.be>"))
+    reader = _reader(db, dovecot)
+    assert reader.poll_once() == 1
+    assert reader.poll_once() == 0  # the stored UID: nothing read twice
+    (row,) = list_replies(db)
+    assert row.alert_id == alert_id and row.member_name == "Lid 1"
+    assert row.text == "Ik zag [bold]hem[/] om 14u <b>"  # literal, the quoted alert cut off
+    assert row.source == email_of(1) and not row.is_opt_out
+
+
+def test_a_new_uidvalidity_reads_again_but_stores_nothing_twice(sqlite_db, smtp_sim, dovecot):
+    db = sqlite_db
+    _alert_id, sent = _sent_alert(db, smtp_sim)
+    dovecot.append(_reply_to(sent[email_of(0)], "Gezien", msg_id="<r2@example.be>"))
+    reader = _reader(db, dovecot)
+    assert reader.poll_once() == 1
+    with db.write() as s:
+        s.execute(update(ImapState).values(uidvalidity=1))
+    assert reader.poll_once() == 1  # read again from the start...
+    assert len(list_replies(db)) == 1  # ...recognised by its Message-ID
+
+
+def test_unsubscribe_by_mailto_token_or_stop_word_opts_out_of_email_audited(sqlite_db, smtp_sim, dovecot):
+    db = sqlite_db
+    _alert_id, sent = _sent_alert(db, smtp_sim, n=3)
+    mailto = sent[email_of(0)]["List-Unsubscribe"].strip("<>")
+    subject = mailto.split("subject=", 1)[1].replace("%20", " ")
+    dovecot.append(_reply_to(sent[email_of(0)], "", subject=subject, msg_id="<u0@example.be>"))
+    dovecot.append(_reply_to(sent[email_of(1)], "Désinscrire, merci", msg_id="<u1@example.be>"))
+    dovecot.append(_reply_to(sent[email_of(2)], "Stoppen ze de auto?", msg_id="<u2@example.be>"))
+    assert _reader(db, dovecot).poll_once() == 3
+    with db.read() as s:
+        opted = dict(s.execute(select(Member.email, Member.email_opt_out)).all())
+        audits = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "member.opt_out")))
+    assert opted == {email_of(0): True, email_of(1): True, email_of(2): False}
+    assert len(audits) == 2 and all('"email_reply"' in a.detail for a in audits)
+    assert sorted(r.is_opt_out for r in list_replies(db)) == [False, True, True]
