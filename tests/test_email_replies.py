@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+from bin_console.data.models import AuditEntry, ImapState, Member
 from mail_fixtures import email_of, make_email_network, smtp_settings
 from sqlalchemy import select, update
+from test_email_send import _run
 
 from bin_console.actor import Actor
 from bin_console.alerts import create_alert, list_replies
 from bin_console.channels.email.imap_reader import ImapReader
 from bin_console.config import ImapSettings
 from bin_console.credentials import Secret
-from bin_console.data.models import AuditEntry, ImapState, Member
-from test_email_send import _run
 
 ACTOR = Actor(os_user="tester", host="test")
 
