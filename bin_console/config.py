@@ -227,7 +227,7 @@ def _check_mail_security(where: str, security: str, host: str) -> None:
     if security not in MAIL_SECURITY:
         raise ConfigError(f"{where}.security: one of {', '.join(MAIL_SECURITY)}, not {security!r}")
     if security == "none" and host not in LOOPBACK_HOSTS:
-        raise ConfigError(f"{where}.security = \"none\" is only allowed towards loopback, not {host!r}")
+        raise ConfigError(f'{where}.security = "none" is only allowed towards loopback, not {host!r}')
 
 
 def _apply_console(s: Settings, values: dict) -> None:
