@@ -71,6 +71,10 @@ def cmd_console(args: Any, settings: Settings) -> int:
     try:
         try:
             sender = build_sender(db, settings)
+            from .channels.email.service import start_email_channel
+
+            # the e-mail sender (and reply reader) run beside the SMS sender, in their own threads
+            email_parts = start_email_channel(db, settings)
         except CredentialStoreUnavailable as exc:
             return _fail(str(exc))
         except LookupError as exc:  # credentials.SecretMissing
@@ -81,6 +85,10 @@ def cmd_console(args: Any, settings: Settings) -> int:
             configure_logging(settings, to_file=True)
         except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working
             print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
-        return run_console(settings, db, sender=sender)
+        try:
+            return run_console(settings, db, sender=sender)
+        finally:
+            for part in email_parts:
+                part.stop()
     finally:
         db.dispose()

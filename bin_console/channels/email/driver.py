@@ -90,7 +90,7 @@ class EmailSender:
         n = outbox.recover(self.db, self.owner)
         if n:
             log.info("e-mail sender: %d claimed message(s) of an earlier run back in the queue", n)
-        self._set_state("connecting", self._where())
+        self._set_state("idle", self._where())  # connects when there is mail to send
         self._wakes = [threading.Event() for _ in range(self.cfg.connections)]
         self._threads = [
             threading.Thread(target=self._session, args=(i,), name=f"email-smtp-{i}", daemon=True)

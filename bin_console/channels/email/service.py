@@ -66,3 +66,22 @@ def _wait_for_signal() -> int:
     while not stop.wait(0.5):
         pass
     return 0
+
+
+def start_email_channel(db, settings) -> list:  # noqa: ANN001
+    """Start the embedded e-mail sender (and the reply reader when [imap] names a host) for the
+    console; returns what was started, each with .stop(). Raises like build_email_sender."""
+    started: list = []
+    email = build_email_sender(db, settings)
+    reader = None
+    if settings.imap.host:
+        from bin_console.channels.email.imap_reader import ImapReader
+        from bin_console.credentials import get_secret
+
+        reader = ImapReader(db, settings.imap, password=get_secret("imap", settings))
+    email.start()
+    started.append(email)
+    if reader is not None:
+        reader.start()
+        started.append(reader)
+    return started
