@@ -14,6 +14,7 @@ import mailbox
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -29,6 +30,7 @@ class ReceivedMail:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    at: float  # time.monotonic() when it was taken: the pace a relay saw
 
     @property
     def message(self) -> EmailMessage:
@@ -54,7 +56,8 @@ class _Handler:
 
     async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:  # noqa: ANN001
         sim = self.sim
-        mail = ReceivedMail(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(envelope.content or b""))
+        content = bytes(envelope.content or b"")
+        mail = ReceivedMail(envelope.mail_from or "", tuple(envelope.rcpt_tos), content, time.monotonic())
         with sim.lock:
             sim.count += 1
             n = sim.count

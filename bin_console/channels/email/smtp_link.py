@@ -12,7 +12,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
+from email.message import Message
 
 from bin_console.config import SmtpSettings
 from bin_console.credentials import Secret
@@ -56,9 +56,12 @@ def _text(resp: bytes | str) -> str:
     return " ".join(raw.split())
 
 
-def wire_bytes(msg: EmailMessage) -> bytes:
+_WIRE = policy.compat32.clone(linesep="\r\n")
+
+
+def wire_bytes(msg: Message) -> bytes:
     """CRLF line ends, as SMTP wants them (smtplib adds the dot-stuffing and the final dot)."""
-    return msg.as_bytes(policy=policy.SMTP)
+    return msg.as_bytes(policy=_WIRE)
 
 
 class SmtpLink:
