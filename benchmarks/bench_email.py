@@ -80,7 +80,7 @@ def run_sender(db, relay: Relay, n: int, name: str, **settings_kw) -> tuple[floa
         )
         sender.wake()
         while not (p := alert_progress(db, aid)).done:
-            time.sleep(0.05)
+            time.sleep(0.2)
         elapsed = time.perf_counter() - t0
     finally:
         sender.stop()
@@ -110,7 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--naive-n", type=int, default=2000)
-    ap.add_argument("--connections", type=int, default=1)
+    ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--rate", type=int, default=1200, help="max_per_minute for the pacing run")
     ap.add_argument("--rate-n", type=int, default=300)
     args = ap.parse_args()

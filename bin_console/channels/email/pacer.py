@@ -2,12 +2,17 @@
 
 Evenly spaced, not a burst then a pause: a relay that counts per rolling minute (Microsoft 365
 allows about 30) never sees more than the limit in any minute, and the time to finish is exact.
+Slots lie on one timeline; a sender that fell behind (a claim, a slow commit) may catch up on at
+most CATCH_UP_S of missed slots, so the long-run rate is the limit and no window of a minute gets
+more than the limit plus CATCH_UP_S worth of messages (for 30/min: none more).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+
+CATCH_UP_S = 1.0
 
 
 class Pacer:
@@ -22,7 +27,7 @@ class Pacer:
             return not stop.is_set()
         with self._lock:
             now = time.monotonic()
-            slot = max(now, self._next)
+            slot = max(self._next, now - CATCH_UP_S) if self._next else now
             self._next = slot + self.interval
         delay = slot - time.monotonic()
         if delay > 0 and stop.wait(delay):
