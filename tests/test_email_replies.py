@@ -82,3 +82,27 @@ def test_unsubscribe_by_mailto_token_or_stop_word_opts_out_of_email_audited(sqli
     assert opted == {email_of(0): True, email_of(1): True, email_of(2): False}
     assert len(audits) == 2 and all('"email_reply"' in a.detail for a in audits)
     assert sorted(r.is_opt_out for r in list_replies(db)) == [False, True, True]
+
+
+def test_done_when_a_hostile_relay_still_reaches_everyone_and_a_reply_comes_back(sqlite_db, smtp_sim_factory, dovecot):
+    """The issue's "done when": greylisting, one refused mailbox, one dropped session; the refusal
+    shows the server's reason; a reply by e-mail lands in the inbox linked to the alert."""
+    db = sqlite_db
+    sim = smtp_sim_factory(greylist=True, reject=(email_of(2),), drop_at=2)
+    net = make_email_network(db, 5)
+    alert_id = create_alert(db, network_ids=[net], text="Fietsdiefstal", urgency="normal", actor=ACTOR, training=True)
+    p = _run(db, smtp_settings(sim), alert_id)
+    assert p.by_channel == {"email": {"submitted": 4, "failed": 1}}
+    assert p.failures[0][0] == "Lid 2" and "550 5.1.1" in p.failures[0][3] and "User unknown" in p.failures[0][3]
+    got = {m.rcpt_tos[0]: m.message for m in sim.received}
+    assert set(got) == {email_of(i) for i in (0, 1, 3, 4)}
+    dovecot.append(_reply_to(got[email_of(3)], "Gezien aan het station", msg_id="<done@example.be>"))
+    assert _reader(db, dovecot).poll_once() == 1
+    (row,) = list_replies(db)
+    assert (row.alert_id, row.member_name, row.channel, row.text) == (
+        alert_id,
+        "Lid 3",
+        "email",
+        "Gezien aan het station",
+    )
+    assert row.masked_source == "l•••@example.be"
