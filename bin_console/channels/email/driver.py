@@ -172,10 +172,12 @@ class EmailSender:
         try:
             while not self._stop.is_set():
                 if not held:
-                    if out:
-                        self._flush(out, [])
-                        out = store.Outcomes()
-                    held.extend(self._claim())
+                    claimed = self._claim(out)
+                    if claimed is None:  # the database refused: the answers stay in `out`, try again
+                        self._stop.wait(self.poll_s)
+                        continue
+                    out = store.Outcomes()
+                    held.extend(claimed)
                     last_flush = last_renew = time.monotonic()
                     if not held:
                         wake.wait(self.poll_s)
@@ -219,7 +221,7 @@ class EmailSender:
                 held.popleft()
                 self._classify(work, answer, out)
                 now = time.monotonic()
-                if out.answered >= self.batch or now - last_flush >= self.flush_s:
+                if held and (out.answered >= self.batch or now - last_flush >= self.flush_s):
                     renew = [w.delivery_id for w in held] if now - last_renew >= self.lease_s / 3 else []
                     kept = self._flush(out, renew)
                     out = store.Outcomes()
@@ -235,12 +237,13 @@ class EmailSender:
                 self._link_changed(-1)
             link.close()
 
-    def _claim(self) -> list[store.EmailWork]:
+    def _claim(self, out: store.Outcomes) -> list[store.EmailWork] | None:
+        """Store the last answers and lease the next batch in one commit; None when that failed."""
         try:
-            return store.claim(self.db, self.owner, self.batch, self.lease_s, training=self.cfg.training)
+            return store.claim(self.db, self.owner, self.batch, self.lease_s, training=self.cfg.training, outcomes=out)
         except SQLAlchemyError as exc:
             log.warning("e-mail claim failed (%s); retrying", type(exc).__name__)
-            return []
+            return None
 
     def _flush(self, out: store.Outcomes, renew: list[int]) -> list[int]:
         """Commit a batch's answers; a failing database is retried (the answers are only in memory)."""
