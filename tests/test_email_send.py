@@ -96,10 +96,8 @@ def test_a_stall_after_data_is_flagged_and_sent_again(db, smtp_sim_factory):
 
 def test_a_4xx_that_never_ends_fails_after_max_attempts_with_the_last_answer(db, smtp_sim_factory):
     net = make_email_network(db, 1)
-    sim = smtp_sim_factory(greylist=True)
-    sim.reject = set()
+    sim = smtp_sim_factory(greylist=True)  # a 451 to the first attempt; with max_attempts=1 it is the last
     alert_id = _send(db, net)
-    # greylist every attempt: the sim only greylists the first, so use max_attempts=1
     p = _run(db, smtp_settings(sim, max_attempts=1), alert_id)
     assert p.counts == {"failed": 1}
     assert p.failures[0][3] == "gave up after 1 attempts: 451 4.7.1 Greylisted, please try again later"
