@@ -72,6 +72,7 @@ class SmtpSettings:
     host: str = "127.0.0.1"
     port: int = 587
     security: str = "starttls"  # starttls | tls (implicit, usually port 465) | none (loopback only)
+    ca_file: str = ""  # CA bundle for the relay's certificate (a police PKI); empty: the system's
     username: str = ""  # empty: no AUTH (a relay that trusts the host)
     from_addr: str = "bin@politie.invalid"
     reply_to: str = ""  # the mailbox the console reads over IMAP ([imap]); empty: no Reply-To

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import mailbox
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -101,6 +102,7 @@ class SmtpSim:
         drop_at: int | None = None,
         stall_at: int | None = None,
         stall_s: float = 0.0,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"the training mail server only listens on loopback, not {host!r}")
@@ -112,6 +114,7 @@ class SmtpSim:
         self.drop_at = drop_at  # the n-th message (1-based) is taken, then the connection dropped
         self.stall_at = stall_at  # the n-th message waits stall_s before its answer
         self.stall_s = stall_s
+        self.tls_context = tls_context  # offer STARTTLS, and require it (as a relay that takes passwords does)
         self.maildir = mailbox.Maildir(str(maildir), create=True) if maildir else None
         self.received: list[ReceivedMail] = []
         self.count = 0
@@ -126,7 +129,10 @@ class SmtpSim:
     def _factory(self) -> SMTP:
         with self.lock:
             self.connections += 1
-        return _TrackedSMTP(self._protocols, _Handler(self), hostname="bin-training.invalid", ident="BIN training")
+        tls = {"tls_context": self.tls_context, "require_starttls": True} if self.tls_context else {}
+        return _TrackedSMTP(
+            self._protocols, _Handler(self), hostname="bin-training.invalid", ident="BIN training", **tls
+        )
 
     def start(self) -> None:
         self._loop = asyncio.new_event_loop()

@@ -76,16 +76,15 @@ class SmtpLink:
 
     def connect(self) -> None:
         cfg = self.settings
+        context = ssl.create_default_context(cafile=cfg.ca_file or None)
         try:
             if cfg.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context()
-                )
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
             else:
                 smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
             smtp.ehlo()
             if cfg.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
                 smtp.ehlo()
         except smtplib.SMTPNotSupportedError:
             raise LinkRefused(f"{cfg.host}:{cfg.port} offers no STARTTLS (smtp.security)", config=True) from None
