@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from bin_console.data.models import AuditEntry, ImapState, Member
-from mail_fixtures import email_of, make_email_network, smtp_settings
+from bin_console.data.models import AuditEntry, ImapState, Member, SenderStatus
+from mail_fixtures import email_of, make_email_network, smtp_settings, wait_until
 from sqlalchemy import select, update
 from test_email_send import _run
 
@@ -106,3 +106,24 @@ def test_done_when_a_hostile_relay_still_reaches_everyone_and_a_reply_comes_back
         "Gezien aan het station",
     )
     assert row.masked_source == "l•••@example.be"
+
+
+def test_the_reader_thread_reports_its_state_and_reads_what_arrives(sqlite_db, smtp_sim, dovecot):
+    db = sqlite_db
+    alert_id, sent = _sent_alert(db, smtp_sim)
+    reader = _reader(db, dovecot)
+    reader.start()
+    try:
+        wait_until(lambda: _imap_state(db, SenderStatus) == "bound", 20, "the reader to read")
+        dovecot.append(_reply_to(sent[email_of(0)], "Alles rustig", msg_id="<t1@example.be>"))
+        row = wait_until(lambda: list_replies(db), 20, "the reply")[0]
+        assert (row.alert_id, row.text) == (alert_id, "Alles rustig")
+    finally:
+        reader.stop()
+    assert _imap_state(db, SenderStatus) == "stopped"
+
+
+def _imap_state(db, status_model):
+    with db.read() as s:
+        row = s.get(status_model, "imap")
+        return row.state if row is not None else None

@@ -20,11 +20,13 @@ from bin_console.actor import Actor
 from bin_console.channels.email.replies import store_email_reply
 from bin_console.config import ImapSettings
 from bin_console.credentials import Secret
-from bin_console.data.models import ImapState, utcnow
+from bin_console.data.models import ImapState, SenderStatus, utcnow
+from bin_console.outbox import owner_id
 
 log = logging.getLogger("bin_console.email")
 
 FETCH_BATCH = 50
+ACCOUNT = "imap"
 
 
 class ImapReader:
@@ -37,6 +39,7 @@ class ImapReader:
         self.last_error = ""
         self.key = f"{settings.username}@{settings.host}/{settings.mailbox}"[:254]
         self._actor = Actor.current()
+        self._owner = owner_id(ACCOUNT)[:120]
 
     def start(self) -> None:
         self._stop.clear()
@@ -54,10 +57,25 @@ class ImapReader:
             try:
                 self.poll_once()
                 self.last_error = ""
+                self._status("bound", f"IMAP {self.cfg.host} {self.cfg.mailbox}")
             except (imaplib.IMAP4.error, OSError, SQLAlchemyError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("reading replies from %s failed: %s", self.key, self.last_error)
+                self._status("reconnecting", f"IMAP {self.cfg.host}: {self.last_error}")
             self._stop.wait(self.cfg.poll_s)
+        self._status("stopped", "")
+
+    def _status(self, state: str, detail: str) -> None:
+        """sender_status row "imap": every console's status line can say that replies are not read."""
+        try:
+            with self.db.write() as s:
+                row = s.get(SenderStatus, ACCOUNT)
+                if row is None:
+                    row = SenderStatus(account=ACCOUNT)
+                    s.add(row)
+                row.state, row.detail, row.owner, row.updated_at = state, detail[:200], self._owner, utcnow()
+        except SQLAlchemyError as exc:
+            log.warning("cannot write the IMAP status: %s", type(exc).__name__)
 
     def _connect(self) -> imaplib.IMAP4:
         cfg = self.cfg
