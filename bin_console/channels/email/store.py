@@ -104,10 +104,14 @@ def claim(
 
 def _expire_due(s: Session, now: datetime) -> None:
     """Queued e-mail of alerts past expires_at -> expired: never sent late (as outbox.expire_due)."""
-    due = select(AT.c.id).where(AT.c.expires_at.isnot(None), AT.c.expires_at <= now)
+    # the few expired alerts first: as a subquery, SQLite walked every queued row on each claim
+    # (10,000 queued e-mails made each claim scan 10,000 rows)
+    due = list(s.execute(select(AT.c.id).where(AT.c.expires_at.isnot(None), AT.c.expires_at <= now)).scalars())
+    if not due:
+        return
     s.execute(
         update(DT)
-        .where(DT.c.state == "queued", DT.c.channel == CHANNEL, DT.c.alert_id.in_(due))
+        .where(DT.c.alert_id.in_(due), DT.c.state == "queued", DT.c.channel == CHANNEL)
         .values(state="expired", error=outbox.EXPIRED_REASON, final_at=now, updated_at=now, next_attempt_at=None)
     )
 
