@@ -414,8 +414,9 @@ def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
         text = text if len(text) <= 40 else text[:39] + "…"
         nets = clean(", ".join(r.network_names))
         flag = " TRAINING" if r.training else ""
+        channels = "+".join("SMS" if c == "sms" else "e-mail" for c in sorted(r.by_channel, reverse=True))
         print(
             f"{r.id:>6}  {r.created_at:%Y-%m-%d %H:%M}  {clean(r.who):<16} {r.urgency:<6}{flag} "
-            f"{r.recipients:>6} rcpt  {r.outcome}  [{nets}]  {text}"
+            f"{r.recipients:>6} rcpt {channels or '-'}  {r.outcome}  [{nets}]  {text}"
         )
     return 0

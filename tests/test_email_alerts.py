@@ -122,6 +122,8 @@ def test_send_email_copy_and_alerts_show_per_channel(sqlite_db, smtp_sim, tmp_pa
     aid = alerts.list_alerts(db)[0].id
     assert main(["--db", url, "alerts", "show", str(aid)]) == 0
     assert "e-mail: submitted 2" in capsys.readouterr().out
+    assert main(["--db", url, "alerts", "list"]) == 0
+    assert "4 rcpt SMS+e-mail" in capsys.readouterr().out
 
 
 def test_send_non_urgent_is_the_email_channel(sqlite_db, smtp_sim, tmp_path, capsys):
