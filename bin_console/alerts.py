@@ -154,6 +154,23 @@ def plan_alert(db, network_ids: list[int], urgency: str = "urgent") -> Recipient
     return plan
 
 
+def _email_copy_targets(session: Session, network_ids: Sequence[int]) -> list[tuple]:
+    """An urgent alert's e-mail copy: (member_id, address) of the reachable members without a mobile."""
+    _plan, targets = _fan_out(session, network_ids, "email")
+    no_mobile = set(
+        session.execute(
+            select(Member.id).where(Member.network_id.in_(list(network_ids)), Member.mobile.is_(None))
+        ).scalars()
+    )
+    return [t for t in targets if t[0] in no_mobile]
+
+
+def plan_email_copy(db, network_ids: list[int]) -> int:  # noqa: ANN001
+    """How many members an urgent alert's e-mail copy would reach (shown beside the compose choice)."""
+    with db.read() as s:
+        return len(_email_copy_targets(s, network_ids))
+
+
 def _check_urgency(urgency: str) -> None:
     if urgency not in URGENCIES:
         raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
@@ -185,8 +202,11 @@ def create_alert(
     expires_minutes: int | None = None,
     sender: str | None = None,
     training: bool = False,
+    email_copy: bool = False,
 ) -> int:
-    """Alert + AlertNetwork + one Delivery per recipient + audit entry, all in one transaction."""
+    """Alert + AlertNetwork + one Delivery per recipient + audit entry, all in one transaction.
+
+    `email_copy` (urgent alerts only): members without a mobile also get it by e-mail."""
     _check_urgency(urgency)
     if not text or not text.strip():
         raise ValueError("the alert text is empty")
@@ -210,7 +230,8 @@ def create_alert(
         if inactive:
             raise ValueError(f"inactive network(s): {', '.join(inactive)}; only active networks can be alerted")
         plan, targets = _fan_out(s, ids, channel)
-        if not targets:
+        copies = _email_copy_targets(s, ids) if email_copy and channel == "sms" else []
+        if not targets and not copies:
             raise ValueError(
                 f"no reachable recipient by {channel} (skipped: {plan.skipped_opt_out} opted out, "
                 f"{plan.skipped_no_address} without {'mobile' if channel == 'sms' else 'e-mail'}, "
@@ -232,7 +253,7 @@ def create_alert(
             sender=sender,
             encoding=encoding,
             parts_per_sms=parts,
-            recipients=len(targets),
+            recipients=len(targets) + len(copies),
             skipped_opt_out=plan.skipped_opt_out,
             skipped_no_address=plan.skipped_no_address,
             skipped_left=plan.skipped_left,
@@ -261,6 +282,22 @@ def create_alert(
                     "updated_at": now,
                 }
                 for member_id, address in targets
+            ]
+            + [
+                {
+                    "alert_id": alert_id,
+                    "member_id": member_id,
+                    "channel": "email",
+                    "address": address,
+                    "state": "queued",
+                    "attempts": 0,
+                    "possible_duplicate": False,
+                    "parts_total": 1,
+                    "parts_acked": 0,
+                    "parts_delivered": 0,
+                    "updated_at": now,
+                }
+                for member_id, address in copies
             ],
         )
         audit.append(
@@ -273,6 +310,7 @@ def create_alert(
                 "urgency": urgency,
                 "channel": channel,
                 "recipients": len(targets),
+                "email_copies": len(copies),
                 "skipped": {
                     "opt_out": plan.skipped_opt_out,
                     "no_address": plan.skipped_no_address,
@@ -321,6 +359,7 @@ class AlertProgress:
     parts_acked: int
     failures: list[tuple[str, str, str, str]]  # (member name, masked address, state, reason)
     done: bool  # nothing queued/submitting left
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)  # channel -> state -> rows
 
     @property
     def accepted(self) -> int:
@@ -365,9 +404,11 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
         if alert is None:
             raise ValueError(f"alert {alert_id} does not exist")
         counts: dict[str, int] = {}
+        by_channel: dict[str, dict[str, int]] = {}
         dups = parts_total = parts_acked = 0
         q = (
             select(
+                Delivery.channel,
                 Delivery.state,
                 func.count(),
                 func.sum(case((Delivery.possible_duplicate, 1), else_=0)),
@@ -375,13 +416,15 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
                 func.sum(Delivery.parts_acked),
             )
             .where(Delivery.alert_id == alert_id)
-            .group_by(Delivery.state)
+            .group_by(Delivery.channel, Delivery.state)
         )
-        for state, n, d, pt, pa in s.execute(q):
-            counts[state] = int(n)
+        for channel, state, n, d, pt, pa in s.execute(q):
+            counts[state] = counts.get(state, 0) + int(n)
+            by_channel.setdefault(channel, {})[state] = int(n)
             dups += int(d or 0)
-            parts_total += int(pt or 0)
-            parts_acked += int(pa or 0)
+            if channel == "sms":  # "parts" are SMS parts; an e-mail is one message
+                parts_total += int(pt or 0)
+                parts_acked += int(pa or 0)
         fq = (
             select(Member.name, Delivery.channel, Delivery.address, Delivery.state, Delivery.error, Delivery.error_code)
             .select_from(Delivery)
@@ -397,7 +440,7 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
         names = _network_names(s, [alert_id])[alert_id]
     total = sum(counts.values())
     done = not any(counts.get(k) for k in _OPEN)
-    return AlertProgress(alert, names, counts, total, dups, parts_total, parts_acked, failures, done)
+    return AlertProgress(alert, names, counts, total, dups, parts_total, parts_acked, failures, done, by_channel)
 
 
 # --- history ------------------------------------------------------------------------------------
@@ -422,6 +465,7 @@ class AlertRow:
     cancelled_at: datetime | None = None
     cancelled_by: str | None = None
     outcome: str = ""  # how it ended (or where it stands), in words
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)  # channel -> state -> rows
 
     @property
     def who(self) -> str:
@@ -456,20 +500,23 @@ def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # n
         alerts = list(alerts)
         ids = [a.id for a in alerts]
         counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+        per_channel: dict[int, dict[str, dict[str, int]]] = {i: {} for i in ids}
         dups: dict[int, int] = dict.fromkeys(ids, 0)
         if ids:
             q = (
                 select(
                     Delivery.alert_id,
+                    Delivery.channel,
                     Delivery.state,
                     func.count(),
                     func.sum(case((Delivery.possible_duplicate, 1), else_=0)),
                 )
                 .where(Delivery.alert_id.in_(ids))
-                .group_by(Delivery.alert_id, Delivery.state)
+                .group_by(Delivery.alert_id, Delivery.channel, Delivery.state)
             )
-            for aid, state, n, d in s.execute(q):
-                counts[aid][state] = int(n)
+            for aid, channel, state, n, d in s.execute(q):
+                counts[aid][state] = counts[aid].get(state, 0) + int(n)
+                per_channel[aid].setdefault(channel, {})[state] = int(n)
                 dups[aid] += int(d or 0)
         names = _network_names(s, ids)
     return [
@@ -491,6 +538,7 @@ def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # n
             cancelled_at=a.cancelled_at,
             cancelled_by=a.cancelled_by,
             outcome=describe_outcome(counts[a.id], a.cancelled_at is not None),
+            by_channel=per_channel[a.id],
         )
         for a in alerts
     ]
@@ -515,9 +563,12 @@ class ReplyRow:
     handled: bool
     handled_by: str | None
     handled_at: datetime | None
+    channel: str = "sms"  # sms | email (source is then the From address)
 
     @property
     def masked_source(self) -> str:
+        if self.channel == "email":
+            return mask_email(self.source)
         return mask_phone(self.source) if self.source.startswith("+") else self.source
 
 
@@ -538,6 +589,7 @@ def list_replies(db, *, limit: int = 100, unhandled_only: bool = False) -> list[
             Reply.handled,
             Reply.handled_by,
             Reply.handled_at,
+            Reply.channel,
         )
         .select_from(Reply)
         .outerjoin(Member, Member.id == Reply.member_id)
@@ -568,12 +620,9 @@ def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:  # noqa: ANN001
 # --- status line --------------------------------------------------------------------------------
 
 
-def queue_depth(db, channel: str | None = "sms") -> int:  # noqa: ANN001
-    """Deliveries not yet accepted by the SMSC/relay: queued or submitting.
-
-    SMS by default: the status line and the quit guard are about what a sender is working on, and
-    e-mail has no sender yet (its rows wait in the outbox, shown per alert in the monitor).
-    """
+def queue_depth(db, channel: str | None = None) -> int:  # noqa: ANN001
+    """Deliveries not yet accepted by the SMSC/relay: queued or submitting; every channel by default
+    (the status line and the quit guard count e-mail too), or one channel."""
     cond = Delivery.state.in_(_OPEN)
     if channel is not None:
         cond = and_(cond, Delivery.channel == channel)

@@ -80,12 +80,27 @@ def cmd_console(args: Any, settings: Settings) -> int:
         return _fail(f"cannot open database: {type(exc).__name__}: {exc}")
     try:
         sender, sms_block = build_sender(db, settings)
+        from .channels.email.service import start_email_channel
+        from .credentials import CredentialStoreUnavailable
+
+        try:
+            # the e-mail sender (and reply reader) run beside the SMS sender, in their own threads
+            email_parts = start_email_channel(db, settings)
+        except (CredentialStoreUnavailable, LookupError) as exc:  # LookupError: credentials.SecretMissing
+            # Like SMS (readiness.py): a missing mail password is no reason not to open the console.
+            log.warning("e-mail channel not started: %s", exc)
+            print(f"bin-console: e-mail cannot be sent or read: {exc}", file=sys.stderr)
+            email_parts = []
         try:
             from .logsetup import configure_logging
 
             configure_logging(settings, to_file=True)
         except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working
             print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
-        return run_console(settings, db, sender=sender, sms_block=sms_block)
+        try:
+            return run_console(settings, db, sender=sender, sms_block=sms_block)
+        finally:
+            for part in email_parts:
+                part.stop()
     finally:
         db.dispose()

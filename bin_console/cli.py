@@ -36,8 +36,9 @@ COMMANDS: dict[str, str] = {
     "send": "bin_console.send_cli:cmd_send",
     "alerts show": "bin_console.send_cli:cmd_alerts_show",
     "alerts list": "bin_console.send_cli:cmd_alerts_list",
-    "sender": "bin_console.sender:cmd_sender",
+    "sender": "bin_console.channels.email.service:cmd_sender",
     "smsc-sim": "bin_console.smsc_sim:cmd_smsc_sim",
+    "smtp-sim": "bin_console.smtp_sim:cmd_smtp_sim",
     "credentials set": "bin_console.credentials:cmd_credentials_set",
     "credentials check": "bin_console.credentials:cmd_credentials_check",
     "audit verify": "bin_console.audit:cmd_audit_verify",
@@ -102,7 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     body.add_argument("--template", help="template key, e.g. burglary")
     snd.add_argument("--lang", default=None, help="template language (nl/fr/de/en)")
     snd.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="template placeholder")
-    snd.add_argument("--normal", action="store_true", help="non-urgent (e-mail) instead of urgent (SMS)")
+    snd.add_argument(
+        "--non-urgent",
+        "--normal",
+        dest="normal",
+        action="store_true",
+        help="non-urgent (e-mail) instead of urgent (SMS)",
+    )
+    snd.add_argument("--email-copy", action="store_true", help="urgent: also e-mail the members without a mobile")
     snd.add_argument("--gsm-safe", action="store_true", help="rewrite typographic characters to GSM-7")
     snd.add_argument("--expires", type=int, default=None, help="minutes until unsent parts expire")
     snd.add_argument("--yes", action="store_true", help="confirm (required: nothing is sent without it)")
@@ -114,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("id", type=positive_int)
     al.add_parser("list", help="recent alerts").add_argument("--limit", type=positive_int, default=20, help="how many")
 
-    sub.add_parser("sender", help="run the SMS sender service in the foreground (for several consoles)")
+    sv = sub.add_parser("sender", help="run the SMS and e-mail senders in the foreground (for several consoles)")
+    sv.add_argument("--channel", choices=["sms", "email", "both"], default="both", help="which sender(s) to run")
 
     sim = sub.add_parser("smsc-sim", help="training SMSC on loopback (no real SMS)")
     sim.add_argument("--port", type=int, default=2775)
@@ -123,11 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--throttle-tps", type=float, default=0.0, help="answer ESME_RTHROTTLED above this rate")
     sim.add_argument("--auto-reply", type=float, default=0.0, help="share of delivered messages a member answers (0-1)")
 
+    ms = sub.add_parser("smtp-sim", help="training mail server on loopback (keeps what it receives, relays nothing)")
+    ms.add_argument("--port", type=int, default=2525)
+    ms.add_argument("--maildir", help="also keep each message in this Maildir (any mail reader opens it)")
+    ms.add_argument("--greylist", action="store_true", help="answer 451 to each recipient's first attempt")
+    ms.add_argument("--reject", action="append", default=[], metavar="ADDRESS", help="answer 550 for this mailbox")
+
     cr = sub.add_parser("credentials", help="secrets in the OS keyring").add_subparsers(
         dest="sub", metavar="ACTION", required=True
     )
     cs = cr.add_parser("set", help="store a password (prompted, never an argument)")
-    cs.add_argument("service", choices=["smpp", "smtp"])
+    cs.add_argument("service", choices=["smpp", "smtp", "imap"])
     cr.add_parser("check", help="which keyring backend is used and which secrets exist (never their values)")
 
     au = sub.add_parser("audit", help="audit log").add_subparsers(dest="sub", metavar="ACTION", required=True)

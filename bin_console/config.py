@@ -61,13 +61,41 @@ class SmppSettings:
     training: bool = False  # the training SMSC: the console shows TRAINING
 
 
+MAIL_SECURITY = ("starttls", "tls", "none")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
 @dataclass
 class SmtpSettings:
+    """The e-mail channel's relay. The password comes from `bin-console credentials set smtp`."""
+
     host: str = "127.0.0.1"
-    port: int = 25
-    username: str = ""
+    port: int = 587
+    security: str = "starttls"  # starttls | tls (implicit, usually port 465) | none (loopback only)
+    ca_file: str = ""  # CA bundle for the relay's certificate (a police PKI); empty: the system's
+    username: str = ""  # empty: no AUTH (a relay that trusts the host)
     from_addr: str = "bin@politie.invalid"
-    starttls: bool = False
+    reply_to: str = ""  # the mailbox the console reads over IMAP ([imap]); empty: no Reply-To
+    unsubscribe_url: str = ""  # one-click POST target, "{token}" replaced; empty: mailto only
+    max_per_minute: int = 0  # 0: no limit (a Microsoft 365 mailbox allows about 30)
+    connections: int = 1  # parallel SMTP sessions
+    timeout: float = 30.0  # per SMTP command, the answer after the final dot included
+    retry_initial_s: float = 5.0  # first back-off after a 4xx answer, doubled each time
+    retry_max_s: float = 900.0
+    max_attempts: int = 8  # 4xx answers before a delivery is failed with the last one
+    training: bool = False  # the training mail server: the console shows TRAINING
+
+
+@dataclass
+class ImapSettings:
+    """The Reply-To mailbox. The password comes from `bin-console credentials set imap`."""
+
+    host: str = ""  # empty: replies by e-mail are not read
+    port: int = 993
+    security: str = "tls"  # tls | starttls | none (loopback only)
+    username: str = ""
+    mailbox: str = "INBOX"
+    poll_s: float = 30.0
 
 
 @dataclass
@@ -77,6 +105,7 @@ class Settings:
     zone: str | None = None  # default police zone code for new networks and the search filter
     smpp: SmppSettings = field(default_factory=SmppSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
     ui_theme: str = "auto"  # auto | textual-dark | ansi-dark | high-contrast
     # true | false | "auto": off over SSH and on the Linux VT (bin_console/terminal.py); plain
     # true/false from older config files keep their meaning.
@@ -166,6 +195,8 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
             _apply(s.smpp, values, "smpp")
         elif name == "smtp":
             _apply(s.smtp, values, "smtp")
+        elif name == "imap":
+            _apply(s.imap, values, "imap")
         elif name == "database":
             for k, v in values.items():
                 if k != "url" or not isinstance(v, str):
@@ -190,6 +221,13 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
         s.db_url = default_db_url()
     if len(s.smpp.sender) > 11 and not s.smpp.sender.lstrip("+").isdigit():
         raise ConfigError("smpp.sender: an alphanumeric sender has at most 11 characters")
+    _check_mail_security("smtp", s.smtp.security, s.smtp.host)
+    if s.imap.host:
+        _check_mail_security("imap", s.imap.security, s.imap.host)
+    if s.smtp.connections < 1:
+        raise ConfigError("smtp.connections: at least 1")
+    if s.smtp.max_per_minute < 0:
+        raise ConfigError("smtp.max_per_minute: 0 (no limit) or more")
     return s
 
 
@@ -202,6 +240,14 @@ def _parse_keys(values: dict) -> dict[str, str]:
             raise ConfigError(f'keys.{binding_id}: expected a key such as "f4" or "ctrl+n", got {keys!r}')
         out[binding_id] = keys.strip()
     return out
+
+
+def _check_mail_security(where: str, security: str, host: str) -> None:
+    """Plain text only towards this machine: a password or a member's address never crosses a network bare."""
+    if security not in MAIL_SECURITY:
+        raise ConfigError(f"{where}.security: one of {', '.join(MAIL_SECURITY)}, not {security!r}")
+    if security == "none" and host not in LOOPBACK_HOSTS:
+        raise ConfigError(f'{where}.security = "none" is only allowed towards loopback, not {host!r}')
 
 
 def _apply_console(s: Settings, values: dict) -> None:

@@ -20,7 +20,7 @@ from typing import TypeVar
 from .logsetup import MIN_SECRET_LEN
 
 SERVICE_NAME = "bin-console"
-SERVICES = ("smpp", "smtp")
+SERVICES = ("smpp", "smtp", "imap")
 EX_CONFIG = 78
 SMPP_PASSWORD_MAX = 8  # SMPP 3.4: 9 octets with the NUL; smpplib silently truncates longer ones
 SMPP_SYSTEM_ID_MAX = 15
@@ -186,6 +186,8 @@ def account_name(service: str, settings=None) -> str:  # noqa: ANN001
             who = settings.smpp.system_id
         elif service == "smtp":
             who = settings.smtp.username
+        elif service == "imap":
+            who = settings.imap.username
     return f"{service}:{who or 'default'}"
 
 

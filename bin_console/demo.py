@@ -117,15 +117,26 @@ def _temporary_demo(args, settings: Settings) -> int:  # noqa: ANN001
 def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
     from .app_main import cmd_console
     from .smsc_sim import SmscSim
+    from .smtp_sim import SmtpSim
 
     sim = SmscSim(port=0, undeliverable=SIM_UNDELIVERABLE, auto_reply=SIM_AUTO_REPLY)
+    # the demo never sends real e-mail: a training mail server keeps every message in a Maildir
+    maildir = Path(settings.db_url.removeprefix("sqlite:///")).parent / "training-mail"
+    mail = SmtpSim(port=0, maildir=maildir)
     sim.start()
+    mail.start()
     try:
         settings.smpp = dataclasses.replace(
             settings.smpp, host="127.0.0.1", port=sim.port, system_id="training", training=True, sender="POLITIE"
         )
+        settings.smtp = dataclasses.replace(
+            settings.smtp, host="127.0.0.1", port=mail.port, security="none", username="", training=True
+        )
+        settings.imap = dataclasses.replace(settings.imap, host="")
         print(f"training SMSC on 127.0.0.1:{sim.port} - nothing is sent to real phones")
+        print(f"training mail server on 127.0.0.1:{mail.port} - e-mails are kept in {maildir}")
         # the same path as `bin-console console`: theme options, schema check, embedded sender, logging
         return int(cmd_console(args, settings))
     finally:
+        mail.stop()
         sim.stop()

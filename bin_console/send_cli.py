@@ -122,7 +122,7 @@ def compose_text(db, args, settings) -> tuple[str, str | None]:  # noqa: ANN001
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def print_plan(plan: alerts.RecipientPlan, text: str) -> None:
+def print_plan(plan: alerts.RecipientPlan, text: str, settings=None, email_copies: int = 0) -> None:  # noqa: ANN001
     encoding, parts = alerts.analyse_text(text)
     channel = "SMS" if plan.channel == "sms" else "e-mail"
     addr = "mobile" if plan.channel == "sms" else "e-mail address"
@@ -137,6 +137,23 @@ def print_plan(plan: alerts.RecipientPlan, text: str) -> None:
     if plan.channel == "sms":
         print(f"Encoding: {encoding.upper()}, {len(text)} characters, {parts} part(s) per SMS")
         print(f"Total SMS parts: {plan.recipients * parts}")
+    if email_copies:
+        print(f"E-mail copy for members without a mobile: {email_copies}")
+    emails = email_copies if plan.channel == "sms" else plan.recipients
+    if emails and settings is not None:
+        from .channels.email.eta import email_eta
+
+        eta = email_eta(emails, settings.smtp)
+        rate = f" at {settings.smtp.max_per_minute}/min" if settings.smtp.max_per_minute else ""
+        print(f"E-mail time to finish: about {_minutes(eta)}{rate}")
+
+
+def _minutes(td: timedelta) -> str:
+    total = int(td.total_seconds())
+    if total < 60:
+        return f"{total} s"
+    h, m = divmod(round(total / 60), 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -195,7 +212,12 @@ def print_summary(p: alerts.AlertProgress) -> None:
     order = ("queued", "submitting", "submitted", "delivered", "undeliverable", "expired", "rejected", "failed")
     counts = ", ".join(f"{k} {p.counts[k]}" for k in (*order, "cancelled") if p.counts.get(k))
     print(f"Alert {p.alert.id}: {p.total} recipient(s): {counts or 'none'}")
-    print(f"SMS parts accepted: {p.parts_acked}/{p.parts_total}")
+    if len(p.by_channel) > 1 or "email" in p.by_channel:
+        for channel in sorted(p.by_channel):
+            per = ", ".join(f"{k} {n}" for k, n in sorted(p.by_channel[channel].items()))
+            print(f"  {'SMS' if channel == 'sms' else 'e-mail'}: {per}")
+    if "sms" in p.by_channel:
+        print(f"SMS parts accepted: {p.parts_acked}/{p.parts_total}")
     if p.possible_duplicates:
         print(f"Possibly sent twice (re-sent after a lost link): {p.possible_duplicates}")
     if p.failures:
@@ -226,6 +248,20 @@ def _start_embedded(db, settings):  # noqa: ANN001, ANN202
     return SenderRunner(db, settings.smpp, password=password)
 
 
+def _start_embedded_email(db, settings):  # noqa: ANN001, ANN202
+    """An embedded e-mail sender; the relay password only when the relay wants a login."""
+    from .channels.email.driver import EmailSender
+    from .credentials import get_secret
+
+    password = None
+    if settings.smtp.username and not settings.smtp.training:
+        try:
+            password = get_secret("smtp", settings)
+        except LookupError as exc:
+            raise _Refused(str(exc)) from None
+    return EmailSender(db, settings.smtp, password=password)
+
+
 def cmd_send(args, settings) -> int:  # noqa: ANN001
     from .credentials import CredentialStoreUnavailable
     from .runtime import open_db_or_exit
@@ -238,7 +274,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
         _err("--timeout must be a positive number of seconds")
         return 2
     db = open_db_or_exit(settings)
-    runner = None
+    runner = email_runner = None
     started = False
     try:
         try:
@@ -248,14 +284,22 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             if inactive:
                 raise _Refused(f"inactive network(s): {', '.join(inactive)}")
             plan = alerts.plan_alert(db, [n.id for n in nets], urgency)
-            print_plan(plan, text)
-            if plan.recipients == 0:
+            copy = bool(args.email_copy)
+            if copy and urgency != "urgent":
+                raise _Refused("--email-copy is for urgent alerts (a non-urgent one goes by e-mail already)")
+            copies = alerts.plan_email_copy(db, [n.id for n in nets]) if copy else 0
+            print_plan(plan, text, settings, copies)
+            if plan.recipients == 0 and not copies:
                 raise _Refused("no reachable recipient: nothing to send")
             if not args.yes:
                 raise _Refused("not sent: add --yes to confirm (nothing was written)")
             use_service = urgency == "urgent" and sender_service_bound(db)
             if urgency == "urgent" and not use_service:
                 runner = _start_embedded(db, settings)
+            email_needed = urgency == "normal" or copies > 0
+            email_service = email_needed and sender_service_bound(db, "email")
+            if email_needed and not email_service:
+                email_runner = _start_embedded_email(db, settings)
             expires = args.expires
             if expires is None and urgency == "urgent":
                 expires = settings.alert_expiry_minutes
@@ -268,7 +312,8 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
                 template_key=template_key,
                 expires_minutes=expires,
                 sender=None,
-                training=settings.smpp.training,
+                training=settings.smpp.training if urgency == "urgent" else settings.smtp.training,
+                email_copy=copy,
             )
         except _Refused as exc:
             _err(str(exc))
@@ -280,19 +325,27 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             _err(f"{exc} Nothing was written.")
             return EX_CONFIG
         print(f"Alert {alert_id} queued ({plan.recipients} recipient(s)).")
-        if urgency == "normal":
-            # The e-mail sender is another part's job; the rows wait in the outbox for it.
-            print("Non-urgent: queued for e-mail; the e-mail sender delivers it.")
-            return 0
-        if use_service:
-            print("Sending through the running `bin-console sender` service.")
-        else:
-            runner.start()
-            started = True
-            print("Sending (embedded sender).")
+        if urgency == "urgent":
+            if use_service:
+                print("Sending through the running `bin-console sender` service.")
+            else:
+                runner.start()
+                started = True
+                print("Sending (embedded sender).")
+        if email_needed:
+            if email_service:
+                print("E-mail through the running `bin-console sender` service.")
+            else:
+                email_runner.start()
+                print("Sending e-mail (embedded e-mail sender).")
         timeout = args.timeout
         if timeout is None and expires:
             timeout = expires * 60 + 30  # the sender expires unsent rows by then; never hang past it
+        if timeout is None and email_needed:
+            from .channels.email.eta import email_eta
+
+            # greylisting retries come on top of the rate limit; a headless run must end some time
+            timeout = email_eta(plan.recipients + copies, settings.smtp).total_seconds() * 2 + 900
         tty = sys.stderr.isatty()
         try:
             p, timed_out = wait_for_alert(db, alert_id, wait=args.wait, timeout=timeout, tty=tty)
@@ -311,6 +364,8 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
     finally:
         if started:
             runner.stop()
+        if email_runner is not None:
+            email_runner.stop()
         db.dispose()
 
 
@@ -364,8 +419,9 @@ def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
         text = text if len(text) <= 40 else text[:39] + "…"
         nets = clean(", ".join(r.network_names))
         flag = " TRAINING" if r.training else ""
+        channels = "+".join("SMS" if c == "sms" else "e-mail" for c in sorted(r.by_channel, reverse=True))
         print(
             f"{r.id:>6}  {r.created_at:%Y-%m-%d %H:%M}  {clean(r.who):<16} {r.urgency:<6}{flag} "
-            f"{r.recipients:>6} rcpt  {r.outcome}  [{nets}]  {text}"
+            f"{r.recipients:>6} rcpt {channels or '-'}  {r.outcome}  [{nets}]  {text}"
         )
     return 0

@@ -313,14 +313,42 @@ class Reply(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     received_at: datetime = Field(default_factory=utcnow, index=True)
-    source: str = Field(max_length=20)  # E.164 where it parses, else as received
+    # E.164 where it parses, else as received (sms); the From address (email)
+    source: str = Field(max_length=254)
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True, ondelete="SET NULL")
     alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True, ondelete="SET NULL")
     text: str = Field(sa_column=Column(Text, nullable=False))
+    channel: str = Field(default="sms", max_length=8)  # sms | email
+    # e-mail replies: the mail's own Message-ID, so a mailbox read again (new UIDVALIDITY) adds nothing twice
+    message_id: str | None = Field(default=None, max_length=250, index=True)
     is_opt_out: bool = False
     handled: bool = False
     handled_by: str | None = Field(default=None, max_length=64)
     handled_at: datetime | None = None
+
+
+class MemberEmailToken(SQLModel, table=True):
+    """A member's unsubscribe token (List-Unsubscribe): random, never derived from the address or id."""
+
+    __tablename__ = "member_email_token"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True, ondelete="CASCADE")
+    token: str = Field(max_length=43, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ImapState(SQLModel, table=True):
+    """The last message read from a Reply-To mailbox, so a restart never reads a reply twice.
+
+    A UID only means something within its UIDVALIDITY: when the server changes that, reading
+    starts again from the mailbox's beginning (replies already stored are recognised by Message-ID)."""
+
+    __tablename__ = "imap_state"
+
+    mailbox: str = Field(primary_key=True, max_length=254)  # user@host/MAILBOX
+    uidvalidity: int = 0
+    last_uid: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class MoFragment(SQLModel, table=True):

@@ -12,7 +12,7 @@ from bin_console.data.schema import upgrade
 
 from bin_console.config import Settings
 
-pytest_plugins = ["smsc_fixtures"]
+pytest_plugins = ["smsc_fixtures", "mail_fixtures"]
 
 PG_BASE = os.environ.get("BIN_CONSOLE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

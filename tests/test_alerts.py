@@ -372,10 +372,11 @@ def test_email_dedupe_and_opt_out_ignore_case_and_other_networks(db):
     assert (p.recipients, p.skipped_opt_out) == (2, 1)  # Mia's STOP in a non-targeted network counts
 
 
-def test_queue_depth_counts_sms_by_default_since_e_mail_has_no_sender_yet(db, two_nets):
+def test_queue_depth_counts_every_channel_by_default_now_e_mail_has_a_sender(db, two_nets):
     a, _ = two_nets
     alerts.create_alert(db, network_ids=[a], text="Preventietip", urgency="normal", actor=ACTOR)
-    assert alerts.queue_depth(db) == 0  # the quit guard and status line are about SMS work
-    assert alerts.queue_depth(db, channel="email") == alerts.queue_depth(db, channel=None) > 0
+    email = alerts.queue_depth(db, channel="email")
+    assert email > 0 and alerts.queue_depth(db, channel="sms") == 0
+    assert alerts.queue_depth(db) == email  # the quit guard and status line count e-mail too
     alerts.create_alert(db, network_ids=[a], text="Inbraak", actor=ACTOR)
-    assert alerts.queue_depth(db) > 0
+    assert alerts.queue_depth(db) == email + alerts.queue_depth(db, channel="sms") > email

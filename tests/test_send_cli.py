@@ -100,14 +100,18 @@ def test_no_secure_keyring_refuses_before_writing(seeded, capsys, monkeypatch):
     assert _count(db, Alert) == 0
 
 
-def test_normal_alert_is_queued_for_email(seeded, capsys):
+def test_normal_alert_goes_by_email(seeded, capsys, smtp_sim, tmp_path):
     db, url = seeded
-    assert main(["--db", url, "send", "--network", "Kerkstraat", "--text", "Preventie", "--normal", "--yes"]) == 0
+    conf = tmp_path / "c.toml"
+    conf.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sim.port}\nsecurity = "none"\ntraining = true\n')
+    argv = ["--config", str(conf), "--db", url, "send", "--network", "Kerkstraat", "--text", "Preventie", "--normal"]
+    assert main([*argv, "--yes"]) == 0
     out = capsys.readouterr().out
-    assert "Channel: e-mail" in out and "queued for e-mail" in out
+    assert "Channel: e-mail" in out and "e-mail: submitted 1" in out
     with db.read() as s:
         assert s.scalars(select(Delivery.address)).all() == ["an@example.be"]
         assert s.scalar(select(Alert.expires_at)) is None
+    assert [m.rcpt_tos for m in smtp_sim.received] == [("an@example.be",)]
 
 
 def test_waits_on_a_running_sender_service_and_times_out(seeded, capsys):
