@@ -71,12 +71,15 @@ def phone_digits(text: str) -> str:
     return d
 
 
-def _text_parts(session: Session, network_id: int, text: str):  # noqa: ANN202
-    """A subquery of the ids the typed text matches (ids may repeat), or None when there is no text.
+def _matched_keys(session: Session, network_id: int, text: str, status: str | None):  # noqa: ANN202
+    """A statement for the (name_key, id) of the members the typed text matches (rows may repeat),
+    or None when there is no text.
 
-    Name word-start, street prefix, and for a typed number the digits of the mobile/landline. Each
-    test first runs on an index that covers it (ix_member_network_name, ix_member_network_street, the
-    partial uq_member_network_mobile) to find ids; only the matches are then read for status/name_key.
+    Name word-start (a prefix of the name or of a later word), street prefix, and for a typed number
+    without letters the digits of the mobile/landline (a number is not looked for in names). The name
+    and street tests read only the covering indexes ix_member_network_name / ix_member_network_street
+    (status included), so no member row is read for them; the phone tests scan the mobile/landline
+    indexes and read only the matching rows.
     """
     f = fold(text)
     if not f:
@@ -84,25 +87,33 @@ def _text_parts(session: Session, network_id: int, text: str):  # noqa: ANN202
     sqlite = session.get_bind().dialect.name == "sqlite"
 
     def contains(col, needle: str):  # noqa: ANN001, ANN202
-        # instr is several times faster than LIKE in SQLite (no per-character case folding)
+        # instr is several times faster than LIKE in SQLite (no per-character case folding); the
+        # folded needle is a-z, 0-9 and spaces only, so it holds no LIKE wildcard
         return func.instr(col, needle) > 0 if sqlite else col.like(f"%{needle}%")
 
-    def ids(*conds):  # noqa: ANN002, ANN202
-        return select(Member.id).where(Member.network_id == network_id, *conds)
+    base = [Member.network_id == network_id] + ([Member.status == status] if status else [])
 
-    id_parts = [
-        ids(contains(" " + Member.name_key, " " + f)),
-        ids(Member.street_key >= f, Member.street_key < prefix_upper_bound(f)),
-    ]
-    if not re.search(r"[A-Za-z]", text):
+    def keys(*conds):  # noqa: ANN002, ANN202
+        return select(Member.name_key, Member.id).where(*base, *conds)
+
+    def prefix(col):  # noqa: ANN001, ANN202
+        return and_(col >= f, col < prefix_upper_bound(f))
+
+    has_letter = re.search(r"[A-Za-z]", text) is not None
+    # ' ' || name_key would build a string per row: testing the first word by range and the later
+    # words with contains(' ' + f) halves the scan
+    parts = [keys(prefix(Member.street_key))]
+    if has_letter:
+        parts.append(keys(or_(prefix(Member.name_key), contains(Member.name_key, " " + f))))
+    else:
         d = phone_digits(text)
         if len(d) >= 3:
-            id_parts.append(ids(Member.mobile.isnot(None), contains(Member.mobile, d)))
+            parts.append(keys(Member.mobile.isnot(None), contains(Member.mobile, d)))
             typed_national = re.match(r"\s*(\+|0)", text) is not None
             if not (typed_national and d.startswith("4")):
-                # landlines have no index: scanned only when the typed number can be one (not "04...")
-                id_parts.append(ids(Member.landline.isnot(None), contains(Member.landline, d)))
-    return union_all(*id_parts).subquery("matched")
+                # landlines: scanned only when the typed number can be one (not "04...")
+                parts.append(keys(Member.landline.isnot(None), contains(Member.landline, d)))
+    return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
 def _after(key: tuple[str, int]):  # noqa: ANN202
@@ -111,13 +122,6 @@ def _after(key: tuple[str, int]):  # noqa: ANN202
 
 def _before(key: tuple[str, int]):  # noqa: ANN202
     return or_(Member.name_key < key[0], and_(Member.name_key == key[0], Member.id < key[1]))
-
-
-def _rows_by_id(session: Session, ids: list[int]) -> list[MemberRow]:
-    if not ids:
-        return []
-    found = {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(Member.id.in_(ids)))}
-    return [found[i] for i in ids if i in found]
 
 
 def page_members(
@@ -133,9 +137,9 @@ def page_members(
     base = [Member.network_id == network_id]
     if status:
         base.append(Member.status == status)
-    matched = _text_parts(session, network_id, text)
+    matched = _matched_keys(session, network_id, text, status)
     if matched is not None:
-        return _page_in_memory(session, matched, base, after=after, before=before, limit=limit)
+        return _page_in_memory(session, matched, after=after, before=before, limit=limit)
     total = session.execute(select(func.count()).where(*base)).scalar_one()
     stmt = select(*_COLUMNS).where(*base)
     if before is not None:
@@ -159,11 +163,11 @@ def page_members(
     return MemberPage(rows=rows, total=total, offset=offset, first_key=first_key, last_key=last_key)
 
 
-def _page_in_memory(session: Session, matched, where: list, *, after, before, limit: int) -> MemberPage:  # noqa: ANN001
-    """A typed filter: read the sort keys of the matches (driven by the matched ids, rows looked up by
-    id), then page in memory. Plain tuples: sorting SQLAlchemy Row objects is ten times slower."""
-    stmt = select(Member.name_key, Member.id).join(matched, Member.id == matched.c.id).where(*where)
-    keys = sorted({(k, i) for k, i in session.execute(stmt)})
+def _page_in_memory(session: Session, matched, *, after, before, limit: int) -> MemberPage:  # noqa: ANN001
+    """A typed filter: read the sort keys of the matches in one statement (from covering indexes),
+    then page in memory: one scan gives the total, the offset and the page. Plain tuples: sorting
+    SQLAlchemy Row objects is ten times slower."""
+    keys = sorted({(k, i) for k, i in session.execute(matched)})
     if before is not None:
         end = bisect_left(keys, tuple(before))
         start = max(0, end - limit)

@@ -3,10 +3,12 @@
 Search answers from index range scans on ``search_term.term`` (``term >= q AND term < q || U+FFFF``),
 never from a scan of networks or streets. Ranking, best first:
   - how it matched: exact text > prefix of the whole text > prefix of a later word;
-  - which field: name > street > municipality > postcode (``SearchTerm.weight``);
+  - which field: name > kind ("z-bin") > street > municipality > postcode (``SearchTerm.weight``);
   - ties: more active members first, then name.
 Several typed words narrow: every word must match something of the network ("kerk 9100"); a network
 whose single field matches the whole phrase ("sint niklaas") ranks above word-by-word matches.
+When the prefixes find little, the typed text is matched against the indexed terms held in memory
+(fuzzy_terms.py): those hits say ``fuzzy=True`` and rank below every prefix hit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from .fuzzy_terms import fuzzy_terms_for
 from .keys import fold, prefix_upper_bound, query_keys
 from .models import Alert, AlertNetwork, Member, Network, NetworkStreet, PoliceZone, Reply, SearchTerm
 
@@ -24,6 +27,7 @@ EXACT, WHOLE_PREFIX, WORD_PREFIX = 3, 2, 1
 _MATCH_LABEL = {EXACT: "exact", WHOLE_PREFIX: "prefix", WORD_PREFIX: "word"}
 PHRASE_BONUS = 1000
 MAX_QUERY_WORDS = 6
+FUZZY_WHEN_FEWER = 3  # prefix hits below which the forgiving path adds its matches (a "weak" result)
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,12 @@ class NetworkHit:
     status: str
     member_count: int  # active members only
     matched: str  # label of what matched (street with postcode, municipality, ...)
-    field: str  # name | street | municipality | postcode
+    field: str  # name | kind | street | municipality | postcode
     score: int = 0  # ranking score (higher first); for display and tests
+    postcode: str = ""  # of the matched street or postcode, else ""
+    # found by the forgiving path (fuzzy_terms.py), not by a typed prefix; always ranked below prefix hits
+    fuzzy: bool = False
+    suggestion: str = ""  # for a fuzzy hit: the indexed text it is close to ("did you mean ...")
 
 
 @dataclass
@@ -45,10 +53,12 @@ class _Best:
     score: int = -1
     field: str = ""
     label: str = ""
+    postcode: str = ""
+    suggestion: str = ""  # fuzzy matches only
 
-    def offer(self, score: int, field: str, label: str) -> None:
+    def offer(self, score: int, field: str, label: str, postcode: str = "") -> None:
         if score > self.score or (score == self.score and label < self.label):
-            self.score, self.field, self.label = score, field, label
+            self.score, self.field, self.label, self.postcode = score, field, label, postcode
 
 
 def _key_ranges(word: str) -> list[tuple[str, bool]]:
@@ -82,15 +92,16 @@ def _scan(session: Session, text: str, zone_id: int | None) -> dict[int, _Best]:
             SearchTerm.weight,
             SearchTerm.is_start,
             SearchTerm.label,
+            SearchTerm.postcode,
         )
         if zone_id is not None:
             stmt = stmt.join(Network, Network.id == SearchTerm.network_id).where(Network.zone_id == zone_id)
-        for nid, term, fld, weight, is_start, label in session.execute(stmt.where(cond)):
+        for nid, term, fld, weight, is_start, label, postcode in session.execute(stmt.where(cond)):
             score = _match_kind(term, key, is_start) * 100 + weight
             b = best.get(nid)
             if b is None:
                 best[nid] = b = _Best()
-            b.offer(score, fld, label)
+            b.offer(score, fld, label, postcode)
     return best
 
 
@@ -106,13 +117,48 @@ def _match_kind(term: str, key: str, is_start: bool) -> int:
 
 
 def search_networks(session: Session, query: str, *, zone_id: int | None = None, limit: int = 50) -> list[NetworkHit]:
+    """Ranked networks for what the dispatcher typed; misspellings are caught by the fuzzy path
+    (hits with ``fuzzy=True``, ranked after every prefix hit) when the prefixes find fewer than
+    FUZZY_WHEN_FEWER networks."""
     words = fold(query).split()[:MAX_QUERY_WORDS]
     if not words:
         return []
+    scores = _prefix_scores(session, words, zone_id)
+    fuzzy_ids: set[int] = set()
+    if len(scores) < FUZZY_WHEN_FEWER:
+        for nid, b in _fuzzy_scores(session, " ".join(words), zone_id).items():
+            if nid not in scores:
+                scores[nid] = b
+                fuzzy_ids.add(nid)
+    if not scores:
+        return []
+    return _hits(session, scores, fuzzy_ids, limit)
+
+
+def suggest_networks(session: Session, name: str, *, limit: int = 3) -> list[str]:
+    """Names of the networks a mistyped name most likely meant ("Kerkwijk" -> ["BIN Kerkwijk"]), best first."""
+    return list(dict.fromkeys(h.name for h in search_networks(session, name, limit=limit)))[:limit]
+
+
+def _fuzzy_scores(session: Session, phrase: str, zone_id: int | None) -> dict[int, _Best]:
+    best: dict[int, _Best] = {}
+    for m in fuzzy_terms_for(session).match(session, phrase, zone_id=zone_id):
+        # similarity 80..100 plus a field bonus of 1..4: always below a prefix match (>= 110)
+        score = int(m.similarity) + m.entry.weight // 10
+        b = best.get(m.entry.network_id)
+        if b is None:
+            best[m.entry.network_id] = b = _Best()
+        b.offer(score, m.entry.field, m.entry.label, m.entry.postcode)
+    for b in best.values():
+        b.suggestion = b.label  # the closest indexed text, as the dispatcher would have typed it
+    return best
+
+
+def _prefix_scores(session: Session, words: list[str], zone_id: int | None) -> dict[int, _Best]:
     phrase = " ".join(words)
     scores: dict[int, _Best] = {}
     for nid, b in _scan(session, phrase, zone_id).items():
-        scores[nid] = _Best(b.score + (PHRASE_BONUS if len(words) > 1 else 0), b.field, b.label)
+        scores[nid] = _Best(b.score + (PHRASE_BONUS if len(words) > 1 else 0), b.field, b.label, b.postcode)
     if len(words) > 1:
         per_word = [_scan(session, w, zone_id) for w in words]
         common = set(per_word[0]).intersection(*per_word[1:])
@@ -122,9 +168,11 @@ def search_networks(session: Session, query: str, *, zone_id: int | None = None,
             shown = [m for m in matches if not any(m.label in o.label and m.label != o.label for o in matches)]
             top = max(shown, key=lambda b: b.score)
             labels = " + ".join(dict.fromkeys(m.label for m in shown))
-            scores[nid] = _Best(sum(m.score for m in matches), top.field, labels)
-    if not scores:
-        return []
+            scores[nid] = _Best(sum(m.score for m in matches), top.field, labels, top.postcode)
+    return scores
+
+
+def _hits(session: Session, scores: dict[int, _Best], fuzzy_ids: set[int], limit: int) -> list[NetworkHit]:
     # Rank before counting members: a broad prefix ("sint") matches a thousand networks, and counting
     # each one's members cost more than the search. Member counts only break ties among the shown.
     ordered = sorted(scores, key=lambda nid: -scores[nid].score)
@@ -154,6 +202,9 @@ def search_networks(session: Session, query: str, *, zone_id: int | None = None,
             matched=scores[nid].label,
             field=scores[nid].field,
             score=scores[nid].score,
+            postcode=scores[nid].postcode,
+            fuzzy=nid in fuzzy_ids,
+            suggestion=scores[nid].suggestion,
         )
         for nid, r in rows.items()
     ]
