@@ -124,7 +124,8 @@ class SearchTerm(SQLModel, table=True):
     """
 
     __tablename__ = "search_term"
-    __table_args__ = (Index("ix_search_term_term", "term", "network_id"),)
+    # weight and is_start inside: the search scores a broad prefix from this index alone (networks.py)
+    __table_args__ = (Index("ix_search_term_term", "term", "network_id", "weight", "is_start"),)
 
     id: int | None = Field(default=None, primary_key=True)
     term: str = Field(sa_column=folded_key(160))

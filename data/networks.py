@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .fuzzy_terms import fuzzy_terms_for
@@ -74,46 +74,63 @@ def _key_ranges(word: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _scan(session: Session, text: str, zone_id: int | None) -> dict[int, _Best]:
-    """Best match per network for one typed text (a word or the whole phrase)."""
-    best: dict[int, _Best] = {}
-    for key, whole_word in _key_ranges(text):
-        if whole_word:
-            cond = or_(
-                SearchTerm.term == key,
-                and_(SearchTerm.term >= key + " ", SearchTerm.term < prefix_upper_bound(key + " ")),
-            )
-        else:
-            cond = and_(SearchTerm.term >= key, SearchTerm.term < prefix_upper_bound(key))
-        stmt = select(
-            SearchTerm.network_id,
-            SearchTerm.term,
-            SearchTerm.field,
-            SearchTerm.weight,
-            SearchTerm.is_start,
-            SearchTerm.label,
-            SearchTerm.postcode,
+def _range(key: str, whole_word: bool):  # noqa: ANN202
+    if whole_word:
+        return or_(
+            SearchTerm.term == key,
+            and_(SearchTerm.term >= key + " ", SearchTerm.term < prefix_upper_bound(key + " ")),
         )
+    return and_(SearchTerm.term >= key, SearchTerm.term < prefix_upper_bound(key))
+
+
+def _score(key: str):  # noqa: ANN202
+    """How it matched (exact / prefix of the whole text / prefix of a later word) * 100 + field weight.
+
+    A term is the folded text from one of its words to the end, so a start term equal to the typed
+    key is the whole text (for a street: the street itself, its label adds postcode and town).
+    """
+    start = SearchTerm.is_start == true()
+    return (
+        case(
+            (and_(start, SearchTerm.term == key), EXACT * 100),
+            (start, WHOLE_PREFIX * 100),
+            else_=WORD_PREFIX * 100,
+        )
+        + SearchTerm.weight
+    )
+
+
+def _scan(session: Session, text: str, zone_id: int | None) -> dict[int, int]:
+    """Best score per network for one typed text (a word or the whole phrase).
+
+    Aggregated in SQL from the covering index ix_search_term_term: a broad prefix ("sint", "bin")
+    matches tens of thousands of terms, and carrying each to Python cost more than the rest of the
+    search. Labels are read afterwards for the networks shown only (_labels).
+    """
+    best: dict[int, int] = {}
+    for key, whole_word in _key_ranges(text):
+        stmt = select(SearchTerm.network_id, func.max(_score(key))).where(_range(key, whole_word))
         if zone_id is not None:
             stmt = stmt.join(Network, Network.id == SearchTerm.network_id).where(Network.zone_id == zone_id)
-        for nid, term, fld, weight, is_start, label, postcode in session.execute(stmt.where(cond)):
-            score = _match_kind(term, key, is_start) * 100 + weight
+        for nid, score in session.execute(stmt.group_by(SearchTerm.network_id)):
+            if score > best.get(nid, -1):
+                best[nid] = score
+    return best
+
+
+def _labels(session: Session, text: str, network_ids: list[int]) -> dict[int, _Best]:
+    """What matched (field, label, postcode of the best term) for these networks and one typed text."""
+    best: dict[int, _Best] = {}
+    for key, whole_word in _key_ranges(text):
+        stmt = select(
+            SearchTerm.network_id, _score(key), SearchTerm.field, SearchTerm.label, SearchTerm.postcode
+        ).where(_range(key, whole_word), SearchTerm.network_id.in_(network_ids))
+        for nid, score, fld, label, postcode in session.execute(stmt):
             b = best.get(nid)
             if b is None:
                 best[nid] = b = _Best()
             b.offer(score, fld, label, postcode)
     return best
-
-
-def _match_kind(term: str, key: str, is_start: bool) -> int:
-    """Exact / prefix of the whole text / prefix of a later word.
-
-    A term is the folded text from one of its words to the end, so a start term equal to the typed
-    key is the whole text (for a street: the street itself, its label adds postcode and town).
-    """
-    if not is_start:
-        return WORD_PREFIX
-    return EXACT if term == key else WHOLE_PREFIX
 
 
 def search_networks(session: Session, query: str, *, zone_id: int | None = None, limit: int = 50) -> list[NetworkHit]:
@@ -123,7 +140,7 @@ def search_networks(session: Session, query: str, *, zone_id: int | None = None,
     words = fold(query).split()[:MAX_QUERY_WORDS]
     if not words:
         return []
-    scores = _prefix_scores(session, words, zone_id)
+    scores = _prefix_scores(session, words, zone_id, limit)
     fuzzy_ids: set[int] = set()
     if len(scores) < FUZZY_WHEN_FEWER:
         for nid, b in _fuzzy_scores(session, " ".join(words), zone_id).items():
@@ -154,37 +171,64 @@ def _fuzzy_scores(session: Session, phrase: str, zone_id: int | None) -> dict[in
     return best
 
 
-def _prefix_scores(session: Session, words: list[str], zone_id: int | None) -> dict[int, _Best]:
+def _prefix_scores(session: Session, words: list[str], zone_id: int | None, limit: int) -> dict[int, _Best]:
+    """Scores of the networks the typed prefixes match, with what matched for those that can be shown."""
     phrase = " ".join(words)
-    scores: dict[int, _Best] = {}
-    for nid, b in _scan(session, phrase, zone_id).items():
-        scores[nid] = _Best(b.score + (PHRASE_BONUS if len(words) > 1 else 0), b.field, b.label, b.postcode)
-    if len(words) > 1:
+    bonus = PHRASE_BONUS if len(words) > 1 else 0
+    ranked = {nid: score + bonus for nid, score in _scan(session, phrase, zone_id).items()}
+    phrase_ids = set(ranked)
+    # every word-by-word match ranks below every whole-phrase match (PHRASE_BONUS): when the phrase
+    # alone fills the list ("z-bin"), scanning each word ("z", "bin": every network) changes nothing
+    if 1 < len(words) and len(phrase_ids) < limit:
         per_word = [_scan(session, w, zone_id) for w in words]
-        common = set(per_word[0]).intersection(*per_word[1:])
-        for nid in common - set(scores):
-            matches = [pw[nid] for pw in per_word]
+        for nid in set(per_word[0]).intersection(*per_word[1:]) - phrase_ids:
+            ranked[nid] = sum(pw[nid] for pw in per_word)
+    shown = _candidates(ranked, limit)
+    scores: dict[int, _Best] = {}
+    from_phrase = [nid for nid in shown if nid in phrase_ids]
+    if from_phrase:
+        for nid, b in _labels(session, phrase, from_phrase).items():
+            scores[nid] = _Best(ranked[nid], b.field, b.label, b.postcode)
+    from_words = [nid for nid in shown if nid not in phrase_ids]
+    if from_words:
+        per_word_labels = [_labels(session, w, from_words) for w in words]
+        for nid in from_words:
+            matches = [pl[nid] for pl in per_word_labels]
             # "Kerkstraat, 9100 Sint-Niklaas" already says "9100 Sint-Niklaas": show each fact once
-            shown = [m for m in matches if not any(m.label in o.label and m.label != o.label for o in matches)]
-            top = max(shown, key=lambda b: b.score)
-            labels = " + ".join(dict.fromkeys(m.label for m in shown))
-            scores[nid] = _Best(sum(m.score for m in matches), top.field, labels, top.postcode)
+            shown_m = [m for m in matches if not any(m.label in o.label and m.label != o.label for o in matches)]
+            top = max(shown_m, key=lambda b: b.score)
+            labels = " + ".join(dict.fromkeys(m.label for m in shown_m))
+            scores[nid] = _Best(ranked[nid], top.field, labels, top.postcode)
     return scores
+
+
+def _candidates(ranked: dict[int, int], limit: int) -> list[int]:
+    """The networks that can be among the `limit` shown: the best scores, and every network tied with
+    the last of them (member counts break those ties), at most 2 * limit."""
+    ordered = sorted(ranked, key=lambda nid: (-ranked[nid], nid))
+    if len(ordered) > limit:
+        cut = ranked[ordered[limit - 1]]
+        ordered = [nid for nid in ordered if ranked[nid] >= cut]
+    return ordered[: limit * 2]
 
 
 def _hits(session: Session, scores: dict[int, _Best], fuzzy_ids: set[int], limit: int) -> list[NetworkHit]:
     # Rank before counting members: a broad prefix ("sint") matches a thousand networks, and counting
     # each one's members cost more than the search. Member counts only break ties among the shown.
-    ordered = sorted(scores, key=lambda nid: -scores[nid].score)
-    if len(ordered) > limit:
-        cut = scores[ordered[limit - 1]].score
-        ordered = [nid for nid in ordered if scores[nid].score >= cut]
-    ids = ordered[: max(limit * 4, limit)]
+    ids = _candidates({nid: b.score for nid, b in scores.items()}, limit)
     rows = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         stmt = (
-            select(Network.id, Network.name, Network.kind, Network.municipality, Network.status, PoliceZone.code)
+            select(
+                Network.id,
+                Network.name,
+                Network.kind,
+                Network.municipality,
+                Network.status,
+                PoliceZone.code,
+                Network.name_key,
+            )
             .join(PoliceZone, PoliceZone.id == Network.zone_id)
             .where(Network.id.in_(chunk))
         )
@@ -208,7 +252,8 @@ def _hits(session: Session, scores: dict[int, _Best], fuzzy_ids: set[int], limit
         )
         for nid, r in rows.items()
     ]
-    hits.sort(key=lambda h: (-h.score, -h.member_count, fold(h.name), h.network_id))
+    name_key = {nid: r[6] for nid, r in rows.items()}
+    hits.sort(key=lambda h: (-h.score, -h.member_count, name_key[h.network_id], h.network_id))
     return hits[:limit]
 
 

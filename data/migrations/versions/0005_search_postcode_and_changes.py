@@ -5,7 +5,8 @@ search_term.postcode lets a hit say which postcode its street is in; search_inde
 network whose terms were rewritten, so each process's fuzzy matcher reloads only those. The terms of
 every network are rebuilt here (same transaction), which fills the postcodes and the kind terms.
 ix_member_network_name / ix_member_network_street gain the sort key and status, so the member list's
-name, street and status filters read the index alone (data/members.py).
+name, street and status filters read the index alone (data/members.py); ix_search_term_term gains
+weight and is_start, so a broad search prefix is scored from the index alone (data/networks.py).
 
 Revision ID: 0005
 Revises: 0004
@@ -41,6 +42,7 @@ def upgrade() -> None:
         name=["network_id", "name_key", "id", "status"],
         street=["network_id", "street_key", "name_key", "id", "status"],
     )
+    _term_index(["term", "network_id", "weight", "is_start"])
     # Data step: today's rebuild_terms writes exactly the columns this revision leaves. A later revision
     # that changes search_term must take this step over (as this one took it from 0003).
     from bin_console.data.search_index import rebuild_terms
@@ -57,7 +59,13 @@ def _member_indexes(*, name: list[str], street: list[str]) -> None:
     op.create_index("ix_member_network_street", "member", street, unique=False)
 
 
+def _term_index(columns: list[str]) -> None:
+    op.drop_index("ix_search_term_term", table_name="search_term")
+    op.create_index("ix_search_term_term", "search_term", columns, unique=False)
+
+
 def downgrade() -> None:
+    _term_index(["term", "network_id"])
     _member_indexes(name=["network_id", "name_key", "id"], street=["network_id", "street_key"])
     op.drop_table("search_index_change")
     with op.batch_alter_table("search_term") as batch:
