@@ -152,9 +152,10 @@ def search_networks(session: Session, query: str, *, zone_id: int | None = None,
     return _hits(session, scores, fuzzy_ids, limit)
 
 
-def suggest_networks(session: Session, name: str, *, limit: int = 3) -> list[str]:
+def suggest_networks(session: Session, name: str, *, zone_id: int | None = None, limit: int = 3) -> list[str]:
     """Names of the networks a mistyped name most likely meant ("Kerkwijk" -> ["BIN Kerkwijk"]), best first."""
-    return list(dict.fromkeys(h.name for h in search_networks(session, name, limit=limit)))[:limit]
+    hits = search_networks(session, name, zone_id=zone_id, limit=limit)
+    return list(dict.fromkeys(h.name for h in hits))
 
 
 def _fuzzy_scores(session: Session, phrase: str, zone_id: int | None) -> dict[int, _Best]:
