@@ -62,6 +62,11 @@ class FuzzyTerms:
         self._buckets: dict[str, list[str]] = {}  # first character -> terms
         self._stale_buckets: set[str] = set()
 
+    @property
+    def term_count(self) -> int:
+        """Distinct terms held (for the benchmark's report)."""
+        return len(self._entries)
+
     def match(self, session: Session, folded_query: str, *, zone_id: int | None = None) -> list[FuzzyMatch]:
         """The closest indexed terms to a folded query, best first (one entry per term and network)."""
         if len(folded_query) < MIN_QUERY_CHARS:
