@@ -243,3 +243,22 @@ def test_migration_0005_rebuilds_terms_with_postcodes_and_kind(any_db_url):
             assert c.execute(text("SELECT count(*) FROM network_street")).scalar_one() == 1
     finally:
         db.dispose()
+
+
+def test_a_repeated_fuzzy_search_does_not_read_the_index_again(db, directory):
+    """The candidates are read once; after that a fuzzy search asks only whether the index changed."""
+    from sqlalchemy import event
+
+    _search(db, "stationstraat")
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        seen.append(" ".join(statement.lower().split()))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert _search(db, "kerkstrat")[0].fuzzy
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    reads_all_terms = [s for s in seen if "from search_term join network" in s]
+    assert reads_all_terms == [] and any("from search_index_change" in s for s in seen), seen
