@@ -34,6 +34,9 @@ TERM_LIMIT = 12  # best distinct terms taken; each may belong to many networks
 INCREMENTAL_MAX_NETWORKS = 200
 
 
+_LATEST_CHANGE = select(func.max(SearchIndexChange.id))  # built once: it runs on every fuzzy search
+
+
 @dataclass(frozen=True)
 class TermEntry:
     network_id: int
@@ -87,7 +90,7 @@ class FuzzyTerms:
 
     # ------------------------------------------------------------------ upkeep (lock held)
     def _refresh(self, session: Session) -> None:
-        latest = session.scalar(select(func.max(SearchIndexChange.id))) or 0
+        latest = session.scalar(_LATEST_CHANGE) or 0
         if self._last_change == latest:
             return
         if self._last_change is None or latest < self._last_change:  # first use, or a recreated database
