@@ -10,7 +10,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from .keys import fold, prefix_upper_bound
@@ -71,9 +71,19 @@ def phone_digits(text: str) -> str:
     return d
 
 
-def _matched_keys(session: Session, network_id: int, text: str, status: str | None):  # noqa: ANN202
-    """A statement for the (name_key, id) of the members the typed text matches (rows may repeat),
-    or None when there is no text.
+@dataclass(frozen=True)
+class _Filter:
+    """What a typed text matches, split by cost: the street prefix can match thousands of members of a
+    big network and is counted and paged by the database; the other tests (name word-start, phone
+    digits) match few and their keys are read into memory."""
+
+    base: list  # network (and status) conditions
+    street: object  # street prefix condition
+    others: list  # one condition per other test; each runs on its own index
+
+
+def _filter(session: Session, network_id: int, text: str, status: str | None) -> _Filter | None:
+    """None when there is no text.
 
     Name word-start (a prefix of the name or of a later word), street prefix, and for a typed number
     without letters the digits of the mobile/landline (a number is not looked for in names). The name
@@ -91,29 +101,24 @@ def _matched_keys(session: Session, network_id: int, text: str, status: str | No
         # folded needle is a-z, 0-9 and spaces only, so it holds no LIKE wildcard
         return func.instr(col, needle) > 0 if sqlite else col.like(f"%{needle}%")
 
-    base = [Member.network_id == network_id] + ([Member.status == status] if status else [])
-
-    def keys(*conds):  # noqa: ANN002, ANN202
-        return select(Member.name_key, Member.id).where(*base, *conds)
-
     def prefix(col):  # noqa: ANN001, ANN202
         return and_(col >= f, col < prefix_upper_bound(f))
 
-    has_letter = re.search(r"[A-Za-z]", text) is not None
-    # ' ' || name_key would build a string per row: testing the first word by range and the later
-    # words with contains(' ' + f) halves the scan
-    parts = [keys(prefix(Member.street_key))]
-    if has_letter:
-        parts.append(keys(or_(prefix(Member.name_key), contains(Member.name_key, " " + f))))
+    base = [Member.network_id == network_id] + ([Member.status == status] if status else [])
+    others = []
+    if re.search(r"[A-Za-z]", text):
+        # ' ' || name_key would build a string per row: testing the first word by range and the
+        # later words with contains(' ' + f) halves the scan
+        others.append(or_(prefix(Member.name_key), contains(Member.name_key, " " + f)))
     else:
         d = phone_digits(text)
         if len(d) >= 3:
-            parts.append(keys(Member.mobile.isnot(None), contains(Member.mobile, d)))
+            others.append(and_(Member.mobile.isnot(None), contains(Member.mobile, d)))
             typed_national = re.match(r"\s*(\+|0)", text) is not None
             if not (typed_national and d.startswith("4")):
                 # landlines: scanned only when the typed number can be one (not "04...")
-                parts.append(keys(Member.landline.isnot(None), contains(Member.landline, d)))
-    return union_all(*parts) if len(parts) > 1 else parts[0]
+                others.append(and_(Member.landline.isnot(None), contains(Member.landline, d)))
+    return _Filter(base=base, street=prefix(Member.street_key), others=others)
 
 
 def _after(key: tuple[str, int]):  # noqa: ANN202
@@ -137,9 +142,9 @@ def page_members(
     base = [Member.network_id == network_id]
     if status:
         base.append(Member.status == status)
-    matched = _matched_keys(session, network_id, text, status)
-    if matched is not None:
-        return _page_in_memory(session, matched, after=after, before=before, limit=limit)
+    flt = _filter(session, network_id, text, status)
+    if flt is not None:
+        return _page_filtered(session, flt, after=after, before=before, limit=limit)
     total = session.execute(select(func.count()).where(*base)).scalar_one()
     stmt = select(*_COLUMNS).where(*base)
     if before is not None:
@@ -163,26 +168,52 @@ def page_members(
     return MemberPage(rows=rows, total=total, offset=offset, first_key=first_key, last_key=last_key)
 
 
-def _page_in_memory(session: Session, matched, *, after, before, limit: int) -> MemberPage:  # noqa: ANN001
-    """A typed filter: read the sort keys of the matches in one statement (from covering indexes),
-    then page in memory: one scan gives the total, the offset and the page. Plain tuples: sorting
-    SQLAlchemy Row objects is ten times slower."""
-    keys = sorted({(k, i) for k, i in session.execute(matched)})
-    if before is not None:
-        end = bisect_left(keys, tuple(before))
-        start = max(0, end - limit)
+def _page_filtered(session: Session, flt: _Filter, *, after, before, limit: int) -> MemberPage:
+    """A typed filter. The keys matched by the name/phone tests are read (few) and paged in memory;
+    the members only the street prefix matches are counted and paged by the database from the
+    covering index, and the two are merged. Carrying the keys of every member of a matched street to
+    Python (thousands on a big network) cost more than finding them."""
+    key = tuple_(Member.name_key, Member.id)
+    parts = [select(Member.name_key, Member.id).where(*flt.base, cond) for cond in flt.others]
+    if not parts:
+        few: list[tuple[str, int]] = []
     else:
-        start = bisect_right(keys, tuple(after)) if after is not None else 0
-        end = start + limit
-    window = keys[start:end]
+        stmt = union_all(*parts) if len(parts) > 1 else parts[0]
+        few = sorted({(k, i) for k, i in session.execute(stmt)})
+    # members of the street that no other test matched: counted once, never twice
+    street = [*flt.base, flt.street, *([~or_(*flt.others)] if flt.others else [])]
+    street_total = session.execute(select(func.count()).where(*street)).scalar_one()
+    total = len(few) + street_total
+    if before is not None:
+        near = few[max(0, bisect_left(few, tuple(before)) - limit) : bisect_left(few, tuple(before))]
+        if street_total:
+            stmt = select(Member.name_key, Member.id).where(*street, key < tuple_(*before))
+            near += session.execute(stmt.order_by(Member.name_key.desc(), Member.id.desc()).limit(limit)).all()
+        window = sorted((k, i) for k, i in near)[-limit:]
+    else:
+        start = bisect_right(few, tuple(after)) if after is not None else 0
+        near = few[start : start + limit]
+        if street_total:
+            stmt = select(Member.name_key, Member.id).where(*street, *([key > tuple_(*after)] if after else []))
+            near += session.execute(stmt.order_by(Member.name_key, Member.id).limit(limit)).all()
+        window = sorted((k, i) for k, i in near)[:limit]
+    if not window:
+        offset = total if after is not None else 0
+    elif after is None and before is None:
+        offset = 0
+    else:
+        first = window[0]
+        offset = bisect_left(few, first)
+        if street_total:
+            offset += session.execute(select(func.count()).where(*street, key < tuple_(*first))).scalar_one()
     ids = [i for _, i in window]
     found = (
         {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(Member.id.in_(ids)))} if ids else {}
     )
     return MemberPage(
         rows=[found[i] for i in ids if i in found],
-        total=len(keys),
-        offset=start,
+        total=total,
+        offset=offset,
         first_key=window[0] if window else None,
         last_key=window[-1] if window else None,
     )

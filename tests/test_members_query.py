@@ -206,7 +206,7 @@ def test_filters_return_the_rows_of_a_brute_force_reference(db):
     for q in queries:
         for status in (None, "active", "pending", "left"):
             expected = _reference(rows, q, status)
-            got, after = [], None
+            got, after, pages = [], None, []
             while True:
                 page = _page(db, nid, text=q, status=status, after=after, limit=97)
                 assert page.total == len(expected), (q, status)
@@ -214,7 +214,12 @@ def test_filters_return_the_rows_of_a_brute_force_reference(db):
                 if not page.rows:
                     break
                 got += [r.id for r in page.rows]
+                pages.append(page)
                 after = page.last_key
             assert got == expected, (q, status)
+            for prev, page in zip(pages, pages[1:], strict=False):  # and back, page by page
+                back = _page(db, nid, text=q, status=status, before=page.first_key, limit=97)
+                assert [r.id for r in back.rows] == [r.id for r in prev.rows], (q, status)
+                assert back.offset == prev.offset, (q, status)
     # the test can fail: a query matching in names and streets at once really has both kinds
     assert any(r["street_key"].startswith("jans") for r in rows) and any(" jans" in r["name_key"] for r in rows)
