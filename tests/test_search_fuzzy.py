@@ -262,3 +262,20 @@ def test_a_repeated_fuzzy_search_does_not_read_the_index_again(db, directory):
         event.remove(db.engine, "before_cursor_execute", capture)
     reads_all_terms = [s for s in seen if "from search_term join network" in s]
     assert reads_all_terms == [] and any("from search_index_change" in s for s in seen), seen
+
+
+async def test_the_networks_screen_says_did_you_mean(sqlite_db):
+    from ui_helpers import make_app, screen_text, settle
+    from ui_seed import seed
+
+    ids = seed(sqlite_db)
+    app = make_app(sqlite_db)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*"kerkstrat")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert 'did you mean "Kerkstraat' in text and "Kerkwijk" in text
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.current_network_id == ids["Kerkwijk"]
