@@ -73,6 +73,8 @@ TOWN_ROOT = [
 ]  # fmt: skip
 TOWN_SUFFIX = ["hem", "em", "dijk", "donk", "lo", "zele", "kerke", "gem", "ingen", "broek", "rode", "eren", "hout"]
 FR_TOWNS = ["Wérichamps", "Liège-Sud", "Fléron-Haut", "Héron", "Braine-le-Bois", "Orp-le-Petit", "Éghezée-Centre"]
+FR_STREET = ["Rue", "Avenue", "Chaussée", "Place", "Boulevard", "Allée"]
+TOWN_OWN_STREETS = 300
 MOBILE_PREFIXES = [str(p) for p in (*range(470, 480), *range(483, 490), *range(491, 500))]
 
 
@@ -138,6 +140,12 @@ def _towns(rng: random.Random, n: int) -> list[str]:
     return out
 
 
+def _own_streets(rng: random.Random, town: str, n: int = TOWN_OWN_STREETS) -> set[str]:
+    if town.split("-")[0] in {t.split("-")[0] for t in FR_TOWNS}:
+        return {f"{rng.choice(FR_STREET)} {rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(n)}
+    return {f"{rng.choice(FIRST)} {rng.choice(LAST)}{rng.choice(STREET_SUFFIX)}" for _ in range(n)}
+
+
 def _split_total(rng: random.Random, total: int, parts: int, lo: int, hi: int) -> list[int]:
     """`parts` counts between lo and hi, skewed (few large networks), summing to exactly `total`."""
     raw = [min(hi, max(lo, int(rng.lognormvariate(0, 0.6) * total / parts))) for _ in range(parts)]
@@ -183,8 +191,13 @@ def generate(out: Path, size: str, *, seed: int = 1) -> Manifest:
         while (zone, name.lower()) in used_names:
             name = f"{name} {rng.randrange(2, 99)}"
         used_names.add((zone, name.lower()))
-        # a town's networks share its street pool: Kerkstraat belongs to several networks
-        pool = town_streets.setdefault(town, sorted({s + x for s in STEMS for x in STREET_SUFFIX}))
+        # a town's networks share its street pool: Kerkstraat belongs to several networks. Besides the
+        # names every town has, each town has its own (named after people, as in Belgium), so the
+        # index holds about as many distinct street names as a national directory, which is what the
+        # fuzzy search's candidate set is sized by
+        pool = town_streets.get(town)
+        if pool is None:
+            pool = town_streets[town] = sorted({s + x for s in STEMS for x in STREET_SUFFIX} | _own_streets(rng, town))
         streets = rng.sample(pool, min(streets_per[i], len(pool)))
         networks.append((zone, name, kind, town, str(postcodes[town_idx]), streets))
 

@@ -251,7 +251,7 @@ def update_network(db: Database, network_id: int, changes: dict, actor: Actor) -
             return
         net.updated_at = utcnow()
         s.flush()
-        if {"name", "municipality", "streets"} & set(changed):
+        if {"name", "kind", "municipality", "streets"} & set(changed):
             rebuild_terms(s, [net.id])
         audit(s, actor, "network.update", f"network:{net.id}", {"fields": changed})
 

@@ -50,23 +50,19 @@ def _zone_id(session, settings) -> int | None:  # noqa: ANN001
 
 def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: ANN001
     """Networks by (folded) name; an unknown or ambiguous name is refused with the reason."""
-    try:
-        from .data.networks import find_networks
-    except ImportError:  # pragma: no cover - data/networks.py owned by the directory engineer
-        find_networks = None
-    from .data.keys import fold
+    from .data.networks import find_networks, suggest_networks
 
     out: list[Network] = []
     with db.read() as s:
         zid = _zone_id(s, settings)
         for name in names:
-            if find_networks is not None:
-                found = find_networks(s, name)
-            else:  # pragma: no cover
-                found = list(s.scalars(select(Network).where(Network.name_key == fold(name))))
+            found = find_networks(s, name)
             if zid is not None:
                 found = [n for n in found if n.zone_id == zid]
             if not found:
+                meant = suggest_networks(s, name, zone_id=zid)
+                if meant:
+                    raise _Refused(f"no network {clean(name)}; did you mean {' or '.join(_quoted(m) for m in meant)}?")
                 raise _Refused(f"no network named {name!r}; try `bin-console networks search {name!r}`")
             if len(found) > 1:
                 codes = ", ".join(
@@ -76,6 +72,10 @@ def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: 
             if found[0].id not in {n.id for n in out}:
                 out.append(found[0])
     return out
+
+
+def _quoted(name: str) -> str:
+    return '"' + clean(name) + '"'
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from .keys import fold, prefix_upper_bound
@@ -71,12 +71,25 @@ def phone_digits(text: str) -> str:
     return d
 
 
-def _text_parts(session: Session, network_id: int, text: str):  # noqa: ANN202
-    """A subquery of the ids the typed text matches (ids may repeat), or None when there is no text.
+@dataclass(frozen=True)
+class _Filter:
+    """What a typed text matches, split by cost: the street prefix can match thousands of members of a
+    big network and is counted and paged by the database; the other tests (name word-start, phone
+    digits) match few and their keys are read into memory."""
 
-    Name word-start, street prefix, and for a typed number the digits of the mobile/landline. Each
-    test first runs on an index that covers it (ix_member_network_name, ix_member_network_street, the
-    partial uq_member_network_mobile) to find ids; only the matches are then read for status/name_key.
+    base: list  # network (and status) conditions
+    street: object  # street prefix condition
+    others: list  # one condition per other test; each runs on its own index
+
+
+def _filter(session: Session, network_id: int, text: str, status: str | None) -> _Filter | None:
+    """None when there is no text.
+
+    Name word-start (a prefix of the name or of a later word), street prefix, and for a typed number
+    without letters the digits of the mobile/landline (a number is not looked for in names). The name
+    and street tests read only the covering indexes ix_member_network_name / ix_member_network_street
+    (status included), so no member row is read for them; the phone tests scan the mobile/landline
+    indexes and read only the matching rows.
     """
     f = fold(text)
     if not f:
@@ -84,25 +97,28 @@ def _text_parts(session: Session, network_id: int, text: str):  # noqa: ANN202
     sqlite = session.get_bind().dialect.name == "sqlite"
 
     def contains(col, needle: str):  # noqa: ANN001, ANN202
-        # instr is several times faster than LIKE in SQLite (no per-character case folding)
+        # instr is several times faster than LIKE in SQLite (no per-character case folding); the
+        # folded needle is a-z, 0-9 and spaces only, so it holds no LIKE wildcard
         return func.instr(col, needle) > 0 if sqlite else col.like(f"%{needle}%")
 
-    def ids(*conds):  # noqa: ANN002, ANN202
-        return select(Member.id).where(Member.network_id == network_id, *conds)
+    def prefix(col):  # noqa: ANN001, ANN202
+        return and_(col >= f, col < prefix_upper_bound(f))
 
-    id_parts = [
-        ids(contains(" " + Member.name_key, " " + f)),
-        ids(Member.street_key >= f, Member.street_key < prefix_upper_bound(f)),
-    ]
-    if not re.search(r"[A-Za-z]", text):
+    base = [Member.network_id == network_id] + ([Member.status == status] if status else [])
+    others = []
+    if re.search(r"[A-Za-z]", text):
+        # ' ' || name_key would build a string per row: testing the first word by range and the
+        # later words with contains(' ' + f) halves the scan
+        others.append(or_(prefix(Member.name_key), contains(Member.name_key, " " + f)))
+    else:
         d = phone_digits(text)
         if len(d) >= 3:
-            id_parts.append(ids(Member.mobile.isnot(None), contains(Member.mobile, d)))
+            others.append(and_(Member.mobile.isnot(None), contains(Member.mobile, d)))
             typed_national = re.match(r"\s*(\+|0)", text) is not None
             if not (typed_national and d.startswith("4")):
-                # landlines have no index: scanned only when the typed number can be one (not "04...")
-                id_parts.append(ids(Member.landline.isnot(None), contains(Member.landline, d)))
-    return union_all(*id_parts).subquery("matched")
+                # landlines: scanned only when the typed number can be one (not "04...")
+                others.append(and_(Member.landline.isnot(None), contains(Member.landline, d)))
+    return _Filter(base=base, street=prefix(Member.street_key), others=others)
 
 
 def _after(key: tuple[str, int]):  # noqa: ANN202
@@ -111,13 +127,6 @@ def _after(key: tuple[str, int]):  # noqa: ANN202
 
 def _before(key: tuple[str, int]):  # noqa: ANN202
     return or_(Member.name_key < key[0], and_(Member.name_key == key[0], Member.id < key[1]))
-
-
-def _rows_by_id(session: Session, ids: list[int]) -> list[MemberRow]:
-    if not ids:
-        return []
-    found = {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(Member.id.in_(ids)))}
-    return [found[i] for i in ids if i in found]
 
 
 def page_members(
@@ -133,9 +142,9 @@ def page_members(
     base = [Member.network_id == network_id]
     if status:
         base.append(Member.status == status)
-    matched = _text_parts(session, network_id, text)
-    if matched is not None:
-        return _page_in_memory(session, matched, base, after=after, before=before, limit=limit)
+    flt = _filter(session, network_id, text, status)
+    if flt is not None:
+        return _page_filtered(session, flt, after=after, before=before, limit=limit)
     total = session.execute(select(func.count()).where(*base)).scalar_one()
     stmt = select(*_COLUMNS).where(*base)
     if before is not None:
@@ -159,26 +168,52 @@ def page_members(
     return MemberPage(rows=rows, total=total, offset=offset, first_key=first_key, last_key=last_key)
 
 
-def _page_in_memory(session: Session, matched, where: list, *, after, before, limit: int) -> MemberPage:  # noqa: ANN001
-    """A typed filter: read the sort keys of the matches (driven by the matched ids, rows looked up by
-    id), then page in memory. Plain tuples: sorting SQLAlchemy Row objects is ten times slower."""
-    stmt = select(Member.name_key, Member.id).join(matched, Member.id == matched.c.id).where(*where)
-    keys = sorted({(k, i) for k, i in session.execute(stmt)})
-    if before is not None:
-        end = bisect_left(keys, tuple(before))
-        start = max(0, end - limit)
+def _page_filtered(session: Session, flt: _Filter, *, after, before, limit: int) -> MemberPage:
+    """A typed filter. The keys matched by the name/phone tests are read (few) and paged in memory;
+    the members only the street prefix matches are counted and paged by the database from the
+    covering index, and the two are merged. Carrying the keys of every member of a matched street to
+    Python (thousands on a big network) cost more than finding them."""
+    key = tuple_(Member.name_key, Member.id)
+    parts = [select(Member.name_key, Member.id).where(*flt.base, cond) for cond in flt.others]
+    if not parts:
+        few: list[tuple[str, int]] = []
     else:
-        start = bisect_right(keys, tuple(after)) if after is not None else 0
-        end = start + limit
-    window = keys[start:end]
+        stmt = union_all(*parts) if len(parts) > 1 else parts[0]
+        few = sorted({(k, i) for k, i in session.execute(stmt)})
+    # members of the street that no other test matched: counted once, never twice
+    street = [*flt.base, flt.street, *([~or_(*flt.others)] if flt.others else [])]
+    street_total = session.execute(select(func.count()).where(*street)).scalar_one()
+    total = len(few) + street_total
+    if before is not None:
+        near = few[max(0, bisect_left(few, tuple(before)) - limit) : bisect_left(few, tuple(before))]
+        if street_total:
+            stmt = select(Member.name_key, Member.id).where(*street, key < tuple_(*before))
+            near += session.execute(stmt.order_by(Member.name_key.desc(), Member.id.desc()).limit(limit)).all()
+        window = sorted((k, i) for k, i in near)[-limit:]
+    else:
+        start = bisect_right(few, tuple(after)) if after is not None else 0
+        near = few[start : start + limit]
+        if street_total:
+            stmt = select(Member.name_key, Member.id).where(*street, *([key > tuple_(*after)] if after else []))
+            near += session.execute(stmt.order_by(Member.name_key, Member.id).limit(limit)).all()
+        window = sorted((k, i) for k, i in near)[:limit]
+    if not window:
+        offset = total if after is not None else 0
+    elif after is None and before is None:
+        offset = 0
+    else:
+        first = window[0]
+        offset = bisect_left(few, first)
+        if street_total:
+            offset += session.execute(select(func.count()).where(*street, key < tuple_(*first))).scalar_one()
     ids = [i for _, i in window]
     found = (
         {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(Member.id.in_(ids)))} if ids else {}
     )
     return MemberPage(
         rows=[found[i] for i in ids if i in found],
-        total=len(keys),
-        offset=start,
+        total=total,
+        offset=offset,
         first_key=window[0] if window else None,
         last_key=window[-1] if window else None,
     )

@@ -124,7 +124,8 @@ class SearchTerm(SQLModel, table=True):
     """
 
     __tablename__ = "search_term"
-    __table_args__ = (Index("ix_search_term_term", "term", "network_id"),)
+    # weight and is_start inside: the search scores a broad prefix from this index alone (networks.py)
+    __table_args__ = (Index("ix_search_term_term", "term", "network_id", "weight", "is_start"),)
 
     id: int | None = Field(default=None, primary_key=True)
     term: str = Field(sa_column=folded_key(160))
@@ -135,6 +136,22 @@ class SearchTerm(SQLModel, table=True):
     # per row without re-folding the label (that cost more than the index scan itself)
     is_start: bool = False
     label: str = Field(default="", max_length=160)  # what matched, shown to the dispatcher
+    postcode: str = Field(default="", max_length=8)  # of the matched street (or postcode), else ""
+
+
+class SearchIndexChange(SQLModel, table=True):
+    """One row per network whose search terms were rewritten, in the writer's transaction.
+
+    Each process keeps the fuzzy matcher's candidates in memory (data/fuzzy_terms.py) and reads only
+    the rows after the last id it saw to reload just those networks: no scan per keystroke, and edits
+    made by another console or an import show up. AUTOINCREMENT so SQLite never reuses an id.
+    """
+
+    __tablename__ = "search_index_change"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_id: int  # no foreign key: the row must outlive a deleted network (its terms vanish too)
 
 
 class Member(SQLModel, table=True):
@@ -143,8 +160,10 @@ class Member(SQLModel, table=True):
 
     __tablename__ = "member"
     __table_args__ = (
-        Index("ix_member_network_name", "network_id", "name_key", "id"),
-        Index("ix_member_network_street", "network_id", "street_key"),
+        # status and the sort key inside: the list, the status filter and the name/street filters
+        # (data/members.py) read these indexes alone, never the member rows
+        Index("ix_member_network_name", "network_id", "name_key", "id", "status"),
+        Index("ix_member_network_street", "network_id", "street_key", "name_key", "id", "status"),
         Index("ix_member_network_status", "network_id", "status"),
         Index("ix_member_mobile", "mobile"),
         Index("ix_member_network_landline", "network_id", "landline"),

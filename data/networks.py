@@ -3,19 +3,22 @@
 Search answers from index range scans on ``search_term.term`` (``term >= q AND term < q || U+FFFF``),
 never from a scan of networks or streets. Ranking, best first:
   - how it matched: exact text > prefix of the whole text > prefix of a later word;
-  - which field: name > street > municipality > postcode (``SearchTerm.weight``);
+  - which field: name > kind ("z-bin") > street > municipality > postcode (``SearchTerm.weight``);
   - ties: more active members first, then name.
 Several typed words narrow: every word must match something of the network ("kerk 9100"); a network
 whose single field matches the whole phrase ("sint niklaas") ranks above word-by-word matches.
+When the prefixes find little, the typed text is matched against the indexed terms held in memory
+(fuzzy_terms.py): those hits say ``fuzzy=True`` and rank below every prefix hit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from .fuzzy_terms import fuzzy_terms_for
 from .keys import fold, prefix_upper_bound, query_keys
 from .models import Alert, AlertNetwork, Member, Network, NetworkStreet, PoliceZone, Reply, SearchTerm
 
@@ -24,6 +27,7 @@ EXACT, WHOLE_PREFIX, WORD_PREFIX = 3, 2, 1
 _MATCH_LABEL = {EXACT: "exact", WHOLE_PREFIX: "prefix", WORD_PREFIX: "word"}
 PHRASE_BONUS = 1000
 MAX_QUERY_WORDS = 6
+FUZZY_WHEN_FEWER = 3  # prefix hits below which the forgiving path adds its matches (a "weak" result)
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,12 @@ class NetworkHit:
     status: str
     member_count: int  # active members only
     matched: str  # label of what matched (street with postcode, municipality, ...)
-    field: str  # name | street | municipality | postcode
+    field: str  # name | kind | street | municipality | postcode
     score: int = 0  # ranking score (higher first); for display and tests
+    postcode: str = ""  # of the matched street or postcode, else ""
+    # found by the forgiving path (fuzzy_terms.py), not by a typed prefix; always ranked below prefix hits
+    fuzzy: bool = False
+    suggestion: str = ""  # for a fuzzy hit: the indexed text it is close to ("did you mean ...")
 
 
 @dataclass
@@ -45,10 +53,12 @@ class _Best:
     score: int = -1
     field: str = ""
     label: str = ""
+    postcode: str = ""
+    suggestion: str = ""  # fuzzy matches only
 
-    def offer(self, score: int, field: str, label: str) -> None:
+    def offer(self, score: int, field: str, label: str, postcode: str = "") -> None:
         if score > self.score or (score == self.score and label < self.label):
-            self.score, self.field, self.label = score, field, label
+            self.score, self.field, self.label, self.postcode = score, field, label, postcode
 
 
 def _key_ranges(word: str) -> list[tuple[str, bool]]:
@@ -64,84 +74,168 @@ def _key_ranges(word: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _scan(session: Session, text: str, zone_id: int | None) -> dict[int, _Best]:
-    """Best match per network for one typed text (a word or the whole phrase)."""
-    best: dict[int, _Best] = {}
+# The search's statements are built once, with the typed key as parameters: building and cache-keying
+# SQLAlchemy expressions per keystroke cost a fifth of a search. Parameters: key (the typed folded
+# prefix), lo/hi (the range scanned: key, or key + " " for a contracted saint-word), ids, zone.
+def _range(whole_word: bool):  # noqa: ANN202
+    in_range = and_(SearchTerm.term >= bindparam("lo"), SearchTerm.term < bindparam("hi"))
+    # a contracted saint-word ("st") matches only as a whole word: the term itself or "st ..."
+    return or_(SearchTerm.term == bindparam("key"), in_range) if whole_word else in_range
+
+
+def _range_params(key: str, whole_word: bool) -> dict[str, str]:
+    lo = key + " " if whole_word else key
+    return {"key": key, "lo": lo, "hi": prefix_upper_bound(lo)}
+
+
+_START = SearchTerm.is_start == true()
+# How it matched (exact / prefix of the whole text / prefix of a later word) * 100 + field weight.
+# A term is the folded text from one of its words to the end, so a start term equal to the typed key
+# is the whole text (for a street: the street itself, its label adds postcode and town).
+_SCORE = (
+    case(
+        (and_(_START, SearchTerm.term == bindparam("key")), EXACT * 100),
+        (_START, WHOLE_PREFIX * 100),
+        else_=WORD_PREFIX * 100,
+    )
+    + SearchTerm.weight
+)
+
+
+def _scan_statement(whole_word: bool, zoned: bool):  # noqa: ANN202
+    stmt = select(SearchTerm.network_id, func.max(_SCORE)).where(_range(whole_word))
+    if zoned:
+        stmt = stmt.join(Network, Network.id == SearchTerm.network_id).where(Network.zone_id == bindparam("zone"))
+    return stmt.group_by(SearchTerm.network_id)
+
+
+_SCAN = {
+    (whole_word, zoned): _scan_statement(whole_word, zoned) for whole_word in (False, True) for zoned in (False, True)
+}
+_LABELS = {
+    whole_word: select(SearchTerm.network_id, _SCORE, SearchTerm.field, SearchTerm.label, SearchTerm.postcode).where(
+        _range(whole_word), SearchTerm.network_id.in_(bindparam("ids", expanding=True))
+    )
+    for whole_word in (False, True)
+}
+
+
+def _scan(session: Session, text: str, zone_id: int | None) -> dict[int, int]:
+    """Best score per network for one typed text (a word or the whole phrase).
+
+    Aggregated in SQL from the covering index ix_search_term_term: a broad prefix ("sint", "bin")
+    matches tens of thousands of terms, and carrying each to Python cost more than the rest of the
+    search. Labels are read afterwards for the networks shown only (_labels).
+    """
+    best: dict[int, int] = {}
     for key, whole_word in _key_ranges(text):
-        if whole_word:
-            cond = or_(
-                SearchTerm.term == key,
-                and_(SearchTerm.term >= key + " ", SearchTerm.term < prefix_upper_bound(key + " ")),
-            )
-        else:
-            cond = and_(SearchTerm.term >= key, SearchTerm.term < prefix_upper_bound(key))
-        stmt = select(
-            SearchTerm.network_id,
-            SearchTerm.term,
-            SearchTerm.field,
-            SearchTerm.weight,
-            SearchTerm.is_start,
-            SearchTerm.label,
-        )
+        params = _range_params(key, whole_word)
         if zone_id is not None:
-            stmt = stmt.join(Network, Network.id == SearchTerm.network_id).where(Network.zone_id == zone_id)
-        for nid, term, fld, weight, is_start, label in session.execute(stmt.where(cond)):
-            score = _match_kind(term, key, is_start) * 100 + weight
-            b = best.get(nid)
-            if b is None:
-                best[nid] = b = _Best()
-            b.offer(score, fld, label)
+            params["zone"] = zone_id
+        for nid, score in session.execute(_SCAN[whole_word, zone_id is not None], params):
+            if score > best.get(nid, -1):
+                best[nid] = score
     return best
 
 
-def _match_kind(term: str, key: str, is_start: bool) -> int:
-    """Exact / prefix of the whole text / prefix of a later word.
-
-    A term is the folded text from one of its words to the end, so a start term equal to the typed
-    key is the whole text (for a street: the street itself, its label adds postcode and town).
-    """
-    if not is_start:
-        return WORD_PREFIX
-    return EXACT if term == key else WHOLE_PREFIX
+def _labels(session: Session, text: str, network_ids: list[int]) -> dict[int, _Best]:
+    """What matched (field, label, postcode of the best term) for these networks and one typed text."""
+    best: dict[int, _Best] = {}
+    for key, whole_word in _key_ranges(text):
+        params = {**_range_params(key, whole_word), "ids": network_ids}
+        for nid, score, fld, label, postcode in session.execute(_LABELS[whole_word], params):
+            b = best.get(nid)
+            if b is None:
+                best[nid] = b = _Best()
+            b.offer(score, fld, label, postcode)
+    return best
 
 
 def search_networks(session: Session, query: str, *, zone_id: int | None = None, limit: int = 50) -> list[NetworkHit]:
+    """Ranked networks for what the dispatcher typed; misspellings are caught by the fuzzy path
+    (hits with ``fuzzy=True``, ranked after every prefix hit) when the prefixes find fewer than
+    FUZZY_WHEN_FEWER networks."""
     words = fold(query).split()[:MAX_QUERY_WORDS]
     if not words:
         return []
-    phrase = " ".join(words)
-    scores: dict[int, _Best] = {}
-    for nid, b in _scan(session, phrase, zone_id).items():
-        scores[nid] = _Best(b.score + (PHRASE_BONUS if len(words) > 1 else 0), b.field, b.label)
-    if len(words) > 1:
-        per_word = [_scan(session, w, zone_id) for w in words]
-        common = set(per_word[0]).intersection(*per_word[1:])
-        for nid in common - set(scores):
-            matches = [pw[nid] for pw in per_word]
-            # "Kerkstraat, 9100 Sint-Niklaas" already says "9100 Sint-Niklaas": show each fact once
-            shown = [m for m in matches if not any(m.label in o.label and m.label != o.label for o in matches)]
-            top = max(shown, key=lambda b: b.score)
-            labels = " + ".join(dict.fromkeys(m.label for m in shown))
-            scores[nid] = _Best(sum(m.score for m in matches), top.field, labels)
+    scores = _prefix_scores(session, words, zone_id, limit)
+    fuzzy_ids: set[int] = set()
+    if len(scores) < FUZZY_WHEN_FEWER:
+        for nid, b in _fuzzy_scores(session, " ".join(words), zone_id).items():
+            if nid not in scores:
+                scores[nid] = b
+                fuzzy_ids.add(nid)
     if not scores:
         return []
+    return _hits(session, scores, fuzzy_ids, limit)
+
+
+def suggest_networks(session: Session, name: str, *, zone_id: int | None = None, limit: int = 3) -> list[str]:
+    """Names of the networks a mistyped name most likely meant ("Kerkwijk" -> ["BIN Kerkwijk"]), best first."""
+    hits = search_networks(session, name, zone_id=zone_id, limit=limit)
+    return list(dict.fromkeys(h.name for h in hits))
+
+
+def _fuzzy_scores(session: Session, phrase: str, zone_id: int | None) -> dict[int, _Best]:
+    best: dict[int, _Best] = {}
+    for m in fuzzy_terms_for(session).match(session, phrase, zone_id=zone_id):
+        # similarity 80..100 plus a field bonus of 1..4: always below a prefix match (>= 110)
+        score = int(m.similarity) + m.entry.weight // 10
+        b = best.get(m.entry.network_id)
+        if b is None:
+            best[m.entry.network_id] = b = _Best()
+        b.offer(score, m.entry.field, m.entry.label, m.entry.postcode)
+    for b in best.values():
+        b.suggestion = b.label  # the closest indexed text, as the dispatcher would have typed it
+    return best
+
+
+def _prefix_scores(session: Session, words: list[str], zone_id: int | None, limit: int) -> dict[int, _Best]:
+    """Scores of the networks the typed prefixes match, with what matched for those that can be shown."""
+    phrase = " ".join(words)
+    bonus = PHRASE_BONUS if len(words) > 1 else 0
+    ranked = {nid: score + bonus for nid, score in _scan(session, phrase, zone_id).items()}
+    phrase_ids = set(ranked)
+    # every word-by-word match ranks below every whole-phrase match (PHRASE_BONUS): when the phrase
+    # alone fills the list ("z-bin"), scanning each word ("z", "bin": every network) changes nothing
+    if 1 < len(words) and len(phrase_ids) < limit:
+        per_word = [_scan(session, w, zone_id) for w in words]
+        for nid in set(per_word[0]).intersection(*per_word[1:]) - phrase_ids:
+            ranked[nid] = sum(pw[nid] for pw in per_word)
+    shown = _candidates(ranked, limit)
+    scores: dict[int, _Best] = {}
+    from_phrase = [nid for nid in shown if nid in phrase_ids]
+    if from_phrase:
+        for nid, b in _labels(session, phrase, from_phrase).items():
+            scores[nid] = _Best(ranked[nid], b.field, b.label, b.postcode)
+    from_words = [nid for nid in shown if nid not in phrase_ids]
+    if from_words:
+        per_word_labels = [_labels(session, w, from_words) for w in words]
+        for nid in from_words:
+            matches = [pl[nid] for pl in per_word_labels]
+            # "Kerkstraat, 9100 Sint-Niklaas" already says "9100 Sint-Niklaas": show each fact once
+            shown_m = [m for m in matches if not any(m.label in o.label and m.label != o.label for o in matches)]
+            top = max(shown_m, key=lambda b: b.score)
+            labels = " + ".join(dict.fromkeys(m.label for m in shown_m))
+            scores[nid] = _Best(ranked[nid], top.field, labels, top.postcode)
+    return scores
+
+
+def _candidates(ranked: dict[int, int], limit: int) -> list[int]:
+    """The networks that can be among the `limit` shown: the best scores, and every network tied with
+    the last of them (member counts break those ties), at most 2 * limit."""
+    ordered = sorted(ranked, key=lambda nid: (-ranked[nid], nid))
+    if len(ordered) > limit:
+        cut = ranked[ordered[limit - 1]]
+        ordered = [nid for nid in ordered if ranked[nid] >= cut]
+    return ordered[: limit * 2]
+
+
+def _hits(session: Session, scores: dict[int, _Best], fuzzy_ids: set[int], limit: int) -> list[NetworkHit]:
     # Rank before counting members: a broad prefix ("sint") matches a thousand networks, and counting
     # each one's members cost more than the search. Member counts only break ties among the shown.
-    ordered = sorted(scores, key=lambda nid: -scores[nid].score)
-    if len(ordered) > limit:
-        cut = scores[ordered[limit - 1]].score
-        ordered = [nid for nid in ordered if scores[nid].score >= cut]
-    ids = ordered[: max(limit * 4, limit)]
-    rows = {}
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        stmt = (
-            select(Network.id, Network.name, Network.kind, Network.municipality, Network.status, PoliceZone.code)
-            .join(PoliceZone, PoliceZone.id == Network.zone_id)
-            .where(Network.id.in_(chunk))
-        )
-        rows.update({r[0]: r for r in session.execute(stmt)})
-    counts = active_member_counts(session, ids)
+    ids = _candidates({nid: b.score for nid, b in scores.items()}, limit)
+    rows = {r[0]: r for r in session.execute(_SHOWN_NETWORKS, {"ids": ids})} if ids else {}
     hits = [
         NetworkHit(
             network_id=nid,
@@ -150,28 +244,43 @@ def search_networks(session: Session, query: str, *, zone_id: int | None = None,
             municipality=r[3],
             zone_code=r[5],
             status=r[4],
-            member_count=counts.get(nid, 0),
+            member_count=r[7],
             matched=scores[nid].label,
             field=scores[nid].field,
             score=scores[nid].score,
+            postcode=scores[nid].postcode,
+            fuzzy=nid in fuzzy_ids,
+            suggestion=scores[nid].suggestion,
         )
         for nid, r in rows.items()
     ]
-    hits.sort(key=lambda h: (-h.score, -h.member_count, fold(h.name), h.network_id))
+    name_key = {nid: r[6] for nid, r in rows.items()}
+    hits.sort(key=lambda h: (-h.score, -h.member_count, name_key[h.network_id], h.network_id))
     return hits[:limit]
 
 
-def active_member_counts(session: Session, network_ids: list[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for i in range(0, len(network_ids), 500):
-        chunk = network_ids[i : i + 500]
-        stmt = (
-            select(Member.network_id, func.count())
-            .where(Member.network_id.in_(chunk), Member.status == "active")
-            .group_by(Member.network_id)
-        )
-        out.update({nid: n for nid, n in session.execute(stmt)})
-    return out
+# The shown networks with their active member counts, in one statement (one count per network, each
+# from the covering index ix_member_network_status).
+_ACTIVE_MEMBERS = (
+    select(func.count())
+    .where(Member.network_id == Network.id, Member.status == "active")
+    .correlate(Network)
+    .scalar_subquery()
+)
+_SHOWN_NETWORKS = (
+    select(
+        Network.id,
+        Network.name,
+        Network.kind,
+        Network.municipality,
+        Network.status,
+        PoliceZone.code,
+        Network.name_key,
+        _ACTIVE_MEMBERS,
+    )
+    .join(PoliceZone, PoliceZone.id == Network.zone_id)
+    .where(Network.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def list_zones(session: Session) -> list[PoliceZone]:

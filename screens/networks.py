@@ -133,6 +133,8 @@ class NetworksScreen(BaseScreen):
             out.append_text(Text("No match for ", style="bold"))
             out.append_text(safe_text(self._shown.query.strip(), style="bold"))
             out.append(" - check the spelling or try a street or postcode.")
+        elif self._shown.hits[0].fuzzy:  # nothing starts with what was typed: say what it is close to
+            out.append_text(safe_text(f'No exact match; did you mean "{self._shown.hits[0].suggestion}"?'))
         else:
             n = len(self._shown.hits)
             more = "+" if n >= SEARCH_LIMIT else ""

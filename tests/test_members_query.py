@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
+import re
 import time
 
 import pytest
 from bin_console.data.keys import fold
-from bin_console.data.members import page_members
+from bin_console.data.members import page_members, phone_digits
 from bin_console.data.models import Member, Network, PoliceZone, utcnow
 from sqlalchemy import insert
 
@@ -103,7 +105,7 @@ def test_filters(db):
 
 @pytest.mark.slow
 def test_filter_p99_on_50000_members(sqlite_db):
-    """Target: filter p99 <= 50 ms on a 50,000-member network (SQLite file). Prints the numbers; asserts
+    """Target: filter p99 <= 30 ms on a 50,000-member network (SQLite file). Prints the numbers; asserts
     only a loose bound (no wall-clock assertions in CI beyond a gross regression guard)."""
     nid = _setup(sqlite_db, 50_000, other=5_000)
     queries = ["", "jan", "renee pee", "peeters0420", "kerkstr", "grote", "0475 100", "12345", "zzz", "a"]
@@ -122,4 +124,102 @@ def test_filter_p99_on_50000_members(sqlite_db):
     p99 = samples[int(len(samples) * 0.99) - 1] * 1000
     print(f"\npage_members on 50,000 members: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {samples[-1] * 1000:.1f} ms")
     if os.environ.get("BIN_CONSOLE_PERF_ASSERT"):
-        assert p99 <= 50
+        assert p99 <= 30
+
+
+def _generated(db, n: int = 1500, seed: int = 7) -> tuple[int, list[dict]]:
+    """A network of varied members (multi-word and accented names, shared streets, phones or none)."""
+    rng = random.Random(seed)
+    first = ["Jan", "Anneke", "Piet", "Renée", "Ömer", "Lies", "Jean-Luc", "Marie"]
+    last = ["Peeters", "Van den Bossche", "De Smet", "Janssens", "D'Hondt", "Lefèvre", "Dupont", "Anné"]
+    streets = ["Kerkstraat", "Kerkplein", "Molenstraat", "Rue de l'Église", "Grote Markt", "Janseniusstraat"]
+    now = utcnow()
+    with db.write() as s:
+        z = PoliceZone(code="5415", name="Z")
+        s.add(z)
+        s.flush()
+        net = Network(zone_id=z.id, name="Gen", name_key="gen")
+        other = Network(zone_id=z.id, name="Other", name_key="other")
+        s.add_all([net, other])
+        s.flush()
+        rows = []
+        for i in range(n):
+            name = f"{rng.choice(first)} {rng.choice(last)}"
+            street = rng.choice(streets)
+            r = rng.random()
+            rows.append(
+                {
+                    "network_id": net.id if i % 10 else other.id,
+                    "name": name,
+                    "name_key": fold(name),
+                    "mobile": f"+3247{rng.randrange(10**7):07d}" if r < 0.8 else None,
+                    "landline": f"+329{rng.randrange(10**7):07d}" if r > 0.7 else None,
+                    "email": None,
+                    "street": street,
+                    "street_key": fold(street),
+                    "house_number": "1",
+                    "postcode": "9100",
+                    "municipality": "Sint-Niklaas",
+                    "language": "nl",
+                    "role": "member",
+                    "status": rng.choice(["active", "active", "pending", "left"]),
+                    "sms_opt_out": False,
+                    "email_opt_out": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        ids = s.execute(insert(Member.__table__).returning(Member.id), rows).scalars().all()
+        for row, mid in zip(rows, ids, strict=True):
+            row["id"] = mid
+        return net.id, [r for r in rows if r["network_id"] == net.id]
+
+
+def _reference(rows: list[dict], text: str, status: str | None) -> list[int]:
+    """The filter as documented, by brute force over the rows: name word-start, street prefix, and
+    for a number without letters the digits of the mobile/landline ("04..." is no landline)."""
+    f = fold(text)
+    has_letter = re.search(r"[A-Za-z]", text) is not None
+    d = phone_digits(text)
+    landline_too = not (re.match(r"\s*(\+|0)", text) and d.startswith("4"))
+
+    def hit(r: dict) -> bool:
+        if r["street_key"].startswith(f):
+            return True
+        if has_letter:
+            return r["name_key"].startswith(f) or (" " + f) in r["name_key"]
+        if len(d) < 3:
+            return False
+        return bool(r["mobile"] and d in r["mobile"]) or bool(landline_too and r["landline"] and d in r["landline"])
+
+    found = [r for r in rows if (not status or r["status"] == status) and (not f or hit(r))]
+    return [r["id"] for r in sorted(found, key=lambda r: (r["name_key"], r["id"]))]
+
+
+def test_filters_return_the_rows_of_a_brute_force_reference(db):
+    nid, rows = _generated(db)
+    some_mobile = next(r["mobile"] for r in rows if r["mobile"])
+    some_landline = next(r["landline"] for r in rows if r["landline"])
+    queries = ["jan", "Jan", "an", "anne", "van den", "bossche", "d hondt", "lefevre", "rene", "omer", "jean luc",
+               "kerk", "kerkstr", "rue de l", "grote markt", "jans", "0" + some_mobile[3:8], some_mobile[5:10],
+               "0" + some_landline[3:7], some_landline[4:9], "04", "zzz", "", " - "]  # fmt: skip
+    for q in queries:
+        for status in (None, "active", "pending", "left"):
+            expected = _reference(rows, q, status)
+            got, after, pages = [], None, []
+            while True:
+                page = _page(db, nid, text=q, status=status, after=after, limit=97)
+                assert page.total == len(expected), (q, status)
+                assert page.offset == len(got), (q, status)
+                if not page.rows:
+                    break
+                got += [r.id for r in page.rows]
+                pages.append(page)
+                after = page.last_key
+            assert got == expected, (q, status)
+            for prev, page in zip(pages, pages[1:], strict=False):  # and back, page by page
+                back = _page(db, nid, text=q, status=status, before=page.first_key, limit=97)
+                assert [r.id for r in back.rows] == [r.id for r in prev.rows], (q, status)
+                assert back.offset == prev.offset, (q, status)
+    # the test can fail: a query matching in names and streets at once really has both kinds
+    assert any(r["street_key"].startswith("jans") for r in rows) and any(" jans" in r["name_key"] for r in rows)

@@ -1,4 +1,4 @@
-"""search_term.is_start: rank without re-folding every matched label; rebuild the index.
+"""search_term.is_start: rank without re-folding every matched label (the index is rebuilt by 0005).
 
 Revision ID: 0003
 Revises: 0002
@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -20,12 +19,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("search_term") as batch:
         batch.add_column(sa.Column("is_start", sa.Boolean(), nullable=False, server_default=sa.false()))
-    # Data step: existing rows do not know their position; rebuild them (same transaction).
-    from bin_console.data.search_index import rebuild_terms
-
-    bind = op.get_bind()
-    ids = [r[0] for r in bind.execute(sa.text("SELECT id FROM network"))]
-    rebuild_terms(Session(bind=bind), ids)
+    # No data step here: rebuild_terms is today's code and writes columns later revisions add, so the
+    # terms are rebuilt by 0005, the revision that last changed what the index holds.
 
 
 def downgrade() -> None:
