@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings, set_private_umask
+from .i18n import activate, choose_language
 
 EX_CONFIG = 78
 
@@ -145,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bin-console: configuration error: {exc}", file=sys.stderr)
         return EX_CONFIG
+    # before the command's module is imported, so everything it prints is in that language
+    activate(choose_language(settings, os.environ))
     module_name, func_name = COMMANDS[key].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     try:
