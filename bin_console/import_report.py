@@ -74,7 +74,9 @@ class NetworkChange:
         if self.streets_added:
             parts.append(f"+{_streets(self.streets_added)}")
         if self.streets_not_in_file:
-            parts.append(_("{streets} not in the file (kept)").format(streets=_streets(self.streets_not_in_file)))
+            n = len(self.streets_not_in_file)
+            kept = ngettext("{streets} not in the file (kept)", "{streets} not in the file (kept)", n)
+            parts.append(kept.format(streets=_streets(self.streets_not_in_file)))
         # only a new network can have neither a field change nor a street to add
         return f"{clean(self.name)}: " + ("; ".join(parts) or _("no streets"))
 

@@ -13,11 +13,14 @@ round after marking strings: extract, update, translate the .po files, compile, 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
+
+from bin_console import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "bin_console" / "locale"
@@ -36,11 +39,11 @@ def extract() -> None:
         "--mapping-file", str(ROOT / "babel.cfg"),
         "--output-file", str(POT),
         "--project", "bin-console",
-        "--msgid-bugs-address", "",
+        "--version", __version__,
         "--copyright-holder", "bin-console",
         # locations without line numbers: a moved line does not rewrite every catalogue
         "--no-wrap", "--sort-by-file", "--add-location", "file",
-        str(ROOT),
+        ".",  # from the root (main chdirs there): locations are repository paths, not this machine's
     )  # fmt: skip
 
 
@@ -67,6 +70,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in (*actions, "check"):
         print(__doc__, file=sys.stderr)
         return 2
+    os.chdir(ROOT)
     if argv[0] == "check":
         return check()
     actions[argv[0]]()
