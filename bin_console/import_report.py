@@ -78,7 +78,7 @@ class NetworkChange:
             kept = ngettext("{streets} not in the file (kept)", "{streets} not in the file (kept)", n)
             parts.append(kept.format(streets=_streets(self.streets_not_in_file)))
         # only a new network can have neither a field change nor a street to add
-        return f"{clean(self.name)}: " + ("; ".join(parts) or _("no streets"))
+        return _("{network}: {changes}").format(network=clean(self.name), changes="; ".join(parts) or _("no streets"))
 
 
 def _streets(names: tuple[str, ...]) -> str:
