@@ -42,6 +42,7 @@ def extract() -> None:
         "--version", __version__,
         "--copyright-holder", "bin-console",
         # locations without line numbers: a moved line does not rewrite every catalogue
+        "--add-comments", "Translators:",  # a "# Translators: ..." comment above a message reaches the .po
         "--no-wrap", "--sort-by-file", "--add-location", "file",
         ".",  # from the root (main chdirs there): locations are repository paths, not this machine's
     )  # fmt: skip
