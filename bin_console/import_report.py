@@ -168,7 +168,7 @@ def print_report(report: ImportReport, path, out=None) -> None:  # noqa: ANN001
     sep = {";": "';'", ",": "','", "\t": "TAB", None: ""}.get(report.delimiter, repr(report.delimiter))
     how = report.encoding + (", " + sep if sep else "")
     rows = ngettext("{file}: {n} row ({how})", "{file}: {n} rows ({how})", report.rows)
-    print(rows.format(file=name, n=report.rows, how=how), file=out)
+    print(rows.format(file=name, n=number(report.rows), how=how), file=out)
     if report.ignored_columns:
         print(
             _("ignored columns: {columns}").format(columns=", ".join(clean(c) for c in report.ignored_columns)),

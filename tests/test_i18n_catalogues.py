@@ -103,7 +103,10 @@ def test_every_marked_message_is_translated(marked, lang):
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_plural_messages_are_plural_in_the_catalogue(marked, lang):
     catalog = load(lang)
-    wrong = [k for k, msg in marked.items() if isinstance(msg, tuple) != isinstance(catalog[k].id, tuple)]
+    # (a message missing from the catalogue is reported by the test above)
+    wrong = [
+        k for k, msg in marked.items() if k in catalog and isinstance(msg, tuple) != isinstance(catalog[k].id, tuple)
+    ]
     assert wrong == []
 
 
