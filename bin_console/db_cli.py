@@ -26,6 +26,7 @@ def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
         print(_("{url}: schema already current ({revision})").format(url=db.url, revision=after))
     else:
         upgraded = _("{url}: schema upgraded {before} -> {after}")
+        # Translators: the schema revision of a database that has none yet ("upgraded empty -> 0007")
         print(upgraded.format(url=db.url, before=before or _("empty"), after=after))
         if backup:
             print(_("copy of the database before the upgrade: {path}").format(path=backup))
@@ -42,5 +43,6 @@ def cmd_current(args, settings: Settings) -> int:  # noqa: ANN001
         text = _("{url}: revision {revision} (head {head}) - current")
     else:
         text = _("{url}: revision {revision} (head {head}) - behind: run `bin-console db upgrade`")
+    # Translators: the schema revision of a database that has none yet ("revision none (head 0007)")
     print(text.format(url=db.url, revision=cur or _("none"), head=head))
     return 0 if cur == head else 1

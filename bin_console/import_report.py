@@ -20,6 +20,7 @@ WRITE_FAILED = N_("writing failed, nothing was imported (database unchanged)")  
 # network attributes as the change lines name them (FieldChange.field -> label)
 FIELD_LABELS = {
     "police_zone": N_("police zone"),
+    # Translators: the kind of network (BIN, Z-BIN, ...)
     "kind": N_("kind"),
     "municipality": N_("municipality"),
     "status": N_("status"),
@@ -129,7 +130,9 @@ class ImportReport:
             # one message per count: each count needs its own plural form (and, in French, agreement)
             counts = (
                 (ngettext("{n} network added", "{n} networks added", self.imported), self.imported),
+                # Translators: {n} networks changed (French: agrees with "réseaux")
                 (ngettext("{n} changed", "{n} changed", self.updated), self.updated),
+                # Translators: {n} networks unchanged
                 (ngettext("{n} unchanged", "{n} unchanged", self.unchanged), self.unchanged),
                 (ngettext("{n} street added", "{n} streets added", self.streets_added), self.streets_added),
                 (ngettext("{n} row rejected", "{n} rows rejected", self.rejected_rows), self.rejected_rows),
