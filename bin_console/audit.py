@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .actor import Actor
 from .data.models import AuditEntry, utcnow
+from .i18n import _, ngettext, number
 
 # Arbitrary constant shared by every bin-console process: "serialise audit appends".
 _ADVISORY_KEY = 0x42494E41  # "BINA"
@@ -91,11 +92,13 @@ def verify(db, *, batch: int = 2000) -> list[str]:  # noqa: ANN001
                 break
             for e in rows:
                 if e.id != expected_seq:
-                    problems.append(f"gap: expected seq {expected_seq}, found {e.id} (entries deleted)")
+                    gap = _("gap: expected seq {expected}, found {found} (entries deleted)")
+                    problems.append(gap.format(expected=expected_seq, found=e.id))
                 if e.prev_hash != prev_hash:
-                    problems.append(f"seq {e.id}: prev_hash does not match the previous entry (chain broken)")
+                    broken = _("seq {seq}: prev_hash does not match the previous entry (chain broken)")
+                    problems.append(broken.format(seq=e.id))
                 if compute_hash(e) != e.hash:
-                    problems.append(f"seq {e.id}: row hash mismatch (row altered)")
+                    problems.append(_("seq {seq}: row hash mismatch (row altered)").format(seq=e.id))
                 prev_hash = e.hash
                 expected_seq = e.id + 1
                 last_id = e.id
@@ -121,8 +124,13 @@ def cmd_audit_verify(args, settings) -> int:  # noqa: ANN001
         for p in problems[:100]:
             print(p)
         if len(problems) > 100:
-            print(f"... and {len(problems) - 100} more")
-        print(f"audit chain BROKEN: {len(problems)} problem(s) in {n} entries", file=sys.stderr)
+            print(_("... and {n} more").format(n=number(len(problems) - 100)))
+        broken = ngettext(
+            "audit chain BROKEN: {problems} problem in {n} entries",
+            "audit chain BROKEN: {problems} problems in {n} entries",
+            len(problems),
+        )
+        print(broken.format(problems=number(len(problems)), n=number(n)), file=sys.stderr)
         return 1
-    print(f"audit chain intact: {n} entries")
+    print(ngettext("audit chain intact: {n} entry", "audit chain intact: {n} entries", n).format(n=number(n)))
     return 0

@@ -15,6 +15,7 @@ import sys
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings, set_private_umask
+from .i18n import activate, choose_language
 
 EX_CONFIG = 78
 # Commands that write: on a SQLite file that does not exist yet they start it at the current schema.
@@ -214,6 +215,8 @@ def _main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"bin-console: configuration error: {exc}", file=sys.stderr)
         return EX_CONFIG
+    # before the command's module is imported, so everything it prints is in that language
+    activate(choose_language(settings, os.environ))
     if key in CREATES_DATABASE and not (key.startswith("import ") and args.dry_run):
         rc = _create_database_if_missing(settings)
         if rc:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .i18n import LANGUAGES
+
 APP_NAME = "bin-console"
 APP_AUTHOR = False  # no vendor folder on Windows/macOS
 
@@ -114,6 +116,7 @@ class Settings:
     language: str = "nl"  # default template language
     # [keys]: binding id -> key(s), e.g. compose = "f4" or quit = "ctrl+q,f10" (the console checks the ids)
     keys: dict[str, str] = field(default_factory=dict)
+    ui_language: str = "auto"  # the console's own language: auto (from the locale) | en | nl | fr
 
 
 _SECRET_KEYS = {"password", "passwd", "secret", "token"}
@@ -257,6 +260,7 @@ def _apply_console(s: Settings, values: dict) -> None:
         "cursor_blink": bool,
         "alert_expiry_minutes": int,
         "language": str,
+        "ui_language": str,
     }
     for k, v in values.items():
         if k not in allowed:
@@ -268,4 +272,6 @@ def _apply_console(s: Settings, values: dict) -> None:
             continue
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
             raise ConfigError(f"console.{k}: expected {allowed[k].__name__}, got {v!r}")
+        if k == "ui_language" and v not in ("auto", *LANGUAGES):
+            raise ConfigError(f"console.ui_language: expected auto, {', '.join(LANGUAGES)}; got {v!r}")
         setattr(s, k, v)

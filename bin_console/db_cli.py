@@ -8,6 +8,7 @@ from .config import Settings
 from .data.engine import Database
 from .data.schema import current_revision, head_revision, upgrade
 from .runtime import EX_CONFIG, missing_sqlite_file
+from .i18n import _
 
 
 def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
@@ -16,20 +17,20 @@ def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
         before = current_revision(db)
         backup = upgrade(db)
     except Exception as exc:
-        print(
-            f"bin-console: upgrade failed, database left as it was: {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
+        failed = _("bin-console: upgrade failed, database left as it was: {error}")
+        print(failed.format(error=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
         return 2
     finally:
         db.dispose()
     after = head_revision(db)
     if before == after:
-        print(f"{db.url}: schema already current ({after})")
+        print(_("{url}: schema already current ({revision})").format(url=db.url, revision=after))
     else:
-        print(f"{db.url}: schema upgraded {before or 'empty'} -> {after}")
+        upgraded = _("{url}: schema upgraded {before} -> {after}")
+        # Translators: the schema revision of a database that has none yet ("upgraded empty -> 0007")
+        print(upgraded.format(url=db.url, before=before or _("empty"), after=after))
         if backup:
-            print(f"copy of the database before the upgrade: {backup}")
+            print(_("copy of the database before the upgrade: {path}").format(path=backup))
     return 0
 
 
@@ -45,6 +46,10 @@ def cmd_current(args, settings: Settings) -> int:  # noqa: ANN001
         cur, head = current_revision(db), head_revision(db)
     finally:
         db.dispose()
-    state = "current" if cur == head else "behind: run `bin-console db upgrade`"
-    print(f"{db.url}: revision {cur or 'none'} (head {head}) - {state}")
+    if cur == head:
+        text = _("{url}: revision {revision} (head {head}) - current")
+    else:
+        text = _("{url}: revision {revision} (head {head}) - behind: run `bin-console db upgrade`")
+    # Translators: the schema revision of a database that has none yet ("revision none (head 0007)")
+    print(text.format(url=db.url, revision=cur or _("none"), head=head))
     return 0 if cur == head else 1

@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 from .data.keys import fold
 from .data.models import utcnow
 from .exporter import GUARDED_STARTS
+from .i18n import N_, _
 from .import_report import ImportReport, RowError
 from .tabular import Table
 from .validation import parse_date_text
+
+NO_DATA_ROWS = N_("the file has a header but no data rows")
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -185,6 +188,10 @@ _YES = {"ja", "j", "yes", "y", "oui", "o", "x", "1", "true", "waar", "vrai", "wa
 _NO = {"", "nee", "n", "no", "non", "0", "false", "onwaar", "faux", "nein"}
 
 
+# the fields _choice reads, as its messages name them
+VALUE_FIELDS = (N_("language"), N_("role"), N_("status"))
+
+
 def _invert(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {fold(a): k for k, names in table.items() for a in names}
 
@@ -193,11 +200,16 @@ LANGUAGE_VALUES, ROLE_VALUES, STATUS_VALUES, NET_STATUS_VALUES = map(_invert, (_
 
 
 def _choice(value: str, table: dict[str, str], what: str, default: str) -> str:
+    """``what`` names the field in English (a msgid of VALUE_FIELDS), translated in the message."""
     if not value:
         return default
     got = table.get(key_fold(value))
     if got is None:
-        raise ValueError(f"{what} {value!r} is not recognised (use one of {', '.join(sorted(set(table.values())))})")
+        raise ValueError(
+            _("{what} {value} is not recognised (use one of {choices})").format(
+                what=_(what), value=repr(value), choices=", ".join(sorted(set(table.values())))
+            )
+        )
     return got
 
 
@@ -207,7 +219,7 @@ def _yes(value: str) -> bool:
         return True
     if v in _NO:
         return False
-    raise ValueError(f"{value!r} is not yes or no")
+    raise ValueError(_("{value} is not yes or no").format(value=repr(value)))
 
 
 def _consent(value: str) -> date | None:

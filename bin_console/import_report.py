@@ -11,11 +11,25 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from .i18n import N_, _, ngettext, number
 from .textsafe import clean
 
 LISTED_ADDITIONS = 20  # new networks named one by one in the report; beyond that only counted
 LISTED_STREETS = 5  # street names quoted in one change line
-WRITE_FAILED = "writing failed, nothing was imported (database unchanged)"
+WRITE_FAILED = N_("writing failed, nothing was imported (database unchanged)")  # translated where used
+# network attributes as the change lines name them (FieldChange.field -> label)
+FIELD_LABELS = {
+    "police_zone": N_("police zone"),
+    # Translators: the kind of network (BIN, Z-BIN, ...)
+    "kind": N_("kind"),
+    "municipality": N_("municipality"),
+    "status": N_("status"),
+    "charter_signed": N_("charter signed"),
+    "coordinator_name": N_("coordinator name"),
+    "coordinator_phone": N_("coordinator phone"),
+    "coordinator_email": N_("coordinator email"),
+    "sms_sender": N_("sms sender"),
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +39,9 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}, column {clean(self.column) or '-'}: {clean(self.reason)}"
+        return _("line {line}, column {column}: {reason}").format(
+            line=self.line, column=clean(self.column) or "-", reason=clean(self.reason)
+        )
 
 
 @dataclass(frozen=True)
@@ -35,8 +51,9 @@ class FieldChange:
     new: str
 
     def __str__(self) -> str:
-        label = self.field.replace("_", " ")
-        return f"{label} {clean(self.old) or '(blank)'} → {clean(self.new) or '(blank)'}"
+        label = _(FIELD_LABELS[self.field])
+        blank = _("(blank)")
+        return f"{label} {clean(self.old) or blank} → {clean(self.new) or blank}"
 
 
 @dataclass(frozen=True)
@@ -58,15 +75,17 @@ class NetworkChange:
         if self.streets_added:
             parts.append(f"+{_streets(self.streets_added)}")
         if self.streets_not_in_file:
-            parts.append(f"{_streets(self.streets_not_in_file)} not in the file (kept)")
+            n = len(self.streets_not_in_file)
+            kept = ngettext("{streets} not in the file (kept)", "{streets} not in the file (kept)", n)
+            parts.append(kept.format(streets=_streets(self.streets_not_in_file)))
         # only a new network can have neither a field change nor a street to add
-        return f"{clean(self.name)}: " + ("; ".join(parts) or "no streets")
+        return _("{network}: {changes}").format(network=clean(self.name), changes="; ".join(parts) or _("no streets"))
 
 
 def _streets(names: tuple[str, ...]) -> str:
     n = len(names)
     shown = ", ".join(clean(s) for s in names[:LISTED_STREETS]) + (", …" if n > LISTED_STREETS else "")
-    return f"{n} street{'s' if n != 1 else ''} ({shown})"
+    return ngettext("{n} street ({names})", "{n} streets ({names})", n).format(n=number(n), names=shown)
 
 
 @dataclass
@@ -108,45 +127,61 @@ class ImportReport:
     def summary(self) -> str:
         """The counts in one line, e.g. "3 networks added, 1 changed, 12 streets added, 2 rows rejected"."""
         if self.kind == "networks":
-            return (
-                f"{_n(self.imported, 'network')} added, {self.updated:,} changed, {self.unchanged:,} unchanged, "
-                f"{_n(self.streets_added, 'street')} added, {_n(self.rejected_rows, 'row')} rejected"
+            # one message per count: each count needs its own plural form (and, in French, agreement)
+            counts = (
+                (ngettext("{n} network added", "{n} networks added", self.imported), self.imported),
+                # Translators: {n} networks changed (French: agrees with "réseaux")
+                (ngettext("{n} changed", "{n} changed", self.updated), self.updated),
+                # Translators: {n} networks unchanged
+                (ngettext("{n} unchanged", "{n} unchanged", self.unchanged), self.unchanged),
+                (ngettext("{n} street added", "{n} streets added", self.streets_added), self.streets_added),
+                (ngettext("{n} row rejected", "{n} rows rejected", self.rejected_rows), self.rejected_rows),
             )
-        return (
-            f"imported {self.imported:,}, updated {self.updated:,}, unchanged {self.unchanged:,}, "
-            f"rejected {self.rejected_rows:,}"
+            return ", ".join(text.format(n=number(n)) for text, n in counts)
+        return _("imported {imported}, updated {updated}, unchanged {unchanged}, rejected {rejected}").format(
+            imported=number(self.imported),
+            updated=number(self.updated),
+            unchanged=number(self.unchanged),
+            rejected=number(self.rejected_rows),
         )
 
     def detail_lines(self) -> list[str]:
         """Zones created, each network changed or added, then each rejected row: in that order."""
         out = []
         if self.zones_created:
-            verb = "would be created" if self.dry_run else "created"
-            out.append(f"police zones {verb}: " + ", ".join(clean(z) for z in self.zones_created))
-        out += [f"changed: {c}" for c in self.networks_changed]
-        out += [f"added: {c}" for c in self.networks_added[:LISTED_ADDITIONS]]
-        if len(self.networks_added) > LISTED_ADDITIONS:
-            out.append(f"added: … and {len(self.networks_added) - LISTED_ADDITIONS:,} more networks")
+            text = _("police zones would be created: {zones}") if self.dry_run else _("police zones created: {zones}")
+            out.append(text.format(zones=", ".join(clean(z) for z in self.zones_created)))
+        out += [_("changed: {change}").format(change=c) for c in self.networks_changed]
+        out += [_("added: {change}").format(change=c) for c in self.networks_added[:LISTED_ADDITIONS]]
+        more = len(self.networks_added) - LISTED_ADDITIONS
+        if more > 0:
+            out.append(
+                ngettext("added: … and {n} more network", "added: … and {n} more networks", more).format(n=number(more))
+            )
         out += [str(e) for e in self.rejected]
         return out
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def print_report(report: ImportReport, path, out=None) -> None:  # noqa: ANN001
     out = out or sys.stdout
     name = clean(os.fspath(path))
     if report.fatal:
-        print(f"{name}: not imported: {clean(report.fatal)}", file=out)
+        print(_("{file}: not imported: {reason}").format(file=name, reason=clean(report.fatal)), file=out)
         return
     sep = {";": "';'", ",": "','", "\t": "TAB", None: ""}.get(report.delimiter, repr(report.delimiter))
-    print(f"{name}: {report.rows} rows ({report.encoding}{', ' + sep if sep else ''})", file=out)
+    how = report.encoding + (", " + sep if sep else "")
+    rows = ngettext("{file}: {n} row ({how})", "{file}: {n} rows ({how})", report.rows)
+    print(rows.format(file=name, n=number(report.rows), how=how), file=out)
     if report.ignored_columns:
-        print("ignored columns: " + ", ".join(clean(c) for c in report.ignored_columns), file=out)
+        print(
+            _("ignored columns: {columns}").format(columns=", ".join(clean(c) for c in report.ignored_columns)),
+            file=out,
+        )
     for note in report.notes:
         print(clean(note), file=out)
-    print(f"{'dry run, nothing written; it would give: ' if report.dry_run else ''}{report.summary()}", file=out)
+    summary = report.summary()
+    if report.dry_run:
+        summary = _("dry run, nothing written; it would give: {summary}").format(summary=summary)
+    print(summary, file=out)
     for line in report.detail_lines():
         print(line, file=out)

@@ -26,9 +26,11 @@ from sqlalchemy.orm import Session
 from .data.engine import Database
 from .data.models import Member, Network, PoliceZone, utcnow
 from .data.networks import find_networks
+from .i18n import _
 from .import_fields import (
     LANGUAGE_VALUES,
     MEMBER_HEADERS,
+    NO_DATA_ROWS,
     ROLE_VALUES,
     STATUS_VALUES,
     Columns,
@@ -170,7 +172,7 @@ def _member_from_row(cols: Columns, cells: list[str]) -> tuple[dict, list[tuple[
             errs.append(("email", str(exc)))
     v["mobile"], v["landline"], v["email"] = mobile, landline, email
     if not errs and not (mobile or landline or email):
-        errs.append(("mobile", "no mobile, phone or e-mail: the member cannot be reached"))
+        errs.append(("mobile", _("no mobile, phone or e-mail: the member cannot be reached")))
     for f, _i in cols.simple:
         text = g(cells, f)
         try:
@@ -244,14 +246,14 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
     has_name = cols.has("name") or cols.has("first_name") or cols.has("last_name")
     has_contact = cols.has("mobile") or cols.has("landline") or cols.has("email")
     if not (has_name and has_contact):
-        report.fatal = (
+        report.fatal = _(
             "no usable header: the first row must name the columns, with a name (naam/nom/name or voornaam +"
             " achternaam) and a mobile, phone or e-mail column (gsm/portable/mobile, telefoon/téléphone/phone,"
             " e-mail/courriel)"
         )
         return report
     if not table.rows and not table.row_errors:
-        report.fatal = "the file has a header but no data rows"
+        report.fatal = _(NO_DATA_ROWS)
         return report
     parsed: list[tuple[int, dict]] = []
     for line, cells in table.rows:
@@ -271,11 +273,11 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
                 _match_and_write(s, report, parsed, cols.title, network_id, path, write=True)
     except IntegrityError:
         # str(exc) would quote the clashing row (members' numbers and addresses): say what to do instead
-        report.nothing_written("the network changed during import; run again (nothing was imported)")
+        report.nothing_written(_("the network changed during import; run again (nothing was imported)"))
     except SQLAlchemyError as exc:
-        report.nothing_written(f"{WRITE_FAILED}: {type(exc).__name__}")
+        report.nothing_written(f"{_(WRITE_FAILED)}: {type(exc).__name__}")
     except Exception as exc:  # any failure: the transaction rolled back, the directory is as it was
-        report.nothing_written(f"{WRITE_FAILED}: {type(exc).__name__}: {exc}")
+        report.nothing_written(f"{_(WRITE_FAILED)}: {type(exc).__name__}: {exc}")
     report.rejected.sort(key=lambda e: e.line)  # parse and match errors, in file order
     return report
 
@@ -283,7 +285,7 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
 def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id: int, path, *, write: bool) -> None:  # noqa: ANN001
     """Match the parsed rows to the network's members as they are in this transaction, then write."""
     if s.execute(select(Network.id).where(Network.id == network_id).with_for_update()).first() is None:
-        report.fatal = f"network {network_id} does not exist"
+        report.fatal = _("network {id} does not exist").format(id=network_id)
         return
     existing = _load_members(s, network_id)
     now = utcnow()
@@ -305,8 +307,12 @@ def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id
         first_dup = next(((f, ln) for f, ln in dup if ln is not None), None)
         if first_dup:
             f, ln = first_dup
-            what = {"mobile": "mobile number", "email": "e-mail address", "name": "name and address"}[f]
-            report.rejected.append(RowError(line, _col_title(title, f), f"same {what} as line {ln} (duplicate row)"))
+            reason = {
+                "mobile": _("same mobile number as line {line} (duplicate row)"),
+                "email": _("same e-mail address as line {line} (duplicate row)"),
+                "name": _("same name and address as line {line} (duplicate row)"),
+            }[f]
+            report.rejected.append(RowError(line, _col_title(title, f), reason.format(line=ln)))
             continue
         # match an existing member: mobile, else e-mail, else name + address
         by_address = (existing.by_mobile.get(mobile) if mobile else None) or (
@@ -326,7 +332,11 @@ def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id
             f, other = clash
             name = existing.by_id[other]["name"]
             report.rejected.append(
-                RowError(line, _col_title(title, f), f"already used by member {name!r} (#{other}) in this network")
+                RowError(
+                    line,
+                    _col_title(title, f),
+                    _("already used by member {name} (#{id}) in this network").format(name=repr(name), id=other),
+                )
             )
             continue
         if mid is not None and by_address is None:
@@ -338,14 +348,17 @@ def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id
                     RowError(
                         line,
                         _col_title(title, differs),
-                        f"name and address match member #{mid} but the {_FIELD_WORD[differs]} differs;"
-                        " change it in the console",
+                        _namesake_reason(differs, mid),
                     )
                 )
                 continue
         if mid is not None and mid in claimed:
             report.rejected.append(
-                RowError(line, _col_title(title, "name"), f"same member as line {claimed[mid]} (duplicate row)")
+                RowError(
+                    line,
+                    _col_title(title, "name"),
+                    _("same member as line {line} (duplicate row)").format(line=claimed[mid]),
+                )
             )
             continue
         if mid is not None and existing.by_id[mid]["status"] == "left" and v.get("status") not in (None, "", "left"):
@@ -354,7 +367,9 @@ def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id
                 RowError(
                     line,
                     _col_title(title, "status"),
-                    f"member #{mid} has left the network; an import does not bring them back (use the console)",
+                    _("member #{id} has left the network; an import does not bring them back (use the console)").format(
+                        id=mid
+                    ),
                 )
             )
             continue
@@ -386,7 +401,13 @@ def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id
     audit_import(s, "member.import", f"network:{network_id}", report, path)
 
 
-_FIELD_WORD = {"mobile": "mobile", "email": "e-mail"}
+def _namesake_reason(differs: str, member_id: int) -> str:
+    """Why a namesake's row is refused: it would replace the stored ``differs`` field ("mobile"/"email")."""
+    if differs == "mobile":
+        text = _("name and address match member #{id} but the mobile differs; change it in the console")
+    else:
+        text = _("name and address match member #{id} but the e-mail differs; change it in the console")
+    return text.format(id=member_id)
 
 
 def _namesake_differs(old: dict, mobile: str | None, email: str | None) -> str | None:
@@ -470,15 +491,15 @@ def cmd_import_members(args, settings) -> int:  # noqa: ANN001
                 found = [n for n in found if zone is not None and n.zone_id == zone.id]
             zone_codes = {z.id: z.code for z in s.scalars(select(PoliceZone))}
         if not found:
-            print(f"bin-console: no network named {clean(args.network)!r}", file=sys.stderr)
+            print(_("bin-console: no network named {name}").format(name=repr(clean(args.network))), file=sys.stderr)
             return 2
         if len(found) > 1:
             codes = ", ".join(zone_codes.get(n.zone_id, "?") for n in found)
-            print(
-                f"bin-console: several networks are named {clean(args.network)!r} (zones {codes}); "
-                "set [console] zone in the config to choose",
-                file=sys.stderr,
+            several = _(
+                "bin-console: several networks are named {name} (zones {zones}); set [console] zone in the config"
+                " to choose"
             )
+            print(several.format(name=repr(clean(args.network)), zones=codes), file=sys.stderr)
             return 2
         report = import_members(db, args.file, found[0].id, dry_run=args.dry_run)
     finally:

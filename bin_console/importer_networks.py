@@ -26,7 +26,16 @@ from .data.engine import Database
 from .data.keys import fold
 from .data.models import Network, NetworkStreet, PoliceZone, utcnow
 from .data.search_index import rebuild_terms
-from .import_fields import NET_STATUS_VALUES, NETWORK_HEADERS, Columns, _choice, audit_import, describe_table
+from .i18n import _, ngettext
+from .import_fields import (
+    NET_STATUS_VALUES,
+    NETWORK_HEADERS,
+    NO_DATA_ROWS,
+    Columns,
+    _choice,
+    audit_import,
+    describe_table,
+)
 from .import_report import WRITE_FAILED, FieldChange, ImportReport, NetworkChange, RowError, print_report
 from .tabular import FatalFileError, Table, read_table
 from .validation import (
@@ -78,9 +87,11 @@ def _network_from_row(cols: Columns, cells: list[str], default_zone: str | None)
     run("name", lambda: check_text(g(cells, "name"), max_len=120, required=True, what="network name"))
     zone = g(cells, "zone") or (default_zone or "")
     if not zone:
-        errs.append(("zone", "no police zone (give a zone column or --zone CODE, or set [console] zone in the config)"))
+        errs.append(
+            ("zone", _("no police zone (give a zone column or --zone CODE, or set [console] zone in the config)"))
+        )
     elif not _ZONE_CODE.fullmatch(zone):
-        errs.append(("zone", f"{zone!r} is not a police zone code"))
+        errs.append(("zone", _("{zone} is not a police zone code").format(zone=repr(zone))))
     v["zone"] = zone
     if cols.has("kind"):
         run("kind", lambda: check_kind(g(cells, "kind")) if g(cells, "kind") else None)
@@ -99,7 +110,7 @@ def _network_from_row(cols: Columns, cells: list[str], default_zone: str | None)
     run("postcode", lambda: check_postcode(g(cells, "postcode")))
     run("street_municipality", lambda: check_text(g(cells, "street_municipality"), max_len=80, what="municipality"))
     if not errs and not v["street"] and (v["postcode"] or v["street_municipality"]):
-        errs.append(("street", "a postcode or street municipality without a street"))
+        errs.append(("street", _("a postcode or street municipality without a street")))
     return v, errs
 
 
@@ -137,7 +148,9 @@ def _group_rows(table: Table, cols: Columns, zone_code: str | None, report: Impo
         if conflict:
             report.rejected.append(
                 RowError(
-                    line, title.get(conflict, conflict), f"{v[conflict]!s} differs from line {net.attr_line[conflict]}"
+                    line,
+                    title.get(conflict, conflict),
+                    _("{value} differs from line {line}").format(value=v[conflict], line=net.attr_line[conflict]),
                 )
             )
             continue
@@ -145,7 +158,9 @@ def _group_rows(table: Table, cols: Columns, zone_code: str | None, report: Impo
             skey = (fold(v["street"])[:120], v["postcode"])
             if skey in net.streets:
                 first = net.streets[skey]["line"]
-                report.rejected.append(RowError(line, title.get("street", "street"), f"same street as line {first}"))
+                report.rejected.append(
+                    RowError(line, title.get("street", "street"), _("same street as line {line}").format(line=first))
+                )
                 continue
             net.streets[skey] = {
                 "street": v["street"],
@@ -205,7 +220,7 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
         The reason goes on the row that gave the refused value, the others point to it."""
         col = title.get(column, column)
         first = net.attr_line.get(column, net.line)
-        see = f"not imported with its network {net.name} (see line {first})"
+        see = _("not imported with its network {name} (see line {line})").format(name=net.name, line=first)
         report.rejected.extend(RowError(line, col, reason if line == first else see) for line in net.lines)
 
     file_zones: dict[str, set[str]] = {}  # folded name -> the zones the file lists it in
@@ -220,7 +235,9 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
             reject(
                 net,
                 "zone",
-                f"police zone {net.zone} is not in the directory (check the code; --create-zones creates it)",
+                _("police zone {zone} is not in the directory (check the code; --create-zones creates it)").format(
+                    zone=net.zone
+                ),
             )
             unknown_zones[net.zone] = unknown_zones.get(net.zone, 0) + len(net.lines)
             continue
@@ -234,17 +251,18 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
             # a network of this name lives in another zone: the file moves it, or means another one
             where = ", ".join(sorted(zone_code[n.zone_id] for n in named))
             if len(named) > 1:
-                reject(
-                    net, "zone", f"networks named {net.name!r} are in police zones {where}; add this one in the console"
-                )
+                several = _("networks named {name} are in police zones {zones}; add this one in the console")
+                reject(net, "zone", several.format(name=repr(net.name), zones=where))
                 continue
             if not allow_moves:
                 reject(
                     net,
                     "zone",
-                    f"{net.name} is in police zone {where}; the file puts it in zone {net.zone}: moving a network to"
-                    " another police zone needs --allow-moves (a different network of the same name: add it in the"
-                    " console)",
+                    _(
+                        "{name} is in police zone {stored}; the file puts it in zone {zone}: moving a network to"
+                        " another police zone needs --allow-moves (a different network of the same name: add it in"
+                        " the console)"
+                    ).format(name=net.name, stored=where, zone=net.zone),
                 )
                 continue
             old, moves_zone = named[0], True
@@ -257,8 +275,10 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
                 reject(
                     net,
                     "municipality",
-                    f"{net.name} is in {old.municipality}; the file puts it in {changes['municipality']}: moving a"
-                    " network to another municipality needs --allow-moves",
+                    _(
+                        "{name} is in {stored}; the file puts it in {municipality}: moving a network to another"
+                        " municipality needs --allow-moves"
+                    ).format(name=net.name, stored=old.municipality, municipality=changes["municipality"]),
                 )
                 continue
             fields += [FieldChange(a, _text(getattr(old, a)), _text(val)) for a, val in changes.items()]
@@ -289,8 +309,11 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
     report.zones_created = sorted(new_zones)
     for code, n in sorted(unknown_zones.items()):
         report.notes.append(
-            f"police zone {code} is not in the directory: {n} row{'s' if n != 1 else ''} rejected"
-            " (--create-zones creates it)"
+            ngettext(
+                "police zone {zone} is not in the directory: {n} row rejected (--create-zones creates it)",
+                "police zone {zone} is not in the directory: {n} rows rejected (--create-zones creates it)",
+                n,
+            ).format(zone=code, n=n)
         )
     return plan
 
@@ -338,15 +361,16 @@ _STREET_COLUMNS = ("street", "street_key", "postcode", "municipality")
 
 def _default_zone(db: Database, zone_code: str | None, cols: Columns, report: ImportReport) -> str | None:
     """--zone / [console] zone, else the directory's only police zone; noted when the file has no zone column."""
-    origin = "--zone or [console] zone"
+    origin = _("--zone or [console] zone")
     if zone_code is None:
         with db.read() as s:
             codes = list(s.scalars(select(PoliceZone.code).limit(2)))
         if len(codes) != 1:
             return None
-        zone_code, origin = codes[0], "the only police zone in the directory"
+        zone_code, origin = codes[0], _("the only police zone in the directory")
     if not cols.has("zone"):
-        report.notes.append(f"no zone column: the networks are in police zone {zone_code} ({origin})")
+        note = _("no zone column: the networks are in police zone {zone} ({origin})")
+        report.notes.append(note.format(zone=zone_code, origin=origin))
     return zone_code
 
 
@@ -369,13 +393,13 @@ def import_networks(
     cols = Columns(table.header, NETWORK_HEADERS)
     report.ignored_columns = cols.ignored
     if not cols.has("name"):
-        report.fatal = (
-            "no usable header: the first row must name the columns, with the network name (netwerk/réseau/network)"
-            " and its streets (straat/rue/street, postcode)"
+        report.fatal = _(
+            "no usable header: the first row must name the columns, with the network name"
+            " (netwerk/réseau/network) and its streets (straat/rue/street, postcode)"
         )
         return report
     if not table.rows and not table.row_errors:
-        report.fatal = "the file has a header but no data rows"
+        report.fatal = _(NO_DATA_ROWS)
         return report
     nets = _group_rows(table, cols, _default_zone(db, zone_code, cols, report), report)
     options = {"allow_moves": allow_moves, "create_zones": create_zones}
@@ -391,11 +415,13 @@ def import_networks(
                     audit_import(s, "network.import", "networks", report, path)
     except IntegrityError:
         # str(exc) would quote the clashing row: say what to do instead
-        report.nothing_written(f"{WRITE_FAILED}: the directory changed during the import; run it again")
+        report.nothing_written(
+            _("{failed}: the directory changed during the import; run it again").format(failed=_(WRITE_FAILED))
+        )
     except SQLAlchemyError as exc:
-        report.nothing_written(f"{WRITE_FAILED}: {type(exc).__name__}")
+        report.nothing_written(f"{_(WRITE_FAILED)}: {type(exc).__name__}")
     except Exception as exc:  # any failure: the transaction rolled back, the directory is as it was
-        report.nothing_written(f"{WRITE_FAILED}: {type(exc).__name__}: {exc}")
+        report.nothing_written(f"{_(WRITE_FAILED)}: {type(exc).__name__}: {exc}")
     report.rejected.sort(key=lambda e: e.line)
     return report
 

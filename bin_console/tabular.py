@@ -25,11 +25,16 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
+from .i18n import N_, _, number
+
 MAX_BYTES = 64 * 1024 * 1024  # a 250,000-row province file is ~25-40 MB
 MAX_ROWS = 300_000
 MAX_XLSX_UNPACKED = 512 * 1024 * 1024  # zip-bomb guard: total uncompressed size of the workbook
 FIELD_LIMIT = 1000  # characters in one CSV field
 DELIMITERS = (";", ",", "\t")
+
+HEADER_LINE = N_("line {line} (the header): {reason}")
+TOO_MANY_ROWS = N_("too many rows (more than {limit})")
 
 _csv_lock = threading.Lock()  # csv.field_size_limit is process-wide
 
@@ -53,22 +58,34 @@ def read_table(path: str | os.PathLike) -> Table:
     try:
         size = os.stat(path).st_size
     except OSError as exc:
-        raise FatalFileError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
+        raise FatalFileError(_cannot_read(path, exc)) from None
     if size > MAX_BYTES:
-        raise FatalFileError(f"file too large ({size // (1024 * 1024)} MB; at most {MAX_BYTES // (1024 * 1024)} MB)")
+        raise FatalFileError(
+            _("file too large ({size} MB; at most {limit} MB)").format(
+                size=size // (1024 * 1024), limit=MAX_BYTES // (1024 * 1024)
+            )
+        )
     if size == 0:
-        raise FatalFileError("the file is empty")
+        raise FatalFileError(_(EMPTY))
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise FatalFileError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
+        raise FatalFileError(_cannot_read(path, exc)) from None
     if len(data) > MAX_BYTES:
-        raise FatalFileError("file too large")
+        raise FatalFileError(_("file too large"))
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(path)
     text, encoding = decode(data)
     return _read_csv(text, encoding)
+
+
+EMPTY = N_("the file is empty")
+
+
+def _cannot_read(path: str | os.PathLike, exc: OSError) -> str:
+    # strerror comes from the C library in its own (process) locale: quoted as it is
+    return _("cannot read {file}: {error}").format(file=os.fspath(path), error=exc.strerror or exc)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -76,15 +93,15 @@ def decode(data: bytes) -> tuple[str, str]:
         try:
             text, enc = data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
-            raise FatalFileError("the file says UTF-16 (byte order mark) but is not valid UTF-16") from None
+            raise FatalFileError(_("the file says UTF-16 (byte order mark) but is not valid UTF-16")) from None
     elif b"\x00" in data:
-        raise FatalFileError("the file contains NUL bytes: not a text CSV (save it as CSV or XLSX)")
+        raise FatalFileError(_("the file contains NUL bytes: not a text CSV (save it as CSV or XLSX)"))
     elif data.startswith(b"\xef\xbb\xbf"):
         try:
             text, enc = data[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
             raise FatalFileError(
-                f"the file says UTF-8 (byte order mark) but byte {exc.start + 3} is not UTF-8"
+                _("the file says UTF-8 (byte order mark) but byte {byte} is not UTF-8").format(byte=exc.start + 3)
             ) from None
     else:
         try:
@@ -94,8 +111,10 @@ def decode(data: bytes) -> tuple[str, str]:
                 # UTF-8 with a line pasted from a cp1252 file: neither reading is right for the whole file
                 line = data.count(b"\n", 0, exc.start) + 1
                 raise FatalFileError(
-                    f"mixed encodings: the file is UTF-8 but line {line} is not (first non-UTF-8 byte on line"
-                    f" {line}); save the whole file again as CSV UTF-8"
+                    _(
+                        "mixed encodings: the file is UTF-8 but line {line} is not (first non-UTF-8 byte on line"
+                        " {line}); save the whole file again as CSV UTF-8"
+                    ).format(line=line)
                 ) from None
             # cp1252's five undefined bytes are read one by one as latin-1 (a control character that
             # validation refuses in that cell), not by switching the whole file's reading
@@ -103,7 +122,7 @@ def decode(data: bytes) -> tuple[str, str]:
             # without 0x80-0x9F bytes cp1252 and latin-1 read the same; name what the bytes prove
             enc = "cp1252" if re.search(rb"[\x80-\x9f]", data) else "latin-1"
     if "\x00" in text:
-        raise FatalFileError("the file contains NUL characters: not a text CSV")
+        raise FatalFileError(_("the file contains NUL characters: not a text CSV"))
     return text, enc
 
 
@@ -158,23 +177,30 @@ def _csv_hint(exc: csv.Error, start: int, end: int, *, at_end: bool) -> str:
     """What a coordinator can do about a record csv refused; ``start``..``end`` are its lines."""
     msg = str(exc)
     if "field limit" in msg and start == end:
-        return f"a cell longer than {FIELD_LIMIT} characters"
-    if start < end or at_end:
+        return _(TOO_LONG).format(limit=FIELD_LIMIT)
+    if start < end:
         # the cell kept going past its line: its opening quote has no closing quote where it should
-        ran_on = f": the cell ran on to line {end}" if start < end else ""
-        return f'a quote (") opened on this line is not closed{ran_on}; close the quote or remove it'
+        return _(
+            'a quote (") opened on this line is not closed: the cell ran on to line {line}; close the quote or'
+            " remove it"
+        ).format(line=end)
+    if at_end:
+        return _('a quote (") opened on this line is not closed; close the quote or remove it')
     if "expected after" in msg:
-        return (
+        return _(
             'a quote (") inside a cell that does not start with one, e.g. =HYPERLINK("..."):'
             " put the whole cell in quotes and double its quotes, or remove them"
         )
-    return f"not readable as CSV ({msg})"
+    return _("not readable as CSV ({error})").format(error=msg)
+
+
+TOO_LONG = N_("a cell longer than {limit} characters")
 
 
 def _read_csv(text: str, encoding: str) -> Table:
     first = next((ln for ln in text.splitlines() if ln.strip()), None)
     if first is None:
-        raise FatalFileError("the file is empty")
+        raise FatalFileError(_(EMPTY))
     delimiter = sniff_delimiter(first)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
@@ -194,7 +220,7 @@ def _read_csv(text: str, encoding: str) -> Table:
                 except csv.Error as exc:
                     hint = _csv_hint(exc, start, src.pos, at_end=src.pos >= len(src.lines))
                     if header is None:
-                        raise FatalFileError(f"line {start} (the header): {hint}") from None
+                        raise FatalFileError(_(HEADER_LINE).format(line=start, reason=hint)) from None
                     errors.append((start, "-", hint))
                     src.pos = start  # go on with the next line: the rest of the file is not lost
                     continue
@@ -205,15 +231,16 @@ def _read_csv(text: str, encoding: str) -> Table:
                     continue
                 if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                     # a stray separator shifted the row: its values would land in the wrong columns
-                    errors.append((start, "-", f"{len(cells)} cells but the header has {len(header)} columns"))
+                    shifted = _("{cells} cells but the header has {columns} columns")
+                    errors.append((start, "-", shifted.format(cells=len(cells), columns=len(header))))
                 else:
                     rows.append((start, cells))
                 if len(rows) + len(errors) > MAX_ROWS:
-                    raise FatalFileError(f"too many rows (more than {MAX_ROWS:,})")
+                    raise FatalFileError(_(TOO_MANY_ROWS).format(limit=number(MAX_ROWS)))
         finally:
             csv.field_size_limit(old)
     if header is None:
-        raise FatalFileError("the file is empty")
+        raise FatalFileError(_(EMPTY))
     return Table(header, header_line, rows, encoding, delimiter, errors)
 
 
@@ -241,16 +268,20 @@ def _read_xlsx(path: str | os.PathLike) -> Table:
             unpacked = sum(i.file_size for i in z.infolist())
             formulas = _has_formulas(z)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-        raise FatalFileError(f"not a valid XLSX file (damaged zip: {type(exc).__name__})") from None
+        raise FatalFileError(
+            _("not a valid XLSX file (damaged zip: {error})").format(error=type(exc).__name__)
+        ) from None
     if unpacked > MAX_XLSX_UNPACKED:
-        raise FatalFileError("workbook too large when unpacked")
+        raise FatalFileError(_("workbook too large when unpacked"))
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a bad workbook
-        raise FatalFileError(f"not a readable XLSX workbook: {type(exc).__name__}: {exc}") from None
+        raise FatalFileError(
+            _("not a readable XLSX workbook: {error}").format(error=f"{type(exc).__name__}: {exc}")
+        ) from None
     try:
         if not wb.worksheets:
-            raise FatalFileError("the workbook has no sheet")
+            raise FatalFileError(_("the workbook has no sheet"))
         header: list[str] | None = None
         header_line = 0
         rows: list[tuple[int, list[str]]] = []
@@ -268,10 +299,10 @@ def _read_xlsx(path: str | os.PathLike) -> Table:
                 unsaved_col = unsaved.get(line)
                 if not any(c.strip() for c in cells) and unsaved_col is None:
                     continue
-                bad = (unsaved_col, _UNSAVED) if unsaved_col is not None else _bad_cell(cells, error_codes)
+                bad = (unsaved_col, _(_UNSAVED)) if unsaved_col is not None else _bad_cell(cells, error_codes)
                 if header is None:
                     if bad is not None:
-                        raise FatalFileError(f"line {line} (the header): {bad[1]}")
+                        raise FatalFileError(_(HEADER_LINE).format(line=line, reason=bad[1]))
                     header, header_line = cells, line
                     continue
                 if bad is not None:
@@ -280,15 +311,17 @@ def _read_xlsx(path: str | os.PathLike) -> Table:
                 else:
                     rows.append((line, cells))
                 if len(rows) + len(errors) > MAX_ROWS:
-                    raise FatalFileError(f"too many rows (more than {MAX_ROWS:,})")
+                    raise FatalFileError(_(TOO_MANY_ROWS).format(limit=number(MAX_ROWS)))
         except FatalFileError:
             raise
         except Exception as exc:  # a damaged sheet (bad XML, bad zip member) fails part-way
-            raise FatalFileError(f"line {line + 1}: the workbook is damaged ({type(exc).__name__})") from None
+            raise FatalFileError(
+                _("line {line}: the workbook is damaged ({error})").format(line=line + 1, error=type(exc).__name__)
+            ) from None
     finally:
         wb.close()
     if header is None:
-        raise FatalFileError("the workbook's first sheet is empty")
+        raise FatalFileError(_("the workbook's first sheet is empty"))
     return Table(header, header_line, rows, "xlsx", None, errors)
 
 
@@ -296,14 +329,16 @@ def _bad_cell(cells: list[str], error_codes: frozenset[str]) -> tuple[int, str] 
     """(0-based column, reason) of the first cell that cannot be imported: too long, or an Excel error value."""
     for i, c in enumerate(cells):
         if len(c) > FIELD_LIMIT:
-            return i, f"a cell longer than {FIELD_LIMIT} characters"
+            return i, _(TOO_LONG).format(limit=FIELD_LIMIT)
         if c[:1] == "#" and c in error_codes:
             # openpyxl gives a formula's saved error (#REF!, #N/A...) as that text: it is not the value
-            return i, f"the cell holds the Excel error {c} (fix the formula or type the value, then import again)"
+            return i, _(
+                "the cell holds the Excel error {error} (fix the formula or type the value, then import again)"
+            ).format(error=c)
     return None
 
 
-_UNSAVED = "a formula without a saved result (open the file in Excel or LibreOffice, save it, and import again)"
+_UNSAVED = N_("a formula without a saved result (open the file in Excel or LibreOffice, save it, and import again)")
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")

@@ -11,6 +11,7 @@ from bin_console.data.engine import Database
 from bin_console.data.schema import upgrade
 
 from bin_console.config import Settings
+from bin_console.i18n import activate
 
 pytest_plugins = ["smsc_fixtures", "mail_fixtures"]
 
@@ -20,6 +21,10 @@ PG_BASE = os.environ.get("BIN_CONSOLE_TEST_PG", "postgresql+psycopg://postgres@1
 # fixture fails loudly (NoKeyringError) instead.
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+# Tests read the English messages whatever the machine's locale: LC_ALL decides for cli.main and for
+# every bin-console the tests start (tests of other languages set their own environment).
+os.environ["LC_ALL"] = "C.UTF-8"
+activate("en")
 
 
 def _pg_reachable() -> str | None:
