@@ -7,8 +7,8 @@ import sys
 from .config import Settings
 from .data.engine import Database
 from .data.schema import current_revision, head_revision, upgrade
-from .runtime import EX_CONFIG, missing_sqlite_file
 from .i18n import _
+from .runtime import EX_CONFIG, missing_sqlite_file
 
 
 def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
