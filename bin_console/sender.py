@@ -8,20 +8,23 @@ code that touches the Client) and a database writer (bin_console/outbox_writer.p
 its work in batches, so an fsync never idles the send window. Per loop iteration:
   1. ask the writer for more rows when the in-memory queue runs low (every poll_interval, on
      wake(), and at once while claims come back full);
-  2. ask it to mark the next deliveries "on the wire" (delivery.submitted_at) ahead of the send
-     position: a part is only sent once its delivery's marker is committed;
+  2. ask it to mark the next deliveries "on the wire" (delivery.submitted_at): a part is only
+     sent once its delivery's marker is committed, and markers are only asked for while the
+     parts "exposed" (marker asked for, ack not yet committed) stay within ``window``;
   3. pick the parts to send: at most ``window`` submit_sm outstanding, paced to ``max_tps``
      parts/s, not while throttled; write them with one sendall;
   4. read every PDU that is ready (read_pdu only after select() says readable); acks go to the
-     writer every ack_flush_s / ack_batch; receipts and replies go at once and their
+     writer at once when no earlier batch of them is still committing (group commit: the ones
+     that arrive meanwhile go in the next); receipts and replies go at once and their
      deliver_sm_resp is sent only when the writer has stored them (ESME_RX_T_APPN if it could not,
      so the SMSC redelivers).
 Link loss (EOF, error, SMSC unbind, no submit_sm_resp within response_timeout, no answer to our
 enquire_link): in-flight parts go back to the queue flagged possible_duplicate, a NEW Client is
 made after a capped exponential back-off with jitter. A crash at any point loses nothing: rows
-are leased, and recover() requeues them at the next start, flagged when their marker is set and
-not all parts are acked. So a kill -9 flags at most window + mark_ahead deliveries + the acks not
-yet committed (ack_batch parts, ack_flush_s), and every real duplicate is among the flagged rows.
+are leased, and the lease runs out unrenewed, so any sender requeues them (``outbox.claim``),
+flagged when their marker is set and not all parts are acked. Because of the exposure bound a
+kill -9 re-sends at most ``window`` parts and flags at most ``window`` deliveries, and every real
+duplicate is among the flagged rows.
 """
 
 from __future__ import annotations
@@ -43,9 +46,11 @@ import smpplib.exceptions
 import smpplib.smpp
 from sqlalchemy.exc import SQLAlchemyError
 
-from bin_console import outbox
-from bin_console.channels.mo import accept_fragment, concat_from_pdu
+from bin_console import outbox, outbox_jobs
+from bin_console.channels.mo import concat_from_pdu
 from bin_console.channels.receipts import is_receipt, parse_receipt
+from bin_console.channels.smpp.deliver_sm import DEAD_AFTER, ReceiptPdu, ReplyPdu, StoreDeliverSm
+from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
 from bin_console.channels.smpp_client import (
     BIND_CONFIG,
     SmppLink,
@@ -57,13 +62,25 @@ from bin_console.channels.smpp_client import (
     validity_for,
 )
 from bin_console.data.models import SenderStatus, utcnow
-from bin_console.outbox_writer import DbWriter, Job
+from bin_console.outbox_jobs import (
+    CheckCancelled,
+    Claim,
+    Housekeeping,
+    MarkOnWire,
+    ReapExpiredLeases,
+    Release,
+    RenewLeases,
+    Settle,
+    WriterJob,
+    WriteStatus,
+)
+from bin_console.outbox_writer import DbWriter
 
 log = logging.getLogger("bin_console.sender")
 
 ESME_RX_T_APPN = 0x64
-DEAD_AFTER = 3  # refusals of the same deliver_sm before it is stored raw / logged and acknowledged
 NO_ANSWER = -1  # error_code for "no submit_sm_resp"
+DEFAULT_LEASE_S = 12.0
 
 _runner_ids = itertools.count()
 
@@ -85,7 +102,7 @@ class _Item:
 
     __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send", "leased_at")
 
-    def __init__(self, item: outbox.WorkItem, leased_at: float) -> None:
+    def __init__(self, item: SmsWork, leased_at: float) -> None:
         self.item = item
         # monotonic time before the last committed claim/renewal of its lease began: sending
         # stops when that is older than the lease minus a margin (another sender may reap it)
@@ -114,17 +131,13 @@ class _Buffers:
     acks: list[outbox.Ack] = field(default_factory=list)
     failures: list[outbox.Failure] = field(default_factory=list)
     closed: list[tuple[str, int]] = field(default_factory=list)  # ("expired"|"cancelled", delivery_id)
-    receipts: list = field(default_factory=list)  # (seq, Receipt)
-    mos: list[tuple] = field(default_factory=list)  # (seq, source, concat, payload, dc, dead)
-    dsm_seqs: list[int] = field(default_factory=list)  # deliver_sm awaiting their resp
-    dsm_fps: dict[int, bytes] = field(default_factory=dict)  # seq -> fingerprint of the PDU
+    receipts: list[ReceiptPdu] = field(default_factory=list)
+    replies: list[ReplyPdu] = field(default_factory=list)
+    dsm_fps: dict[int, bytes] = field(default_factory=dict)  # seq -> fingerprint, every deliver_sm awaiting its resp
     settle: list[int] = field(default_factory=list)  # claimed rows whose parts were all acked already
-    first_at: float = 0.0  # monotonic time of the oldest unflushed ack
 
     def __bool__(self) -> bool:
-        return bool(
-            self.acks or self.failures or self.closed or self.receipts or self.mos or self.dsm_seqs or self.settle
-        )
+        return bool(self.acks or self.failures or self.closed or self.dsm_fps or self.settle)
 
 
 class SenderRunner:
@@ -146,17 +159,17 @@ class SenderRunner:
         max_attempts: int = 5,
         claim_batch: int | None = None,
         drain_timeout: float = 2.0,
-        ack_flush_s: float = 0.02,
-        ack_batch: int = 64,
-        mark_ahead: int | None = None,
     ) -> None:
         self.db = db
         self.cfg = smpp_settings
         self._password = password
         self.account = account
         n = next(_runner_ids)
-        self.owner = owner or outbox.owner_id(str(n) if n else "")
-        self.lease_s = lease_s if lease_s is not None else max(60.0, 2 * float(smpp_settings.response_timeout))
+        self.owner = owner or outbox.new_owner_id(account if n == 0 else f"{account[:6]}{n}")
+        # Short leases, renewed every lease_s/4 while this sender lives: a row is only ever taken
+        # over once its lease ran out unrenewed, so a crashed sender's rows come back within
+        # ~lease_s and a live one's never (its id is unique per start; nothing is read from PIDs)
+        self.lease_s = lease_s if lease_s is not None else DEFAULT_LEASE_S
         self.poll_interval = poll_interval
         self.heartbeat_s = heartbeat_s
         self.config_retry_s = config_retry_s
@@ -165,12 +178,9 @@ class SenderRunner:
         self.window = max(1, int(smpp_settings.window))
         self.claim_batch = claim_batch or max(100, self.window * 10)
         self.drain_timeout = drain_timeout
-        self.ack_flush_s = ack_flush_s
-        self.ack_batch = ack_batch
-        self.mark_ahead = mark_ahead or max(32, 4 * self.window)
-        # renewals run every lease_s/3; sending pauses once the last committed one is older than
+        # renewals run every lease_s/4; sending pauses once the last committed one is older than
         # lease_s minus this margin, well before another sender's reaper can take the rows
-        self._lease_margin = max(1.0, self.lease_s / 4)
+        self._lease_margin = max(1.0, self.lease_s / 3)
         # unresolved receipt orphans are retried this often (another sender's ack may have
         # committed after its own re-match ran)
         self.orphan_every_s = 30.0
@@ -190,6 +200,7 @@ class SenderRunner:
         self._last_status_write = 0.0
         self._dsm_failures: dict[bytes, int] = {}  # deliver_sm fingerprint -> times refused
         self._session = 0  # bumped by _reset_session: stamps writer jobs (see _take_results)
+        self._writer: DbWriter | None = None
         self._reset_session()
 
     # --- public -------------------------------------------------------------------------------------
@@ -197,7 +208,8 @@ class SenderRunner:
     def start(self) -> None:
         if self._thread is not None:
             return
-        n = outbox.recover(self.db, self.owner)
+        with self.db.write() as s:
+            n = outbox.recover(s, self.owner)
         if n:
             log.warning("requeued %d delivery(ies) left in flight by an earlier run", n)
         self._stop.clear()
@@ -241,28 +253,27 @@ class SenderRunner:
         if changed or force or time.monotonic() - self._last_status_write >= self.heartbeat_s:
             self._write_status()
 
+    def _status_job(self) -> WriteStatus:
+        return WriteStatus(
+            account=self.account,
+            state=self.state,
+            detail=self.detail[:200],
+            training=self.cfg.training,
+            owner=self.owner,
+            rate_tps=None,
+        )
+
     def _write_status(self) -> None:
-        account, state, detail = self.account, self.state, self.detail[:200]
-        training, owner = bool(getattr(self.cfg, "training", False)), self.owner[:120]
-
-        def run(s):  # noqa: ANN001, ANN202
-            row = s.get(SenderStatus, account)
-            if row is None:
-                row = SenderStatus(account=account)
-                s.add(row)
-            row.state, row.detail, row.training, row.owner = state, detail, training, owner
-            row.updated_at = utcnow()
-
-        writer = getattr(self, "_writer", None)
-        if writer is not None and writer.alive:
+        job = self._status_job()
+        if self._writer is not None and self._writer.alive:
             # through the writer: a slow or locked database (BEGIN IMMEDIATE) must never stall the
             # SMPP thread, or sending and enquire_link answers would stop with it
-            self._submit(Job("status", run, isolated=True, droppable=True))
+            self._submit(job)
             self._last_status_write = time.monotonic()
             return
         try:
             with self.db.write() as s:
-                run(s)
+                outbox_jobs.write_status(s, job)
             self._last_status_write = time.monotonic()
         except SQLAlchemyError as exc:
             log.warning("cannot write sender status: %s", exc.__class__.__name__)
@@ -346,7 +357,8 @@ class SenderRunner:
             if now >= next_house:
                 next_house = now + 1.0
                 try:
-                    n = outbox.expire_due(self.db)
+                    with self.db.write() as s:
+                        n = outbox.expire_due(s, channel="sms")
                     if n:
                         log.warning("%d delivery(ies) expired before they could be sent", n)
                 except SQLAlchemyError as exc:
@@ -414,7 +426,11 @@ class SenderRunner:
         self._out: dict[int, tuple[_Part, float]] = {}  # sequence -> part, sent at (send order)
         self._items: dict[int, _Item] = {}
         self._unmarked: deque[_Item] = deque()  # claimed, not yet marked on-wire, in claim order
-        self._ready = 0  # marked deliveries not fully sent (estimate, only triggers prefetch)
+        # delivery id -> its parts that are "exposed": marker asked for, ack not committed. After
+        # a crash exactly these may be re-sent, so their sum (_exposure) is kept <= window.
+        self._exposed: dict[int, int] = {}
+        self._exposure = 0
+        self._settles_inflight = 0  # Settle jobs not answered yet (group commit of acks)
         self._buf = _Buffers()
         self._order = itertools.count()
         self._window_now = self.window
@@ -434,7 +450,7 @@ class SenderRunner:
     def _serve(self, client: SmppLink) -> None:
         self._reset_session()
         cfg = self.cfg
-        sock = client._socket
+        sock = client.socket
         tps = float(cfg.max_tps or 0)
         gap = 1.0 / tps if tps > 0 else 0.0
         slack = min(0.05, 2 * gap)
@@ -446,7 +462,7 @@ class SenderRunner:
         last_rx = now
         enquire_deadline: float | None = None
         next_house = now + 1.0
-        next_renew = now + self.lease_s / 3
+        next_renew = now + self.lease_s / 4
         next_reap = now + self.lease_s / 2
         draining_until: float | None = None
         woken = True
@@ -470,13 +486,13 @@ class SenderRunner:
                 if due and len(self._pending) < self.claim_batch:  # parts left: keep ~2 batches ahead
                     self._more_waiting = False
                     self._claim_inflight = True
-                    self._submit(Job("claim", self._claim_job(), payload=now, droppable=True))
+                    self._submit(self._claim_job(now))
             # housekeeping
             if now >= next_house:
                 next_house = now + 1.0
                 self._housekeeping(renew=now >= next_renew, reap=now >= next_reap)
                 if now >= next_renew:
-                    next_renew = now + self.lease_s / 3
+                    next_renew = now + self.lease_s / 4
                 if now >= next_reap:
                     next_reap = now + self.lease_s / 2
             # supervision
@@ -525,7 +541,7 @@ class SenderRunner:
                         next_send = max(next_send, now - slack) + gap
             # 4. hand decided rows and acks to the writer (acks in batches: a crash before they
             # commit re-sends those rows, flagged, because their markers are committed)
-            self._flush(now, force=draining or (not self._out and not self._pending))
+            self._flush(force=draining)
             self._submit_batch(client, batch, now)
             # 5. wait and read
             timeout = self.poll_interval
@@ -537,8 +553,6 @@ class SenderRunner:
                 timeout = min(timeout, max(0.0, enquire_deadline - now))
             elif self._out:
                 timeout = min(timeout, response_timeout)
-            if self._buf.acks:
-                timeout = min(timeout, max(0.0, self._buf.first_at + self.ack_flush_s - now))
             try:
                 r, _, _ = select.select([sock, self._wake_r, self._res_r], [], [], timeout)
             except (OSError, ValueError) as exc:
@@ -566,206 +580,183 @@ class SenderRunner:
 
     # --- the writer's jobs and results ---------------------------------------------------------------
 
-    def _claim_job(self):  # noqa: ANN202
-        owner, limit, lease = self.owner, self.claim_batch, self.lease_s
-        training = bool(getattr(self.cfg, "training", False))
-        return lambda s: outbox._claim(s, owner, limit, lease, utcnow(), training=training)
+    def _claim_job(self, asked_at: float) -> Claim:
+        return Claim(
+            owner=self.owner,
+            limit=self.claim_batch,
+            lease_s=self.lease_s,
+            channel="sms",
+            training=self.cfg.training,
+            asked_at=asked_at,
+        )
 
     def _request_marks(self) -> None:
-        """Ask the writer to mark the next deliveries on-wire before the send position reaches them."""
+        """Ask the writer to mark the next deliveries on-wire, as many as the exposure bound allows
+        (one delivery larger than the whole window goes alone)."""
         if self._marks_inflight:
             return
-        while self._unmarked and (self._unmarked[0].outcome is not None or self._unmarked[0].on_wire):
-            self._unmarked.popleft()
-        if not self._unmarked:
-            return
-        head_blocked = bool(self._pending) and not self._pending[0].st.on_wire
-        if self._ready >= self.mark_ahead // 2 and not head_blocked:
-            return
+        room = self.window - self._exposure
         ids: list[int] = []
-        while self._unmarked and len(ids) < self.mark_ahead:
-            st = self._unmarked.popleft()
-            if st.outcome is None and not st.on_wire:
-                ids.append(st.item.delivery_id)
+        while self._unmarked:
+            st = self._unmarked[0]
+            if st.outcome is not None or st.on_wire:
+                self._unmarked.popleft()
+                continue
+            n = st.unsent
+            if n > room and (ids or self._exposure):
+                break
+            self._unmarked.popleft()
+            ids.append(st.item.delivery_id)
+            self._expose(st.item.delivery_id, n)
+            room -= n
         if ids:
             self._marks_inflight = True
-            owner = self.owner
-            self._submit(
-                Job(
-                    "marks",
-                    lambda s: outbox.mark_on_wire(s, ids, utcnow(), owner=owner),
-                    payload=ids,
-                    droppable=True,
-                )
-            )
+            self._submit(MarkOnWire(owner=self.owner, delivery_ids=ids))
 
-    def _flush(self, now: float, *, force: bool = False) -> None:
+    def _expose(self, delivery_id: int, parts: int) -> None:
+        self._exposed[delivery_id] = self._exposed.get(delivery_id, 0) + parts
+        self._exposure += parts
+
+    def _unexpose(self, delivery_id: int, parts: int | None = None) -> None:
+        """`parts` None: all of the delivery's (it is settled, failed, closed or lost)."""
+        have = self._exposed.get(delivery_id, 0)
+        n = have if parts is None else min(parts, have)
+        if have - n <= 0:
+            self._exposed.pop(delivery_id, None)
+        else:
+            self._exposed[delivery_id] = have - n
+        self._exposure -= n
+
+    def _flush(self, *, force: bool = False) -> None:
+        """Hand acks and decided rows to the writer: at once when no earlier batch is still
+        committing, else with the next (`force`: now, e.g. before the receipts that follow)."""
         buf = self._buf
-        decided = bool(buf.failures or buf.closed or buf.settle)
-        if not (decided or buf.acks):
+        if not (buf.acks or buf.failures or buf.closed or buf.settle):
             return
-        if not decided and not force and len(buf.acks) < self.ack_batch and now - buf.first_at < self.ack_flush_s:
+        if self._settles_inflight and not force:
             return
-        acks, failures, closed, settle = buf.acks, buf.failures, buf.closed, buf.settle
+        job = Settle(
+            owner=self.owner,
+            acks=buf.acks,
+            failures=buf.failures,
+            expired=[d for st, d in buf.closed if st == "expired"],
+            cancelled=[d for st, d in buf.closed if st == "cancelled"],
+            settled=buf.settle,
+        )
         buf.acks, buf.failures, buf.closed, buf.settle = [], [], [], []
+        self._settles_inflight += 1
+        self._submit(job)
 
-        owner = self.owner
-
-        def run(s):  # noqa: ANN001, ANN202
-            when = utcnow()
-            outbox._record_acks(s, acks, when, owner=owner)
-            if settle:
-                outbox.settle_submitted(s, settle, when, owner=owner)
-            outbox._record_failures(s, failures, when, owner=owner)
-            for state in ("expired", "cancelled"):
-                ids = [d for st, d in closed if st == state]
-                if ids:
-                    outbox.close_items(s, ids, state, when, owner=owner)
-
-        self._submit(Job("flush", run))
+    def _on_settled(self, job: Settle) -> None:
+        """Committed: those acks no longer need re-sending after a crash, so new parts may go."""
+        self._settles_inflight -= 1
+        for a in job.acks:
+            self._unexpose(a.delivery_id, 1)
+        for d in (*(f.delivery_id for f in job.failures), *job.expired, *job.cancelled, *job.settled):
+            self._unexpose(d)
 
     def _flush_deliver_sm(self) -> None:
         """Receipts and replies: stored by the writer; their deliver_sm_resp goes out when it answers."""
         buf = self._buf
-        if not buf.dsm_seqs:
+        if not buf.dsm_fps:
             return
         # acks first (same writer batch, no extra commit): a receipt usually follows its
         # submit_sm_resp closely and would otherwise be parked as an orphan and matched later
-        self._flush(time.monotonic(), force=True)
-        receipts, mos, seqs, fps = buf.receipts, buf.mos, buf.dsm_seqs, buf.dsm_fps
-        buf.receipts, buf.mos, buf.dsm_seqs, buf.dsm_fps = [], [], [], {}
-        mo_text = self._mo_text
+        self._flush(force=True)
+        job = StoreDeliverSm(receipts=buf.receipts, replies=buf.replies, fingerprints=buf.dsm_fps)
+        buf.receipts, buf.replies, buf.dsm_fps = [], [], {}
+        self._submit(job)
 
-        def run(s):  # noqa: ANN001, ANN202
-            """One savepoint per deliver_sm (receipts in bulk first, one by one if that fails):
-            one bad PDU is refused alone, never its whole group. Returns the refused seqs."""
-            when = utcnow()
-            bad: set[int] = set()
-            live = [(seq, rc) for seq, rc, _ in receipts]
-            try:
-                with s.begin_nested():
-                    outbox._apply_receipts(s, [rc for _, rc in live], when)
-            except Exception:  # noqa: BLE001 - find the culprit below
-                for seq, rc in live:
-                    try:
-                        with s.begin_nested():
-                            outbox._apply_receipts(s, [rc], when)
-                    except Exception:  # noqa: BLE001 - refused, the SMSC redelivers
-                        log.exception("could not store a receipt; the SMSC will redeliver it")
-                        bad.add(seq)
-            for seq, rc, dead in receipts:
-                if dead and seq in bad:  # failed again: parked as an orphan (kept raw), acknowledged
-                    try:
-                        with s.begin_nested():
-                            outbox._store_orphans(s, [rc], when)
-                        bad.discard(seq)
-                    except Exception:  # noqa: BLE001 - the database itself fails: refuse again
-                        log.exception("could not park a receipt refused before; the SMSC will redeliver it")
-                        bad.add(seq)
-            for seq, source, concat, payload, dc, dead in mos:
-                try:
-                    with s.begin_nested():
-                        text = mo_text(s, source, concat, payload, dc)
-                        if text is not None:
-                            outbox._store_reply(s, source, text, when)
-                    continue
-                except Exception:  # noqa: BLE001 - refused: the SMSC redelivers (nothing lost)
-                    log.exception("could not store a reply; the SMSC will redeliver it")
-                if dead:  # the real text failed again: keep it raw with a marker, acknowledge
-                    try:
-                        with s.begin_nested():
-                            outbox._store_reply(s, source, _dead_letter(payload, dc), when)
-                        continue
-                    except Exception:  # noqa: BLE001 - the database itself fails: refuse again
-                        log.exception("could not store a reply even raw; the SMSC will redeliver it")
-                bad.add(seq)
-            return bad
-
-        self._submit(Job("dsm", run, payload=(seqs, fps), isolated=True, droppable=True))
-
-    def _submit(self, job: Job) -> None:
+    def _submit(self, job: WriterJob) -> None:
         job.session = self._session
         self._writer.submit(job)
 
     def _take_results(self, client: SmppLink | None) -> None:
         """Apply every writer result first, answer the deliver_sm afterwards: a failing write to
         the SMSC (LinkLost) must never skip a result, or a claim's rows would stay leased to us."""
-        answers: list[tuple[list[int], bool]] = []
+        answers: list[tuple[list[int], set[int]]] = []
         for job, res in self._writer.results():
             failed = isinstance(res, BaseException)
             if job.session != self._session:
                 # from a session that has ended: its items are gone. Claimed rows go back to the
                 # queue (never sent); unanswered deliver_sm are redelivered by the SMSC.
-                if job.kind == "claim" and not failed and res:
-                    self._release_stale([it.delivery_id for it in res])
+                if isinstance(job, Claim) and not failed and res:
+                    self._release_stale([row.delivery_id for row in res])
                 continue
-            if job.kind == "claim":
+            if isinstance(job, Claim):
                 self._claim_inflight = False
                 if failed:
                     self._db_retry_at = time.monotonic() + 1.0
                     continue
-                for it in res:
-                    self._add_item(it, job.payload)
+                for row in res:
+                    self._add_item(row, job.asked_at)
                 if len(res) >= self.claim_batch:
                     self._more_waiting = True  # claim again as soon as there is room
-            elif job.kind == "marks":
-                self._marks_inflight = False
-                if failed:
-                    for d in job.payload:
-                        st = self._items.get(d)
-                        if st is not None:
-                            self._unmarked.appendleft(st)
-                    continue
-                marked = set(res)
-                for d in job.payload:
-                    st = self._items.get(d)
-                    if st is None or st.on_wire:
-                        continue
-                    if d in marked:
-                        st.on_wire = True
-                        self._ready += 1
-                    else:
-                        self._lose(st)
-            elif job.kind == "cancel":
+            elif isinstance(job, Settle):
+                if failed:  # only when stopping for good: the rows stay leased until recovery
+                    self._settles_inflight -= 1
+                else:
+                    self._on_settled(job)
+            elif isinstance(job, MarkOnWire):
+                self._on_marked(job, None if failed else set(res))
+            elif isinstance(job, CheckCancelled):
                 self._cancel_inflight = False
                 if failed:
                     log.warning("cancel check failed (database): %s", res.__class__.__name__)
                 else:
                     self._apply_cancelled(res)
-            elif job.kind == "renew":
-                if failed:
-                    continue
-                ids, asked_at = job.payload
-                renewed = set(res)
-                for d in ids:
-                    st = self._items.get(d)
-                    if st is None:
-                        continue
-                    if d in renewed:
-                        st.leased_at = max(st.leased_at, asked_at)
-                    else:
-                        self._lose(st)
-            elif job.kind == "dsm":
-                seqs, fps = job.payload
-                refused = set(seqs) if failed else res
+            elif isinstance(job, RenewLeases):
+                if not failed:
+                    self._on_renewed(job, set(res))
+            elif isinstance(job, StoreDeliverSm):
+                refused = set(job.seqs) if failed else res
                 # count per PDU only what failed alone (a whole failed batch is the database, not
                 # the PDU): after DEAD_AFTER refusals it is stored raw and acknowledged
                 for seq in () if failed else refused:
-                    fp = fps.get(seq)
+                    fp = job.fingerprints.get(seq)
                     if fp is not None:
                         if len(self._dsm_failures) > 1000:
                             self._dsm_failures.clear()
                         self._dsm_failures[fp] = self._dsm_failures.get(fp, 0) + 1
                 if client is not None:
-                    answers.append((seqs, refused))
+                    answers.append((job.seqs, refused))
         for seqs, refused in answers:
             for seq in seqs:
                 self._io(client.respond, "deliver_sm_resp", seq, ESME_RX_T_APPN if seq in refused else 0)
 
+    def _on_marked(self, job: MarkOnWire, marked: set[int] | None) -> None:
+        """`marked` None: the job failed (ask again)."""
+        self._marks_inflight = False
+        if marked is None:
+            for d in reversed(job.delivery_ids):
+                self._unexpose(d)
+                st = self._items.get(d)
+                if st is not None:
+                    self._unmarked.appendleft(st)
+            return
+        for d in job.delivery_ids:
+            st = self._items.get(d)
+            if st is None or st.on_wire:
+                continue
+            if d in marked:
+                st.on_wire = True
+            else:
+                self._unexpose(d)
+                self._lose(st)
+
+    def _on_renewed(self, job: RenewLeases, renewed: set[int]) -> None:
+        for d in job.delivery_ids:
+            st = self._items.get(d)
+            if st is None:
+                continue
+            if d in renewed:
+                st.leased_at = max(st.leased_at, job.asked_at)
+            else:
+                self._lose(st)
+
     def _release_stale(self, ids: list[int]) -> None:
-        owner = self.owner
         log.info("releasing %d row(s) claimed by a session that has ended", len(ids))
-        self._submit(Job("release", lambda s: outbox._release(s, ids, False, utcnow(), owner=owner)))
+        self._submit(Release(owner=self.owner, unsent=ids))
 
     def _io(self, fn, *args):  # noqa: ANN001, ANN202
         try:
@@ -782,17 +773,23 @@ class SenderRunner:
     def _lease_ok(self, st: _Item, now: float) -> bool:
         return now < st.leased_at + self.lease_s - self._lease_margin
 
-    def _add_item(self, it: outbox.WorkItem, leased_at: float | None = None) -> None:
+    def _add_item(self, row: outbox.ClaimedRow, leased_at: float) -> None:
         """`leased_at`: monotonic time the claim was asked for (its lease began after it)."""
-        if it.delivery_id in self._items:  # a copy is still pending: never hold a row twice
+        if row.delivery_id in self._items:  # a copy is still pending: never hold a row twice
             return
-        st = _Item(it, time.monotonic() if leased_at is None else leased_at)
-        if st.to_send == 0:  # every part already acked by an earlier run: only the state is missing
-            self._buf.settle.append(it.delivery_id)
+        if not row.parts_to_send():  # every part already acked by an earlier run: only the state is missing
+            self._buf.settle.append(row.delivery_id)
             return
-        self._items[it.delivery_id] = st
+        try:
+            work = build(row)
+        except PartCountMismatch as exc:
+            log.error("delivery %d cannot be sent: %s", row.delivery_id, exc)
+            self._buf.failures.append(outbox.Failure(row.delivery_id, NO_ANSWER, f"cannot be sent: {exc}", True))
+            return
+        st = _Item(work, leased_at)
+        self._items[row.delivery_id] = st
         self._unmarked.append(st)
-        for n in it.parts_to_send():
+        for n in work.parts_to_send():
             self._pending.append(_Part(st, n, next(self._order)))
 
     def _submit_batch(self, client: SmppLink, batch: list[_Part], now: float) -> None:
@@ -806,9 +803,10 @@ class SenderRunner:
             if st.outcome is not None:  # an earlier part of it could not be encoded
                 continue
             try:
-                src = self._src_cache.get(it.sender or self.cfg.sender)
+                sender = it.row.sender or self.cfg.sender
+                src = self._src_cache.get(sender)
                 if src is None:
-                    src = self._src_cache[it.sender or self.cfg.sender] = source_fields(it.sender or self.cfg.sender)
+                    src = self._src_cache[sender] = source_fields(sender)
                 seq = client.next_sequence()
                 pdu = encode_submit_sm(
                     seq,
@@ -818,7 +816,7 @@ class SenderRunner:
                     data_coding=it.data_coding,
                     esm_class=it.esm_class,
                     registered_delivery=1,
-                    priority_flag=1 if it.urgent else 0,
+                    priority_flag=1 if it.row.urgent else 0,
                     validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
                 )
             except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
@@ -832,12 +830,10 @@ class SenderRunner:
             self._out[seq] = (p, now)
             st.unsent -= 1
             st.inflight += 1
-            if st.unsent == 0:
-                self._ready -= 1
         if not chunks:
             return
         try:
-            client._socket.sendall(b"".join(chunks))
+            client.sendall(b"".join(chunks))
         except Exception as exc:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
         self.stats["parts_sent"] += len(chunks)
@@ -875,8 +871,6 @@ class SenderRunner:
         if kind == "ok":
             raw = pdu.message_id
             mid = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw or "")
-            if not self._buf.acks:
-                self._buf.first_at = now
             self._buf.acks.append(outbox.Ack(st.item.delivery_id, p.part_no, mid))
             st.acked += 1
             self.stats["parts_acked"] += 1
@@ -899,10 +893,10 @@ class SenderRunner:
         elif st.outcome is None:
             self.stats["failures"] += 1
             reason = status_meaning(status) if cmd != "generic_nack" else f"generic_nack: {status_meaning(status)}"
-            permanent = kind == "permanent" or st.item.attempts >= self.max_attempts
+            permanent = kind == "permanent" or st.item.row.attempts >= self.max_attempts
             if permanent and kind != "permanent":
-                reason = f"gave up after {st.item.attempts} attempts: {reason}"
-            retry_at = None if permanent else utcnow() + timedelta(seconds=self.retry_delay_s * st.item.attempts)
+                reason = f"gave up after {st.item.row.attempts} attempts: {reason}"
+            retry_at = None if permanent else utcnow() + timedelta(seconds=self.retry_delay_s * st.item.row.attempts)
             st.outcome = outbox.Failure(st.item.delivery_id, status, reason, permanent, retry_at)
         self._maybe_done(st)
 
@@ -914,24 +908,23 @@ class SenderRunner:
 
     def _on_deliver_sm(self, pdu) -> None:  # noqa: ANN001
         seq = pdu.sequence
-        self._buf.dsm_seqs.append(seq)
         fp = _fingerprint(pdu)
         self._buf.dsm_fps[seq] = fp
         dead = self._dsm_failures.get(fp, 0) >= DEAD_AFTER
         if is_receipt(pdu.esm_class):
             rc = parse_receipt(
                 pdu.short_message,
-                receipted_message_id=getattr(pdu, "receipted_message_id", None),
-                message_state=getattr(pdu, "message_state", None),
-                message_payload=getattr(pdu, "message_payload", None),
+                receipted_message_id=pdu.receipted_message_id,
+                message_state=pdu.message_state,
+                message_payload=pdu.message_payload,
             )
             if rc is not None:
-                self._buf.receipts.append((seq, rc, dead))
+                self._buf.receipts.append(ReceiptPdu(seq, rc, dead))
             return
         src = pdu.source_addr
         source = src.decode("latin-1") if isinstance(src, bytes) else str(src or "")
         concat, payload = concat_from_pdu(pdu)
-        self._buf.mos.append((seq, source, concat, payload, int(pdu.data_coding or 0), dead))
+        self._buf.replies.append(ReplyPdu(seq, source, concat, payload, int(pdu.data_coding or 0), dead))
 
     # --- item bookkeeping ---------------------------------------------------------------------------------
 
@@ -950,6 +943,7 @@ class SenderRunner:
             return
         self._items.pop(st.item.delivery_id, None)
         if st.outcome == "lost":
+            self._unexpose(st.item.delivery_id)
             return  # another sender's row now: nothing of ours to write
         if isinstance(st.outcome, outbox.Failure):
             self._buf.failures.append(st.outcome)
@@ -961,52 +955,33 @@ class SenderRunner:
         The query runs on the writer (never a database call on the SMPP thread)."""
         if self._cancel_inflight:
             return
-        alert_ids = {st.item.alert_id for st in self._items.values() if st.outcome is None and not st.on_wire}
+        alert_ids = {st.item.row.alert_id for st in self._items.values() if st.outcome is None and not st.on_wire}
         if not alert_ids:
             return
         self._cancel_inflight = True
-        self._submit(Job("cancel", lambda s: outbox.cancelled_alerts(s, alert_ids), droppable=True))
+        self._submit(CheckCancelled(alert_ids=alert_ids))
 
     def _apply_cancelled(self, gone: set[int]) -> None:
         for st in list(self._items.values()):
-            if st.item.alert_id in gone and st.outcome is None and not st.on_wire and not st.inflight:
+            if st.item.row.alert_id in gone and st.outcome is None and not st.on_wire and not st.inflight:
                 st.unsent = 0
                 self._set_outcome(st, "cancelled")
 
     def _housekeeping(self, *, renew: bool, reap: bool) -> None:
-        owner, lease = self.owner, self.lease_s
         if renew:
             # only the rows held in memory: a row we no longer hold must be free for the reaper
-            ids = sorted(self._items)
-            asked_at = time.monotonic()
             self._submit(
-                Job(
-                    "renew",
-                    lambda s: outbox.renew_held(s, owner, ids, lease, utcnow()),
-                    payload=(ids, asked_at),
-                    droppable=True,
+                RenewLeases(
+                    owner=self.owner, delivery_ids=sorted(self._items), lease_s=self.lease_s, asked_at=time.monotonic()
                 )
             )
         now = time.monotonic()
         if now >= self._next_orphans:
             self._next_orphans = now + self.orphan_every_s
-            self._submit(Job("orphans", lambda s: outbox.rematch_orphans(s, utcnow()), droppable=True))
-            self._submit(Job("fragments", lambda s: outbox.expire_fragments(s, utcnow()), droppable=True))
+            self._submit(Housekeeping())
         if reap:  # rows of senders that died elsewhere; never our own (we may still be sending them)
-            self._submit(
-                Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False, exclude=owner), droppable=True)
-            )
+            self._submit(ReapExpiredLeases(exclude=self.owner))
         self._set_state(self.state, self.detail)
-
-    @staticmethod
-    def _mo_text(s, source: str, concat, payload: bytes, dc: int) -> str | None:  # noqa: ANN001
-        from bin_console.data.models import MoFragment  # noqa: F401 - table used by accept_fragment
-
-        if concat is None:
-            from bin_console.channels.mo import decode_payload
-
-            return decode_payload(payload, dc)
-        return accept_fragment(s, outbox.normalise_msisdn(source), concat, payload, dc)
 
     def _end_session(self, client: SmppLink, *, graceful: bool) -> None:
         """Store what was read, give every held row back to the queue, close the link."""
@@ -1019,21 +994,11 @@ class SenderRunner:
             if st.outcome is not None:  # decided (failed/expired/cancelled): store it, do not requeue
                 st.inflight = 0
                 self._maybe_done(st)
-        self._flush(time.monotonic(), force=True)
+        self._flush(force=True)
         self._flush_deliver_sm()
         rest = [d for d in self._items if d not in in_flight]
         flagged = sorted(in_flight)
-        owner = self.owner
-
-        def release(s):  # noqa: ANN001, ANN202
-            when = utcnow()
-            if flagged:
-                outbox._release(s, flagged, True, when, owner=owner)
-                outbox.flag_possible_duplicate(s, flagged, when)
-            if rest:
-                outbox._release(s, rest, False, when, owner=owner)
-
-        self._submit(Job("release", release))
+        self._submit(Release(owner=self.owner, on_wire=flagged, unsent=rest))
         if not self._writer.wait_idle(30.0):
             log.error("database unavailable: claimed rows stay leased until recover() or lease expiry")
         self._safe_take_results(live)
@@ -1041,8 +1006,7 @@ class SenderRunner:
             log.warning("%d delivery(ies) were in flight: re-sent, flagged possible duplicate", len(in_flight))
         if graceful:
             try:
-                client._socket.settimeout(1.0)
-                client.unbind()
+                client.unbind_within(1.0)
             except Exception:  # noqa: BLE001 - best effort
                 pass
         client.close_quietly()
@@ -1057,13 +1021,8 @@ class SenderRunner:
 
 def _fingerprint(pdu) -> bytes:  # noqa: ANN001
     """Identifies a redelivered deliver_sm (new sequence number, same content)."""
-    parts = [pdu.source_addr, pdu.short_message, getattr(pdu, "message_payload", None)]
+    parts = [pdu.source_addr, pdu.short_message, pdu.message_payload]
     return b"\x1f".join(p if isinstance(p, bytes) else str(p or "").encode("latin-1", "replace") for p in parts)
-
-
-def _dead_letter(payload: bytes, dc: int) -> str:
-    """A reply that could not be stored as text: kept with a marker so a dispatcher still sees it."""
-    return f"[unreadable reply, data_coding {dc}, raw hex] {payload.hex()}"[:2000]
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from bin_console.data.models import Delivery, DeliveryPart, ReceiptOrphan
-from sender_helpers import alert, make_network
+from sender_helpers import alert, make_network, tx
 from sqlalchemy import select
 
 from bin_console import outbox
@@ -48,9 +48,9 @@ def test_parse_text_and_tlv_fallbacks():
 def _acked(db, n_parts_text: str, ids: list[str]) -> int:
     net = make_network(db, 1, name=f"R {len(ids)} {ids[0]}")
     a = alert(db, net, n_parts_text)
-    items = outbox.claim(db, "t:1", 10, 60)
-    assert len(items) == 1 and len(items[0].parts) == len(ids)
-    outbox.record_acks(db, [outbox.Ack(items[0].delivery_id, i + 1, mid) for i, mid in enumerate(ids)])
+    items = tx(db, outbox.claim, "t:1", 10, 60)
+    assert len(items) == 1 and items[0].parts_total == len(ids)
+    tx(db, outbox.record_acks, "t:1", [outbox.Ack(items[0].delivery_id, i + 1, mid) for i, mid in enumerate(ids)])
     assert a
     return items[0].delivery_id
 
@@ -66,31 +66,31 @@ def _delivery(db, did: int) -> Delivery:
 )
 def test_receipt_matches_hex_decimal_and_zero_padded_ids(db, stored, in_receipt):
     did = _acked(db, "Kort bericht", [stored])
-    outbox.apply_receipts(db, [parse_receipt(f"id:{in_receipt} stat:DELIVRD err:000".encode())])
+    tx(db, outbox.apply_receipts, [parse_receipt(f"id:{in_receipt} stat:DELIVRD err:000".encode())])
     d = _delivery(db, did)
     assert (d.state, d.parts_delivered) == ("delivered", 1)
 
 
 def test_delivery_delivered_only_when_all_parts_are(db):
     did = _acked(db, "Lang bericht " * 30, ["A1", "A2", "A3"])
-    outbox.apply_receipts(db, [parse_receipt(b"id:A1 stat:DELIVRD"), parse_receipt(b"id:A2 stat:DELIVRD")])
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:A1 stat:DELIVRD"), parse_receipt(b"id:A2 stat:DELIVRD")])
     assert _delivery(db, did).state == "submitted"
-    outbox.apply_receipts(db, [parse_receipt(b"id:A3 stat:DELIVRD")])
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:A3 stat:DELIVRD")])
     d = _delivery(db, did)
     assert (d.state, d.parts_delivered) == ("delivered", 3)
 
 
 def test_one_undeliverable_part_makes_the_delivery_undeliverable(db):
     did = _acked(db, "Lang bericht " * 30, ["B1", "B2", "B3"])
-    outbox.apply_receipts(db, [parse_receipt(b"id:B2 stat:UNDELIV err:034")])
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:B2 stat:UNDELIV err:034")])
     d = _delivery(db, did)
     assert d.state == "undeliverable" and "034" in d.error
 
 
 def test_redelivered_receipt_is_idempotent(db):
     did = _acked(db, "Kort", ["C1"])
-    outbox.apply_receipts(db, [parse_receipt(b"id:C1 stat:DELIVRD")])
-    outbox.apply_receipts(db, [parse_receipt(b"id:C1 stat:DELIVRD"), parse_receipt(b"id:C1 stat:UNDELIV")])
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:C1 stat:DELIVRD")])
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:C1 stat:DELIVRD"), parse_receipt(b"id:C1 stat:UNDELIV")])
     d = _delivery(db, did)
     assert (d.state, d.parts_delivered) == ("delivered", 1)
     with db.read() as s:
@@ -101,13 +101,13 @@ def test_redelivered_receipt_is_idempotent(db):
 def test_receipt_before_submit_resp_is_kept_and_matched_later(db):
     net = make_network(db, 1, name="Orphan")
     alert(db, net, "Kort")
-    outbox.apply_receipts(db, [parse_receipt(b"id:00FF10 stat:DELIVRD")])  # beats the resp
-    outbox.apply_receipts(db, [parse_receipt(b"id:00FF10 stat:DELIVRD")])  # redelivered: kept once
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:00FF10 stat:DELIVRD")])  # beats the resp
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:00FF10 stat:DELIVRD")])  # redelivered: kept once
     with db.read() as s:
         orphans = s.execute(select(ReceiptOrphan)).scalars().all()
     assert [(o.message_id, o.resolved) for o in orphans] == [("FF10", False)]
-    items = outbox.claim(db, "t:1", 10, 60)
-    outbox.record_acks(db, [outbox.Ack(items[0].delivery_id, 1, str(0xFF10))])  # resp in decimal
+    items = tx(db, outbox.claim, "t:1", 10, 60)
+    tx(db, outbox.record_acks, "t:1", [outbox.Ack(items[0].delivery_id, 1, str(0xFF10))])  # resp in decimal
     assert _delivery(db, items[0].delivery_id).state == "delivered"
     with db.read() as s:
         assert s.execute(select(ReceiptOrphan.resolved)).scalars().all() == [True]

@@ -170,8 +170,22 @@ class SmppLink(smpplib.client.Client):
         except OSError:
             pass
 
+    @property
+    def socket(self) -> socket.socket:
+        """For select() only: reads go through read_pdu(), writes through sendall()/send_pdu()."""
+        return self._socket
+
     def fileno(self) -> int:
         return self._socket.fileno()
+
+    def sendall(self, data: bytes) -> None:
+        """Write ready-made PDUs (encode_submit_sm) in one system call."""
+        self._socket.sendall(data)
+
+    def unbind_within(self, timeout: float) -> None:
+        """Orderly unbind at shutdown, waiting at most `timeout` for the SMSC's unbind_resp."""
+        self._socket.settimeout(timeout)
+        self.unbind()
 
     def respond(self, command: str, sequence: int, status: int = 0) -> None:
         """Send a *_resp (deliver_sm_resp, enquire_link_resp, unbind_resp) for a received request."""
