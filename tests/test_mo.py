@@ -95,3 +95,32 @@ def test_reply_from_unknown_number_is_kept(db):
 )
 def test_msisdn_normalisation(raw, e164):
     assert outbox.normalise_msisdn(raw) == e164
+
+
+def test_redelivered_reply_is_stored_once(db):
+    first = outbox.store_reply(db, "32470000001", "Ik heb iets gezien")
+    assert outbox.store_reply(db, "+32470000001", "Ik heb iets gezien") == first  # the SMSC's copy
+    outbox.store_reply(db, "32470000001", "Nog iets")
+    with db.read() as s:
+        assert len(s.execute(select(Reply)).scalars().all()) == 2
+
+
+def test_stale_reply_fragments_expire(db):
+    from datetime import timedelta
+
+    from bin_console.data.models import utcnow
+
+    with db.write() as s:
+        old = utcnow() - timedelta(hours=2)
+        s.add(MoFragment(source="+32470000001", ref=7, total=2, part_no=2, payload=b"x", received_at=old))
+        s.add(MoFragment(source="+32470000001", ref=8, total=2, part_no=1, payload=b"y"))
+    with db.write() as s:
+        assert outbox.expire_fragments(s) == 1
+    with db.read() as s:
+        assert [f.ref for f in s.execute(select(MoFragment)).scalars()] == [8]
+
+
+def test_reply_with_nul_is_stored_without_it(db):
+    outbox.store_reply(db, "32470000003", "Ja\x00 gezien")  # PostgreSQL refuses NUL in text
+    with db.read() as s:
+        assert s.execute(select(Reply.text)).scalar() == "Ja gezien"

@@ -111,3 +111,54 @@ def test_receipt_before_submit_resp_is_kept_and_matched_later(db):
     assert _delivery(db, items[0].delivery_id).state == "delivered"
     with db.read() as s:
         assert s.execute(select(ReceiptOrphan.resolved)).scalars().all() == [True]
+
+
+def _claimed(db, n: int, name: str) -> list[int]:
+    net = make_network(db, n, name=name)
+    alert(db, net, "Receipt")
+    return [it.delivery_id for it in tx(db, outbox.claim, "h:me", n, 30)]
+
+
+def _open_orphans(db) -> int:
+    from sqlalchemy import func
+
+    with db.read() as s:
+        return s.execute(
+            select(func.count()).select_from(ReceiptOrphan).where(ReceiptOrphan.resolved.is_(False))
+        ).scalar()
+
+
+def test_several_bad_receipts_in_one_batch_are_stored(db):
+    from bin_console.channels.receipts import Receipt
+
+    ids = _claimed(db, 2, "Bad receipts")
+    tx(db, outbox.record_acks, "h:me", [outbox.Ack(d, 1, f"M{d}") for d in ids])
+    tx(db, outbox.apply_receipts, [Receipt(f"M{d}", (), "UNDELIV", "001", "") for d in ids])
+    with db.read() as s:
+        assert set(s.execute(select(Delivery.state)).scalars()) == {"undeliverable"}
+
+
+def test_tlv_only_receipt_matches_an_id_one_character_longer_when_unique(db):
+    a, b, c = _claimed(db, 3, "TLV")
+    acks = [outbox.Ack(a, 1, "ABC123"), outbox.Ack(b, 1, "XYZ781"), outbox.Ack(c, 1, "XYZ782")]
+    tx(db, outbox.record_acks, "h:me", acks)
+    # smpplib cut the last character of a TLV sent without its NUL
+    cut = [parse_receipt(b"", receipted_message_id=m, message_state=2) for m in (b"ABC12", b"XYZ78")]
+    tx(db, outbox.apply_receipts, cut)
+    with db.read() as s:
+        st = dict(s.execute(select(Delivery.id, Delivery.state)).all())
+    assert st[a] == "delivered"
+    assert st[b] == st[c] == "submitted"  # two candidates: no guess, kept as an orphan
+    assert _open_orphans(db) == 1
+
+
+def test_receipt_orphan_is_rematched_by_housekeeping(db):
+    (a,) = _claimed(db, 1, "Orphan")
+    tx(db, outbox.apply_receipts, [parse_receipt(b"id:77F sub:001 dlvrd:001 stat:DELIVRD err:000")])
+    assert _open_orphans(db) == 1
+    with db.write() as s:  # another sender's ack, committed after its own re-match ran
+        s.add(DeliveryPart(delivery_id=a, part_no=1, message_id="77F", message_id_raw="77F", state="submitted"))
+    assert tx(db, outbox.rematch_orphans) == 1
+    assert _open_orphans(db) == 0
+    with db.read() as s:
+        assert s.get(Delivery, a).parts_delivered == 1

@@ -50,11 +50,13 @@ class StoreDeliverSm(WriterJob[set[int]]):
     isolated: ClassVar[bool] = True
     receipts: list[ReceiptPdu] = field(default_factory=list)
     replies: list[ReplyPdu] = field(default_factory=list)
-    fingerprints: dict[int, bytes] = field(default_factory=dict)  # seq -> PDU fingerprint
+    # seq -> PDU fingerprint of EVERY deliver_sm of the batch, each gets an answer (an unparseable
+    # receipt is in no list above and is acknowledged: redelivering it would not help)
+    fingerprints: dict[int, bytes] = field(default_factory=dict)
 
     @property
     def seqs(self) -> list[int]:
-        return [p.seq for p in self.receipts] + [p.seq for p in self.replies]
+        return list(self.fingerprints)
 
     def run(self, s: Session) -> set[int]:
         now = utcnow()
