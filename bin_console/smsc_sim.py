@@ -76,6 +76,7 @@ class SubmittedPart:
     dest_addr_npi: int
     system_id: str
     sar: tuple[int, int, int] | None = None  # (ref, total, seq) from the SAR TLVs, if used
+    peer_port: int = 0  # the client's TCP port: tells apart parts sent by different senders
 
     @property
     def dest(self) -> str:
@@ -714,6 +715,7 @@ class SmscSim:
             dest_addr_npi=pdu.dest_addr_npi or 0,
             system_id=conn.system_id,
             sar=sar,
+            peer_port=conn.peer[1],
         )
         want = part.registered_delivery & 0x03
         receipt = None
