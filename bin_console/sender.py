@@ -50,6 +50,7 @@ from bin_console import outbox, outbox_jobs
 from bin_console.channels.mo import concat_from_pdu
 from bin_console.channels.receipts import is_receipt, parse_receipt
 from bin_console.channels.smpp.deliver_sm import DEAD_AFTER, ReceiptPdu, ReplyPdu, StoreDeliverSm
+from bin_console.channels.smpp.flow import FlowControl
 from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
 from bin_console.channels.smpp_client import (
     BIND_CONFIG,
@@ -81,6 +82,7 @@ log = logging.getLogger("bin_console.sender")
 ESME_RX_T_APPN = 0x64
 NO_ANSWER = -1  # error_code for "no submit_sm_resp"
 DEFAULT_LEASE_S = 12.0
+THROTTLED_SHOWN_S = 2.0  # the state says "throttled" this long after the last throttle answer
 
 _runner_ids = itertools.count()
 
@@ -260,7 +262,7 @@ class SenderRunner:
             detail=self.detail[:200],
             training=self.cfg.training,
             owner=self.owner,
-            rate_tps=None,
+            rate_tps=self._flow.shown_rate(),
         )
 
     def _write_status(self) -> None:
@@ -423,7 +425,14 @@ class SenderRunner:
     def _reset_session(self) -> None:
         self._session += 1
         self._pending: deque[_Part] = deque()
-        self._out: dict[int, tuple[_Part, float]] = {}  # sequence -> part, sent at (send order)
+        # window, pacing, throttle response, in-flight table (sequence -> part) and deadlines
+        self._flow: FlowControl[_Part] = FlowControl(
+            window=self.window,
+            max_tps=float(self.cfg.max_tps or 0),
+            response_timeout=float(self.cfg.response_timeout),
+            started=time.monotonic(),
+        )
+        self._throttled_at = 0.0  # last throttle answer: the state shows "throttled" for a while
         self._items: dict[int, _Item] = {}
         self._unmarked: deque[_Item] = deque()  # claimed, not yet marked on-wire, in claim order
         # delivery id -> its parts that are "exposed": marker asked for, ack not committed. After
@@ -433,10 +442,6 @@ class SenderRunner:
         self._settles_inflight = 0  # Settle jobs not answered yet (group commit of acks)
         self._buf = _Buffers()
         self._order = itertools.count()
-        self._window_now = self.window
-        self._ok_streak = 0
-        self._throttle_until = 0.0
-        self._throttle_delay = 0.1
         self._throttled: list[_Part] = []
         self._src_cache: dict[str, dict] = {}
         self._claim_inflight = False
@@ -451,14 +456,10 @@ class SenderRunner:
         self._reset_session()
         cfg = self.cfg
         sock = client.socket
-        tps = float(cfg.max_tps or 0)
-        gap = 1.0 / tps if tps > 0 else 0.0
-        slack = min(0.05, 2 * gap)
         response_timeout = float(cfg.response_timeout)
         enquire_every = float(cfg.enquire_link_interval)
         enquire_timeout = float(cfg.enquire_link_timeout)
         now = time.monotonic()
-        next_send = now
         last_rx = now
         enquire_deadline: float | None = None
         next_house = now + 1.0
@@ -471,7 +472,7 @@ class SenderRunner:
             self._take_results(client)
             if self._stop.is_set() and draining_until is None:
                 draining_until = now + self.drain_timeout
-            if draining_until is not None and (not self._out or now >= draining_until):
+            if draining_until is not None and (not self._flow.in_flight or now >= draining_until):
                 return
             draining = draining_until is not None
             # 1. claim (the writer thread runs it; the items come back through _take_results):
@@ -496,10 +497,8 @@ class SenderRunner:
                 if now >= next_reap:
                     next_reap = now + self.lease_s / 2
             # supervision
-            if self._out:
-                _, oldest = next(iter(self._out.values()))
-                if now - oldest > response_timeout:
-                    raise LinkLost(f"no submit_sm_resp within {response_timeout:g} s")
+            if self._flow.overdue(now):
+                raise LinkLost(f"no submit_sm_resp within {response_timeout:g} s")
             if enquire_deadline is not None and now > enquire_deadline:
                 raise LinkLost(f"no answer to enquire_link within {enquire_timeout:g} s")
             if enquire_deadline is None and now - last_rx >= enquire_every:
@@ -507,52 +506,22 @@ class SenderRunner:
                 enquire_deadline = now + enquire_timeout
             # 2. markers ahead of the send position (committed before any part of them is sent)
             self._request_marks()
-            # 3. pick parts: window, pacing, throttle pause; only deliveries already marked
-            batch: list[_Part] = []
-            if not draining and now >= self._throttle_until:
-                if self.state == "throttled":
-                    self._set_state("bound", "")
-                now_dt = utcnow()
-                while self._pending and len(self._out) + len(batch) < self._window_now:
-                    if gap and next_send > now:
-                        break
-                    p = self._pending[0]
-                    st = p.st
-                    if st.outcome is not None:
-                        self._pending.popleft()
-                        continue
-                    exp = st.item.expires_at
-                    if exp is not None and now_dt >= exp:
-                        self._pending.popleft()
-                        st.unsent -= 1
-                        self._set_outcome(st, "expired")
-                        continue
-                    if not st.on_wire:
-                        break  # its marker is not committed yet: wait, keep the order
-                    if not self._lease_ok(st, now):
-                        if not self._lease_paused:
-                            log.warning("lease renewal late (database slow?): sending paused")
-                        self._lease_paused = True
-                        break  # the renewal (a writer job) has not committed: wait, keep the order
-                    self._pending.popleft()
-                    self._lease_paused = False
-                    batch.append(p)
-                    if gap:
-                        next_send = max(next_send, now - slack) + gap
-            # 4. hand decided rows and acks to the writer (acks in batches: a crash before they
-            # commit re-sends those rows, flagged, because their markers are committed)
+            # 3. hand decided rows and acks to the writer (group commit: see _flush)
             self._flush(force=draining)
-            self._submit_batch(client, batch, now)
+            # 4. send what the window, the rate and the markers allow
+            if not draining:
+                if self.state == "throttled" and now - self._throttled_at > THROTTLED_SHOWN_S:
+                    self._set_state("bound", "")
+                self._send_ready(client, now)
             # 5. wait and read
             timeout = self.poll_interval
             if not draining:
                 timeout = min(timeout, max(0.0, self._next_claim - now))
-                if self._pending and len(self._out) < self._window_now:
-                    timeout = min(timeout, max(0.0, next_send - now), max(0.0, self._throttle_until - now))
+                if self._pending and self._pending[0].st.on_wire and self._flow.in_flight < self.window:
+                    timeout = min(timeout, self._flow.next_send_at(now) - now)
             if enquire_deadline is not None:
                 timeout = min(timeout, max(0.0, enquire_deadline - now))
-            elif self._out:
-                timeout = min(timeout, response_timeout)
+            timeout = min(timeout, max(0.0, self._flow.response_deadline() - now))
             try:
                 r, _, _ = select.select([sock, self._wake_r, self._res_r], [], [], timeout)
             except (OSError, ValueError) as exc:
@@ -792,42 +761,39 @@ class SenderRunner:
         for n in work.parts_to_send():
             self._pending.append(_Part(st, n, next(self._order)))
 
-    def _submit_batch(self, client: SmppLink, batch: list[_Part], now: float) -> None:
-        """Build the submit_sm PDUs, register them as in flight, write them with one sendall."""
-        if not batch:
-            return
+    def _send_ready(self, client: SmppLink, now: float) -> None:
+        """Send the head of the queue while the flow control allows, in order, only parts whose
+        delivery's marker is committed and whose lease is fresh; one sendall for all of them."""
         now_dt = utcnow()
         chunks: list[bytes] = []
-        for p in batch:
-            st, it = p.st, p.st.item
-            if st.outcome is not None:  # an earlier part of it could not be encoded
+        while self._pending and self._flow.may_send(now):
+            p = self._pending[0]
+            st = p.st
+            if st.outcome is not None:
+                self._pending.popleft()
                 continue
-            try:
-                sender = it.row.sender or self.cfg.sender
-                src = self._src_cache.get(sender)
-                if src is None:
-                    src = self._src_cache[sender] = source_fields(sender)
-                seq = client.next_sequence()
-                pdu = encode_submit_sm(
-                    seq,
-                    **src,
-                    destination_addr=destination(it.destination),
-                    short_message=it.parts[p.part_no - 1],
-                    data_coding=it.data_coding,
-                    esm_class=it.esm_class,
-                    registered_delivery=1,
-                    priority_flag=1 if it.row.urgent else 0,
-                    validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
-                )
-            except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
-                log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
-                st.unsent = 0
-                reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
-                self._set_outcome(st, outbox.Failure(it.delivery_id, NO_ANSWER, reason, True))
+            exp = st.item.expires_at
+            if exp is not None and now_dt >= exp:
+                self._pending.popleft()
+                st.unsent -= 1
+                self._set_outcome(st, "expired")
+                continue
+            if not st.on_wire:
+                break  # its marker is not committed yet: wait, keep the order
+            if not self._lease_ok(st, now):
+                if not self._lease_paused:
+                    log.warning("lease renewal late (database slow?): sending paused")
+                self._lease_paused = True
+                break  # the renewal (a writer job) has not committed: wait, keep the order
+            self._pending.popleft()
+            self._lease_paused = False
+            seq = client.next_sequence()
+            pdu = self._encode(seq, p, now_dt)
+            if pdu is None:
                 continue
             chunks.append(pdu)
             # registered before the write: if the write dies half-way the part counts as in flight
-            self._out[seq] = (p, now)
+            self._flow.sent(seq, p, now)
             st.unsent -= 1
             st.inflight += 1
         if not chunks:
@@ -837,6 +803,32 @@ class SenderRunner:
         except Exception as exc:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
         self.stats["parts_sent"] += len(chunks)
+
+    def _encode(self, seq: int, p: _Part, now_dt) -> bytes | None:  # noqa: ANN001 - datetime
+        """The submit_sm of one part; None (and the delivery failed) when it cannot be built."""
+        st, it = p.st, p.st.item
+        try:
+            sender = it.row.sender or self.cfg.sender
+            src = self._src_cache.get(sender)
+            if src is None:
+                src = self._src_cache[sender] = source_fields(sender)
+            return encode_submit_sm(
+                seq,
+                **src,
+                destination_addr=destination(it.destination),
+                short_message=it.parts[p.part_no - 1],
+                data_coding=it.data_coding,
+                esm_class=it.esm_class,
+                registered_delivery=1,
+                priority_flag=1 if it.row.urgent else 0,
+                validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
+            )
+        except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
+            log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
+            st.unsent = 0
+            reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
+            self._set_outcome(st, outbox.Failure(it.delivery_id, NO_ANSWER, reason, True))
+            return None
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -860,36 +852,32 @@ class SenderRunner:
             log.info("ignored SMPP %s", cmd)
 
     def _on_submit_resp(self, pdu, cmd: str, now: float) -> None:  # noqa: ANN001
-        ent = self._out.pop(pdu.sequence, None)
-        if ent is None:
-            return  # late answer to a part we already gave up on
-        p, _ = ent
-        st = p.st
-        st.inflight -= 1
         status = int(pdu.status or 0)
         kind = "transient" if cmd == "generic_nack" else classify(status)
+        seq = pdu.sequence
+        if kind == "ok":
+            p = self._flow.accepted(seq, now)
+        elif kind == "throttle":
+            p = self._flow.throttled(seq, now)
+        else:
+            p = self._flow.failed(seq)
+        if p is None:
+            return  # late answer to a part we already gave up on
+        st = p.st
+        st.inflight -= 1
         if kind == "ok":
             raw = pdu.message_id
             mid = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw or "")
             self._buf.acks.append(outbox.Ack(st.item.delivery_id, p.part_no, mid))
             st.acked += 1
             self.stats["parts_acked"] += 1
-            self._ok_streak += 1
-            if self._ok_streak >= self._window_now:
-                self._ok_streak = 0
-                self._throttle_delay = 0.1
-                if self._window_now < self.window:
-                    self._window_now += 1
         elif kind == "throttle":
             self.stats["throttled"] += 1
-            self._ok_streak = 0
             self._throttled.append(p)
             st.unsent += 1
-            if now >= self._throttle_until:
-                self._throttle_until = now + self._throttle_delay
-                self._throttle_delay = min(5.0, self._throttle_delay * 2)
-                self._window_now = max(1, self._window_now // 2)
-                self._set_state("throttled", f"{status_meaning(status)}; window {self._window_now}")
+            self._throttled_at = now
+            rate = self._flow.shown_rate()
+            self._set_state("throttled", f"{status_meaning(status)}; rate now {rate:g} parts/s")
         elif st.outcome is None:
             self.stats["failures"] += 1
             reason = status_meaning(status) if cmd != "generic_nack" else f"generic_nack: {status_meaning(status)}"
@@ -989,7 +977,7 @@ class SenderRunner:
         # let the writer finish (a claim may still bring items back), then settle decided rows
         self._writer.wait_idle(30.0)
         self._safe_take_results(live)
-        in_flight = {p.st.item.delivery_id for p, _ in self._out.values()}
+        in_flight = {p.st.item.delivery_id for p in self._flow.in_flight_parts()}
         for st in list(self._items.values()):
             if st.outcome is not None:  # decided (failed/expired/cancelled): store it, do not requeue
                 st.inflight = 0

@@ -30,6 +30,11 @@ def _check_nothing_lost(db, sim, n: int, text: str) -> None:
             assert flags[mobile(i)], f"{mobile(i)} got {len(got)} copies but is not flagged"
 
 
+def _status(db) -> SenderStatus:
+    with db.read() as s:
+        return s.get(SenderStatus, "default")
+
+
 def test_throttling_mid_alert_loses_nothing_and_keeps_order(sqlite_db, smsc_factory):
     sim = smsc_factory()
     net = make_network(sqlite_db, 80)
@@ -40,6 +45,8 @@ def test_throttling_mid_alert_loses_nothing_and_keeps_order(sqlite_db, smsc_fact
         assert sim.wait_for(lambda: len(sim.received) >= 30, 10)
         sim.set_throttle(30)  # mid-alert the SMSC starts refusing above 30 parts/s
         assert wait_until(lambda: sim.throttled > 0, 20)
+        # the status line shows the rate the sender learnt from the throttles (near the SMSC's 30/s)
+        assert wait_until(lambda: 5.0 <= (_status(sqlite_db).rate_tps or 0) <= 40.0, 20), _status(sqlite_db)
         assert wait_until(lambda: open_count(sqlite_db) == 0, 60), states(sqlite_db)
     finally:
         r.stop()
