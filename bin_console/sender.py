@@ -51,17 +51,10 @@ from bin_console.channels.mo import concat_from_pdu
 from bin_console.channels.receipts import is_receipt, parse_receipt
 from bin_console.channels.smpp.deliver_sm import DEAD_AFTER, ReceiptPdu, ReplyPdu, StoreDeliverSm
 from bin_console.channels.smpp.flow import FlowControl
+from bin_console.channels.smpp.link import SmppLink
 from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
-from bin_console.channels.smpp_client import (
-    BIND_CONFIG,
-    SmppLink,
-    classify,
-    destination,
-    encode_submit_sm,
-    source_fields,
-    status_meaning,
-    validity_for,
-)
+from bin_console.channels.smpp.status import BIND_CONFIG, classify, status_meaning
+from bin_console.channels.smpp.submit_sm import destination, encode_submit_sm, source_fields, validity_for
 from bin_console.data.models import SenderStatus, utcnow
 from bin_console.outbox_jobs import (
     CheckCancelled,

@@ -165,7 +165,7 @@ def test_fast_submit_encoder_is_byte_identical_to_smpplib(sender, payload, dc, e
     import smpplib.client
     import smpplib.smpp
 
-    from bin_console.channels.smpp_client import encode_submit_sm, source_fields
+    from bin_console.channels.smpp.submit_sm import encode_submit_sm, source_fields
 
     fields = dict(
         **source_fields(sender),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from bin_console.channels.smpp_client import BIND_CONFIG, BIND_TRANSIENT, classify, validity_for
+from bin_console.channels.smpp.status import BIND_CONFIG, BIND_TRANSIENT, classify
+from bin_console.channels.smpp.submit_sm import validity_for
 
 
 def test_rbindfail_is_temporary_not_a_config_error():
