@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import random
 import select
 import signal
 import socket
@@ -42,8 +41,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import smpplib.exceptions
-import smpplib.smpp
 from sqlalchemy.exc import SQLAlchemyError
 
 from bin_console import outbox, outbox_jobs
@@ -53,8 +50,9 @@ from bin_console.channels.smpp.deliver_sm import DEAD_AFTER, ReceiptPdu, ReplyPd
 from bin_console.channels.smpp.flow import FlowControl
 from bin_console.channels.smpp.link import SmppLink
 from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
-from bin_console.channels.smpp.status import BIND_CONFIG, classify, status_meaning
+from bin_console.channels.smpp.status import classify, status_meaning
 from bin_console.channels.smpp.submit_sm import destination, encode_submit_sm, source_fields, validity_for
+from bin_console.channels.smpp.supervisor import LinkLost, Supervisor
 from bin_console.data.models import SenderStatus, utcnow
 from bin_console.outbox_jobs import (
     CheckCancelled,
@@ -78,18 +76,6 @@ DEFAULT_LEASE_S = 12.0
 THROTTLED_SHOWN_S = 2.0  # the state says "throttled" this long after the last throttle answer
 
 _runner_ids = itertools.count()
-
-
-class LinkLost(Exception):
-    """The SMPP session is gone (or must be abandoned); reconnect with a new Client."""
-
-
-class BindConfigError(Exception):
-    """The SMSC refused our credentials: needs the operator, retried slowly."""
-
-
-class TransientConnectError(Exception):
-    pass
 
 
 class _Item:
@@ -287,59 +273,18 @@ class SenderRunner:
     # --- thread -------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        attempt = 0
-        first = True
         self._writer = DbWriter(self.db, self._results_ready, on_stuck=self._writes_stuck)
+        supervisor = Supervisor(
+            self.cfg, self._password, _Hooks(self), config_retry_s=self.config_retry_s, stats=self.stats
+        )
         try:
-            while not self._stop.is_set():
-                self._set_state("connecting" if first else "reconnecting", self.detail if not first else "")
-                first = False
-                try:
-                    client = self._connect_and_bind()
-                except BindConfigError as exc:
-                    self._set_state("config_error", f"{exc}; retrying every {self.config_retry_s:.0f} s")
-                    self._idle(self.config_retry_s)
-                    continue
-                except TransientConnectError as exc:
-                    attempt += 1
-                    delay = self._backoff(attempt)
-                    self._set_state("reconnecting", f"{exc}; retry in {delay:.1f} s")
-                    self._idle(delay)
-                    continue
-                self.stats["binds"] += 1
-                self._set_state("bound", "")
-                bound_at = time.monotonic()
-                graceful = False
-                try:
-                    self._serve(client)
-                    graceful = True
-                except LinkLost as exc:
-                    self.stats["link_losses"] += 1
-                    self.detail = f"link lost: {exc}"
-                    log.warning("SMPP link lost: %s", exc)
-                except Exception as exc:  # a bug must not end sending for good: new session
-                    self.stats["link_losses"] += 1
-                    self.detail = f"internal error: {exc.__class__.__name__}"
-                    log.exception("SMS sender session failed; reconnecting")
-                finally:
-                    self._end_session(client, graceful=graceful)
-                if graceful:
-                    break
-                # a link that dies right after every bind must not become a tight loop
-                attempt = 1 if time.monotonic() - bound_at > 30 else attempt + 1
-                delay = self._backoff(attempt)
-                self._set_state("reconnecting", f"{self.detail}; retry in {delay:.1f} s")
-                self._idle(delay)
+            supervisor.run(self._stop)
         except Exception:  # never die silently: the console shows the state
             log.exception("SMS sender crashed")
             self.detail = "sender crashed (see log)"
         finally:
             self._writer.stop()
             self._set_state("stopped", "" if self._stop.is_set() else self.detail, force=True)
-
-    def _backoff(self, attempt: int) -> float:
-        cap = max(0.2, float(self.cfg.reconnect_max))
-        return min(cap, 0.2 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
     def _idle(self, delay: float) -> None:
         """Wait without a link: keep expiring stale alerts and the heartbeat going."""
@@ -378,40 +323,6 @@ class SenderRunner:
                 pass
         except (BlockingIOError, OSError):
             pass
-
-    def _connect_and_bind(self) -> SmppLink:
-        client = SmppLink(self.cfg.host, self.cfg.port, timeout=float(self.cfg.connect_timeout))
-        bind = client.bind_transmitter if self.cfg.bind_mode == "transmitter" else client.bind_transceiver
-        try:
-            client.connect()
-            bind(
-                system_id=self.cfg.system_id,
-                password=self._password.reveal() if self._password else "",
-                system_type=self.cfg.system_type,
-            )
-        except smpplib.exceptions.PDUError as exc:
-            client.close_quietly()
-            status = exc.args[1] if len(exc.args) > 1 else None
-            if status in BIND_CONFIG:
-                raise BindConfigError(self._bind_message(status)) from None
-            raise TransientConnectError(
-                f"bind refused: {status_meaning(status) if status is not None else exc.args[0]}"
-            ) from None
-        except (smpplib.exceptions.ConnectionError, OSError):
-            client.close_quietly()
-            raise TransientConnectError(f"cannot reach the SMSC at {self.cfg.host}:{self.cfg.port}") from None
-        except Exception as exc:  # a malformed bind_resp etc.: same as a failed connection
-            client.close_quietly()
-            raise TransientConnectError(f"bind failed: {exc.__class__.__name__}") from None
-        return client
-
-    def _bind_message(self, status: int) -> str:
-        sid = self.cfg.system_id or "(empty)"
-        if status == 0x0E:
-            return f"SMSC refused the password for system_id {sid} (set it with 'bin-console credentials set smpp')"
-        if status == 0x0F:
-            return f"SMSC does not know system_id {sid} (check smpp.system_id in the configuration)"
-        return f"SMSC refused the bind for system_id {sid} ({status_meaning(status)})"
 
     # --- one session ----------------------------------------------------------------------------------
 
@@ -998,6 +909,25 @@ class SenderRunner:
             self._take_results(client)
         except LinkLost:
             self._take_results(None)
+
+
+class _Hooks:
+    """The runner as the supervisor sees it (SessionHooks)."""
+
+    def __init__(self, runner: SenderRunner) -> None:
+        self.r = runner
+
+    def set_state(self, state: str, detail: str) -> None:
+        self.r._set_state(state, detail)
+
+    def idle(self, delay: float) -> None:
+        self.r._idle(delay)
+
+    def serve(self, link: SmppLink) -> None:
+        self.r._serve(link)
+
+    def end_session(self, link: SmppLink, *, graceful: bool) -> None:
+        self.r._end_session(link, graceful=graceful)
 
 
 def _fingerprint(pdu) -> bytes:  # noqa: ANN001
