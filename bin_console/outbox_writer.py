@@ -22,9 +22,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+
 from bin_console.outbox_jobs import WriterJob
 
 log = logging.getLogger("bin_console.sender")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database connection itself failed (server restart, pg_terminate_backend, network):
+    no job is at fault, so the whole batch is retried and one line says so, instead of each job
+    in it being refused with its own traceback."""
+    if isinstance(exc, PendingRollbackError):  # what a session says after its connection died
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class DbWriter:
@@ -112,17 +123,22 @@ class DbWriter:
                                 with s.begin_nested():
                                     out.append((job, job.run(s)))
                             except Exception as exc:  # noqa: BLE001 - answered to the SMSC, logged
+                                if connection_lost(exc):
+                                    raise
                                 log.exception("could not store %s; the SMSC will redeliver", type(job).__name__)
                                 out.append((job, exc))
                         else:
                             out.append((job, job.run(s)))
                 self._post(out)
+                if attempt:
+                    log.info("database writes resumed after %d failed attempt(s)", attempt)
                 return
             except Exception as exc:  # noqa: BLE001 - retried below, never lost silently
                 attempt += 1
                 # one line per failed attempt, no traceback: a dropped connection (pg_terminate_backend)
-                # is an expected event, answered by the retry
-                log.warning("database write failed (%s), attempt %d", exc.__class__.__name__, attempt)
+                # is an expected event, answered by the retry on a new connection
+                what = "connection lost" if connection_lost(exc) else "write failed"
+                log.warning("database %s (%s); retrying, attempt %d", what, exc.__class__.__name__, attempt)
                 dropped = [(j, exc) for j in jobs if j.droppable]
                 jobs = [j for j in jobs if not j.droppable]
                 if self._stopping and attempt >= 5:

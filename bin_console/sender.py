@@ -73,6 +73,7 @@ log = logging.getLogger("bin_console.sender")
 ESME_RX_T_APPN = 0x64
 NO_ANSWER = -1  # error_code for "no submit_sm_resp"
 DEFAULT_LEASE_S = 12.0
+PROBE_SILENCE_S = 1.0  # parts in flight and nothing heard for this long: send an enquire_link
 THROTTLED_SHOWN_S = 2.0  # the state says "throttled" this long after the last throttle answer
 
 _runner_ids = itertools.count()
@@ -405,7 +406,11 @@ class SenderRunner:
                 raise LinkLost(f"no submit_sm_resp within {response_timeout:g} s")
             if enquire_deadline is not None and now > enquire_deadline:
                 raise LinkLost(f"no answer to enquire_link within {enquire_timeout:g} s")
-            if enquire_deadline is None and now - last_rx >= enquire_every:
+            # a link that went silent while parts wait for answers is probed at once: a blackholed
+            # link (no FIN, no RST) is then found within PROBE_SILENCE_S + enquire_link_timeout,
+            # not after the whole response_timeout (30 s) with sending stalled
+            probe_after = min(enquire_every, PROBE_SILENCE_S) if self._flow.in_flight else enquire_every
+            if enquire_deadline is None and now - last_rx >= probe_after:
                 self._io(client.send_enquire_link)
                 enquire_deadline = now + enquire_timeout
             # 2. markers ahead of the send position (committed before any part of them is sent)
@@ -425,6 +430,8 @@ class SenderRunner:
                     timeout = min(timeout, self._flow.next_send_at(now) - now)
             if enquire_deadline is not None:
                 timeout = min(timeout, max(0.0, enquire_deadline - now))
+            elif self._flow.in_flight:
+                timeout = min(timeout, max(0.0, last_rx + PROBE_SILENCE_S - now))
             timeout = min(timeout, max(0.0, self._flow.response_deadline() - now))
             try:
                 r, _, _ = select.select([sock, self._wake_r, self._res_r], [], [], timeout)

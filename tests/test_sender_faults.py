@@ -113,6 +113,29 @@ def test_blackholed_link_detected_by_enquire_link_deadline(sqlite_db, smsc_facto
         r.stop()
 
 
+def test_link_blackholed_mid_alert_is_found_by_enquire_link_not_the_response_timeout(sqlite_db, smsc_factory):
+    """Parts in flight and the SMSC silent: an enquire_link goes out at once and its deadline
+    (0.5 s here) finds the dead link, long before the 30 s submit_sm_resp deadline."""
+    sim = smsc_factory(latency_ms=20.0)
+    net = make_network(sqlite_db, 300)
+    r = runner(
+        sqlite_db, sim, response_timeout=30.0, enquire_link_interval=30.0, enquire_link_timeout=0.5, max_tps=100.0
+    )
+    r.start()
+    try:
+        alert(sqlite_db, net, "Stil")
+        r.wake()
+        assert sim.wait_for(lambda: len(sim.received) >= 20, 10)
+        sim.blackhole(True)
+        assert wait_until(lambda: r.stats["link_losses"] >= 1, 10)
+        assert "enquire_link" in r.detail, r.detail
+        sim.blackhole(False)
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 30), (r.state, r.detail)
+    finally:
+        r.stop()
+    _check_nothing_lost(sqlite_db, sim, 300, "Stil")
+
+
 def test_no_submit_resp_within_deadline_requeues_flagged(sqlite_db, smsc_factory):
     sim = smsc_factory()
     net = make_network(sqlite_db, 20)

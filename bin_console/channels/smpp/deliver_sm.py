@@ -19,6 +19,7 @@ from bin_console.channels.mo import Concat, accept_fragment, decode_payload
 from bin_console.channels.receipts import Receipt
 from bin_console.data.models import utcnow
 from bin_console.outbox_jobs import WriterJob
+from bin_console.outbox_writer import connection_lost
 
 log = logging.getLogger("bin_console.sender")
 
@@ -64,12 +65,16 @@ class StoreDeliverSm(WriterJob[set[int]]):
         try:
             with s.begin_nested():
                 outbox.apply_receipts(s, [p.receipt for p in self.receipts], now=now)
-        except Exception:  # noqa: BLE001 - find the culprit below
+        except Exception as exc:  # noqa: BLE001 - find the culprit below
+            if connection_lost(exc):
+                raise  # not a PDU's fault: the writer retries the batch
             for p in self.receipts:
                 try:
                     with s.begin_nested():
                         outbox.apply_receipts(s, [p.receipt], now=now)
-                except Exception:  # noqa: BLE001 - refused, the SMSC redelivers
+                except Exception as one:  # noqa: BLE001 - refused, the SMSC redelivers
+                    if connection_lost(one):
+                        raise
                     log.exception("could not store a receipt; the SMSC will redeliver it")
                     bad.add(p.seq)
         for p in self.receipts:
@@ -78,7 +83,9 @@ class StoreDeliverSm(WriterJob[set[int]]):
                     with s.begin_nested():
                         outbox.keep_orphans(s, [p.receipt], now=now)
                     bad.discard(p.seq)
-                except Exception:  # noqa: BLE001 - the database itself fails: refuse again
+                except Exception as exc:  # noqa: BLE001 - the database itself fails: refuse again
+                    if connection_lost(exc):
+                        raise
                     log.exception("could not park a receipt refused before; the SMSC will redeliver it")
         for p in self.replies:
             if not _store_reply(s, p, now):
@@ -96,7 +103,9 @@ def _store_reply(s: Session, p: ReplyPdu, now) -> bool:  # noqa: ANN001
             if text is not None:
                 outbox.record_reply(s, p.source, text, now=now)
         return True
-    except Exception:  # noqa: BLE001 - refused: the SMSC redelivers (nothing lost)
+    except Exception as exc:  # noqa: BLE001 - refused: the SMSC redelivers (nothing lost)
+        if connection_lost(exc):
+            raise  # not the reply's fault: the writer retries the batch
         log.exception("could not store a reply; the SMSC will redeliver it")
     if not p.dead:
         return False
@@ -104,7 +113,9 @@ def _store_reply(s: Session, p: ReplyPdu, now) -> bool:  # noqa: ANN001
         with s.begin_nested():
             outbox.record_reply(s, p.source, dead_letter(p.payload, p.data_coding), now=now)
         return True
-    except Exception:  # noqa: BLE001 - the database itself fails: refuse again
+    except Exception as exc:  # noqa: BLE001 - the database itself fails: refuse again
+        if connection_lost(exc):
+            raise
         log.exception("could not store a reply even raw; the SMSC will redeliver it")
         return False
 
