@@ -340,10 +340,14 @@ class SenderRunner:
         self._throttled_at = 0.0  # last throttle answer: the state shows "throttled" for a while
         self._items: dict[int, _Item] = {}
         self._unmarked: deque[_Item] = deque()  # claimed, not yet marked on-wire, in claim order
-        # delivery id -> its parts that are "exposed": marker asked for, ack not committed. After
-        # a crash exactly these may be re-sent, so their sum (_exposure) is kept <= window.
+        # delivery id -> its parts "exposed": sent, and neither refused nor their ack committed.
+        # After a crash exactly these may reach members twice, so their sum (_exposure) is kept
+        # below the window: a part is only sent while _exposure < window.
         self._exposed: dict[int, int] = {}
         self._exposure = 0
+        # deliveries whose marker is asked for or committed: markers run at most a window of
+        # unsent parts ahead of sending (the commit is hidden, and few unsent rows get flagged)
+        self._marked: set[int] = set()
         self._settles_inflight = 0  # Settle jobs not answered yet (group commit of acks)
         self._buf = _Buffers()
         self._order = itertools.count()
@@ -471,11 +475,14 @@ class SenderRunner:
         )
 
     def _request_marks(self) -> None:
-        """Ask the writer to mark the next deliveries on-wire, as many as the exposure bound allows
-        (one delivery larger than the whole window goes alone)."""
+        """Ask the writer to mark the next deliveries on-wire while the marked, unsent parts stay
+        within one window (one delivery larger than the whole window goes alone)."""
         if self._marks_inflight:
             return
-        room = self.window - self._exposure
+        live = {d for d in self._marked if (st := self._items.get(d)) and st.outcome is None and st.unsent}
+        self._marked = live
+        ahead = sum(self._items[d].unsent for d in live)
+        room = self.window - ahead
         ids: list[int] = []
         while self._unmarked:
             st = self._unmarked[0]
@@ -483,11 +490,11 @@ class SenderRunner:
                 self._unmarked.popleft()
                 continue
             n = st.unsent
-            if n > room and (ids or self._exposure):
+            if n > room and (ids or ahead):
                 break
             self._unmarked.popleft()
             ids.append(st.item.delivery_id)
-            self._expose(st.item.delivery_id, n)
+            self._marked.add(st.item.delivery_id)
             room -= n
         if ids:
             self._marks_inflight = True
@@ -609,7 +616,7 @@ class SenderRunner:
         self._marks_inflight = False
         if marked is None:
             for d in reversed(job.delivery_ids):
-                self._unexpose(d)
+                self._marked.discard(d)
                 st = self._items.get(d)
                 if st is not None:
                     self._unmarked.appendleft(st)
@@ -621,7 +628,7 @@ class SenderRunner:
             if d in marked:
                 st.on_wire = True
             else:
-                self._unexpose(d)
+                self._marked.discard(d)
                 self._lose(st)
 
     def _on_renewed(self, job: RenewLeases, renewed: set[int]) -> None:
@@ -677,7 +684,7 @@ class SenderRunner:
         delivery's marker is committed and whose lease is fresh; one sendall for all of them."""
         now_dt = utcnow()
         chunks: list[bytes] = []
-        while self._pending and self._flow.may_send(now):
+        while self._pending and self._exposure < self.window and self._flow.may_send(now):
             p = self._pending[0]
             st = p.st
             if st.outcome is not None:
@@ -705,6 +712,7 @@ class SenderRunner:
             chunks.append(pdu)
             # registered before the write: if the write dies half-way the part counts as in flight
             self._flow.sent(seq, p, now)
+            self._expose(st.item.delivery_id, 1)
             st.unsent -= 1
             st.inflight += 1
         if not chunks:
@@ -782,14 +790,16 @@ class SenderRunner:
             self._buf.acks.append(outbox.Ack(st.item.delivery_id, p.part_no, mid))
             st.acked += 1
             self.stats["parts_acked"] += 1
-        elif kind == "throttle":
+        else:  # refused: that part did not go out, it cannot reach the member twice
+            self._unexpose(st.item.delivery_id, 1)
+        if kind == "throttle":
             self.stats["throttled"] += 1
             self._throttled.append(p)
             st.unsent += 1
             self._throttled_at = now
             rate = self._flow.shown_rate()
             self._set_state("throttled", f"{status_meaning(status)}; rate now {rate:g} parts/s")
-        elif st.outcome is None:
+        elif kind != "ok" and st.outcome is None:
             self.stats["failures"] += 1
             reason = status_meaning(status) if cmd != "generic_nack" else f"generic_nack: {status_meaning(status)}"
             permanent = kind == "permanent" or st.item.row.attempts >= self.max_attempts
