@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from bin_console.data.models import AuditEntry, Delivery, Member, MoFragment, Reply
 from sender_helpers import alert, make_network, mobile
@@ -27,13 +25,17 @@ def test_not_stop(text):
     assert not is_stop(text)
 
 
+def _deliver_sm(**fields):  # noqa: ANN003, ANN202 - a real smpplib DeliverSM, as read from the wire
+    import smpplib.command
+
+    return smpplib.command.DeliverSM("deliver_sm", sequence=1, **fields)
+
+
 def test_concat_from_udh_and_sar():
     part = add_udh([b"ab", b"cd"], 7)[1]
-    c, body = concat_from_pdu(SimpleNamespace(short_message=part, esm_class=0x40, data_coding=0))
+    c, body = concat_from_pdu(_deliver_sm(short_message=part, esm_class=0x40, data_coding=0))
     assert (c, body) == (Concat(7, 2, 2), b"cd")
-    pdu = SimpleNamespace(
-        short_message=b"xy", esm_class=0, sar_msg_ref_num=300, sar_total_segments=3, sar_segment_seqnum=1
-    )
+    pdu = _deliver_sm(short_message=b"xy", esm_class=0, sar_msg_ref_num=300, sar_total_segments=3, sar_segment_seqnum=1)
     assert concat_from_pdu(pdu) == (Concat(300, 3, 1), b"xy")
 
 
