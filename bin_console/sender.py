@@ -140,6 +140,7 @@ class SenderRunner:
         retry_delay_s: float = 30.0,
         max_attempts: int = 5,
         claim_batch: int | None = None,
+        resend_bound: int | None = None,
         drain_timeout: float = 2.0,
     ) -> None:
         self.db = db
@@ -158,6 +159,10 @@ class SenderRunner:
         self.retry_delay_s = retry_delay_s
         self.max_attempts = max_attempts
         self.window = max(1, int(smpp_settings.window))
+        # parts a crash may re-send (sent, not refused, ack not committed); also how far markers
+        # run ahead. The window by default (the issue's bound); larger trades duplicates after a
+        # crash for throughput when commits are slow (benchmarks/bench_send.py shows both)
+        self.resend_bound = max(1, resend_bound or self.window)
         self.claim_batch = claim_batch or max(100, self.window * 10)
         self.drain_timeout = drain_timeout
         # renewals run every lease_s/4; sending pauses once the last committed one is older than
@@ -417,10 +422,12 @@ class SenderRunner:
             if enquire_deadline is None and now - last_rx >= probe_after:
                 self._io(client.send_enquire_link)
                 enquire_deadline = now + enquire_timeout
-            # 2. markers ahead of the send position (committed before any part of them is sent)
-            self._request_marks()
-            # 3. hand decided rows and acks to the writer (group commit: see _flush)
+            # 2. hand decided rows and acks to the writer (group commit: see _flush); markers
+            # ahead of the send position go with them, in the same commit (a commit is the
+            # scarce resource: one fsync each). Alone only when no commit is under way.
             self._flush(force=draining)
+            if not self._settles_inflight:
+                self._request_marks()
             # 4. send what the window, the rate and the markers allow
             if not draining:
                 if self.state == "throttled" and now - self._throttled_at > THROTTLED_SHOWN_S:
@@ -482,7 +489,7 @@ class SenderRunner:
         live = {d for d in self._marked if (st := self._items.get(d)) and st.outcome is None and st.unsent}
         self._marked = live
         ahead = sum(self._items[d].unsent for d in live)
-        room = self.window - ahead
+        room = self.resend_bound - ahead
         ids: list[int] = []
         while self._unmarked:
             st = self._unmarked[0]
@@ -533,6 +540,7 @@ class SenderRunner:
         buf.acks, buf.failures, buf.closed, buf.settle = [], [], [], []
         self._settles_inflight += 1
         self._submit(job)
+        self._request_marks()
 
     def _on_settled(self, job: Settle) -> None:
         """Committed: those acks no longer need re-sending after a crash, so new parts may go."""
@@ -684,7 +692,7 @@ class SenderRunner:
         delivery's marker is committed and whose lease is fresh; one sendall for all of them."""
         now_dt = utcnow()
         chunks: list[bytes] = []
-        while self._pending and self._exposure < self.window and self._flow.may_send(now):
+        while self._pending and self._exposure < self.resend_bound and self._flow.may_send(now):
             p = self._pending[0]
             st = p.st
             if st.outcome is not None:

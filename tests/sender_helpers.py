@@ -103,6 +103,7 @@ _RUNNER_KW = {
     "retry_delay_s",
     "max_attempts",
     "claim_batch",
+    "resend_bound",
     "drain_timeout",
 }
 
