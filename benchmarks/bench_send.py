@@ -193,7 +193,7 @@ def throttled_rate(sim, n: int, max_tps: float, limit: float) -> tuple[float, fl
         samples.append((time.monotonic() - t0, r.stats["parts_acked"]))
         time.sleep(0.25)
     samples.append((time.monotonic() - t0, r.stats["parts_acked"]))
-    stats, rate = dict(r.stats), r._flow.shown_rate()
+    stats, rate = dict(r.stats), r.rate_tps
     r.stop()
     db.dispose()
     # steady state: from 3 s on (past the SMSC's one second of burst credit and the convergence)

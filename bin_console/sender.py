@@ -226,6 +226,11 @@ class SenderRunner:
             pass
 
     @property
+    def rate_tps(self) -> float | None:
+        """The send rate the flow control settled on (parts/s), None while unpaced."""
+        return self._flow.shown_rate()
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -247,7 +252,7 @@ class SenderRunner:
             detail=self.detail[:200],
             training=self.cfg.training,
             owner=self.owner,
-            rate_tps=self._flow.shown_rate(),
+            rate_tps=self.rate_tps,
         )
 
     def _write_status(self) -> None:
