@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_send.py [--n 10000] [--latency 0 20] [--windows 10 50]
                                               [--pacing-tps 200 --pacing-n 2000] [--pg]
+                                              [--throttle-tps 100 --throttle-n 2000]
+                                              [--process-n 10000 --process-latency 20]
 
 Against the training SMSC (SmscSim) on loopback, receipts off (they are a separate load).
 * sender: create_alert(n recipients) -> every delivery 'submitted' in the database (from the
@@ -9,6 +11,13 @@ Against the training SMSC (SmscSim) on loopback, receipts off (they are a separa
 * naive: one submit_sm, wait for its resp, next (what smpplib examples do).
 * bare windowed: the same window as the sender, no database, responses read as they come.
 * pacing: the sender with max_tps set; the measured rate must be within 2 % of it.
+* throttle: an SMSC that throttles past --throttle-tps, the sender with max_tps above it (2.5x) and
+  without max_tps: the accepted rate in steady state (after the SMSC's one-second burst credit and
+  the first 3 s), the share of throttled answers and the rate the sender learnt.
+* process: the whole `bin-console send --yes` process (start, plan, write, send, exit) for
+  --process-n recipients at --process-latency ms, against the bare windowed loop (same window);
+  and, for a console whose sender is already bound, the time from the confirmation (create_alert
+  called) to the first submit_sm accepted by the SMSC.
 Numbers depend on the machine; the client and the simulator (its own process) share its cores.
 """
 
@@ -35,20 +44,31 @@ from bin_console.data.schema import upgrade  # noqa: E402
 _SIM_CODE = """
 import sys
 from bin_console.smsc_sim import SmscSim
-sim = SmscSim(latency_ms=float(sys.argv[1]), receipts=False)
+sim = SmscSim(latency_ms=float(sys.argv[1]), throttle_tps=float(sys.argv[2]), receipts=False)
 sim.start()
 print(sim.port, flush=True)
-sys.stdin.read()
+for line in sys.stdin:  # "first": when the first submit_sm was accepted (time.monotonic())
+    print(sim.received[0].accepted_at if sim.received else -1, len(sim.received), sim.throttled, flush=True)
 sim.stop()
 """
 
 
 class SimProcess:
-    def __init__(self, latency_ms: float) -> None:
+    def __init__(self, latency_ms: float, throttle_tps: float = 0.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _SIM_CODE, str(latency_ms)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _SIM_CODE, str(latency_ms), str(throttle_tps)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.port = int(self.proc.stdout.readline())
+
+    def first_accepted(self) -> tuple[float, int, int]:
+        """(monotonic time of the first accepted submit_sm or -1, accepted, throttled)."""
+        self.proc.stdin.write("first\n")
+        self.proc.stdin.flush()
+        at, n, throttled = self.proc.stdout.readline().split()
+        return float(at), int(n), int(throttled)
 
     def __enter__(self) -> SimProcess:
         return self
@@ -129,14 +149,16 @@ def bare_windowed(sim, n: int, window: int) -> float:
     return n / dt
 
 
-def runner_rate(sim, n: int, window: int, url: str | None, *, max_tps: float = 0.0) -> tuple[float, dict]:
+def runner_rate(
+    sim, n: int, window: int, url: str | None, *, max_tps: float = 0.0, resend_bound: int | None = None
+) -> tuple[float, dict]:
     import sender_helpers as H
 
     tmp = tempfile.mkdtemp(prefix="bench-send-")
     db = Database.from_url(url or f"sqlite:///{tmp}/bench.db")
     upgrade(db, backup=False)
     net = H.make_network(db, n, name=f"Bench {time.time_ns()}")
-    r = H.runner(db, sim, window=window, max_tps=max_tps, response_timeout=30.0)
+    r = H.runner(db, sim, window=window, max_tps=max_tps, response_timeout=30.0, resend_bound=resend_bound)
     r.start()
     assert H.wait_until(lambda: r.state == "bound", 10), r.detail
     t = time.perf_counter()
@@ -152,15 +174,102 @@ def runner_rate(sim, n: int, window: int, url: str | None, *, max_tps: float = 0
     return n / dt, dict(r.stats)
 
 
+def throttled_rate(sim, n: int, max_tps: float, limit: float) -> tuple[float, float, float | None]:
+    """(steady accepted parts/s, throttled share of submits, learnt rate) against a throttling SMSC."""
+    import sender_helpers as H
+
+    tmp = tempfile.mkdtemp(prefix="bench-throttle-")
+    db = Database.from_url(f"sqlite:///{tmp}/bench.db")
+    upgrade(db, backup=False)
+    net = H.make_network(db, n, name=f"Throttle {time.time_ns()}")
+    r = H.runner(db, sim, window=50, max_tps=max_tps, response_timeout=30.0)
+    r.start()
+    assert H.wait_until(lambda: r.state == "bound", 10), r.detail
+    alert_id = H.alert(db, net, TEXT)
+    r.wake()
+    samples: list[tuple[float, int]] = []
+    t0 = time.monotonic()
+    while H.open_count(db, alert_id):
+        samples.append((time.monotonic() - t0, r.stats["parts_acked"]))
+        time.sleep(0.25)
+    samples.append((time.monotonic() - t0, r.stats["parts_acked"]))
+    stats, rate = dict(r.stats), r.rate_tps
+    r.stop()
+    db.dispose()
+    # steady state: from 3 s on (past the SMSC's one second of burst credit and the convergence)
+    start = next(((t, a) for t, a in samples if t >= 3.0), samples[0])
+    end = samples[-1]
+    steady = (end[1] - start[1]) / max(1e-9, end[0] - start[0])
+    return steady, stats["throttled"] / max(1, stats["parts_sent"]), rate
+
+
+def send_process(n: int, latency: float, window: int) -> tuple[float, float]:
+    """(seconds for the whole `bin-console send --yes` process, seconds for the bare windowed loop)."""
+    import sender_helpers as H
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-process-"))
+    url = f"sqlite:///{tmp}/bench.db"
+    db = Database.from_url(url)
+    upgrade(db, backup=False)
+    H.make_network(db, n, name="Bench proces")
+    db.dispose()
+    with SimProcess(latency) as sim:
+        cfg = tmp / "config.toml"
+        cfg.write_text(
+            f'[database]\nurl = "{url}"\n\n[smpp]\nport = {sim.port}\nsystem_id = "bench"\ntraining = true\n'
+            f"window = {window}\nmax_tps = 0.0\nresponse_timeout = 30.0\n"
+        )
+        env = dict(os.environ)
+        for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+            env[var] = str(tmp / var.lower())
+        cmd = [sys.executable, "-m", "bin_console", "--config", str(cfg), "send", "--network", "Bench proces"]
+        t = time.perf_counter()
+        done = subprocess.run([*cmd, "--text", TEXT, "--yes"], env=env, capture_output=True, text=True, timeout=600)
+        process_s = time.perf_counter() - t
+        if done.returncode != 0:
+            raise SystemExit(f"bin-console send failed ({done.returncode}): {done.stderr[-2000:]}")
+    with SimProcess(latency) as sim:
+        bare_s = n / bare_windowed(sim, n, window)
+    return process_s, bare_s
+
+
+def confirm_to_first_submit(latency: float, n: int, window: int) -> float:
+    """Seconds from create_alert (the dispatcher's confirmation) to the first submit_sm the SMSC
+    accepted, with the console's sender already bound."""
+    import sender_helpers as H
+
+    tmp = tempfile.mkdtemp(prefix="bench-first-")
+    db = Database.from_url(f"sqlite:///{tmp}/bench.db")
+    upgrade(db, backup=False)
+    net = H.make_network(db, n, name="Bench eerste")
+    with SimProcess(latency) as sim:
+        r = H.runner(db, sim, window=window, max_tps=0.0, response_timeout=30.0, poll_interval=0.5)
+        r.start()
+        assert H.wait_until(lambda: r.state == "bound", 10), r.detail
+        t = time.monotonic()
+        H.alert(db, net, TEXT)
+        r.wake()  # what the console does after create_alert
+        while (first := sim.first_accepted())[0] < 0:
+            time.sleep(0.005)
+        r.stop()
+    db.dispose()
+    return first[0] - t
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--naive-n", type=int, default=None, help="messages for the naive loop (default: n, 1000 at >0 ms)")
-    ap.add_argument("--latency", type=float, nargs="+", default=[0.0, 20.0])
+    ap.add_argument("--latency", type=float, nargs="*", default=[0.0, 20.0], help="none: skip the table")
     ap.add_argument("--windows", type=int, nargs="+", default=[10, 50])
     ap.add_argument("--pacing-tps", type=float, default=200.0)
     ap.add_argument("--pacing-n", type=int, default=2000)
     ap.add_argument("--pg", action="store_true", help="PostgreSQL (BIN_CONSOLE_TEST_PG or the local test db)")
+    ap.add_argument("--throttle-tps", type=float, default=100.0, help="0: skip the throttle figures")
+    ap.add_argument("--throttle-n", type=int, default=2000)
+    ap.add_argument("--process-n", type=int, default=10_000, help="0: skip the whole-process figures")
+    ap.add_argument("--process-latency", type=float, default=20.0)
+    ap.add_argument("--process-window", type=int, default=50)
     args = ap.parse_args()
     url = None
     schema = None
@@ -184,8 +293,8 @@ def main() -> int:
 
 def _run(args, url: str | None) -> int:  # noqa: ANN001
     print(f"{args.n} recipients, 1 part each, {'PostgreSQL' if url else 'SQLite'}; receipts off\n")
-    head = ("latency", "window", "naive/s", "bare/s", "sender/s", "vs naive", "bare/sender")
-    print("{:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>11}".format(*head))
+    head = ("latency", "window", "naive/s", "bare/s", "sender/s", "vs naive", "bare/sender", "bound 4w/s")
+    print("{:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>11} {:>10}".format(*head))
     for lat in args.latency:
         naive_n = args.naive_n or (args.n if lat == 0 else min(args.n, 1000))
         with SimProcess(lat) as sim:
@@ -195,12 +304,37 @@ def _run(args, url: str | None) -> int:  # noqa: ANN001
                 bare = bare_windowed(sim, args.n, w)
             with SimProcess(lat) as sim:
                 rate, _stats = runner_rate(sim, args.n, w, url)
-            print(f"{lat:>6g}ms {w:>6} {nv:>9.0f} {bare:>9.0f} {rate:>9.0f} {rate / nv:>8.1f}x {bare / rate:>10.2f}x")
+            with SimProcess(lat) as sim:  # re-sends after a crash bounded by 4 windows instead of one
+                loose, _stats = runner_rate(sim, args.n, w, url, resend_bound=4 * w)
+            print(
+                f"{lat:>6g}ms {w:>6} {nv:>9.0f} {bare:>9.0f} {rate:>9.0f} {rate / nv:>8.1f}x {bare / rate:>10.2f}x"
+                f" {loose:>10.0f}"
+            )
     if args.pacing_tps:
         with SimProcess(0) as sim:
             rate, _ = runner_rate(sim, args.pacing_n, 10, url, max_tps=args.pacing_tps)
         err = (rate - args.pacing_tps) / args.pacing_tps * 100
         print(f"\npacing: max_tps={args.pacing_tps:g}, {args.pacing_n} parts -> {rate:.1f}/s ({err:+.2f} %)")
+    if args.throttle_tps:
+        limit = args.throttle_tps
+        print(f"\nthrottle: SMSC throttles past {limit:g} submits/s, window 50, {args.throttle_n} parts")
+        for max_tps in (2.5 * limit, 0.0):
+            with SimProcess(0, limit) as sim:
+                steady, share, learnt = throttled_rate(sim, args.throttle_n, max_tps, limit)
+            label = f"max_tps={max_tps:g}" if max_tps else "no max_tps"
+            print(
+                f"  {label:>14}: steady {steady:.1f}/s = {100 * steady / limit:.0f} % of the limit, "
+                f"throttled {100 * share:.1f} % of submits, learnt rate {learnt} parts/s"
+            )
+    if args.process_n:
+        n, lat, w = args.process_n, args.process_latency, args.process_window
+        process_s, bare_s = send_process(n, lat, w)
+        print(
+            f"\nprocess: `bin-console send --yes`, {n} SMS at {lat:g} ms, window {w}: {process_s:.2f} s; "
+            f"bare windowed loop {bare_s:.2f} s; ratio {process_s / bare_s:.2f}x"
+        )
+        first = confirm_to_first_submit(lat, n, w)
+        print(f"confirmation -> first submit_sm accepted ({n} recipients, sender bound): {1000 * first:.0f} ms")
     return 0
 
 

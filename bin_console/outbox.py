@@ -1,26 +1,34 @@
-"""The SMS outbox: claim queued deliveries, record what the SMSC said, apply receipts, store replies.
+"""The outbox port: every channel's sender claims, marks, acknowledges and settles deliveries here.
 
-Guarantee: at-least-once with flagged ambiguity (shared notes/reliability.md §2). A delivery row is
-the source of truth; the sender only holds claimed rows in memory for a lease. Rules:
+The public functions below are the port (docs/ARCHITECTURE.md, "Outbox port"). Each takes the
+caller's ``Session`` and never commits: a sender commits the acks, markers, receipts and replies
+of one read loop in ONE transaction (bin_console/outbox_writer.py). Channel-neutral: a claim
+returns plain rows (address, text, language, attempts, ...); the SMS channel builds the GSM/UCS-2
+parts and UDH from them (bin_console/channels/smpp/payload.py), the e-mail channel its message.
+
+Guarantee: at-least-once with flagged ambiguity (shared notes/reliability.md §2). A delivery row
+is the source of truth; a sender only holds claimed rows in memory for a lease. Rules:
 
 * claim: one statement (``UPDATE .. WHERE id IN (SELECT .. LIMIT n [FOR UPDATE SKIP LOCKED])
   RETURNING``) inside ``db.write()`` (BEGIN IMMEDIATE on SQLite), so two senders never get the
   same row. Rows of alerts past ``expires_at`` are expired first: never sent late.
-* "on the wire" marker: the sender sets ``delivery.submitted_at`` in the same transaction that
-  precedes the first submit_sm of a claimed delivery (see ``mark_on_wire``); it is overwritten with
-  the acceptance time once every part is acked. Recovery flags ``possible_duplicate`` only for rows
-  that carry the marker and are not fully acked, so a crash flags what may really have gone out,
-  not everything that was claimed.
-* acked parts (``delivery_part`` rows, one per SMSC message id) are never re-sent.
-* every batch function runs in the caller's session (``_name(s, ...)``), so the sender commits
-  acks, receipts, replies and markers of one read loop in ONE transaction; the public wrappers
-  take a ``Database`` as the contract says.
+* owners: ``new_owner_id()`` is unique per process start (host, pid and a random part). A row
+  is taken from another owner only when its lease expired unrenewed; nothing is guessed from a
+  PID (a PID says nothing across PID namespaces, and is reused after a kill -9).
+* "on the wire" marker: ``mark_on_wire`` sets ``delivery.submitted_at`` in a commit that precedes
+  the first submit of the delivery; it is overwritten with the acceptance time once every part
+  is acked. Recovery flags ``possible_duplicate`` only for rows that carry the marker and are not
+  fully acked, so a crash flags what may really have gone out, not everything that was claimed.
+* acked parts (``delivery_part`` rows, one per message id) are never re-sent.
+* every update of a claimed row requires ``claimed_by = owner AND state = 'submitting'``: a row
+  reaped and re-claimed by another sender is that sender's now.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import secrets
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,57 +69,49 @@ def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
         yield seq[i : i + n]
 
 
-@dataclass
-class WorkItem:
+@dataclass(frozen=True)
+class ClaimedRow:
+    """One delivery leased to a sender: everything a channel needs to send it."""
+
     delivery_id: int
     alert_id: int
-    destination: str  # "32475123456" (international, no "+")
-    data_coding: int
-    parts: list[bytes]  # full short_message per part, UDH included when there are several
-    acked_parts: set[int]  # 1-based part numbers the SMSC already accepted: never re-sent
-    concat_ref: int | None
+    channel: str  # "sms" | "email"
+    address: str  # E.164 ("+32475123456") or an e-mail address
+    text: str
+    language: str  # the member's language ("nl", "fr", "de"); "" when the member is gone
+    # SMSC/SMTP error answers so far, plus this attempt. Only an error answer counts (delivery.attempts
+    # is raised by record_failures): a claim lost to a link flap or a shutdown must never use up
+    # the give-up budget, or a few flaps plus one RSYSERR would fail an alert never sent.
+    attempts: int
     possible_duplicate: bool
-    urgent: bool
-    sender: str | None
     expires_at: datetime | None
-    # SMSC error answers so far, plus this attempt. Only an SMSC error counts (delivery.attempts is
-    # raised by _record_failures): a claim lost to a link flap or a shutdown must never use up the
-    # give-up budget, or a few flaps plus one RSYSERR would fail an alert never sent.
-    attempts: int = 1
-    cancelled: bool = False
-
-    @property
-    def esm_class(self) -> int:
-        return 0x40 if len(self.parts) > 1 else 0
+    urgent: bool
+    sender: str | None  # the alert's source address (SMS)
+    parts_total: int
+    acked_parts: frozenset[int]  # 1-based parts already accepted: never re-sent
+    concat_ref: int | None  # SMS: UDH reference, fixed at first claim, unique per handset in flight
 
     def parts_to_send(self) -> list[int]:
-        return [n for n in range(1, len(self.parts) + 1) if n not in self.acked_parts]
+        return [n for n in range(1, self.parts_total + 1) if n not in self.acked_parts]
 
 
 @dataclass(frozen=True)
 class Ack:
     delivery_id: int
     part_no: int  # 1-based
-    message_id: str  # as the SMSC sent it
+    message_id: str  # as the SMSC (or SMTP server) sent it
 
 
 @dataclass(frozen=True)
 class Failure:
     delivery_id: int
-    code: int  # SMPP command_status (or -1 for "no answer")
+    code: int  # SMPP command_status / SMTP code (or -1 for "no answer")
     reason: str  # readable
     permanent: bool
     retry_at: datetime | None = None  # transient: when to try again
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=256)
-def _encoded(text: str):  # noqa: ANN202 - EncodedSms
-    from bin_console.encoding import encode
-
-    return encode(text)
 
 
 def _insert(s: Session, table):  # noqa: ANN001, ANN202
@@ -133,55 +133,45 @@ def normalise_msisdn(source: str) -> str:
     return raw[:20]
 
 
-def owner_id(suffix: str = "") -> str:
-    """host:pid[#suffix] — recover() uses the pid to find rows of dead senders on this host."""
-    base = f"{socket.gethostname()}:{os.getpid()}"
-    return f"{base}#{suffix}" if suffix else base
+def new_owner_id(label: str = "") -> str:
+    """'host:pid:random[#label]', unique per process start (fits delivery.claimed_by, 64 chars).
+
+    Host and pid are only there for a human reading the table: two senders in different PID
+    namespaces share host and pid, and a pid is reused after a crash, so the random part is
+    what makes the id unique and nothing ever decides from the pid."""
+    base = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(6)}"
+    return f"{base}#{label[:10]}" if label else base
 
 
-def _dead_local_owners(s: Session, owner: str) -> list[str]:
-    host = socket.gethostname()
-    owners = s.execute(
-        select(DT.c.claimed_by).where(DT.c.state == "submitting", DT.c.claimed_by.like(f"{host}:%")).distinct()
-    ).scalars()
-    dead = []
-    for o in owners:
-        if not o or o == owner:
-            continue
-        pid_text = o[len(host) + 1 :].split("#", 1)[0]
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            dead.append(o)
-        except (ValueError, PermissionError, OSError):
-            continue
-    return dead
+def _mine(owner: str) -> tuple:
+    """Guard for a sender's updates: the row is still leased to it."""
+    return (DT.c.claimed_by == owner, DT.c.state == "submitting")
 
 
 # --- recovery, expiry, claim --------------------------------------------------------------------------
 
 
-def recover(db, owner: str) -> int:  # noqa: ANN001
-    """At start: own 'submitting' rows, rows of dead senders on this host and any row whose lease
-    expired -> queued. possible_duplicate when a part may have gone out (on-wire marker set and
-    not every part acked). Returns the number of rows requeued."""
-    with db.write() as s:
-        return _recover(s, owner, utcnow())
+def recover(s: Session, owner: str, *, now: datetime | None = None) -> int:
+    """Requeue `owner`'s own rows and every row whose lease expired unrenewed; flagged
+    possible_duplicate when a part may have gone out (marker set, not every part acked).
+    Returns the number of rows requeued."""
+    return _requeue(s, or_(DT.c.claimed_by == owner, DT.c.lease_until < (now or utcnow())), now or utcnow())
 
 
-def _recover(s: Session, owner: str, now: datetime, *, own: bool = True, exclude: str | None = None) -> int:
-    """`exclude`: the periodic reaper's own owner id: a live sender's rows are never requeued by
-    itself (it may still be sending them), only by others once the lease is really gone."""
-    who = [DT.c.lease_until < now]
-    if own:
-        who.append(DT.c.claimed_by == owner)
-        dead = _dead_local_owners(s, owner)
-        if dead:
-            who.append(DT.c.claimed_by.in_(dead))
+def reap_expired_leases(s: Session, *, exclude: str | None = None, now: datetime | None = None) -> int:
+    """Any sender may run this: rows whose lease ran out unrenewed (their sender died or lost the
+    database) go back to the queue. `exclude`: the caller's own id, never requeued by itself (it
+    may still be sending them; its own renewal decides)."""
+    now = now or utcnow()
+    expired = DT.c.lease_until < now
+    return _requeue(s, expired if exclude is None else expired & (DT.c.claimed_by != exclude), now)
+
+
+def _requeue(s: Session, who, now: datetime) -> int:  # noqa: ANN001 - a SQL condition
     may_have_gone = (DT.c.submitted_at.isnot(None)) & (DT.c.parts_acked < DT.c.parts_total)
     res = s.execute(
         update(DT)
-        .where(DT.c.state == "submitting", or_(*who), *([DT.c.claimed_by != exclude] if exclude else []))
+        .where(DT.c.state == "submitting", who)
         .values(
             state="queued",
             claimed_by=None,
@@ -193,19 +183,9 @@ def _recover(s: Session, owner: str, now: datetime, *, own: bool = True, exclude
     return res.rowcount or 0
 
 
-def reap_expired_leases(db) -> int:  # noqa: ANN001
-    """Any sender may run this: rows of a sender that died elsewhere come back after their lease."""
-    with db.write() as s:
-        return _recover(s, "", utcnow(), own=False)
-
-
-def expire_due(db, *, channel: str = "sms") -> int:  # noqa: ANN001
+def expire_due(s: Session, *, channel: str, now: datetime | None = None) -> int:
     """Queued rows of alerts past expires_at -> expired (a part not submitted by then never goes)."""
-    with db.write() as s:
-        return _expire_due(s, utcnow(), channel)
-
-
-def _expire_due(s: Session, now: datetime, channel: str = "sms") -> int:
+    now = now or utcnow()
     due = select(AT.c.id).where(AT.c.expires_at.isnot(None), AT.c.expires_at <= now)
     res = s.execute(
         update(DT)
@@ -215,24 +195,32 @@ def _expire_due(s: Session, now: datetime, channel: str = "sms") -> int:
     return res.rowcount or 0
 
 
-def claim(db, owner: str, limit: int, lease_s: float, *, training: bool | None = None) -> list[WorkItem]:  # noqa: ANN001
-    """Lease up to `limit` queued SMS rows (oldest first) to `owner`; rows expired first.
+def claim(
+    s: Session,
+    owner: str,
+    limit: int,
+    lease_s: float,
+    *,
+    channel: str = "sms",
+    training: bool | None = None,
+    now: datetime | None = None,
+) -> list[ClaimedRow]:
+    """Lease up to `limit` queued rows of `channel` (oldest first) to `owner`.
+
+    Before picking: rows past their alert's expiry are expired, and rows whose lease ran out
+    unrenewed are requeued (so a restarted sender resumes as soon as the dead one's lease is
+    over, without waiting for a reaper). Rows of cancelled alerts are closed, not returned.
 
     `training`: only alerts with that training flag. A sender bound to the training SMSC must never
     take a real alert (it would be "sent" to the simulator and lost), and a real sender must never
     send a training alert to members' phones, even when both share one database.
     """
-    with db.write() as s:
-        return _claim(s, owner, limit, lease_s, utcnow(), training=training)
-
-
-def _claim(
-    s: Session, owner: str, limit: int, lease_s: float, now: datetime, *, training: bool | None = None
-) -> list[WorkItem]:
-    _expire_due(s, now)
+    now = now or utcnow()
+    expire_due(s, channel=channel, now=now)
+    reap_expired_leases(s, exclude=owner, now=now)
     conditions = [
         DT.c.state == "queued",
-        DT.c.channel == "sms",
+        DT.c.channel == channel,
         or_(DT.c.next_attempt_at.is_(None), DT.c.next_attempt_at <= now),
     ]
     if training is not None:
@@ -247,15 +235,11 @@ def _claim(
     rows = s.execute(
         update(DT)
         .where(DT.c.id.in_(pick.scalar_subquery()))
-        .values(
-            state="submitting",
-            claimed_by=owner,
-            lease_until=now + timedelta(seconds=lease_s),
-            updated_at=now,
-        )
+        .values(state="submitting", claimed_by=owner, lease_until=now + timedelta(seconds=lease_s), updated_at=now)
         .returning(
             DT.c.id,
             DT.c.alert_id,
+            DT.c.member_id,
             DT.c.address,
             DT.c.possible_duplicate,
             DT.c.concat_ref,
@@ -267,113 +251,102 @@ def _claim(
     if not rows:
         return []
     rows.sort(key=lambda r: r.id)
-    alert_ids = sorted({r.alert_id for r in rows})
     alerts = {
         a.id: a
+        for chunk in _chunks(sorted({r.alert_id for r in rows}))
         for a in s.execute(
             select(AT.c.id, AT.c.text, AT.c.urgency, AT.c.sender, AT.c.expires_at, AT.c.cancelled_at).where(
-                AT.c.id.in_(alert_ids)
+                AT.c.id.in_(chunk)
             )
         )
     }
+    languages: dict[int, str] = {}
+    for chunk in _chunks(sorted({r.member_id for r in rows if r.member_id is not None})):
+        languages.update(
+            (m.id, m.language) for m in s.execute(select(MT.c.id, MT.c.language).where(MT.c.id.in_(chunk)))
+        )
     acked: dict[int, set[int]] = {}
-    with_acks = [r.id for r in rows if r.parts_acked]
-    for chunk in _chunks(with_acks):
+    for chunk in _chunks([r.id for r in rows if r.parts_acked]):
         for d_id, part_no in s.execute(select(PT.c.delivery_id, PT.c.part_no).where(PT.c.delivery_id.in_(chunk))):
             acked.setdefault(d_id, set()).add(part_no)
-
-    # Concatenation reference: fixed at first submit (a re-send reuses it) and unique among the
-    # long messages in flight to the same handset, else the phone could merge two alerts.
-    need_ref = [r for r in rows if r.concat_ref is None and len(_encoded(alerts[r.alert_id].text).parts) > 1]
-    refs: dict[int, int] = {}
-    fixups: list[dict] = []
-    if need_ref:
-        claimed_ids = [r.id for r in rows]
-        used: dict[str, set[int]] = {}
-        addrs = sorted({r.address for r in need_ref})
-        for chunk in _chunks(addrs):
-            for addr, ref in s.execute(
-                select(DT.c.address, DT.c.concat_ref).where(
-                    DT.c.address.in_(chunk),
-                    DT.c.state.in_(("submitting", "submitted")),
-                    DT.c.concat_ref.isnot(None),
-                    DT.c.id.notin_(claimed_ids),
-                )
-            ):
-                used.setdefault(addr, set()).add(ref)
-        for r in need_ref:
-            taken = used.setdefault(r.address, set())
-            ref = r.id & 0xFF
-            for _ in range(256):
-                if ref not in taken:
-                    break
-                ref = (ref + 1) & 0xFF
-            taken.add(ref)
-            refs[r.id] = ref
-    items: list[WorkItem] = []
+    refs = _concat_refs(s, [r for r in rows if r.concat_ref is None and r.parts_total > 1], [r.id for r in rows])
+    out: list[ClaimedRow] = []
     cancelled: list[int] = []
     for r in rows:
         a = alerts[r.alert_id]
-        enc = _encoded(a.text)
-        ref = r.concat_ref if r.concat_ref is not None else refs.get(r.id)
-        n_parts = len(enc.parts)
-        if r.id in refs or n_parts != r.parts_total:
-            fixups.append({"b_id": r.id, "b_ref": ref, "b_total": n_parts})
         if a.cancelled_at is not None and not r.parts_acked:
             cancelled.append(r.id)
             continue
-        from bin_console.encoding import add_udh
-
-        parts = add_udh(enc.parts, ref or 0) if n_parts > 1 else list(enc.parts)
-        items.append(
-            WorkItem(
+        out.append(
+            ClaimedRow(
                 delivery_id=r.id,
                 alert_id=r.alert_id,
-                destination=r.address.strip().lstrip("+"),
-                data_coding=enc.data_coding,
-                parts=parts,
-                acked_parts=acked.get(r.id, set()),
-                concat_ref=ref,
+                channel=channel,
+                address=r.address,
+                text=a.text,
+                language=languages.get(r.member_id, ""),
+                attempts=r.attempts + 1,
                 possible_duplicate=bool(r.possible_duplicate),
+                expires_at=a.expires_at,
                 urgent=a.urgency == "urgent",
                 sender=a.sender,
-                expires_at=a.expires_at,
-                attempts=r.attempts + 1,
+                parts_total=r.parts_total,
+                acked_parts=frozenset(acked.get(r.id, ())),
+                concat_ref=r.concat_ref if r.concat_ref is not None else refs.get(r.id),
             )
         )
-    if fixups:
-        s.execute(
-            update(DT)
-            .where(DT.c.id == bindparam("b_id"))
-            .values(concat_ref=bindparam("b_ref"), parts_total=bindparam("b_total")),
-            fixups,
-        )
     if cancelled:
-        _close_items(s, cancelled, "cancelled", CANCELLED_REASON, now)
-    return items
+        close(s, owner, cancelled, "cancelled", now=now)
+    return out
+
+
+def _concat_refs(s: Session, need: Sequence, claimed_ids: Sequence[int]) -> dict[int, int]:
+    """Concatenation references for multi-part rows, stored at once: fixed at first claim (a
+    re-send reuses it) and unique among the long messages in flight to the same handset, else the
+    phone could merge two alerts."""
+    if not need:
+        return {}
+    used: dict[str, set[int]] = {}
+    for chunk in _chunks(sorted({r.address for r in need})):
+        for addr, ref in s.execute(
+            select(DT.c.address, DT.c.concat_ref).where(
+                DT.c.address.in_(chunk),
+                DT.c.state.in_(("submitting", "submitted")),
+                DT.c.concat_ref.isnot(None),
+                DT.c.id.notin_(claimed_ids),
+            )
+        ):
+            used.setdefault(addr, set()).add(ref)
+    refs: dict[int, int] = {}
+    for r in need:
+        taken = used.setdefault(r.address, set())
+        ref = r.id & 0xFF
+        for _ in range(256):
+            if ref not in taken:
+                break
+            ref = (ref + 1) & 0xFF
+        taken.add(ref)
+        refs[r.id] = ref
+    s.execute(
+        update(DT).where(DT.c.id == bindparam("b_id")).values(concat_ref=bindparam("b_ref")),
+        [{"b_id": d, "b_ref": ref} for d, ref in refs.items()],
+    )
+    return refs
 
 
 def renew_leases(
-    s: Session, owner: str, lease_s: float, now: datetime | None = None, *, ids: Sequence[int] | None = None
-) -> int:
-    """Extend the lease of `owner`'s rows; with `ids`, only those (the rows the sender still holds,
-    so a row it lost track of is not kept leased for ever). Returns the number of rows renewed."""
+    s: Session, owner: str, delivery_ids: Sequence[int], lease_s: float, *, now: datetime | None = None
+) -> list[int]:
+    """Extend the leases of these rows if still `owner`'s; returns the ids renewed (the others
+    are lost: send nothing more of them). Only the rows a sender still holds, so a row it lost
+    track of is not kept leased for ever."""
     now = now or utcnow()
-    values = {"lease_until": now + timedelta(seconds=lease_s)}
-    mine = (DT.c.claimed_by == owner, DT.c.state == "submitting")
-    if ids is None:
-        return s.execute(update(DT).where(*mine).values(**values)).rowcount or 0
-    return len(renew_held(s, owner, ids, lease_s, now))
-
-
-def renew_held(s: Session, owner: str, ids: Sequence[int], lease_s: float, now: datetime) -> list[int]:
-    """Extend the leases of these rows if still ours; returns the ids renewed (the others are lost)."""
     out: list[int] = []
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in _chunks(sorted(set(delivery_ids))):
         out.extend(
             s.execute(
                 update(DT)
-                .where(DT.c.id.in_(chunk), DT.c.claimed_by == owner, DT.c.state == "submitting")
+                .where(DT.c.id.in_(chunk), *_mine(owner))
                 .values(lease_until=now + timedelta(seconds=lease_s))
                 .returning(DT.c.id)
             ).scalars()
@@ -381,58 +354,40 @@ def renew_held(s: Session, owner: str, ids: Sequence[int], lease_s: float, now: 
     return out
 
 
-def mark_on_wire(s: Session, delivery_ids: Sequence[int], now: datetime, *, owner: str | None = None) -> list[int]:
-    """Committed before the first submit_sm of these deliveries: recovery may then flag them.
-
-    With `owner`: only rows still leased to it; returns the ids marked, and only those may be sent
+def mark_on_wire(s: Session, owner: str, delivery_ids: Sequence[int], *, now: datetime | None = None) -> list[int]:
+    """Commit this before the first submit of these deliveries: recovery may then flag them.
+    Only rows still leased to `owner` are marked; returns their ids, and only those may be sent
     (a row whose lease ran out may already be another sender's)."""
-    if owner is not None:
-        out: list[int] = []
-        for chunk in _chunks(list(delivery_ids)):
-            out.extend(
-                s.execute(
-                    update(DT)
-                    .where(DT.c.id.in_(chunk), DT.c.claimed_by == owner, DT.c.state == "submitting")
-                    .values(submitted_at=func.coalesce(DT.c.submitted_at, now), updated_at=now)
-                    .returning(DT.c.id)
-                ).scalars()
-            )
-        return out
+    now = now or utcnow()
+    out: list[int] = []
+    for chunk in _chunks(list(delivery_ids)):
+        out.extend(
+            s.execute(
+                update(DT)
+                .where(DT.c.id.in_(chunk), *_mine(owner))
+                .values(submitted_at=func.coalesce(DT.c.submitted_at, now), updated_at=now)
+                .returning(DT.c.id)
+            ).scalars()
+        )
+    return out
+
+
+def close(s: Session, owner: str, delivery_ids: Sequence[int], state: str, *, now: datetime | None = None) -> None:
+    """Claimed rows the sender drops unsent: 'expired' (past expires_at) or 'cancelled'."""
+    reason = {"expired": EXPIRED_REASON, "cancelled": CANCELLED_REASON}[state]
+    now = now or utcnow()
     for chunk in _chunks(list(delivery_ids)):
         s.execute(
-            update(DT).where(DT.c.id.in_(chunk), DT.c.submitted_at.is_(None)).values(submitted_at=now, updated_at=now)
-        )
-    return list(delivery_ids)
-
-
-def _mine(owner: str | None) -> list:
-    """Guard for the sender's updates: the row is still leased to this sender."""
-    return [] if owner is None else [DT.c.claimed_by == owner, DT.c.state == "submitting"]
-
-
-def _close_items(
-    s: Session, ids: Sequence[int], state: str, reason: str, now: datetime, owner: str | None = None
-) -> None:
-    for chunk in _chunks(list(ids)):
-        s.execute(
             update(DT)
-            .where(DT.c.id.in_(chunk), DT.c.state.in_(("submitting", "queued")), *_mine(owner))
+            .where(DT.c.id.in_(chunk), *_mine(owner))
             .values(state=state, error=reason, final_at=now, updated_at=now, claimed_by=None, lease_until=None)
         )
 
 
-def close_items(
-    s: Session, ids: Sequence[int], state: str, now: datetime | None = None, *, owner: str | None = None
-) -> None:
-    """Claimed rows the sender drops: 'expired' (past expires_at) or 'cancelled' (alert cancelled)."""
-    reason = EXPIRED_REASON if state == "expired" else CANCELLED_REASON
-    _close_items(s, ids, state, reason, now or utcnow(), owner)
-
-
 def cancelled_alerts(s: Session, alert_ids: Iterable[int]) -> set[int]:
-    ids = sorted(set(alert_ids))
+    """The alerts among these that were cancelled (their unsent rows must not go out)."""
     out: set[int] = set()
-    for chunk in _chunks(ids):
+    for chunk in _chunks(sorted(set(alert_ids))):
         out.update(s.execute(select(AT.c.id).where(AT.c.id.in_(chunk), AT.c.cancelled_at.isnot(None))).scalars())
     return out
 
@@ -440,17 +395,13 @@ def cancelled_alerts(s: Session, alert_ids: Iterable[int]) -> set[int]:
 # --- results of submission ------------------------------------------------------------------------------
 
 
-def record_acks(db, acks: Sequence[Ack]) -> None:  # noqa: ANN001
-    """One transaction for the batch: part rows, parts_acked, 'submitted' once all parts are in."""
-    with db.write() as s:
-        _record_acks(s, acks, utcnow())
-
-
-def _record_acks(s: Session, acks: Sequence[Ack], now: datetime, *, owner: str | None = None) -> None:
-    """Part rows are stored whoever holds the row now (the part did go out); the state change
-    only while it is still ours (`owner`)."""
+def record_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | None = None) -> None:
+    """Part rows (one per accepted part), parts_acked, and 'submitted' once every part is in.
+    Part rows are stored whoever holds the row now (the part did go out); the state change only
+    while it is still `owner`'s."""
     if not acks:
         return
+    now = now or utcnow()
     rows = [
         {
             "delivery_id": a.delivery_id,
@@ -463,13 +414,12 @@ def _record_acks(s: Session, acks: Sequence[Ack], now: datetime, *, owner: str |
         for a in acks
     ]
     s.execute(_insert(s, PT).on_conflict_do_nothing(index_elements=["delivery_id", "part_no"]), rows)
-    ids = sorted({a.delivery_id for a in acks})
     n_acked = select(func.count()).select_from(PT).where(PT.c.delivery_id == DT.c.id).scalar_subquery()
-    for chunk in _chunks(ids):
+    for chunk in _chunks(sorted({a.delivery_id for a in acks})):
         s.execute(update(DT).where(DT.c.id.in_(chunk)).values(parts_acked=n_acked, updated_at=now))
         s.execute(
             update(DT)
-            .where(DT.c.id.in_(chunk), DT.c.state == "submitting", DT.c.parts_acked >= DT.c.parts_total, *_mine(owner))
+            .where(DT.c.id.in_(chunk), DT.c.parts_acked >= DT.c.parts_total, *_mine(owner))
             .values(
                 state="submitted",
                 submitted_at=now,
@@ -481,6 +431,78 @@ def _record_acks(s: Session, acks: Sequence[Ack], now: datetime, *, owner: str |
             )
         )
     _rematch_orphans(s, [r["message_id"] for r in rows], now)
+
+
+def settle_submitted(s: Session, owner: str, delivery_ids: Sequence[int], *, now: datetime | None = None) -> None:
+    """Rows whose every part is already acked (an earlier run died before the state change)."""
+    now = now or utcnow()
+    for chunk in _chunks(sorted(set(delivery_ids))):
+        s.execute(
+            update(DT)
+            .where(DT.c.id.in_(chunk), DT.c.parts_acked >= DT.c.parts_total, *_mine(owner))
+            .values(state="submitted", submitted_at=now, claimed_by=None, lease_until=None, updated_at=now)
+        )
+
+
+def record_failures(s: Session, owner: str, failures: Sequence[Failure], *, now: datetime | None = None) -> None:
+    """Permanent -> failed with code and reason; transient -> queued again at retry_at. Both
+    count as an attempt (the server answered with an error)."""
+    now = now or utcnow()
+    perm = [f for f in failures if f.permanent]
+    trans = [f for f in failures if not f.permanent]
+    if perm:
+        s.execute(
+            update(DT)
+            .where(DT.c.id == bindparam("b_id"), *_mine(owner))
+            .values(
+                state="failed",
+                attempts=DT.c.attempts + 1,
+                error_code=bindparam("b_code"),
+                error=bindparam("b_reason"),
+                final_at=now,
+                updated_at=now,
+                claimed_by=None,
+                lease_until=None,
+            ),
+            [{"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200]} for f in perm],
+        )
+    if trans:
+        s.execute(
+            update(DT)
+            .where(DT.c.id == bindparam("b_id"), *_mine(owner))
+            .values(
+                state="queued",
+                attempts=DT.c.attempts + 1,
+                error_code=bindparam("b_code"),
+                error=bindparam("b_reason"),
+                next_attempt_at=bindparam("b_at"),
+                updated_at=now,
+                claimed_by=None,
+                lease_until=None,
+                # the server answered with an error: nothing of it was accepted, no duplicate risk
+                submitted_at=case((DT.c.parts_acked == 0, None), else_=DT.c.submitted_at),
+            ),
+            [
+                {"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200], "b_at": f.retry_at or now}
+                for f in trans
+            ],
+        )
+
+
+def release(
+    s: Session, owner: str, delivery_ids: Sequence[int], *, possible_duplicate: bool, now: datetime | None = None
+) -> None:
+    """Claimed rows back to the queue (link lost, shutdown). `possible_duplicate`: a part of them
+    was on the wire without an answer, it may have reached the server."""
+    now = now or utcnow()
+    values: dict = {"state": "queued", "claimed_by": None, "lease_until": None, "updated_at": now}
+    if possible_duplicate:
+        values["possible_duplicate"] = True
+    for chunk in _chunks(sorted(set(delivery_ids))):
+        s.execute(update(DT).where(DT.c.id.in_(chunk), *_mine(owner)).values(**values))
+
+
+# --- receipts -----------------------------------------------------------------------------------------------
 
 
 def _rematch_orphans(s: Session, new_ids: Sequence[str], now: datetime) -> None:
@@ -499,10 +521,11 @@ def _rematch_orphans(s: Session, new_ids: Sequence[str], now: datetime) -> None:
     _retry_orphans(s, found, now)
 
 
-def rematch_orphans(s: Session, now: datetime, *, max_age_s: float = 86400.0, limit: int = 500) -> int:
+def rematch_orphans(s: Session, *, max_age_s: float = 86400.0, limit: int = 500, now: datetime | None = None) -> int:
     """Housekeeping: retry unresolved recent orphans. Needed with two senders: B can store an
     orphan while A's ack is still uncommitted, after A's commit-time re-match already ran.
     Returns the number resolved."""
+    now = now or utcnow()
     found = s.execute(
         select(OT.c.id, OT.c.message_id, OT.c.alt_ids, OT.c.stat, OT.c.err, OT.c.raw)
         .where(OT.c.resolved.is_(False), OT.c.received_at >= now - timedelta(seconds=max_age_s))
@@ -519,7 +542,7 @@ def _retry_orphans(s: Session, found: Sequence, now: datetime) -> int:
         Receipt(o.message_id, tuple(o.alt_ids.split()), o.stat, o.err, o.raw, tlv_only=not has_text_id(o.raw))
         for o in found
     ]
-    unmatched = _apply_receipts(s, receipts, now, store_orphans=False)
+    unmatched = apply_receipts(s, receipts, store_orphans=False, now=now)
     still = {id(r) for r in unmatched}
     done = [o.id for o, r in zip(found, receipts, strict=True) if id(r) not in still]
     if done:
@@ -527,104 +550,14 @@ def _retry_orphans(s: Session, found: Sequence, now: datetime) -> int:
     return len(done)
 
 
-def record_failures(db, failures: Sequence[Failure]) -> None:  # noqa: ANN001
-    """Permanent -> failed with code and reason; transient -> queued again at retry_at."""
-    with db.write() as s:
-        _record_failures(s, failures, utcnow())
-
-
-def _record_failures(s: Session, failures: Sequence[Failure], now: datetime, *, owner: str | None = None) -> None:
-    perm = [f for f in failures if f.permanent]
-    trans = [f for f in failures if not f.permanent]
-    if perm:
-        s.execute(
-            update(DT)
-            # or_, not in_(): an expanding IN cannot run as executemany (two failures in one batch)
-            .where(DT.c.id == bindparam("b_id"), or_(DT.c.state == "submitting", DT.c.state == "queued"), *_mine(owner))
-            .values(
-                state="failed",
-                attempts=DT.c.attempts + 1,
-                error_code=bindparam("b_code"),
-                error=bindparam("b_reason"),
-                final_at=now,
-                updated_at=now,
-                claimed_by=None,
-                lease_until=None,
-            ),
-            [{"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200]} for f in perm],
-        )
-    if trans:
-        s.execute(
-            update(DT)
-            .where(DT.c.id == bindparam("b_id"), DT.c.state == "submitting", *_mine(owner))
-            .values(
-                state="queued",
-                attempts=DT.c.attempts + 1,
-                error_code=bindparam("b_code"),
-                error=bindparam("b_reason"),
-                next_attempt_at=bindparam("b_at"),
-                updated_at=now,
-                claimed_by=None,
-                lease_until=None,
-                # the SMSC answered with an error: nothing of it was accepted, no duplicate risk
-                submitted_at=case((DT.c.parts_acked == 0, None), else_=DT.c.submitted_at),
-            ),
-            [
-                {"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200], "b_at": f.retry_at or now}
-                for f in trans
-            ],
-        )
-
-
-def release(db, delivery_ids: Sequence[int], *, possible_duplicate: bool) -> None:  # noqa: ANN001
-    """Claimed rows back to the queue (link lost, shutdown); flagged when a part was in flight."""
-    with db.write() as s:
-        _release(s, delivery_ids, possible_duplicate, utcnow())
-
-
-def _release(
-    s: Session, delivery_ids: Sequence[int], possible_duplicate: bool, now: datetime, *, owner: str | None = None
-) -> None:
-    """With `owner`: only rows still leased to it (a row reaped and re-claimed by another sender
-    is that sender's now)."""
-    values: dict = {"state": "queued", "claimed_by": None, "lease_until": None, "updated_at": now}
-    if possible_duplicate:
-        values["possible_duplicate"] = True
-    mine = [DT.c.state == "submitting"]
-    if owner is not None:
-        mine.append(DT.c.claimed_by == owner)
-    for chunk in _chunks(sorted(set(delivery_ids))):
-        s.execute(update(DT).where(DT.c.id.in_(chunk), *mine).values(**values))
-
-
-def settle_submitted(s: Session, delivery_ids: Sequence[int], now: datetime, *, owner: str | None = None) -> None:
-    """Rows whose every part is already acked (an earlier run died before the state change)."""
-    for chunk in _chunks(sorted(set(delivery_ids))):
-        s.execute(
-            update(DT)
-            .where(DT.c.id.in_(chunk), DT.c.state == "submitting", DT.c.parts_acked >= DT.c.parts_total, *_mine(owner))
-            .values(state="submitted", submitted_at=now, claimed_by=None, lease_until=None, updated_at=now)
-        )
-
-
-def flag_possible_duplicate(s: Session, delivery_ids: Sequence[int], now: datetime) -> None:
-    """A part of these rows was in flight when the link died: it may have reached the SMSC."""
-    for chunk in _chunks(sorted(set(delivery_ids))):
-        s.execute(update(DT).where(DT.c.id.in_(chunk)).values(possible_duplicate=True, updated_at=now))
-
-
-# --- receipts -----------------------------------------------------------------------------------------------
-
-
-def apply_receipts(db, receipts: Sequence[Receipt]) -> None:  # noqa: ANN001
-    """Idempotent; receipts whose id matches no part are kept in receipt_orphan."""
-    with db.write() as s:
-        _apply_receipts(s, receipts, utcnow())
-
-
-def _apply_receipts(s: Session, receipts: Sequence[Receipt], now: datetime, *, store_orphans: bool = True) -> list:
+def apply_receipts(
+    s: Session, receipts: Sequence[Receipt], *, store_orphans: bool = True, now: datetime | None = None
+) -> list[Receipt]:
+    """Idempotent: a final part state is never overwritten. Returns the receipts that matched no
+    part; with `store_orphans` they are kept in receipt_orphan (re-matched on new acks)."""
     if not receipts:
         return []
+    now = now or utcnow()
     cands = sorted({c for r in receipts for c in r.candidates()})
     by_id: dict[str, tuple[int, int]] = {}
     for chunk in _chunks(cands):
@@ -674,7 +607,7 @@ def _apply_receipts(s: Session, receipts: Sequence[Receipt], now: datetime, *, s
     if touched:
         _settle_deliveries(s, sorted(touched), now)
     if store_orphans and unmatched:
-        _store_orphans(s, unmatched, now)
+        keep_orphans(s, unmatched, now=now)
     return unmatched
 
 
@@ -732,7 +665,9 @@ def _settle_deliveries(s: Session, ids: Sequence[int], now: datetime) -> None:
         )
 
 
-def _store_orphans(s: Session, receipts: Sequence[Receipt], now: datetime) -> None:
+def keep_orphans(s: Session, receipts: Sequence[Receipt], *, now: datetime | None = None) -> None:
+    """Keep receipts that match no part yet (once per id and stat), raw included."""
+    now = now or utcnow()
     ids = sorted({r.message_id for r in receipts})
     have: set[tuple[str, str]] = set()
     for chunk in _chunks(ids):
@@ -765,17 +700,15 @@ def _store_orphans(s: Session, receipts: Sequence[Receipt], now: datetime) -> No
 # --- member replies -------------------------------------------------------------------------------------------
 
 
-def store_reply(db, source: str, text: str) -> int:  # noqa: ANN001
-    """Keep a member's reply (even from an unknown number), link it, honour STOP words. Returns reply id."""
-    with db.write() as s:
-        return _store_reply(s, source, text, utcnow())
-
-
 REPLY_DEDUPE_S = 600  # a redelivered reply (our deliver_sm_resp was lost) arrives within minutes
 FRAGMENT_MAX_AGE_S = 3600  # a long reply whose other parts never came (or were joined already)
 
 
-def _store_reply(s: Session, source: str, text: str, now: datetime) -> int:
+def record_reply(s: Session, source: str, text: str, *, now: datetime | None = None) -> int:
+    """Keep a member's reply (even from an unknown number), link it to the member and the latest
+    alert its number received, honour STOP words (audited). Returns the reply id; a copy the
+    SMSC redelivered within REPLY_DEDUPE_S returns the first one's id."""
+    now = now or utcnow()
     text = text.replace("\x00", "")  # PostgreSQL refuses NUL in text; it carries nothing
     e164 = normalise_msisdn(source)
     # the SMSC redelivers a reply whose answer it did not get: same source and text shortly
@@ -824,18 +757,16 @@ def _store_reply(s: Session, source: str, text: str, now: datetime) -> int:
     return int(reply.id)
 
 
-def expire_fragments(s: Session, now: datetime, max_age_s: float = FRAGMENT_MAX_AGE_S) -> int:
+def expire_fragments(s: Session, *, max_age_s: float = FRAGMENT_MAX_AGE_S, now: datetime | None = None) -> int:
     """Housekeeping: drop parts of long replies that never completed (e.g. the redelivered last
     part of a reply already joined), so they do not linger for ever."""
-    cutoff = now - timedelta(seconds=max_age_s)
+    cutoff = (now or utcnow()) - timedelta(seconds=max_age_s)
     return s.execute(MoFragment.__table__.delete().where(MoFragment.__table__.c.received_at < cutoff)).rowcount or 0
 
 
 def _audit_opt_out(s: Session, reply_id: int, member_ids: list[int]) -> None:
-    try:
-        from bin_console import audit
-    except ImportError:  # audit module not installed in this build: the reply row is the record
-        return
+    from bin_console import audit  # lazily: audit imports the actor machinery, only needed here
+
     audit.append(
         s,
         _sender_actor(),
@@ -853,17 +784,7 @@ def _sender_actor():  # noqa: ANN202
     return Actor(os_user=a.os_user, ssh_client=None, host=a.host, login_uid=a.login_uid)
 
 
-__all__ = [
-    "Ack",
-    "Failure",
-    "WorkItem",
-    "apply_receipts",
-    "claim",
-    "expire_due",
-    "record_acks",
-    "record_failures",
-    "recover",
-    "release",
-    "store_reply",
-    "normalise_msisdn",
-]
+def store_reply(db, source: str, text: str) -> int:  # noqa: ANN001
+    """`record_reply` in its own transaction (demo data, tests)."""
+    with db.write() as s:
+        return record_reply(s, source, text)

@@ -8,7 +8,7 @@ SMPP thread is woken through `notify`). Jobs run in submission order, so "mark o
 always commits before the acks of the same deliveries, and a release after everything before it.
 
 Failure policy: a batch that fails is retried with back-off (the data is in the jobs, nothing is
-lost); jobs marked `droppable` (claims, markers, receipts/replies — the SMSC redelivers those)
+lost); `droppable` jobs (claims, markers, renewals, receipts/replies: repeated or redelivered)
 are answered with the exception instead of being retried. `isolated` jobs run in a savepoint, so
 a bad receipt or reply cannot roll back the acks committed with it.
 """
@@ -21,22 +21,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+
+from bin_console.outbox_jobs import WriterJob
 
 log = logging.getLogger("bin_console.sender")
 
 
-@dataclass
-class Job:
-    kind: str
-    run: Callable  # (session) -> result
-    payload: object = None
-    isolated: bool = False
-    droppable: bool = False
-    done_at: float = field(default=0.0)
-    # the sender's session that asked: a result that comes back after its session ended must not
-    # be applied to the next one (claims are released, deliver_sm answers dropped)
-    session: int = 0
+def connection_lost(exc: BaseException) -> bool:
+    """The database connection itself failed (server restart, pg_terminate_backend, network):
+    no job is at fault, so the whole batch is retried and one line says so, instead of each job
+    in it being refused with its own traceback."""
+    if isinstance(exc, PendingRollbackError):  # what a session says after its connection died
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class DbWriter:
@@ -56,8 +55,8 @@ class DbWriter:
         # (its SMPP thread cannot, its status jobs wait behind the failing batch)
         self.on_stuck = on_stuck
         self.max_batch = max_batch
-        self._q: queue.Queue[Job | None] = queue.Queue()
-        self._results: deque[tuple[Job, object]] = deque()
+        self._q: queue.Queue[WriterJob | None] = queue.Queue()
+        self._results: deque[tuple[WriterJob, object]] = deque()
         self._busy = 0
         self._cond = threading.Condition()
         self._stopping = False
@@ -68,12 +67,12 @@ class DbWriter:
     def alive(self) -> bool:
         return not self._stopping and self._thread.is_alive()
 
-    def submit(self, job: Job) -> None:
+    def submit(self, job: WriterJob) -> None:
         with self._cond:
             self._busy += 1
         self._q.put(job)
 
-    def results(self) -> list[tuple[Job, object]]:
+    def results(self) -> list[tuple[WriterJob, object]]:
         out = []
         while self._results:
             out.append(self._results.popleft())
@@ -112,7 +111,7 @@ class DbWriter:
                 jobs.append(nxt)
             self._run_batch(jobs)
 
-    def _run_batch(self, jobs: list[Job]) -> None:
+    def _run_batch(self, jobs: list[WriterJob]) -> None:
         attempt = 0
         while jobs:
             try:
@@ -124,15 +123,22 @@ class DbWriter:
                                 with s.begin_nested():
                                     out.append((job, job.run(s)))
                             except Exception as exc:  # noqa: BLE001 - answered to the SMSC, logged
-                                log.exception("could not store %s; the SMSC will redeliver", job.kind)
+                                if connection_lost(exc):
+                                    raise
+                                log.exception("could not store %s; the SMSC will redeliver", type(job).__name__)
                                 out.append((job, exc))
                         else:
                             out.append((job, job.run(s)))
                 self._post(out)
+                if attempt:
+                    log.info("database writes resumed after %d failed attempt(s)", attempt)
                 return
             except Exception as exc:  # noqa: BLE001 - retried below, never lost silently
                 attempt += 1
-                log.warning("database write failed (%s), attempt %d", exc.__class__.__name__, attempt)
+                # one line per failed attempt, no traceback: a dropped connection (pg_terminate_backend)
+                # is an expected event, answered by the retry on a new connection
+                what = "connection lost" if connection_lost(exc) else "write failed"
+                log.warning("database %s (%s); retrying, attempt %d", what, exc.__class__.__name__, attempt)
                 dropped = [(j, exc) for j in jobs if j.droppable]
                 jobs = [j for j in jobs if not j.droppable]
                 if self._stopping and attempt >= 5:
@@ -150,7 +156,7 @@ class DbWriter:
                 if jobs:
                     time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)))
 
-    def _post(self, out: list[tuple[Job, object]]) -> None:
+    def _post(self, out: list[tuple[WriterJob, object]]) -> None:
         if not out:
             return
         self._results.extend(out)

@@ -8,27 +8,29 @@ code that touches the Client) and a database writer (bin_console/outbox_writer.p
 its work in batches, so an fsync never idles the send window. Per loop iteration:
   1. ask the writer for more rows when the in-memory queue runs low (every poll_interval, on
      wake(), and at once while claims come back full);
-  2. ask it to mark the next deliveries "on the wire" (delivery.submitted_at) ahead of the send
-     position: a part is only sent once its delivery's marker is committed;
+  2. ask it to mark the next deliveries "on the wire" (delivery.submitted_at): a part is only
+     sent once its delivery's marker is committed, and markers are only asked for while the
+     parts "exposed" (marker asked for, ack not yet committed) stay within ``window``;
   3. pick the parts to send: at most ``window`` submit_sm outstanding, paced to ``max_tps``
      parts/s, not while throttled; write them with one sendall;
   4. read every PDU that is ready (read_pdu only after select() says readable); acks go to the
-     writer every ack_flush_s / ack_batch; receipts and replies go at once and their
+     writer at once when no earlier batch of them is still committing (group commit: the ones
+     that arrive meanwhile go in the next); receipts and replies go at once and their
      deliver_sm_resp is sent only when the writer has stored them (ESME_RX_T_APPN if it could not,
      so the SMSC redelivers).
 Link loss (EOF, error, SMSC unbind, no submit_sm_resp within response_timeout, no answer to our
 enquire_link): in-flight parts go back to the queue flagged possible_duplicate, a NEW Client is
 made after a capped exponential back-off with jitter. A crash at any point loses nothing: rows
-are leased, and recover() requeues them at the next start, flagged when their marker is set and
-not all parts are acked. So a kill -9 flags at most window + mark_ahead deliveries + the acks not
-yet committed (ack_batch parts, ack_flush_s), and every real duplicate is among the flagged rows.
+are leased, and the lease runs out unrenewed, so any sender requeues them (``outbox.claim``),
+flagged when their marker is set and not all parts are acked. Because of the exposure bound a
+kill -9 re-sends at most ``window`` parts and flags at most ``window`` deliveries, and every real
+duplicate is among the flagged rows.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import random
 import select
 import signal
 import socket
@@ -39,45 +41,42 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import smpplib.exceptions
-import smpplib.smpp
 from sqlalchemy.exc import SQLAlchemyError
 
-from bin_console import outbox
-from bin_console.channels.mo import accept_fragment, concat_from_pdu
+from bin_console import outbox, outbox_jobs
+from bin_console.channels.mo import concat_from_pdu
 from bin_console.channels.receipts import is_receipt, parse_receipt
-from bin_console.channels.smpp_client import (
-    BIND_CONFIG,
-    SmppLink,
-    classify,
-    destination,
-    encode_submit_sm,
-    source_fields,
-    status_meaning,
-    validity_for,
-)
+from bin_console.channels.smpp.deliver_sm import DEAD_AFTER, ReceiptPdu, ReplyPdu, StoreDeliverSm
+from bin_console.channels.smpp.flow import FlowControl
+from bin_console.channels.smpp.link import SmppLink
+from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
+from bin_console.channels.smpp.status import classify, status_meaning
+from bin_console.channels.smpp.submit_sm import destination, encode_submit_sm, source_fields, validity_for
+from bin_console.channels.smpp.supervisor import LinkLost, Supervisor
 from bin_console.data.models import SenderStatus, utcnow
-from bin_console.outbox_writer import DbWriter, Job
+from bin_console.outbox_jobs import (
+    CheckCancelled,
+    Claim,
+    Housekeeping,
+    MarkOnWire,
+    ReapExpiredLeases,
+    Release,
+    RenewLeases,
+    Settle,
+    WriterJob,
+    WriteStatus,
+)
+from bin_console.outbox_writer import DbWriter
 
 log = logging.getLogger("bin_console.sender")
 
 ESME_RX_T_APPN = 0x64
-DEAD_AFTER = 3  # refusals of the same deliver_sm before it is stored raw / logged and acknowledged
 NO_ANSWER = -1  # error_code for "no submit_sm_resp"
+DEFAULT_LEASE_S = 12.0
+PROBE_SILENCE_S = 1.0  # parts in flight and nothing heard for this long: send an enquire_link
+THROTTLED_SHOWN_S = 2.0  # the state says "throttled" this long after the last throttle answer
 
 _runner_ids = itertools.count()
-
-
-class LinkLost(Exception):
-    """The SMPP session is gone (or must be abandoned); reconnect with a new Client."""
-
-
-class BindConfigError(Exception):
-    """The SMSC refused our credentials: needs the operator, retried slowly."""
-
-
-class TransientConnectError(Exception):
-    pass
 
 
 class _Item:
@@ -85,7 +84,7 @@ class _Item:
 
     __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send", "leased_at")
 
-    def __init__(self, item: outbox.WorkItem, leased_at: float) -> None:
+    def __init__(self, item: SmsWork, leased_at: float) -> None:
         self.item = item
         # monotonic time before the last committed claim/renewal of its lease began: sending
         # stops when that is older than the lease minus a margin (another sender may reap it)
@@ -114,17 +113,13 @@ class _Buffers:
     acks: list[outbox.Ack] = field(default_factory=list)
     failures: list[outbox.Failure] = field(default_factory=list)
     closed: list[tuple[str, int]] = field(default_factory=list)  # ("expired"|"cancelled", delivery_id)
-    receipts: list = field(default_factory=list)  # (seq, Receipt)
-    mos: list[tuple] = field(default_factory=list)  # (seq, source, concat, payload, dc, dead)
-    dsm_seqs: list[int] = field(default_factory=list)  # deliver_sm awaiting their resp
-    dsm_fps: dict[int, bytes] = field(default_factory=dict)  # seq -> fingerprint of the PDU
+    receipts: list[ReceiptPdu] = field(default_factory=list)
+    replies: list[ReplyPdu] = field(default_factory=list)
+    dsm_fps: dict[int, bytes] = field(default_factory=dict)  # seq -> fingerprint, every deliver_sm awaiting its resp
     settle: list[int] = field(default_factory=list)  # claimed rows whose parts were all acked already
-    first_at: float = 0.0  # monotonic time of the oldest unflushed ack
 
     def __bool__(self) -> bool:
-        return bool(
-            self.acks or self.failures or self.closed or self.receipts or self.mos or self.dsm_seqs or self.settle
-        )
+        return bool(self.acks or self.failures or self.closed or self.dsm_fps or self.settle)
 
 
 class SenderRunner:
@@ -145,32 +140,34 @@ class SenderRunner:
         retry_delay_s: float = 30.0,
         max_attempts: int = 5,
         claim_batch: int | None = None,
+        resend_bound: int | None = None,
         drain_timeout: float = 2.0,
-        ack_flush_s: float = 0.02,
-        ack_batch: int = 64,
-        mark_ahead: int | None = None,
     ) -> None:
         self.db = db
         self.cfg = smpp_settings
         self._password = password
         self.account = account
         n = next(_runner_ids)
-        self.owner = owner or outbox.owner_id(str(n) if n else "")
-        self.lease_s = lease_s if lease_s is not None else max(60.0, 2 * float(smpp_settings.response_timeout))
+        self.owner = owner or outbox.new_owner_id(account if n == 0 else f"{account[:6]}{n}")
+        # Short leases, renewed every lease_s/4 while this sender lives: a row is only ever taken
+        # over once its lease ran out unrenewed, so a crashed sender's rows come back within
+        # ~lease_s and a live one's never (its id is unique per start; nothing is read from PIDs)
+        self.lease_s = lease_s if lease_s is not None else DEFAULT_LEASE_S
         self.poll_interval = poll_interval
         self.heartbeat_s = heartbeat_s
         self.config_retry_s = config_retry_s
         self.retry_delay_s = retry_delay_s
         self.max_attempts = max_attempts
         self.window = max(1, int(smpp_settings.window))
+        # parts a crash may re-send (sent, not refused, ack not committed); also how far markers
+        # run ahead. The window by default (the issue's bound); larger trades duplicates after a
+        # crash for throughput when commits are slow (benchmarks/bench_send.py shows both)
+        self.resend_bound = max(1, resend_bound or self.window)
         self.claim_batch = claim_batch or max(100, self.window * 10)
         self.drain_timeout = drain_timeout
-        self.ack_flush_s = ack_flush_s
-        self.ack_batch = ack_batch
-        self.mark_ahead = mark_ahead or max(32, 4 * self.window)
-        # renewals run every lease_s/3; sending pauses once the last committed one is older than
+        # renewals run every lease_s/4; sending pauses once the last committed one is older than
         # lease_s minus this margin, well before another sender's reaper can take the rows
-        self._lease_margin = max(1.0, self.lease_s / 4)
+        self._lease_margin = max(1.0, self.lease_s / 3)
         # unresolved receipt orphans are retried this often (another sender's ack may have
         # committed after its own re-match ran)
         self.orphan_every_s = 30.0
@@ -190,6 +187,7 @@ class SenderRunner:
         self._last_status_write = 0.0
         self._dsm_failures: dict[bytes, int] = {}  # deliver_sm fingerprint -> times refused
         self._session = 0  # bumped by _reset_session: stamps writer jobs (see _take_results)
+        self._writer: DbWriter | None = None
         self._reset_session()
 
     # --- public -------------------------------------------------------------------------------------
@@ -197,7 +195,8 @@ class SenderRunner:
     def start(self) -> None:
         if self._thread is not None:
             return
-        n = outbox.recover(self.db, self.owner)
+        with self.db.write() as s:
+            n = outbox.recover(s, self.owner)
         if n:
             log.warning("requeued %d delivery(ies) left in flight by an earlier run", n)
         self._stop.clear()
@@ -227,6 +226,11 @@ class SenderRunner:
             pass
 
     @property
+    def rate_tps(self) -> float | None:
+        """The send rate the flow control settled on (parts/s), None while unpaced."""
+        return self._flow.shown_rate()
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -241,28 +245,27 @@ class SenderRunner:
         if changed or force or time.monotonic() - self._last_status_write >= self.heartbeat_s:
             self._write_status()
 
+    def _status_job(self) -> WriteStatus:
+        return WriteStatus(
+            account=self.account,
+            state=self.state,
+            detail=self.detail[:200],
+            training=self.cfg.training,
+            owner=self.owner,
+            rate_tps=self.rate_tps,
+        )
+
     def _write_status(self) -> None:
-        account, state, detail = self.account, self.state, self.detail[:200]
-        training, owner = bool(getattr(self.cfg, "training", False)), self.owner[:120]
-
-        def run(s):  # noqa: ANN001, ANN202
-            row = s.get(SenderStatus, account)
-            if row is None:
-                row = SenderStatus(account=account)
-                s.add(row)
-            row.state, row.detail, row.training, row.owner = state, detail, training, owner
-            row.updated_at = utcnow()
-
-        writer = getattr(self, "_writer", None)
-        if writer is not None and writer.alive:
+        job = self._status_job()
+        if self._writer is not None and self._writer.alive:
             # through the writer: a slow or locked database (BEGIN IMMEDIATE) must never stall the
             # SMPP thread, or sending and enquire_link answers would stop with it
-            self._submit(Job("status", run, isolated=True, droppable=True))
+            self._submit(job)
             self._last_status_write = time.monotonic()
             return
         try:
             with self.db.write() as s:
-                run(s)
+                outbox_jobs.write_status(s, job)
             self._last_status_write = time.monotonic()
         except SQLAlchemyError as exc:
             log.warning("cannot write sender status: %s", exc.__class__.__name__)
@@ -281,59 +284,18 @@ class SenderRunner:
     # --- thread -------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        attempt = 0
-        first = True
         self._writer = DbWriter(self.db, self._results_ready, on_stuck=self._writes_stuck)
+        supervisor = Supervisor(
+            self.cfg, self._password, _Hooks(self), config_retry_s=self.config_retry_s, stats=self.stats
+        )
         try:
-            while not self._stop.is_set():
-                self._set_state("connecting" if first else "reconnecting", self.detail if not first else "")
-                first = False
-                try:
-                    client = self._connect_and_bind()
-                except BindConfigError as exc:
-                    self._set_state("config_error", f"{exc}; retrying every {self.config_retry_s:.0f} s")
-                    self._idle(self.config_retry_s)
-                    continue
-                except TransientConnectError as exc:
-                    attempt += 1
-                    delay = self._backoff(attempt)
-                    self._set_state("reconnecting", f"{exc}; retry in {delay:.1f} s")
-                    self._idle(delay)
-                    continue
-                self.stats["binds"] += 1
-                self._set_state("bound", "")
-                bound_at = time.monotonic()
-                graceful = False
-                try:
-                    self._serve(client)
-                    graceful = True
-                except LinkLost as exc:
-                    self.stats["link_losses"] += 1
-                    self.detail = f"link lost: {exc}"
-                    log.warning("SMPP link lost: %s", exc)
-                except Exception as exc:  # a bug must not end sending for good: new session
-                    self.stats["link_losses"] += 1
-                    self.detail = f"internal error: {exc.__class__.__name__}"
-                    log.exception("SMS sender session failed; reconnecting")
-                finally:
-                    self._end_session(client, graceful=graceful)
-                if graceful:
-                    break
-                # a link that dies right after every bind must not become a tight loop
-                attempt = 1 if time.monotonic() - bound_at > 30 else attempt + 1
-                delay = self._backoff(attempt)
-                self._set_state("reconnecting", f"{self.detail}; retry in {delay:.1f} s")
-                self._idle(delay)
+            supervisor.run(self._stop)
         except Exception:  # never die silently: the console shows the state
             log.exception("SMS sender crashed")
             self.detail = "sender crashed (see log)"
         finally:
             self._writer.stop()
             self._set_state("stopped", "" if self._stop.is_set() else self.detail, force=True)
-
-    def _backoff(self, attempt: int) -> float:
-        cap = max(0.2, float(self.cfg.reconnect_max))
-        return min(cap, 0.2 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
     def _idle(self, delay: float) -> None:
         """Wait without a link: keep expiring stale alerts and the heartbeat going."""
@@ -346,7 +308,8 @@ class SenderRunner:
             if now >= next_house:
                 next_house = now + 1.0
                 try:
-                    n = outbox.expire_due(self.db)
+                    with self.db.write() as s:
+                        n = outbox.expire_due(s, channel="sms")
                     if n:
                         log.warning("%d delivery(ies) expired before they could be sent", n)
                 except SQLAlchemyError as exc:
@@ -372,55 +335,32 @@ class SenderRunner:
         except (BlockingIOError, OSError):
             pass
 
-    def _connect_and_bind(self) -> SmppLink:
-        client = SmppLink(self.cfg.host, self.cfg.port, timeout=float(self.cfg.connect_timeout))
-        bind = client.bind_transmitter if self.cfg.bind_mode == "transmitter" else client.bind_transceiver
-        try:
-            client.connect()
-            bind(
-                system_id=self.cfg.system_id,
-                password=self._password.reveal() if self._password else "",
-                system_type=self.cfg.system_type,
-            )
-        except smpplib.exceptions.PDUError as exc:
-            client.close_quietly()
-            status = exc.args[1] if len(exc.args) > 1 else None
-            if status in BIND_CONFIG:
-                raise BindConfigError(self._bind_message(status)) from None
-            raise TransientConnectError(
-                f"bind refused: {status_meaning(status) if status is not None else exc.args[0]}"
-            ) from None
-        except (smpplib.exceptions.ConnectionError, OSError):
-            client.close_quietly()
-            raise TransientConnectError(f"cannot reach the SMSC at {self.cfg.host}:{self.cfg.port}") from None
-        except Exception as exc:  # a malformed bind_resp etc.: same as a failed connection
-            client.close_quietly()
-            raise TransientConnectError(f"bind failed: {exc.__class__.__name__}") from None
-        return client
-
-    def _bind_message(self, status: int) -> str:
-        sid = self.cfg.system_id or "(empty)"
-        if status == 0x0E:
-            return f"SMSC refused the password for system_id {sid} (set it with 'bin-console credentials set smpp')"
-        if status == 0x0F:
-            return f"SMSC does not know system_id {sid} (check smpp.system_id in the configuration)"
-        return f"SMSC refused the bind for system_id {sid} ({status_meaning(status)})"
-
     # --- one session ----------------------------------------------------------------------------------
 
     def _reset_session(self) -> None:
         self._session += 1
         self._pending: deque[_Part] = deque()
-        self._out: dict[int, tuple[_Part, float]] = {}  # sequence -> part, sent at (send order)
+        # window, pacing, throttle response, in-flight table (sequence -> part) and deadlines
+        self._flow: FlowControl[_Part] = FlowControl(
+            window=self.window,
+            max_tps=float(self.cfg.max_tps or 0),
+            response_timeout=float(self.cfg.response_timeout),
+            started=time.monotonic(),
+        )
+        self._throttled_at = 0.0  # last throttle answer: the state shows "throttled" for a while
         self._items: dict[int, _Item] = {}
         self._unmarked: deque[_Item] = deque()  # claimed, not yet marked on-wire, in claim order
-        self._ready = 0  # marked deliveries not fully sent (estimate, only triggers prefetch)
+        # delivery id -> its parts "exposed": sent, and neither refused nor their ack committed.
+        # After a crash exactly these may reach members twice, so their sum (_exposure) is kept
+        # below the window: a part is only sent while _exposure < window.
+        self._exposed: dict[int, int] = {}
+        self._exposure = 0
+        # deliveries whose marker is asked for or committed: markers run at most a window of
+        # unsent parts ahead of sending (the commit is hidden, and few unsent rows get flagged)
+        self._marked: set[int] = set()
+        self._settles_inflight = 0  # Settle jobs not answered yet (group commit of acks)
         self._buf = _Buffers()
         self._order = itertools.count()
-        self._window_now = self.window
-        self._ok_streak = 0
-        self._throttle_until = 0.0
-        self._throttle_delay = 0.1
         self._throttled: list[_Part] = []
         self._src_cache: dict[str, dict] = {}
         self._claim_inflight = False
@@ -434,19 +374,15 @@ class SenderRunner:
     def _serve(self, client: SmppLink) -> None:
         self._reset_session()
         cfg = self.cfg
-        sock = client._socket
-        tps = float(cfg.max_tps or 0)
-        gap = 1.0 / tps if tps > 0 else 0.0
-        slack = min(0.05, 2 * gap)
+        sock = client.socket
         response_timeout = float(cfg.response_timeout)
         enquire_every = float(cfg.enquire_link_interval)
         enquire_timeout = float(cfg.enquire_link_timeout)
         now = time.monotonic()
-        next_send = now
         last_rx = now
         enquire_deadline: float | None = None
         next_house = now + 1.0
-        next_renew = now + self.lease_s / 3
+        next_renew = now + self.lease_s / 4
         next_reap = now + self.lease_s / 2
         draining_until: float | None = None
         woken = True
@@ -455,7 +391,7 @@ class SenderRunner:
             self._take_results(client)
             if self._stop.is_set() and draining_until is None:
                 draining_until = now + self.drain_timeout
-            if draining_until is not None and (not self._out or now >= draining_until):
+            if draining_until is not None and (not self._flow.in_flight or now >= draining_until):
                 return
             draining = draining_until is not None
             # 1. claim (the writer thread runs it; the items come back through _take_results):
@@ -470,75 +406,49 @@ class SenderRunner:
                 if due and len(self._pending) < self.claim_batch:  # parts left: keep ~2 batches ahead
                     self._more_waiting = False
                     self._claim_inflight = True
-                    self._submit(Job("claim", self._claim_job(), payload=now, droppable=True))
+                    self._submit(self._claim_job(now))
             # housekeeping
             if now >= next_house:
                 next_house = now + 1.0
                 self._housekeeping(renew=now >= next_renew, reap=now >= next_reap)
                 if now >= next_renew:
-                    next_renew = now + self.lease_s / 3
+                    next_renew = now + self.lease_s / 4
                 if now >= next_reap:
                     next_reap = now + self.lease_s / 2
             # supervision
-            if self._out:
-                _, oldest = next(iter(self._out.values()))
-                if now - oldest > response_timeout:
-                    raise LinkLost(f"no submit_sm_resp within {response_timeout:g} s")
+            if self._flow.overdue(now):
+                raise LinkLost(f"no submit_sm_resp within {response_timeout:g} s")
             if enquire_deadline is not None and now > enquire_deadline:
                 raise LinkLost(f"no answer to enquire_link within {enquire_timeout:g} s")
-            if enquire_deadline is None and now - last_rx >= enquire_every:
+            # a link that went silent while parts wait for answers is probed at once: a blackholed
+            # link (no FIN, no RST) is then found within PROBE_SILENCE_S + enquire_link_timeout,
+            # not after the whole response_timeout (30 s) with sending stalled
+            probe_after = min(enquire_every, PROBE_SILENCE_S) if self._flow.in_flight else enquire_every
+            if enquire_deadline is None and now - last_rx >= probe_after:
                 self._io(client.send_enquire_link)
                 enquire_deadline = now + enquire_timeout
-            # 2. markers ahead of the send position (committed before any part of them is sent)
-            self._request_marks()
-            # 3. pick parts: window, pacing, throttle pause; only deliveries already marked
-            batch: list[_Part] = []
-            if not draining and now >= self._throttle_until:
-                if self.state == "throttled":
+            # 2. hand decided rows and acks to the writer (group commit: see _flush); markers
+            # ahead of the send position go with them, in the same commit (a commit is the
+            # scarce resource: one fsync each). Alone only when no commit is under way.
+            self._flush(force=draining)
+            if not self._settles_inflight:
+                self._request_marks()
+            # 4. send what the window, the rate and the markers allow
+            if not draining:
+                if self.state == "throttled" and now - self._throttled_at > THROTTLED_SHOWN_S:
                     self._set_state("bound", "")
-                now_dt = utcnow()
-                while self._pending and len(self._out) + len(batch) < self._window_now:
-                    if gap and next_send > now:
-                        break
-                    p = self._pending[0]
-                    st = p.st
-                    if st.outcome is not None:
-                        self._pending.popleft()
-                        continue
-                    exp = st.item.expires_at
-                    if exp is not None and now_dt >= exp:
-                        self._pending.popleft()
-                        st.unsent -= 1
-                        self._set_outcome(st, "expired")
-                        continue
-                    if not st.on_wire:
-                        break  # its marker is not committed yet: wait, keep the order
-                    if not self._lease_ok(st, now):
-                        if not self._lease_paused:
-                            log.warning("lease renewal late (database slow?): sending paused")
-                        self._lease_paused = True
-                        break  # the renewal (a writer job) has not committed: wait, keep the order
-                    self._pending.popleft()
-                    self._lease_paused = False
-                    batch.append(p)
-                    if gap:
-                        next_send = max(next_send, now - slack) + gap
-            # 4. hand decided rows and acks to the writer (acks in batches: a crash before they
-            # commit re-sends those rows, flagged, because their markers are committed)
-            self._flush(now, force=draining or (not self._out and not self._pending))
-            self._submit_batch(client, batch, now)
+                self._send_ready(client, now)
             # 5. wait and read
             timeout = self.poll_interval
             if not draining:
                 timeout = min(timeout, max(0.0, self._next_claim - now))
-                if self._pending and len(self._out) < self._window_now:
-                    timeout = min(timeout, max(0.0, next_send - now), max(0.0, self._throttle_until - now))
+                if self._pending and self._pending[0].st.on_wire and self._flow.in_flight < self.window:
+                    timeout = min(timeout, self._flow.next_send_at(now) - now)
             if enquire_deadline is not None:
                 timeout = min(timeout, max(0.0, enquire_deadline - now))
-            elif self._out:
-                timeout = min(timeout, response_timeout)
-            if self._buf.acks:
-                timeout = min(timeout, max(0.0, self._buf.first_at + self.ack_flush_s - now))
+            elif self._flow.in_flight:
+                timeout = min(timeout, max(0.0, last_rx + PROBE_SILENCE_S - now))
+            timeout = min(timeout, max(0.0, self._flow.response_deadline() - now))
             try:
                 r, _, _ = select.select([sock, self._wake_r, self._res_r], [], [], timeout)
             except (OSError, ValueError) as exc:
@@ -566,206 +476,187 @@ class SenderRunner:
 
     # --- the writer's jobs and results ---------------------------------------------------------------
 
-    def _claim_job(self):  # noqa: ANN202
-        owner, limit, lease = self.owner, self.claim_batch, self.lease_s
-        training = bool(getattr(self.cfg, "training", False))
-        return lambda s: outbox._claim(s, owner, limit, lease, utcnow(), training=training)
+    def _claim_job(self, asked_at: float) -> Claim:
+        return Claim(
+            owner=self.owner,
+            limit=self.claim_batch,
+            lease_s=self.lease_s,
+            channel="sms",
+            training=self.cfg.training,
+            asked_at=asked_at,
+        )
 
     def _request_marks(self) -> None:
-        """Ask the writer to mark the next deliveries on-wire before the send position reaches them."""
+        """Ask the writer to mark the next deliveries on-wire while the marked, unsent parts stay
+        within one window (one delivery larger than the whole window goes alone)."""
         if self._marks_inflight:
             return
-        while self._unmarked and (self._unmarked[0].outcome is not None or self._unmarked[0].on_wire):
-            self._unmarked.popleft()
-        if not self._unmarked:
-            return
-        head_blocked = bool(self._pending) and not self._pending[0].st.on_wire
-        if self._ready >= self.mark_ahead // 2 and not head_blocked:
-            return
+        live = {d for d in self._marked if (st := self._items.get(d)) and st.outcome is None and st.unsent}
+        self._marked = live
+        ahead = sum(self._items[d].unsent for d in live)
+        room = self.resend_bound - ahead
         ids: list[int] = []
-        while self._unmarked and len(ids) < self.mark_ahead:
-            st = self._unmarked.popleft()
-            if st.outcome is None and not st.on_wire:
-                ids.append(st.item.delivery_id)
+        while self._unmarked:
+            st = self._unmarked[0]
+            if st.outcome is not None or st.on_wire:
+                self._unmarked.popleft()
+                continue
+            n = st.unsent
+            if n > room and (ids or ahead):
+                break
+            self._unmarked.popleft()
+            ids.append(st.item.delivery_id)
+            self._marked.add(st.item.delivery_id)
+            room -= n
         if ids:
             self._marks_inflight = True
-            owner = self.owner
-            self._submit(
-                Job(
-                    "marks",
-                    lambda s: outbox.mark_on_wire(s, ids, utcnow(), owner=owner),
-                    payload=ids,
-                    droppable=True,
-                )
-            )
+            self._submit(MarkOnWire(owner=self.owner, delivery_ids=ids))
 
-    def _flush(self, now: float, *, force: bool = False) -> None:
+    def _expose(self, delivery_id: int, parts: int) -> None:
+        self._exposed[delivery_id] = self._exposed.get(delivery_id, 0) + parts
+        self._exposure += parts
+
+    def _unexpose(self, delivery_id: int, parts: int | None = None) -> None:
+        """`parts` None: all of the delivery's (it is settled, failed, closed or lost)."""
+        have = self._exposed.get(delivery_id, 0)
+        n = have if parts is None else min(parts, have)
+        if have - n <= 0:
+            self._exposed.pop(delivery_id, None)
+        else:
+            self._exposed[delivery_id] = have - n
+        self._exposure -= n
+
+    def _flush(self, *, force: bool = False) -> None:
+        """Hand acks and decided rows to the writer: at once when no earlier batch is still
+        committing, else with the next (`force`: now, e.g. before the receipts that follow)."""
         buf = self._buf
-        decided = bool(buf.failures or buf.closed or buf.settle)
-        if not (decided or buf.acks):
+        if not (buf.acks or buf.failures or buf.closed or buf.settle):
             return
-        if not decided and not force and len(buf.acks) < self.ack_batch and now - buf.first_at < self.ack_flush_s:
+        if self._settles_inflight and not force:
             return
-        acks, failures, closed, settle = buf.acks, buf.failures, buf.closed, buf.settle
+        job = Settle(
+            owner=self.owner,
+            acks=buf.acks,
+            failures=buf.failures,
+            expired=[d for st, d in buf.closed if st == "expired"],
+            cancelled=[d for st, d in buf.closed if st == "cancelled"],
+            settled=buf.settle,
+        )
         buf.acks, buf.failures, buf.closed, buf.settle = [], [], [], []
+        self._settles_inflight += 1
+        self._submit(job)
+        self._request_marks()
 
-        owner = self.owner
-
-        def run(s):  # noqa: ANN001, ANN202
-            when = utcnow()
-            outbox._record_acks(s, acks, when, owner=owner)
-            if settle:
-                outbox.settle_submitted(s, settle, when, owner=owner)
-            outbox._record_failures(s, failures, when, owner=owner)
-            for state in ("expired", "cancelled"):
-                ids = [d for st, d in closed if st == state]
-                if ids:
-                    outbox.close_items(s, ids, state, when, owner=owner)
-
-        self._submit(Job("flush", run))
+    def _on_settled(self, job: Settle) -> None:
+        """Committed: those acks no longer need re-sending after a crash, so new parts may go."""
+        self._settles_inflight -= 1
+        for a in job.acks:
+            self._unexpose(a.delivery_id, 1)
+        for d in (*(f.delivery_id for f in job.failures), *job.expired, *job.cancelled, *job.settled):
+            self._unexpose(d)
 
     def _flush_deliver_sm(self) -> None:
         """Receipts and replies: stored by the writer; their deliver_sm_resp goes out when it answers."""
         buf = self._buf
-        if not buf.dsm_seqs:
+        if not buf.dsm_fps:
             return
         # acks first (same writer batch, no extra commit): a receipt usually follows its
         # submit_sm_resp closely and would otherwise be parked as an orphan and matched later
-        self._flush(time.monotonic(), force=True)
-        receipts, mos, seqs, fps = buf.receipts, buf.mos, buf.dsm_seqs, buf.dsm_fps
-        buf.receipts, buf.mos, buf.dsm_seqs, buf.dsm_fps = [], [], [], {}
-        mo_text = self._mo_text
+        self._flush(force=True)
+        job = StoreDeliverSm(receipts=buf.receipts, replies=buf.replies, fingerprints=buf.dsm_fps)
+        buf.receipts, buf.replies, buf.dsm_fps = [], [], {}
+        self._submit(job)
 
-        def run(s):  # noqa: ANN001, ANN202
-            """One savepoint per deliver_sm (receipts in bulk first, one by one if that fails):
-            one bad PDU is refused alone, never its whole group. Returns the refused seqs."""
-            when = utcnow()
-            bad: set[int] = set()
-            live = [(seq, rc) for seq, rc, _ in receipts]
-            try:
-                with s.begin_nested():
-                    outbox._apply_receipts(s, [rc for _, rc in live], when)
-            except Exception:  # noqa: BLE001 - find the culprit below
-                for seq, rc in live:
-                    try:
-                        with s.begin_nested():
-                            outbox._apply_receipts(s, [rc], when)
-                    except Exception:  # noqa: BLE001 - refused, the SMSC redelivers
-                        log.exception("could not store a receipt; the SMSC will redeliver it")
-                        bad.add(seq)
-            for seq, rc, dead in receipts:
-                if dead and seq in bad:  # failed again: parked as an orphan (kept raw), acknowledged
-                    try:
-                        with s.begin_nested():
-                            outbox._store_orphans(s, [rc], when)
-                        bad.discard(seq)
-                    except Exception:  # noqa: BLE001 - the database itself fails: refuse again
-                        log.exception("could not park a receipt refused before; the SMSC will redeliver it")
-                        bad.add(seq)
-            for seq, source, concat, payload, dc, dead in mos:
-                try:
-                    with s.begin_nested():
-                        text = mo_text(s, source, concat, payload, dc)
-                        if text is not None:
-                            outbox._store_reply(s, source, text, when)
-                    continue
-                except Exception:  # noqa: BLE001 - refused: the SMSC redelivers (nothing lost)
-                    log.exception("could not store a reply; the SMSC will redeliver it")
-                if dead:  # the real text failed again: keep it raw with a marker, acknowledge
-                    try:
-                        with s.begin_nested():
-                            outbox._store_reply(s, source, _dead_letter(payload, dc), when)
-                        continue
-                    except Exception:  # noqa: BLE001 - the database itself fails: refuse again
-                        log.exception("could not store a reply even raw; the SMSC will redeliver it")
-                bad.add(seq)
-            return bad
-
-        self._submit(Job("dsm", run, payload=(seqs, fps), isolated=True, droppable=True))
-
-    def _submit(self, job: Job) -> None:
+    def _submit(self, job: WriterJob) -> None:
         job.session = self._session
         self._writer.submit(job)
 
     def _take_results(self, client: SmppLink | None) -> None:
         """Apply every writer result first, answer the deliver_sm afterwards: a failing write to
         the SMSC (LinkLost) must never skip a result, or a claim's rows would stay leased to us."""
-        answers: list[tuple[list[int], bool]] = []
+        answers: list[tuple[list[int], set[int]]] = []
         for job, res in self._writer.results():
             failed = isinstance(res, BaseException)
             if job.session != self._session:
                 # from a session that has ended: its items are gone. Claimed rows go back to the
                 # queue (never sent); unanswered deliver_sm are redelivered by the SMSC.
-                if job.kind == "claim" and not failed and res:
-                    self._release_stale([it.delivery_id for it in res])
+                if isinstance(job, Claim) and not failed and res:
+                    self._release_stale([row.delivery_id for row in res])
                 continue
-            if job.kind == "claim":
+            if isinstance(job, Claim):
                 self._claim_inflight = False
                 if failed:
                     self._db_retry_at = time.monotonic() + 1.0
                     continue
-                for it in res:
-                    self._add_item(it, job.payload)
+                for row in res:
+                    self._add_item(row, job.asked_at)
                 if len(res) >= self.claim_batch:
                     self._more_waiting = True  # claim again as soon as there is room
-            elif job.kind == "marks":
-                self._marks_inflight = False
-                if failed:
-                    for d in job.payload:
-                        st = self._items.get(d)
-                        if st is not None:
-                            self._unmarked.appendleft(st)
-                    continue
-                marked = set(res)
-                for d in job.payload:
-                    st = self._items.get(d)
-                    if st is None or st.on_wire:
-                        continue
-                    if d in marked:
-                        st.on_wire = True
-                        self._ready += 1
-                    else:
-                        self._lose(st)
-            elif job.kind == "cancel":
+            elif isinstance(job, Settle):
+                if failed:  # only when stopping for good: the rows stay leased until recovery
+                    self._settles_inflight -= 1
+                else:
+                    self._on_settled(job)
+            elif isinstance(job, MarkOnWire):
+                self._on_marked(job, None if failed else set(res))
+            elif isinstance(job, CheckCancelled):
                 self._cancel_inflight = False
                 if failed:
                     log.warning("cancel check failed (database): %s", res.__class__.__name__)
                 else:
                     self._apply_cancelled(res)
-            elif job.kind == "renew":
-                if failed:
-                    continue
-                ids, asked_at = job.payload
-                renewed = set(res)
-                for d in ids:
-                    st = self._items.get(d)
-                    if st is None:
-                        continue
-                    if d in renewed:
-                        st.leased_at = max(st.leased_at, asked_at)
-                    else:
-                        self._lose(st)
-            elif job.kind == "dsm":
-                seqs, fps = job.payload
-                refused = set(seqs) if failed else res
+            elif isinstance(job, RenewLeases):
+                if not failed:
+                    self._on_renewed(job, set(res))
+            elif isinstance(job, StoreDeliverSm):
+                refused = set(job.seqs) if failed else res
                 # count per PDU only what failed alone (a whole failed batch is the database, not
                 # the PDU): after DEAD_AFTER refusals it is stored raw and acknowledged
                 for seq in () if failed else refused:
-                    fp = fps.get(seq)
+                    fp = job.fingerprints.get(seq)
                     if fp is not None:
                         if len(self._dsm_failures) > 1000:
                             self._dsm_failures.clear()
                         self._dsm_failures[fp] = self._dsm_failures.get(fp, 0) + 1
                 if client is not None:
-                    answers.append((seqs, refused))
+                    answers.append((job.seqs, refused))
         for seqs, refused in answers:
             for seq in seqs:
                 self._io(client.respond, "deliver_sm_resp", seq, ESME_RX_T_APPN if seq in refused else 0)
 
+    def _on_marked(self, job: MarkOnWire, marked: set[int] | None) -> None:
+        """`marked` None: the job failed (ask again)."""
+        self._marks_inflight = False
+        if marked is None:
+            for d in reversed(job.delivery_ids):
+                self._marked.discard(d)
+                st = self._items.get(d)
+                if st is not None:
+                    self._unmarked.appendleft(st)
+            return
+        for d in job.delivery_ids:
+            st = self._items.get(d)
+            if st is None or st.on_wire:
+                continue
+            if d in marked:
+                st.on_wire = True
+            else:
+                self._marked.discard(d)
+                self._lose(st)
+
+    def _on_renewed(self, job: RenewLeases, renewed: set[int]) -> None:
+        for d in job.delivery_ids:
+            st = self._items.get(d)
+            if st is None:
+                continue
+            if d in renewed:
+                st.leased_at = max(st.leased_at, job.asked_at)
+            else:
+                self._lose(st)
+
     def _release_stale(self, ids: list[int]) -> None:
-        owner = self.owner
         log.info("releasing %d row(s) claimed by a session that has ended", len(ids))
-        self._submit(Job("release", lambda s: outbox._release(s, ids, False, utcnow(), owner=owner)))
+        self._submit(Release(owner=self.owner, unsent=ids))
 
     def _io(self, fn, *args):  # noqa: ANN001, ANN202
         try:
@@ -782,65 +673,94 @@ class SenderRunner:
     def _lease_ok(self, st: _Item, now: float) -> bool:
         return now < st.leased_at + self.lease_s - self._lease_margin
 
-    def _add_item(self, it: outbox.WorkItem, leased_at: float | None = None) -> None:
+    def _add_item(self, row: outbox.ClaimedRow, leased_at: float) -> None:
         """`leased_at`: monotonic time the claim was asked for (its lease began after it)."""
-        if it.delivery_id in self._items:  # a copy is still pending: never hold a row twice
+        if row.delivery_id in self._items:  # a copy is still pending: never hold a row twice
             return
-        st = _Item(it, time.monotonic() if leased_at is None else leased_at)
-        if st.to_send == 0:  # every part already acked by an earlier run: only the state is missing
-            self._buf.settle.append(it.delivery_id)
+        if not row.parts_to_send():  # every part already acked by an earlier run: only the state is missing
+            self._buf.settle.append(row.delivery_id)
             return
-        self._items[it.delivery_id] = st
+        try:
+            work = build(row)
+        except PartCountMismatch as exc:
+            log.error("delivery %d cannot be sent: %s", row.delivery_id, exc)
+            self._buf.failures.append(outbox.Failure(row.delivery_id, NO_ANSWER, f"cannot be sent: {exc}", True))
+            return
+        st = _Item(work, leased_at)
+        self._items[row.delivery_id] = st
         self._unmarked.append(st)
-        for n in it.parts_to_send():
+        for n in work.parts_to_send():
             self._pending.append(_Part(st, n, next(self._order)))
 
-    def _submit_batch(self, client: SmppLink, batch: list[_Part], now: float) -> None:
-        """Build the submit_sm PDUs, register them as in flight, write them with one sendall."""
-        if not batch:
-            return
+    def _send_ready(self, client: SmppLink, now: float) -> None:
+        """Send the head of the queue while the flow control allows, in order, only parts whose
+        delivery's marker is committed and whose lease is fresh; one sendall for all of them."""
         now_dt = utcnow()
         chunks: list[bytes] = []
-        for p in batch:
-            st, it = p.st, p.st.item
-            if st.outcome is not None:  # an earlier part of it could not be encoded
+        while self._pending and self._exposure < self.resend_bound and self._flow.may_send(now):
+            p = self._pending[0]
+            st = p.st
+            if st.outcome is not None:
+                self._pending.popleft()
                 continue
-            try:
-                src = self._src_cache.get(it.sender or self.cfg.sender)
-                if src is None:
-                    src = self._src_cache[it.sender or self.cfg.sender] = source_fields(it.sender or self.cfg.sender)
-                seq = client.next_sequence()
-                pdu = encode_submit_sm(
-                    seq,
-                    **src,
-                    destination_addr=destination(it.destination),
-                    short_message=it.parts[p.part_no - 1],
-                    data_coding=it.data_coding,
-                    esm_class=it.esm_class,
-                    registered_delivery=1,
-                    priority_flag=1 if it.urgent else 0,
-                    validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
-                )
-            except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
-                log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
-                st.unsent = 0
-                reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
-                self._set_outcome(st, outbox.Failure(it.delivery_id, NO_ANSWER, reason, True))
+            exp = st.item.expires_at
+            if exp is not None and now_dt >= exp:
+                self._pending.popleft()
+                st.unsent -= 1
+                self._set_outcome(st, "expired")
+                continue
+            if not st.on_wire:
+                break  # its marker is not committed yet: wait, keep the order
+            if not self._lease_ok(st, now):
+                if not self._lease_paused:
+                    log.warning("lease renewal late (database slow?): sending paused")
+                self._lease_paused = True
+                break  # the renewal (a writer job) has not committed: wait, keep the order
+            self._pending.popleft()
+            self._lease_paused = False
+            seq = client.next_sequence()
+            pdu = self._encode(seq, p, now_dt)
+            if pdu is None:
                 continue
             chunks.append(pdu)
             # registered before the write: if the write dies half-way the part counts as in flight
-            self._out[seq] = (p, now)
+            self._flow.sent(seq, p, now)
+            self._expose(st.item.delivery_id, 1)
             st.unsent -= 1
             st.inflight += 1
-            if st.unsent == 0:
-                self._ready -= 1
         if not chunks:
             return
         try:
-            client._socket.sendall(b"".join(chunks))
+            client.sendall(b"".join(chunks))
         except Exception as exc:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
         self.stats["parts_sent"] += len(chunks)
+
+    def _encode(self, seq: int, p: _Part, now_dt) -> bytes | None:  # noqa: ANN001 - datetime
+        """The submit_sm of one part; None (and the delivery failed) when it cannot be built."""
+        st, it = p.st, p.st.item
+        try:
+            sender = it.row.sender or self.cfg.sender
+            src = self._src_cache.get(sender)
+            if src is None:
+                src = self._src_cache[sender] = source_fields(sender)
+            return encode_submit_sm(
+                seq,
+                **src,
+                destination_addr=destination(it.destination),
+                short_message=it.parts[p.part_no - 1],
+                data_coding=it.data_coding,
+                esm_class=it.esm_class,
+                registered_delivery=1,
+                priority_flag=1 if it.row.urgent else 0,
+                validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
+            )
+        except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
+            log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
+            st.unsent = 0
+            reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
+            self._set_outcome(st, outbox.Failure(it.delivery_id, NO_ANSWER, reason, True))
+            return None
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -864,45 +784,41 @@ class SenderRunner:
             log.info("ignored SMPP %s", cmd)
 
     def _on_submit_resp(self, pdu, cmd: str, now: float) -> None:  # noqa: ANN001
-        ent = self._out.pop(pdu.sequence, None)
-        if ent is None:
-            return  # late answer to a part we already gave up on
-        p, _ = ent
-        st = p.st
-        st.inflight -= 1
         status = int(pdu.status or 0)
         kind = "transient" if cmd == "generic_nack" else classify(status)
+        seq = pdu.sequence
+        if kind == "ok":
+            p = self._flow.accepted(seq, now)
+        elif kind == "throttle":
+            p = self._flow.throttled(seq, now)
+        else:
+            p = self._flow.failed(seq)
+        if p is None:
+            return  # late answer to a part we already gave up on
+        st = p.st
+        st.inflight -= 1
         if kind == "ok":
             raw = pdu.message_id
             mid = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw or "")
-            if not self._buf.acks:
-                self._buf.first_at = now
             self._buf.acks.append(outbox.Ack(st.item.delivery_id, p.part_no, mid))
             st.acked += 1
             self.stats["parts_acked"] += 1
-            self._ok_streak += 1
-            if self._ok_streak >= self._window_now:
-                self._ok_streak = 0
-                self._throttle_delay = 0.1
-                if self._window_now < self.window:
-                    self._window_now += 1
-        elif kind == "throttle":
+        else:  # refused: that part did not go out, it cannot reach the member twice
+            self._unexpose(st.item.delivery_id, 1)
+        if kind == "throttle":
             self.stats["throttled"] += 1
-            self._ok_streak = 0
             self._throttled.append(p)
             st.unsent += 1
-            if now >= self._throttle_until:
-                self._throttle_until = now + self._throttle_delay
-                self._throttle_delay = min(5.0, self._throttle_delay * 2)
-                self._window_now = max(1, self._window_now // 2)
-                self._set_state("throttled", f"{status_meaning(status)}; window {self._window_now}")
-        elif st.outcome is None:
+            self._throttled_at = now
+            rate = self._flow.shown_rate()
+            self._set_state("throttled", f"{status_meaning(status)}; rate now {rate:g} parts/s")
+        elif kind != "ok" and st.outcome is None:
             self.stats["failures"] += 1
             reason = status_meaning(status) if cmd != "generic_nack" else f"generic_nack: {status_meaning(status)}"
-            permanent = kind == "permanent" or st.item.attempts >= self.max_attempts
+            permanent = kind == "permanent" or st.item.row.attempts >= self.max_attempts
             if permanent and kind != "permanent":
-                reason = f"gave up after {st.item.attempts} attempts: {reason}"
-            retry_at = None if permanent else utcnow() + timedelta(seconds=self.retry_delay_s * st.item.attempts)
+                reason = f"gave up after {st.item.row.attempts} attempts: {reason}"
+            retry_at = None if permanent else utcnow() + timedelta(seconds=self.retry_delay_s * st.item.row.attempts)
             st.outcome = outbox.Failure(st.item.delivery_id, status, reason, permanent, retry_at)
         self._maybe_done(st)
 
@@ -914,24 +830,23 @@ class SenderRunner:
 
     def _on_deliver_sm(self, pdu) -> None:  # noqa: ANN001
         seq = pdu.sequence
-        self._buf.dsm_seqs.append(seq)
         fp = _fingerprint(pdu)
         self._buf.dsm_fps[seq] = fp
         dead = self._dsm_failures.get(fp, 0) >= DEAD_AFTER
         if is_receipt(pdu.esm_class):
             rc = parse_receipt(
                 pdu.short_message,
-                receipted_message_id=getattr(pdu, "receipted_message_id", None),
-                message_state=getattr(pdu, "message_state", None),
-                message_payload=getattr(pdu, "message_payload", None),
+                receipted_message_id=pdu.receipted_message_id,
+                message_state=pdu.message_state,
+                message_payload=pdu.message_payload,
             )
             if rc is not None:
-                self._buf.receipts.append((seq, rc, dead))
+                self._buf.receipts.append(ReceiptPdu(seq, rc, dead))
             return
         src = pdu.source_addr
         source = src.decode("latin-1") if isinstance(src, bytes) else str(src or "")
         concat, payload = concat_from_pdu(pdu)
-        self._buf.mos.append((seq, source, concat, payload, int(pdu.data_coding or 0), dead))
+        self._buf.replies.append(ReplyPdu(seq, source, concat, payload, int(pdu.data_coding or 0), dead))
 
     # --- item bookkeeping ---------------------------------------------------------------------------------
 
@@ -950,6 +865,7 @@ class SenderRunner:
             return
         self._items.pop(st.item.delivery_id, None)
         if st.outcome == "lost":
+            self._unexpose(st.item.delivery_id)
             return  # another sender's row now: nothing of ours to write
         if isinstance(st.outcome, outbox.Failure):
             self._buf.failures.append(st.outcome)
@@ -961,52 +877,33 @@ class SenderRunner:
         The query runs on the writer (never a database call on the SMPP thread)."""
         if self._cancel_inflight:
             return
-        alert_ids = {st.item.alert_id for st in self._items.values() if st.outcome is None and not st.on_wire}
+        alert_ids = {st.item.row.alert_id for st in self._items.values() if st.outcome is None and not st.on_wire}
         if not alert_ids:
             return
         self._cancel_inflight = True
-        self._submit(Job("cancel", lambda s: outbox.cancelled_alerts(s, alert_ids), droppable=True))
+        self._submit(CheckCancelled(alert_ids=alert_ids))
 
     def _apply_cancelled(self, gone: set[int]) -> None:
         for st in list(self._items.values()):
-            if st.item.alert_id in gone and st.outcome is None and not st.on_wire and not st.inflight:
+            if st.item.row.alert_id in gone and st.outcome is None and not st.on_wire and not st.inflight:
                 st.unsent = 0
                 self._set_outcome(st, "cancelled")
 
     def _housekeeping(self, *, renew: bool, reap: bool) -> None:
-        owner, lease = self.owner, self.lease_s
         if renew:
             # only the rows held in memory: a row we no longer hold must be free for the reaper
-            ids = sorted(self._items)
-            asked_at = time.monotonic()
             self._submit(
-                Job(
-                    "renew",
-                    lambda s: outbox.renew_held(s, owner, ids, lease, utcnow()),
-                    payload=(ids, asked_at),
-                    droppable=True,
+                RenewLeases(
+                    owner=self.owner, delivery_ids=sorted(self._items), lease_s=self.lease_s, asked_at=time.monotonic()
                 )
             )
         now = time.monotonic()
         if now >= self._next_orphans:
             self._next_orphans = now + self.orphan_every_s
-            self._submit(Job("orphans", lambda s: outbox.rematch_orphans(s, utcnow()), droppable=True))
-            self._submit(Job("fragments", lambda s: outbox.expire_fragments(s, utcnow()), droppable=True))
+            self._submit(Housekeeping())
         if reap:  # rows of senders that died elsewhere; never our own (we may still be sending them)
-            self._submit(
-                Job("reap", lambda s: outbox._recover(s, "", utcnow(), own=False, exclude=owner), droppable=True)
-            )
+            self._submit(ReapExpiredLeases(exclude=self.owner))
         self._set_state(self.state, self.detail)
-
-    @staticmethod
-    def _mo_text(s, source: str, concat, payload: bytes, dc: int) -> str | None:  # noqa: ANN001
-        from bin_console.data.models import MoFragment  # noqa: F401 - table used by accept_fragment
-
-        if concat is None:
-            from bin_console.channels.mo import decode_payload
-
-            return decode_payload(payload, dc)
-        return accept_fragment(s, outbox.normalise_msisdn(source), concat, payload, dc)
 
     def _end_session(self, client: SmppLink, *, graceful: bool) -> None:
         """Store what was read, give every held row back to the queue, close the link."""
@@ -1014,26 +911,16 @@ class SenderRunner:
         # let the writer finish (a claim may still bring items back), then settle decided rows
         self._writer.wait_idle(30.0)
         self._safe_take_results(live)
-        in_flight = {p.st.item.delivery_id for p, _ in self._out.values()}
+        in_flight = {p.st.item.delivery_id for p in self._flow.in_flight_parts()}
         for st in list(self._items.values()):
             if st.outcome is not None:  # decided (failed/expired/cancelled): store it, do not requeue
                 st.inflight = 0
                 self._maybe_done(st)
-        self._flush(time.monotonic(), force=True)
+        self._flush(force=True)
         self._flush_deliver_sm()
         rest = [d for d in self._items if d not in in_flight]
         flagged = sorted(in_flight)
-        owner = self.owner
-
-        def release(s):  # noqa: ANN001, ANN202
-            when = utcnow()
-            if flagged:
-                outbox._release(s, flagged, True, when, owner=owner)
-                outbox.flag_possible_duplicate(s, flagged, when)
-            if rest:
-                outbox._release(s, rest, False, when, owner=owner)
-
-        self._submit(Job("release", release))
+        self._submit(Release(owner=self.owner, on_wire=flagged, unsent=rest))
         if not self._writer.wait_idle(30.0):
             log.error("database unavailable: claimed rows stay leased until recover() or lease expiry")
         self._safe_take_results(live)
@@ -1041,8 +928,7 @@ class SenderRunner:
             log.warning("%d delivery(ies) were in flight: re-sent, flagged possible duplicate", len(in_flight))
         if graceful:
             try:
-                client._socket.settimeout(1.0)
-                client.unbind()
+                client.unbind_within(1.0)
             except Exception:  # noqa: BLE001 - best effort
                 pass
         client.close_quietly()
@@ -1055,15 +941,29 @@ class SenderRunner:
             self._take_results(None)
 
 
+class _Hooks:
+    """The runner as the supervisor sees it (SessionHooks)."""
+
+    def __init__(self, runner: SenderRunner) -> None:
+        self.r = runner
+
+    def set_state(self, state: str, detail: str) -> None:
+        self.r._set_state(state, detail)
+
+    def idle(self, delay: float) -> None:
+        self.r._idle(delay)
+
+    def serve(self, link: SmppLink) -> None:
+        self.r._serve(link)
+
+    def end_session(self, link: SmppLink, *, graceful: bool) -> None:
+        self.r._end_session(link, graceful=graceful)
+
+
 def _fingerprint(pdu) -> bytes:  # noqa: ANN001
     """Identifies a redelivered deliver_sm (new sequence number, same content)."""
-    parts = [pdu.source_addr, pdu.short_message, getattr(pdu, "message_payload", None)]
+    parts = [pdu.source_addr, pdu.short_message, pdu.message_payload]
     return b"\x1f".join(p if isinstance(p, bytes) else str(p or "").encode("latin-1", "replace") for p in parts)
-
-
-def _dead_letter(payload: bytes, dc: int) -> str:
-    """A reply that could not be stored as text: kept with a marker so a dispatcher still sees it."""
-    return f"[unreadable reply, data_coding {dc}, raw hex] {payload.hex()}"[:2000]
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ receiver is bound. `received` and `messages_for()` are the tests' ground truth.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -78,6 +79,9 @@ class SubmittedPart:
     dest_addr_npi: int
     system_id: str
     sar: tuple[int, int, int] | None = None  # (ref, total, seq) from the SAR TLVs, if used
+    peer_port: int = 0  # the client's TCP port: tells apart parts sent by different senders
+    # time.monotonic() when it was accepted (CLOCK_MONOTONIC: comparable across processes on Linux)
+    accepted_at: float = dataclasses.field(default_factory=time.monotonic)
 
     @property
     def dest(self) -> str:
@@ -727,6 +731,7 @@ class SmscSim:
             dest_addr_npi=pdu.dest_addr_npi or 0,
             system_id=conn.system_id,
             sar=sar,
+            peer_port=conn.peer[1],
         )
         want = part.registered_delivery & 0x03
         receipt = None

@@ -395,7 +395,9 @@ class SenderStatus(SQLModel, table=True):
     state: str = Field(default="stopped", max_length=16)  # bound|connecting|reconnecting|throttled|config_error|stopped
     detail: str = Field(default="", max_length=200)
     training: bool = False
-    owner: str = Field(default="", max_length=120)  # host:pid of the sender process
+    owner: str = Field(default="", max_length=120)  # the sender's owner id (outbox.new_owner_id)
+    # parts/s the flow control settled on (ESME_RTHROTTLED answers lower it); None: not measured
+    rate_tps: float | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -103,10 +103,8 @@ _RUNNER_KW = {
     "retry_delay_s",
     "max_attempts",
     "claim_batch",
+    "resend_bound",
     "drain_timeout",
-    "ack_flush_s",
-    "ack_batch",
-    "mark_ahead",
 }
 
 
@@ -136,3 +134,9 @@ def open_count(db, alert_id: int | None = None) -> int:
 def scalar(db, sql: str, **params):
     with db.read() as s:
         return s.execute(text(sql), params).scalar()
+
+
+def tx(db, fn, *args, **kw):
+    """Run one outbox port function (which takes a Session) in its own transaction."""
+    with db.write() as s:
+        return fn(s, *args, **kw)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from bin_console.data.models import AuditEntry, Delivery, Member, MoFragment, Reply
 from sender_helpers import alert, make_network, mobile
@@ -27,13 +25,17 @@ def test_not_stop(text):
     assert not is_stop(text)
 
 
+def _deliver_sm(**fields):  # noqa: ANN003, ANN202 - a real smpplib DeliverSM, as read from the wire
+    import smpplib.command
+
+    return smpplib.command.DeliverSM("deliver_sm", sequence=1, **fields)
+
+
 def test_concat_from_udh_and_sar():
     part = add_udh([b"ab", b"cd"], 7)[1]
-    c, body = concat_from_pdu(SimpleNamespace(short_message=part, esm_class=0x40, data_coding=0))
+    c, body = concat_from_pdu(_deliver_sm(short_message=part, esm_class=0x40, data_coding=0))
     assert (c, body) == (Concat(7, 2, 2), b"cd")
-    pdu = SimpleNamespace(
-        short_message=b"xy", esm_class=0, sar_msg_ref_num=300, sar_total_segments=3, sar_segment_seqnum=1
-    )
+    pdu = _deliver_sm(short_message=b"xy", esm_class=0, sar_msg_ref_num=300, sar_total_segments=3, sar_segment_seqnum=1)
     assert concat_from_pdu(pdu) == (Concat(300, 3, 1), b"xy")
 
 
@@ -95,3 +97,32 @@ def test_reply_from_unknown_number_is_kept(db):
 )
 def test_msisdn_normalisation(raw, e164):
     assert outbox.normalise_msisdn(raw) == e164
+
+
+def test_redelivered_reply_is_stored_once(db):
+    first = outbox.store_reply(db, "32470000001", "Ik heb iets gezien")
+    assert outbox.store_reply(db, "+32470000001", "Ik heb iets gezien") == first  # the SMSC's copy
+    outbox.store_reply(db, "32470000001", "Nog iets")
+    with db.read() as s:
+        assert len(s.execute(select(Reply)).scalars().all()) == 2
+
+
+def test_stale_reply_fragments_expire(db):
+    from datetime import timedelta
+
+    from bin_console.data.models import utcnow
+
+    with db.write() as s:
+        old = utcnow() - timedelta(hours=2)
+        s.add(MoFragment(source="+32470000001", ref=7, total=2, part_no=2, payload=b"x", received_at=old))
+        s.add(MoFragment(source="+32470000001", ref=8, total=2, part_no=1, payload=b"y"))
+    with db.write() as s:
+        assert outbox.expire_fragments(s) == 1
+    with db.read() as s:
+        assert [f.ref for f in s.execute(select(MoFragment)).scalars()] == [8]
+
+
+def test_reply_with_nul_is_stored_without_it(db):
+    outbox.store_reply(db, "32470000003", "Ja\x00 gezien")  # PostgreSQL refuses NUL in text
+    with db.read() as s:
+        assert s.execute(select(Reply.text)).scalar() == "Ja gezien"

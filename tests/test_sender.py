@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from bin_console.data.models import Delivery, Member, Reply, SenderStatus
-from sender_helpers import ACTOR, alert, make_network, mobile, open_count, runner, states, wait_until
+from sender_helpers import ACTOR, alert, make_network, mobile, open_count, runner, states, tx, wait_until
 from sqlalchemy import select
 
 from bin_console import outbox
@@ -107,7 +107,7 @@ def test_cancel_before_submit_is_honoured(sqlite_db, smsc_factory, started):
     assert wait_until(lambda: open_count(sqlite_db, a) == 0)
     c = states(sqlite_db, a)
     sent = len({p.dest for p in sim.received})
-    assert c["cancelled"] >= 100 and c["cancelled"] + sent == 200
+    assert c["cancelled"] >= 100 and c["cancelled"] + sent == 200, (c, sent)
     assert len(sim.received) == sent  # nothing cancelled went out
 
 
@@ -151,7 +151,7 @@ def test_wake_and_stop_are_graceful(sqlite_db, smsc):
     assert not r.running
     with sqlite_db.read() as s:
         assert s.get(SenderStatus, "default").state == "stopped"
-    assert outbox.claim(sqlite_db, "x:1", 10, 1) == []
+    assert tx(sqlite_db, outbox.claim, "x:1", 10, 1) == []
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_fast_submit_encoder_is_byte_identical_to_smpplib(sender, payload, dc, e
     import smpplib.client
     import smpplib.smpp
 
-    from bin_console.channels.smpp_client import encode_submit_sm, source_fields
+    from bin_console.channels.smpp.submit_sm import encode_submit_sm, source_fields
 
     fields = dict(
         **source_fields(sender),

@@ -30,6 +30,11 @@ def _check_nothing_lost(db, sim, n: int, text: str) -> None:
             assert flags[mobile(i)], f"{mobile(i)} got {len(got)} copies but is not flagged"
 
 
+def _status(db) -> SenderStatus:
+    with db.read() as s:
+        return s.get(SenderStatus, "default")
+
+
 def test_throttling_mid_alert_loses_nothing_and_keeps_order(sqlite_db, smsc_factory):
     sim = smsc_factory()
     net = make_network(sqlite_db, 80)
@@ -40,6 +45,9 @@ def test_throttling_mid_alert_loses_nothing_and_keeps_order(sqlite_db, smsc_fact
         assert sim.wait_for(lambda: len(sim.received) >= 30, 10)
         sim.set_throttle(30)  # mid-alert the SMSC starts refusing above 30 parts/s
         assert wait_until(lambda: sim.throttled > 0, 20)
+        # unpaced until then (no max_tps): the status line now shows the rate learnt from the
+        # throttles, of the order of the SMSC's 30/s (its burst credit lets some more through)
+        assert wait_until(lambda: 1.0 <= (_status(sqlite_db).rate_tps or 0) <= 100.0, 20), _status(sqlite_db)
         assert wait_until(lambda: open_count(sqlite_db) == 0, 60), states(sqlite_db)
     finally:
         r.stop()
@@ -104,6 +112,29 @@ def test_blackholed_link_detected_by_enquire_link_deadline(sqlite_db, smsc_facto
         assert wait_until(lambda: open_count(sqlite_db) == 0, 20), (r.state, r.detail)
     finally:
         r.stop()
+
+
+def test_link_blackholed_mid_alert_is_found_by_enquire_link_not_the_response_timeout(sqlite_db, smsc_factory):
+    """Parts in flight and the SMSC silent: an enquire_link goes out at once and its deadline
+    (0.5 s here) finds the dead link, long before the 30 s submit_sm_resp deadline."""
+    sim = smsc_factory(latency_ms=20.0)
+    net = make_network(sqlite_db, 300)
+    r = runner(
+        sqlite_db, sim, response_timeout=30.0, enquire_link_interval=30.0, enquire_link_timeout=0.5, max_tps=100.0
+    )
+    r.start()
+    try:
+        alert(sqlite_db, net, "Stil")
+        r.wake()
+        assert sim.wait_for(lambda: len(sim.received) >= 20, 10)
+        sim.blackhole(True)
+        assert wait_until(lambda: r.stats["link_losses"] >= 1, 10)
+        assert "enquire_link" in r.detail, r.detail
+        sim.blackhole(False)
+        assert wait_until(lambda: open_count(sqlite_db) == 0, 30), (r.state, r.detail)
+    finally:
+        r.stop()
+    _check_nothing_lost(sqlite_db, sim, 300, "Stil")
 
 
 def test_no_submit_resp_within_deadline_requeues_flagged(sqlite_db, smsc_factory):

@@ -36,14 +36,14 @@ class Concat:
 
 def concat_from_pdu(pdu) -> tuple[Concat | None, bytes]:  # noqa: ANN001 - a smpplib DeliverSM
     """Concatenation info and bare payload of a deliver_sm (UDH, or SAR TLVs, or message_payload)."""
-    payload = pdu.short_message or getattr(pdu, "message_payload", None) or b""
+    payload = pdu.short_message or pdu.message_payload or b""
     if isinstance(payload, str):
         payload = payload.encode("latin-1")
     esm = pdu.esm_class or 0
     if esm & UDHI:
         info, body = split_udh(payload, esm)
         return (Concat(info.ref, info.total, info.seq) if info else None), body
-    total = getattr(pdu, "sar_total_segments", None)
+    total = pdu.sar_total_segments
     if total:
         return Concat(int(pdu.sar_msg_ref_num or 0), int(total), int(pdu.sar_segment_seqnum or 1)), payload
     return None, payload
