@@ -63,7 +63,7 @@ class MemberFormModal(BaseModal):
     MemberFormModal .row { height: 1; }
     MemberFormModal .row Label { width: 13; }
     MemberFormModal .row Input { width: 1fr; height: 1; border: none; padding: 0 1; }
-    MemberFormModal .row Input:focus { text-style: bold; background: $boost; }
+    MemberFormModal .row Input:focus { border: none; text-style: bold; background: $boost; }
     MemberFormModal .field-error { height: auto; color: $error; padding-left: 13; display: none; }
     MemberFormModal .field-error.-shown { display: block; }
     MemberFormModal #form-status { height: auto; }
