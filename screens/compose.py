@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
-from bin_console import alerts, encoding
+from bin_console import alerts, encoding, labels
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
@@ -62,17 +62,11 @@ class _Plan:
 
 
 def describe_plan(plan: Any, urgency: str) -> Text:
-    """'SMS 412 · skipped: opted out 3, no mobile 5, left/pending 2, duplicates 1'."""
-    sms = urgency == "urgent"
+    """'SMS 412 · skipped: 3 opted out, 5 no mobile, 2 left or pending, 1 duplicate'."""
+    channel = labels.channel_of(urgency)
     t = Text()
-    t.append(f"{'SMS' if sms else 'E-mail'} {plan.recipients}", style="bold")
-    skipped = [
-        ("opted out", plan.skipped_opt_out),
-        ("no mobile" if sms else "no e-mail", plan.skipped_no_address),
-        ("left/pending", plan.skipped_left),
-        ("duplicates", plan.skipped_duplicate),
-    ]
-    t.append(" · skipped: " + ", ".join(f"{label} {n}" for label, n in skipped))
+    t.append(f"{'SMS' if channel == 'sms' else 'E-mail'} {plan.recipients}", style="bold")
+    t.append(" · " + labels.skipped_of(channel, plan))
     return t
 
 

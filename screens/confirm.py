@@ -85,6 +85,7 @@ class ConfirmSendModal(BaseModal):
 
     ARM_DELAY = 0.3  # seconds after the first paint before F5 / y count
     INITIAL_FOCUS = "#cancel"
+    TITLE_TEXT = "Send this alert?"
     HELP = [
         ("F5", "send (again: the deliberate second key)"),
         ("y", "send, if nothing was typed ahead"),
@@ -212,6 +213,7 @@ class ConfirmActionModal(BaseModal):
     """'Cancel the 120 SMS not sent yet?' - Cancel/No focused; F5 or y (after arming) confirms."""
 
     INITIAL_FOCUS = "#no"
+    TITLE_TEXT = "Question"
     ARM_DELAY = 0.3
     HELP = [("F5 / y", "yes (once the question has been shown)"), ("Enter / n / Escape", "no")]
     BINDINGS = [
@@ -227,7 +229,7 @@ class ConfirmActionModal(BaseModal):
     ConfirmActionModal Button { margin: 0 2; }
     """
 
-    def __init__(self, question: Text | str, yes_label: str = "Yes (F5)", no_label: str = "No") -> None:
+    def __init__(self, question: Text | str, yes_label: str = "Yes", no_label: str = "No") -> None:
         super().__init__()
         self.question = question if isinstance(question, Text) else Text(question)
         self.yes_label, self.no_label = yes_label, no_label
@@ -239,7 +241,9 @@ class ConfirmActionModal(BaseModal):
             with Horizontal(id="buttons"):
                 yield Button(self.no_label, id="no")
                 yield Button(self.yes_label, id="yes")
-            yield Static(Text("F5 or y = yes · Enter = No · Escape or n = no"), id="hint")
+            # The keys in the buttons' own words: "F5 or y = quit anyway", never a bare yes/no.
+            yes, no = self.yes_label.lower(), self.no_label.lower()
+            yield Static(Text(f"F5 or y = {yes} · Enter, n or Escape = {no}"), id="hint")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -35,7 +35,7 @@ class HelpScreen(BaseScreen):
         screen = self._for
         if screen is None:
             return "This screen", []
-        title = getattr(screen, "TITLE_TEXT", "") or type(screen).__name__.removesuffix("Screen")
+        title = screen.TITLE_TEXT if isinstance(screen, BaseScreen) and screen.TITLE_TEXT else "this window"
         return title, list(getattr(screen, "HELP", []))
 
     def compose_body(self):  # noqa: ANN201

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bin_console.widgets.fit_table import Col, FitTable, shared_prefix
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
@@ -28,6 +29,17 @@ def outcome(row: Any) -> str:
     return ""
 
 
+ALERT_COLUMNS = (
+    Col("#", 3),
+    Col("When", 11),
+    Col("Networks", 10, grow=1),
+    Col("Text", 12, grow=4),  # what differs: the opening every alert shares is left out
+    Col("Delivered", 9),  # 7/9
+    Col("Failed", 6),  # failed, rejected, undeliverable or expired; per state in the line below
+    Col("Ended", 9, grow=1),
+)
+
+
 class HistoryScreen(BaseScreen):
     CSS_PATH = "history.tcss"
     INITIAL_FOCUS = "#alerts"
@@ -41,15 +53,8 @@ class HistoryScreen(BaseScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("Past alerts (newest first) - Enter opens the monitor", style="bold"), id="history-title")
-        table: DataTable = DataTable(id="alerts", cursor_type="row")
-        # Fixed widths that fit 80 columns; the highlighted alert's details show below the table.
-        table.add_column("#", width=4, key="id")
-        table.add_column("When", width=11, key="when")
-        table.add_column("Networks", width=13, key="nets")
-        table.add_column("Text", width=14, key="text")
-        table.add_column("N D/F/E", width=12, key="counts")
-        table.add_column("Ended", width=10, key="end")
-        yield table
+        # Columns share the terminal's width; the highlighted alert's details show below the table.
+        yield FitTable(ALERT_COLUMNS, id="alerts")
         yield Static("", id="alert-detail")
 
     def on_mount(self) -> None:
@@ -66,11 +71,13 @@ class HistoryScreen(BaseScreen):
         if key == self._shown:
             return
         self._shown = key
-        table = self.query_one("#alerts", DataTable)
+        table = self.query_one("#alerts", FitTable)
         cursor = table.cursor_row
         self.rows = list(rows)
-        table.clear()
-        for r in self.rows:
+        texts = [str(g(r, "text", default="")).replace("\n", " ") for r in self.rows]
+        opening = shared_prefix(texts)
+        shown = []
+        for r, text in zip(self.rows, texts, strict=True):
             aid = g(r, "id", "alert_id")
             when = g(r, "created_at")
             nets = g(r, "network_names", default=[])
@@ -79,25 +86,25 @@ class HistoryScreen(BaseScreen):
             delivered = g(r, "delivered", default=counts.get("delivered", 0))
             failed = g(r, "failed", default=sum(counts.get(s, 0) for s in ("failed", "rejected", "undeliverable")))
             expired = g(r, "expired", default=counts.get("expired", 0))
-            text = str(g(r, "text", default="")).replace("\n", " ")
-            table.add_row(
+            differs = "…" + text[len(opening) :] if opening else text
+            cells = [
                 Text(str(aid)),
                 Text(when.astimezone().strftime("%d/%m %H:%M") if when else ""),
                 safe_text(nets_s),
-                safe_text(text[:40]),
-                Text(f"{g(r, 'recipients', default=0)} {delivered}/{failed}/{expired}"),
+                safe_text(differs),
+                Text(f"{delivered}/{g(r, 'recipients', default=0)}"),
+                Text(f"{failed + expired}" if failed + expired else "", style="bold"),
                 safe_text(outcome(r)),
-                key=str(aid),
-            )
-        if self.rows:
-            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+            ]
+            shown.append((aid, cells))
+        table.show_rows(shown, cursor_row=cursor)
         self._detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._detail()
 
     def _detail(self) -> None:
-        table = self.query_one("#alerts", DataTable)
+        table = self.query_one("#alerts", FitTable)
         w = self.query_one("#alert-detail", Static)
         if not self.rows or table.cursor_row >= len(self.rows):
             w.update(Text("No alerts sent yet."))

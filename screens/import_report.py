@@ -62,6 +62,7 @@ class ImportPathModal(BaseModal):
     """Dismisses with (path, report) after an import ran, None when cancelled."""
 
     INITIAL_FOCUS = "#import-path"
+    TITLE_TEXT = "Import members"
     HELP = [("Enter", "import the file"), ("Escape", "cancel")]
     DEFAULT_CSS = """
     ImportPathModal { align: center middle; }

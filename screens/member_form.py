@@ -48,6 +48,7 @@ class MemberFormModal(BaseModal):
     """Dismisses with the member id when saved, None when cancelled."""
 
     INITIAL_FOCUS = "#f-name"
+    TITLE_TEXT = "Member form"
     HELP = [
         ("Tab / Shift+Tab", "next / previous field"),
         ("Enter or Ctrl+S", "save"),
@@ -108,7 +109,7 @@ class MemberFormModal(BaseModal):
         self.app.push_buffered(
             ConfirmActionModal(
                 "Close the form and throw away what you typed?",
-                yes_label="Discard (F5)",
+                yes_label="Discard",
                 no_label="Keep editing",
             ),
             answered,
@@ -198,6 +199,7 @@ class DeactivateConfirmModal(ConfirmActionModal):
     """'Deactivate <name>?' - opens on Cancel; F5 or `y` once armed (painted, then a moment: a `y`
     typed ahead before it showed never counts); `n` / Escape / Enter cancel."""
 
+    TITLE_TEXT = "Deactivate member"
     HELP = [("F5 / y", "deactivate"), ("Enter / n / Escape", "cancel")]
 
     def __init__(self, name: str) -> None:
@@ -208,6 +210,6 @@ class DeactivateConfirmModal(ConfirmActionModal):
                 safe_text(name, style="bold"),
                 "?\nThe member stays in the register with status 'left' and receives no alerts.",
             ),
-            yes_label="Deactivate (F5)",
-            no_label="Cancel (n)",
+            yes_label="Deactivate",
+            no_label="Cancel",
         )

@@ -33,6 +33,7 @@ def placeholders(body: str) -> list[str]:
 
 class TemplatePickerModal(BaseModal):
     INITIAL_FOCUS = "#templates"
+    TITLE_TEXT = "Templates"
     HELP = [
         ("Up/Down", "choose a template"),
         ("Enter", "use it / next field / fill in the text"),

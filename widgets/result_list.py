@@ -1,7 +1,7 @@
 """Ranked network matches: a non-focusable table the search field drives (focus never leaves the input).
 
-Presentational: it gets plain rows (already-safe rich Text cells) and keeps a selection. Fixed
-column widths so the layout never shifts while typing (and snapshots are deterministic).
+Presentational: it gets plain rows (already-safe rich Text cells) and keeps a selection. The columns
+share the terminal's width (FitTable); what matched keeps its postcode when it has to be cut.
 """
 
 from __future__ import annotations
@@ -9,43 +9,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import DataTable
 
-# name, kind, municipality, members, matched: 68 columns + 10 of cell padding = 78 at 80x24
-COLUMNS: tuple[tuple[str, int], ...] = (
-    ("Network", 24),
-    ("Kind", 4),
-    ("Municipality", 14),
-    ("Members", 7),
-    ("Matched", 19),
+from .fit_table import Col, FitTable
+
+# At 80 columns: Network 22, Kind 5 ("Z-BIN"), Municipality 11, Members 7, Matched 24.
+COLUMNS: tuple[Col, ...] = (
+    Col("Network", 16, grow=3),
+    Col("Kind", 5),
+    Col("Municipality", 10, grow=1),
+    Col("Members", 7),
+    Col("Matched", 20, grow=3, keep_postcode=True),
 )
 
 
-class ResultList(DataTable):
+class ResultList(FitTable):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
     can_focus = False
 
-    DEFAULT_CSS = """
-    ResultList { height: 1fr; }
-    ResultList > .datatable--cursor { text-style: reverse bold; }
-    """
-
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
+        super().__init__(COLUMNS, show_cursor=True, **kwargs)
         self._keys: list[int] = []
 
-    def on_mount(self) -> None:
-        for label, width in COLUMNS:
-            self.add_column(label, width=width, key=label.lower())
-
-    def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]]) -> None:
-        self.clear()
+    def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]], *, cursor_row: int = 0) -> None:
         self._keys = [key for key, _ in rows]
-        for key, cells in rows:
-            self.add_row(*cells, key=str(key))
-        if rows:
-            self.move_cursor(row=0)
+        super().show_rows(rows, cursor_row=cursor_row)
 
     @property
     def selected_key(self) -> int | None:
