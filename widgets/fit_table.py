@@ -30,14 +30,14 @@ HEAD_MIN = 10  # cells of a street kept before its postcode when both cannot fit
 @dataclass(frozen=True)
 class Col:
     label: str
-    width: int  # the minimum, in cells
+    width: int  # the minimum, in cells (never less than the label)
     grow: int = 0  # share of the spare width; 0 keeps the column at its minimum
     keep_postcode: bool = False
 
 
 def fit_widths(columns: Sequence[Col], available: int, padding: int = 1) -> list[int]:
     """Column widths for ``available`` cells (each column also takes 2 x ``padding``)."""
-    widths = [c.width for c in columns]
+    widths = [max(c.width, cell_len(c.label)) for c in columns]  # a heading is never cut
     spare = available - sum(widths) - 2 * padding * len(columns)
     shares = sum(c.grow for c in columns)
     if spare <= 0 or shares == 0:
@@ -47,8 +47,8 @@ def fit_widths(columns: Sequence[Col], available: int, padding: int = 1) -> list
         extra = spare * c.grow // shares
         widths[i] += extra
         given += extra
-    # the cells lost to rounding go to the first growing column
-    widths[next(i for i, c in enumerate(columns) if c.grow)] += spare - given
+    # the cells lost to rounding go to the column that grows most
+    widths[max(range(len(columns)), key=lambda i: columns[i].grow)] += spare - given
     return widths
 
 

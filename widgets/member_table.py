@@ -12,7 +12,7 @@ from rich.text import Text
 
 from .fit_table import Col, FitTable
 
-# At 80 columns: Name 20, Mobile 16 ("+32 470 •• •• 56"), Address 16, Status 7, Opted out 10 ("SMS,e-mail").
+# At 80 columns: Name 21, Mobile 16 ("+32 470 •• •• 56"), Address 15, Status 7, Opted out 10 ("SMS,e-mail").
 COLUMNS: tuple[Col, ...] = (
     Col("Name", 16, grow=3),
     Col("Mobile", 16),
