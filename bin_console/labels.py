@@ -26,34 +26,30 @@ def channel_of(urgency: str) -> str:
     return "sms" if urgency == "urgent" else "email"
 
 
-def skipped(channel: str, *, opted_out: int, no_address_: int, left: int, duplicate: int) -> str:
-    """'skipped: 3 opted out, 5 no mobile, 1 duplicate' (reasons with a count only), or 'nobody skipped'."""
-    reasons = [
-        (opted_out, OPTED_OUT),
-        (no_address_, no_address(channel)),
-        (left, LEFT_OR_PENDING),
-        (duplicate, DUPLICATE),
-    ]
-    shown = [f"{n:,} {label}" for n, label in reasons if n]
-    return "skipped: " + ", ".join(shown) if shown else "nobody skipped"
-
-
 class SkipCounts(Protocol):
+    """A RecipientPlan or an Alert row: how many members were skipped, per reason."""
+
     skipped_opt_out: int
     skipped_no_address: int
     skipped_left: int
     skipped_duplicate: int
 
 
+def skip_reasons(channel: str, counts: SkipCounts) -> str:
+    """'3 opted out, 5 no mobile, 1 duplicate': the reasons that have a count, "" when none."""
+    reasons = [
+        (counts.skipped_opt_out, OPTED_OUT),
+        (counts.skipped_no_address, no_address(channel)),
+        (counts.skipped_left, LEFT_OR_PENDING),
+        (counts.skipped_duplicate, DUPLICATE),
+    ]
+    return ", ".join(f"{n:,} {label}" for n, label in reasons if n)
+
+
 def skipped_of(channel: str, counts: SkipCounts) -> str:
-    """``skipped()`` for anything with the skipped_* counts (a RecipientPlan or an Alert row)."""
-    return skipped(
-        channel,
-        opted_out=counts.skipped_opt_out,
-        no_address_=counts.skipped_no_address,
-        left=counts.skipped_left,
-        duplicate=counts.skipped_duplicate,
-    )
+    """'skipped: 3 opted out, 5 no mobile' or 'nobody skipped'."""
+    reasons = skip_reasons(channel, counts)
+    return f"skipped: {reasons}" if reasons else "nobody skipped"
 
 
 def kind_label(kind: str) -> str:

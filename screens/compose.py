@@ -298,7 +298,8 @@ class ComposeScreen(BaseScreen):
                 self.action_toggle_urgency()
 
         lang = getattr(self.app.settings, "language", "nl")
-        self._push(TemplatePickerModal(lang), done)
+        first = self.network_ids[0] if self.network_ids else None  # its members' language goes first
+        self._push(TemplatePickerModal(lang, first), done)
 
     def _push(self, screen: Any, callback: Any) -> None:
         push = getattr(self.app, "push_buffered", None)
