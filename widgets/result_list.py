@@ -13,9 +13,9 @@ from rich.text import Text
 from .fit_table import Col, FitTable
 
 # What matched gets most of the room: it is what tells two hits apart ("Kerkstraat, 9000 Gent").
-# At 80 columns: Network 17, Kind 5 ("Z-BIN"), Municipality 12, Members 7, Matched 28; at 120: 27/17/53.
+# At 80 columns: Network 19, Kind 5 ("Z-BIN"), Municipality 12, Members 7, Matched 26; at 120: 29/17/51.
 COLUMNS: tuple[Col, ...] = (
-    Col("Network", 16, grow=2),
+    Col("Network", 18, grow=2),
     Col("Kind", 5),
     Col("Municipality", 12, grow=1),
     Col("Members", 7),
