@@ -316,3 +316,41 @@ async def test_member_form_shows_its_values_on_the_vt(seeded_db, monkeypatch):
             box = form.query_one(field, Input)
             assert box.styles.border_top[0] in ("", "none")
             assert box.value and box.value in shown
+
+
+# Glyphs Textual draws by default that no Debian console font has (shared notes/textual.md §2.5).
+NOT_IN_CONSOLE_FONTS = set("▔▁▊▎▏▂▃▅▆▇⭘⏎🔎")
+
+
+async def test_no_screen_draws_a_glyph_the_linux_console_lacks(seeded_db, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+    app = make_app(seeded_db, ui_theme="auto")
+    seen: dict[str, set[str]] = {}
+
+    def look(name: str) -> None:
+        seen[name] = set(screen_text(app)) & NOT_IN_CONSOLE_FONTS
+
+    async with app.run_test(size=SIZE) as pilot:
+        await open_members(pilot)
+        look("members")
+        await pilot.press("ctrl+n")
+        await on_screen(pilot, MemberFormModal)
+        look("member form")
+        await pilot.press("escape")
+        await on_screen(pilot, MembersScreen)
+        await pilot.press("f4")
+        compose = await on_screen(pilot, ComposeScreen)
+        await wait_for(pilot, lambda: compose.plan is not None, what="plan")
+        look("compose")
+        await pilot.press("ctrl+l")
+        picker = await on_screen(pilot, TemplatePickerModal)
+        await wait_for(pilot, lambda: picker.templates, what="templates")
+        look("template picker")
+        await pilot.press("escape")
+        await on_screen(pilot, ComposeScreen)
+        await pilot.press("ctrl+t")
+        await on_screen(pilot, TargetPickerModal)
+        await pilot.press(*"kerk")
+        await settle(app, pilot)
+        look("target picker")
+    assert seen == {name: set() for name in seen}
