@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -10,15 +12,18 @@ from textual.widgets import Static
 from .base import BaseScreen
 
 KEY_WIDTH = 18
+LINE_WIDTH = 78  # 80 columns less the padding
 
 
 def help_table(title: str, rows: list[tuple[str, str]]) -> Text:
-    """Plain text (no box glyphs: the Linux console fonts lack some), key column then meaning."""
+    """Plain text (no box glyphs: the Linux console fonts lack some), key column then meaning; a
+    long meaning wraps under itself (to fit 80 columns), never back under the keys."""
     out = Text(end="")
     out.append(title + "\n", style="bold underline")
     for key, what in rows:
         out.append(key.ljust(KEY_WIDTH), style="bold")
-        out.append(what + "\n")
+        lines = textwrap.wrap(what, LINE_WIDTH - KEY_WIDTH) or [""]
+        out.append(("\n" + " " * KEY_WIDTH).join(lines) + "\n")
     out.append("\n")
     return out
 

@@ -116,7 +116,8 @@ class ImportReportScreen(BaseScreen):
     TITLE_TEXT = "Import report"
     INITIAL_FOCUS = "#report-body"
     HELP = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
-    BINDINGS = [Binding("enter", "close", "Close")]
+    # key_display: the footer's own Enter glyph (⏎) is not in the Linux console fonts
+    BINDINGS = [Binding("enter", "close", "Close", key_display="Enter")]
 
     def __init__(self, path: str, report: Any) -> None:
         super().__init__()

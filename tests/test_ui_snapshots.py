@@ -353,4 +353,10 @@ async def test_no_screen_draws_a_glyph_the_linux_console_lacks(seeded_db, monkey
         await pilot.press(*"kerk")
         await settle(app, pilot)
         look("target picker")
+        app.push_screen(ImportReportScreen("leden.csv", ImportReport(imported=1)))
+        await on_screen(pilot, ImportReportScreen)
+        look("import report")
+        await pilot.press("f1")
+        await on_screen(pilot, HelpScreen)
+        look("help")
     assert seen == {name: set() for name in seen}
