@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bin_console.data.models import LANGUAGES, MEMBER_ROLES
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +21,16 @@ from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal
 from .confirm import ConfirmActionModal
+
+# What to type, shown dimmed in an empty field: on a 16-colour console an empty one-row field
+# is otherwise just blank space after its label.
+HINTS = {
+    "mobile": "+32 470 12 34 56 or 0470 12 34 56",
+    "landline": "optional",
+    "email": "optional",
+    "language": f"{', '.join(LANGUAGES)} (empty: nl)",
+    "role": f"{', '.join(MEMBER_ROLES)} (empty: member)",
+}
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -86,7 +97,8 @@ class MemberFormModal(BaseModal):
                 for key, label in FIELDS:
                     with Horizontal(classes="row"):
                         yield Label(f"{label}:")
-                        yield Input(value=clean(self.member.get(key, "") or ""), id=f"f-{key}")
+                        value = clean(self.member.get(key, "") or "")
+                        yield Input(value=value, placeholder=HINTS.get(key, ""), id=f"f-{key}")
                     yield Static("", id=f"e-{key}", classes="field-error")
             yield Static("Enter saves, Escape cancels.", id="form-status")
 
