@@ -216,7 +216,17 @@ def test_template_picker(snap_compare, app):
     assert shot(snap_compare, app, run_before)
 
 
-def test_template_picker_form(snap_compare, app):
+class FixedClock(datetime):
+    @classmethod
+    def now(cls, tz=None):  # noqa: ANN001, ANN206 - datetime.now's own signature
+        return datetime(2026, 3, 2, 8, 0, tzinfo=tz)
+
+
+def test_template_picker_form(snap_compare, app, monkeypatch):
+    import bin_console.screens.template_picker as picker
+
+    monkeypatch.setattr(picker, "datetime", FixedClock)  # {time} is pre-filled with the time now
+
     async def run_before(pilot):
         await open_compose(pilot, text="")
         await pilot.press("ctrl+l")
