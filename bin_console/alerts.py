@@ -32,7 +32,7 @@ from .data.models import (
     SenderStatus,
     utcnow,
 )
-from .followups import follow_up_targets
+from .followups import follow_up_targets, follow_ups_of
 from .validation import check_alert_text
 
 try:  # encoding.py is owned by another engineer; keep a fallback so alerts never break on its absence
@@ -632,6 +632,8 @@ class AlertRow:
     cancelled_by: str | None = None
     outcome: str = ""  # how it ended (or where it stands), in words
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)  # channel -> state -> rows
+    follow_up_of: int | None = None  # the alert this one closes (its thread's first alert)
+    follow_ups: list[int] = field(default_factory=list)  # ids of the alerts that follow this one up
 
     @property
     def who(self) -> str:
@@ -685,6 +687,7 @@ def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # n
                 per_channel[aid].setdefault(channel, {})[state] = int(n)
                 dups[aid] += int(d or 0)
         names = _network_names(s, ids)
+        threads = follow_ups_of(s, ids)
     return [
         AlertRow(
             id=a.id,
@@ -705,9 +708,30 @@ def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # n
             cancelled_by=a.cancelled_by,
             outcome=describe_outcome(counts[a.id], a.cancelled_at is not None),
             by_channel=per_channel[a.id],
+            follow_up_of=a.follow_up_of,
+            follow_ups=threads[a.id],
         )
         for a in alerts
     ]
+
+
+def alert_thread(db, alert_id: int) -> list[int]:  # noqa: ANN001
+    """Ids of the follow-ups of `alert_id`, oldest first."""
+    with db.read() as s:
+        return follow_ups_of(s, [alert_id])[alert_id]
+
+
+def alert_versions(db, alert_id: int) -> list[tuple[str, str, int]]:  # noqa: ANN001
+    """(language, text, recipients) per language version; [] for an alert with one text for all."""
+    with db.read() as s:
+        counts = dict(
+            s.execute(
+                select(Delivery.language, func.count()).where(Delivery.alert_id == alert_id).group_by(Delivery.language)
+            ).all()
+        )
+        rows = s.execute(select(AlertText.language, AlertText.text).where(AlertText.alert_id == alert_id)).all()
+    order = {lang: i for i, lang in enumerate(LANGUAGES)}
+    return sorted(((lang, text, int(counts.get(lang, 0))) for lang, text in rows), key=lambda v: order[v[0]])
 
 
 # --- replies ------------------------------------------------------------------------------------
@@ -821,6 +845,15 @@ def fill_placeholders(body: str, values: dict[str, str]) -> str:
 
 def placeholders(body: str) -> list[str]:
     return list(dict.fromkeys(_PLACEHOLDER.findall(body)))
+
+
+def render_versions(db, key: str, values: dict[str, str]) -> dict[str, str]:  # noqa: ANN001
+    """The template in every language it has (language -> filled text): each member gets theirs."""
+    with db.read() as s:
+        rows = s.execute(select(MessageTemplate.language, MessageTemplate.body).where(MessageTemplate.key == key)).all()
+    if not rows:
+        raise ValueError(f"no template {key!r}")
+    return {lang: fill_placeholders(body, values) for lang, body in rows}
 
 
 def render_template(db, key: str, language: str, values: dict[str, str]) -> str:  # noqa: ANN001
