@@ -267,10 +267,18 @@ def _targets(
         copies = _email_copy_targets(s, ids) if email_copy and channel == "sms" else []
         return plan, targets + copies, len(copies)
     f = follow_up_targets(s, follow_up_of, by_email=by_email)
+    # the original's e-mail copies are followed up by e-mail too: counted as copies beside an SMS follow-up
+    copies = sum(t[2] == "email" for t in f.targets) if channel == "sms" else 0
     plan = RecipientPlan(
-        channel, len(f.targets), f.skipped_opt_out, f.skipped_no_address, f.skipped_left, f.skipped_duplicate, []
+        channel,
+        len(f.targets) - copies,
+        f.skipped_opt_out,
+        f.skipped_no_address,
+        f.skipped_left,
+        f.skipped_duplicate,
+        [],
     )
-    return plan, f.targets, 0
+    return plan, f.targets, copies
 
 
 def _original(s: Session, follow_up_of: int | None) -> Alert | None:
