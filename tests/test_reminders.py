@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from bin_console.data.engine import Database
 from bin_console.data.models import Alert, AuditEntry, utcnow
 from bin_console.data.schema import upgrade
@@ -109,3 +110,13 @@ def test_upgrade_counts_alerts_sent_before_it_as_dismissed(tmp_path):
         assert due_reminders(db, after_minutes=45) == []
     finally:
         db.dispose()
+
+
+def test_the_reminder_time_must_be_positive(tmp_path):
+    from bin_console.config import ConfigError, load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[console]\nfollowup_reminder_minutes = 0\n")
+    with pytest.raises(ConfigError, match="followup_reminder_minutes"):
+        load_settings(str(cfg), "sqlite:///x.db")
+    assert Settings().followup_reminder_minutes == 45
