@@ -43,6 +43,7 @@ from bin_console.channels.mo import is_stop
 from bin_console.channels.receipts import Receipt, has_text_id, id_variants, normalise_id
 from bin_console.data.models import (
     Alert,
+    AlertText,
     Delivery,
     DeliveryPart,
     Member,
@@ -55,6 +56,7 @@ from bin_console.data.models import (
 DT = Delivery.__table__
 PT = DeliveryPart.__table__
 AT = Alert.__table__
+ATT = AlertText.__table__
 MT = Member.__table__
 OT = ReceiptOrphan.__table__
 
@@ -246,6 +248,7 @@ def claim(
             DT.c.parts_total,
             DT.c.parts_acked,
             DT.c.attempts,
+            DT.c.language,
         )
     ).all()
     if not rows:
@@ -259,6 +262,12 @@ def claim(
                 AT.c.id.in_(chunk)
             )
         )
+    }
+    # each row's own language version (alert_text on (alert_id, language)); "" is Alert.text
+    versions = {
+        (v.alert_id, v.language): v.text
+        for chunk in _chunks(sorted({r.alert_id for r in rows if r.language}))
+        for v in s.execute(select(ATT.c.alert_id, ATT.c.language, ATT.c.text).where(ATT.c.alert_id.in_(chunk)))
     }
     languages: dict[int, str] = {}
     for chunk in _chunks(sorted({r.member_id for r in rows if r.member_id is not None})):
@@ -283,8 +292,8 @@ def claim(
                 alert_id=r.alert_id,
                 channel=channel,
                 address=r.address,
-                text=a.text,
-                language=languages.get(r.member_id, ""),
+                text=versions.get((r.alert_id, r.language), a.text),
+                language=r.language or languages.get(r.member_id, ""),
                 attempts=r.attempts + 1,
                 possible_duplicate=bool(r.possible_duplicate),
                 expires_at=a.expires_at,

@@ -28,11 +28,12 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from bin_console import outbox
-from bin_console.data.models import Alert, Delivery, Member, MemberEmailToken, utcnow
+from bin_console.data.models import Alert, AlertText, Delivery, Member, MemberEmailToken, utcnow
 
 CHANNEL = "email"
 DT = Delivery.__table__
 AT = Alert.__table__
+ATT = AlertText.__table__
 MT = Member.__table__
 TT = MemberEmailToken.__table__
 CHUNK = 500
@@ -142,13 +143,22 @@ def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime, tr
             submitted_at=now,
             updated_at=now,
         )
-        .returning(DT.c.id, DT.c.alert_id, DT.c.member_id, DT.c.address, DT.c.possible_duplicate, DT.c.attempts)
+        .returning(
+            DT.c.id, DT.c.alert_id, DT.c.member_id, DT.c.address, DT.c.possible_duplicate, DT.c.attempts, DT.c.language
+        )
     ).all()
     if not rows:
         return []
     rows.sort(key=lambda r: r.id)
     alerts = dict(s.execute(select(AT.c.id, AT.c.text).where(AT.c.id.in_(sorted({r.alert_id for r in rows})))).all())
     expiry = dict(s.execute(select(AT.c.id, AT.c.expires_at).where(AT.c.id.in_(list(alerts)))).all())
+    # each row's own language version (alert_text on (alert_id, language)); "" is Alert.text
+    versions = {
+        (a, lang): t
+        for a, lang, t in s.execute(
+            select(ATT.c.alert_id, ATT.c.language, ATT.c.text).where(ATT.c.alert_id.in_(list(alerts)))
+        )
+    }
     member_ids = sorted({r.member_id for r in rows if r.member_id is not None})
     languages: dict[int, str] = {}
     for chunk in _chunks(member_ids):
@@ -160,8 +170,8 @@ def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime, tr
             alert_id=r.alert_id,
             member_id=r.member_id,
             address=r.address,
-            text=alerts[r.alert_id],
-            language=languages.get(r.member_id, "nl"),
+            text=versions.get((r.alert_id, r.language), alerts[r.alert_id]),
+            language=r.language or languages.get(r.member_id, "nl"),
             token=tokens.get(r.member_id, ""),
             possible_duplicate=bool(r.possible_duplicate),
             attempts=r.attempts + 1,
