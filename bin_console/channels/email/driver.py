@@ -45,6 +45,10 @@ log = logging.getLogger("bin_console.email")
 
 ACCOUNT = "email"
 CHANNEL = "email"
+# Leases as short as the SMS sender's (a killed sender's rows are back within about this), but
+# never shorter than two SMTP timeouts: a session renews between messages, and one message
+# stuck in a slow command must not outlive its lease (another sender would send it again).
+LEASE_S = 12.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ class EmailSender:
         password: Secret | None,
         account: str = ACCOUNT,
         batch: int = 20,
-        lease_s: float = 120.0,
+        lease_s: float | None = None,
         poll_s: float = 1.0,
         flush_s: float = 0.5,
         heartbeat_s: float = 5.0,
@@ -99,7 +103,7 @@ class EmailSender:
         self.cfg = settings
         self.account = account
         self.owner = outbox.new_owner_id(account)
-        self.lease_s = lease_s
+        self.lease_s = lease_s if lease_s is not None else max(LEASE_S, 2 * settings.timeout)
         self.poll_s = poll_s
         self.flush_s = flush_s
         self.heartbeat_s = heartbeat_s
@@ -244,6 +248,19 @@ class EmailSender:
                         continue
                     failures = 0
                     self._link_changed(+1)
+                now = time.monotonic()
+                renew_due = now - last_renew >= self.lease_s / 3
+                if renew_due or (out and (out.answered >= self.batch or now - last_flush >= self.flush_s)):
+                    renew = [w.row.delivery_id for w in held] if renew_due else []
+                    kept = self._flush(out, renew)
+                    out = Answers()
+                    last_flush = now
+                    if renew_due:
+                        last_renew = now
+                        mine = set(kept)
+                        held = deque(w for w in held if w.row.delivery_id in mine)  # the others were reaped
+                        if not held:
+                            continue
                 row = held[0].row
                 if row.expires_at is not None and utcnow() >= row.expires_at:
                     held.popleft()
@@ -266,16 +283,6 @@ class EmailSender:
                     continue
                 held.popleft()
                 self._classify(row, str(msg["Message-ID"]), answer, out)
-                now = time.monotonic()
-                if held and (out.answered >= self.batch or now - last_flush >= self.flush_s):
-                    renew = [w.row.delivery_id for w in held] if now - last_renew >= self.lease_s / 3 else []
-                    kept = self._flush(out, renew)
-                    out = Answers()
-                    last_flush = now
-                    if renew:
-                        last_renew = now
-                        mine = set(kept)
-                        held = deque(w for w in held if w.row.delivery_id in mine)
         finally:
             out.unsent.extend(w.row.delivery_id for w in held)
             if out:
