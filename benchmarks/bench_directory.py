@@ -1,6 +1,6 @@
 """Directory benchmark at real sizes: import, network search and member paging, through the real code.
 
-Generates the CSV files (benchmarks/gen_directory.py), imports them with bin_console.importer, then
+Generates the CSV files (benchmarks/gen_directory.py), imports them with bin_console.directory.importer, then
 times what a dispatcher waits for:
   - network search, prefix: 1,000 queries of 3-6 typed characters taken from real network names,
     streets, municipalities and postcodes, through data.networks.search_networks (one read session each);
@@ -41,7 +41,7 @@ from bin_console.data.networks import search_networks
 from bin_console.data.schema import upgrade
 from sqlalchemy import select, text
 
-from bin_console.importer import import_members, import_networks
+from bin_console.directory.importer import import_members, import_networks
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gen_directory import Manifest, generate  # noqa: E402

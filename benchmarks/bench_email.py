@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_email.py [--n 10000] [--naive-n 2000] [--connections 1]
                                                [--rate 1200 --rate-n 300]
 
-Against the training mail server (aiosmtpd, bin_console.smtp_sim) in its own process on loopback
+Against the training mail server (aiosmtpd, bin_console.training.smtp_sim) in its own process on loopback
 (in-process, its asyncio thread and the sender would share one GIL, which measures Python).
 * sender: create_alert(n e-mail recipients) -> every delivery 'submitted' in SQLite (claims,
   on-wire markers, answers persisted; one reused SMTP session per connection) — the product path.
@@ -29,15 +29,15 @@ from bin_console.data.engine import Database  # noqa: E402
 from bin_console.data.schema import upgrade  # noqa: E402
 from mail_fixtures import make_email_network, smtp_settings  # noqa: E402
 
-from bin_console.actor import Actor  # noqa: E402
-from bin_console.alerts import alert_progress, create_alert  # noqa: E402
+from bin_console.alerts.service import alert_progress, create_alert  # noqa: E402
 from bin_console.channels.email.driver import EmailSender  # noqa: E402
 from bin_console.channels.email.message import build_message  # noqa: E402
 from bin_console.channels.email.smtp_link import wire_bytes  # noqa: E402
+from bin_console.trust.actor import Actor  # noqa: E402
 
 _SIM_CODE = """
 import json, sys
-from bin_console.smtp_sim import SmtpSim
+from bin_console.training.smtp_sim import SmtpSim
 sim = SmtpSim(keep=True)
 sim.start()
 print(sim.port, flush=True)

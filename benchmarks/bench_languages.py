@@ -26,8 +26,9 @@ from bin_console.data.keys import fold
 from bin_console.data.models import Member, Network, PoliceZone, utcnow
 from bin_console.data.schema import upgrade
 
-from bin_console import alerts, outbox
-from bin_console.actor import Actor
+from bin_console.alerts import outbox
+from bin_console.alerts import service as alerts
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="bench", host="bench")
 LANGS = ("nl", "fr", "de", "en")

@@ -43,7 +43,7 @@ from bin_console.data.schema import upgrade  # noqa: E402
 # and every round trip waits for a GIL switch (5 ms), which measures Python, not the sender.
 _SIM_CODE = """
 import sys
-from bin_console.smsc_sim import SmscSim
+from bin_console.training.smsc_sim import SmscSim
 sim = SmscSim(latency_ms=float(sys.argv[1]), throttle_tps=float(sys.argv[2]), receipts=False)
 sim.start()
 print(sim.port, flush=True)

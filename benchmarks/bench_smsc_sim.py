@@ -15,7 +15,7 @@ import smpplib.client
 
 
 def _serve(port_q, stop_ev, receipts: bool) -> None:
-    from bin_console.smsc_sim import SmscSim
+    from bin_console.training.smsc_sim import SmscSim
 
     sim = SmscSim(receipts=receipts)
     sim.start()

@@ -108,7 +108,7 @@ def paced_keys(con: PtyConsole, keys: bytes) -> tuple[list[int], float, float]:
 
 
 def run(idle_s: float, ssh: bool, blink: str, trace: bool, term: str) -> dict[str, object]:
-    from bin_console.smsc_sim import SmscSim
+    from bin_console.training.smsc_sim import SmscSim
 
     folder = temp_folder("bench-bytes-")
     sim = SmscSim("127.0.0.1", 0)

@@ -187,7 +187,7 @@ def build_national(path: Path, seed: int = 7) -> int:
 
 
 def cold_start(db_path: Path, runs: int) -> list[float]:
-    from bin_console.smsc_sim import SmscSim
+    from bin_console.training.smsc_sim import SmscSim
 
     if not shutil.which("tmux"):
         print("cold start: tmux not installed, skipped")

@@ -1,3 +1,3 @@
-from bin_console.cli import main
+from bin_console.cli.dispatch import main
 
 raise SystemExit(main())

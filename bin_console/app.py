@@ -45,36 +45,36 @@ from textual.theme import Theme
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from . import alerts
-from .actor import Actor
-from .config import ConfigError, Settings
-from .readiness import Readiness
-from .reminders import due_reminders
-from .screens.alert_draft import AlertDraft
-from .screens.base import BaseScreen
-from .screens.compose import ComposeScreen
-from .screens.confirm import ConfirmActionModal, ConfirmSendModal
-from .screens.help import HelpScreen
-from .screens.history import HistoryScreen
-from .screens.import_report import ImportPathModal, ImportReportScreen
-from .screens.inbox import InboxScreen
-from .screens.keys import help_line, key_label, own_bindings
-from .screens.member_form import MemberFormModal
-from .screens.members import MembersScreen
-from .screens.messages import AlertNotCreated, AlertQueued
-from .screens.monitor import MonitorScreen
-from .screens.network import NetworkScreen
-from .screens.networks import NetworksScreen
-from .screens.quit_confirm import QuitConfirmModal
-from .screens.target import NetworkRef
-from .screens.target_picker import TargetPickerModal
-from .screens.template_picker import TemplatePickerModal
-from .screens.textual_compat import raise_screen
-from .textsafe import clean
+from bin_console.alerts import service as alerts
+from bin_console.alerts.reminders import due_reminders
+from bin_console.config import ConfigError, Settings
+from bin_console.screens.alert_draft import AlertDraft
+from bin_console.screens.base import BaseScreen
+from bin_console.screens.compose import ComposeScreen
+from bin_console.screens.confirm import ConfirmActionModal, ConfirmSendModal
+from bin_console.screens.help import HelpScreen
+from bin_console.screens.history import HistoryScreen
+from bin_console.screens.import_report import ImportPathModal, ImportReportScreen
+from bin_console.screens.inbox import InboxScreen
+from bin_console.screens.keys import help_line, key_label, own_bindings
+from bin_console.screens.member_form import MemberFormModal
+from bin_console.screens.members import MembersScreen
+from bin_console.screens.messages import AlertNotCreated, AlertQueued
+from bin_console.screens.monitor import MonitorScreen
+from bin_console.screens.network import NetworkScreen
+from bin_console.screens.networks import NetworksScreen
+from bin_console.screens.quit_confirm import QuitConfirmModal
+from bin_console.screens.target import NetworkRef
+from bin_console.screens.target_picker import TargetPickerModal
+from bin_console.screens.template_picker import TemplatePickerModal
+from bin_console.screens.textual_compat import raise_screen
+from bin_console.trust.actor import Actor
+from bin_console.trust.readiness import Readiness
+from bin_console.trust.textsafe import clean
 
 if TYPE_CHECKING:
-    from .data.engine import Database
-    from .sender import SenderRunner
+    from bin_console.channels.smpp.sender import SenderRunner
+    from bin_console.data.engine import Database
 
 log = logging.getLogger(__name__)
 

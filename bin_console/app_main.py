@@ -14,8 +14,8 @@ import logging
 import sys
 from typing import Any
 
-from .config import ConfigError, Settings
-from .terminal import cursor_blink_wanted
+from bin_console.config import ConfigError, Settings
+from bin_console.terminal import cursor_blink_wanted
 
 EX_CONFIG = 78
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def build_sender(db: Any, settings: Settings) -> tuple[Any, Any]:
 
     sms_block is None when SMS can be sent, else the readiness.Readiness saying why not and the fix.
     """
-    from .readiness import smpp_password
-    from .sender import SenderRunner
+    from bin_console.channels.smpp.sender import SenderRunner
+    from bin_console.trust.readiness import smpp_password
 
     readiness, password = smpp_password(settings)
     if not readiness.ok:
@@ -54,7 +54,7 @@ def build_sender(db: Any, settings: Settings) -> tuple[Any, Any]:
 def run_console(
     settings: Settings, db: Any, *, sender: Any = None, sms_block: Any = None, email_block: Any = None
 ) -> int:
-    from .app import BinConsoleApp
+    from bin_console.app import BinConsoleApp
 
     app = BinConsoleApp(
         settings, db, sender=sender, training=settings.smpp.training, sms_block=sms_block, email_block=email_block
@@ -68,9 +68,9 @@ def run_console(
 
 
 def cmd_console(args: Any, settings: Settings) -> int:
-    from .app import check_keymap
-    from .data.schema import SchemaError
-    from .runtime import create_database_if_missing, open_db
+    from bin_console.app import check_keymap
+    from bin_console.cli.runtime import create_database_if_missing, open_db
+    from bin_console.data.schema import SchemaError
 
     settings = apply_console_options(args, settings)
     try:
@@ -88,7 +88,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
         return _fail(f"cannot open database: {type(exc).__name__}: {exc}")
     try:
         sender, sms_block = build_sender(db, settings)
-        from .channels.email.service import start_email_channel
+        from bin_console.channels.email.service import start_email_channel
 
         # the e-mail sender (and reply reader) run beside the SMS sender, in their own threads; like
         # SMS, a missing mail password is no reason not to open the console: the status line says it
@@ -97,7 +97,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
         if email_block is not None:
             log.warning("%s", email_block.sentence())
         try:
-            from .logsetup import configure_logging
+            from bin_console.trust.logsetup import configure_logging
 
             configure_logging(settings, to_file=True)
         except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working

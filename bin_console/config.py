@@ -5,7 +5,7 @@ Resolution: config file from ``--config``, else ``$BIN_CONSOLE_CONFIG``, else
 else ``[database] url`` in the file, else SQLite in the platform data dir.
 
 Secrets are never read from here: a ``password`` key in ``[smpp]`` or ``[smtp]`` is refused
-(see bin_console/credentials.py for where they live).
+(see bin_console/trust/credentials.py for where they live).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .i18n import LANGUAGES
+from bin_console.i18n import LANGUAGES
 
 APP_NAME = "bin-console"
 APP_AUTHOR = False  # no vendor folder on Windows/macOS

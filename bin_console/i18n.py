@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from bin_console.config import Settings
 
 DOMAIN = "bin_console"
 LOCALE_DIR = Path(__file__).parent / "locale"

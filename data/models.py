@@ -250,7 +250,7 @@ class Alert(SQLModel, table=True):
     cancelled_by: str | None = Field(default=None, max_length=64)
     # a closing message ("all clear") for an earlier alert: it went to that alert's members
     follow_up_of: int | None = Field(default=None, foreign_key="alert.id", index=True, ondelete="SET NULL")
-    # the dispatcher said no closing message is due (bin_console/reminders.py)
+    # the dispatcher said no closing message is due (bin_console/alerts/reminders.py)
     reminder_dismissed_at: datetime | None = None
     reminder_dismissed_by: str | None = Field(default=None, max_length=64)
 
@@ -426,7 +426,7 @@ class SenderStatus(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Append-only, hash-chained record of who did what (see bin_console/audit.py)."""
+    """Append-only, hash-chained record of who did what (see bin_console/trust/audit.py)."""
 
     __tablename__ = "audit_entry"
 

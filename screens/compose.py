@@ -28,9 +28,11 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
-from bin_console import alerts, encoding, labels
-from bin_console.textsafe import clean
-from bin_console.validation import check_alert_text
+from bin_console import labels
+from bin_console.alerts import service as alerts
+from bin_console.channels.smpp import encoding
+from bin_console.directory.validation import check_alert_text
+from bin_console.trust.textsafe import clean
 
 from .alert_draft import AlertDraft
 from .base import BaseScreen

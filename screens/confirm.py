@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from bin_console.textsafe import safe_text
+from bin_console.trust.textsafe import safe_text
 
 from .base import BaseModal
 

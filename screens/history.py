@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from bin_console import alerts
-from bin_console.textsafe import safe_text
+from bin_console.alerts import service as alerts
+from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
 

@@ -14,13 +14,13 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
-from bin_console.import_report import ImportReport
-from bin_console.textsafe import clean, safe_text
+from bin_console.directory.import_report import ImportReport
+from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseModal, BaseScreen
 
 if TYPE_CHECKING:
-    from bin_console.importer import ImportReport
+    from bin_console.directory.importer import ImportReport
 
 
 class NoSuchFile(Exception):
@@ -28,7 +28,7 @@ class NoSuchFile(Exception):
 
 
 def run_import(db: Any, path: str, network_id: int) -> ImportReport:
-    from bin_console.importer import import_members
+    from bin_console.directory.importer import import_members
 
     file = Path(path).expanduser()
     if not file.is_file():

@@ -17,8 +17,9 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from bin_console import alerts, labels
-from bin_console.textsafe import clean, safe_text
+from bin_console import labels
+from bin_console.alerts import service as alerts
+from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseScreen
 

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from bin_console.textsafe import clean, safe_text
+from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseModal
 from .confirm import ConfirmActionModal
@@ -47,7 +47,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
 
 
 def save_member(db: Any, network_id: int, member_id: int | None, data: dict[str, Any], actor: Any) -> int:
-    from bin_console import directory
+    from bin_console.directory import service as directory
 
     if member_id is None:
         return directory.add_member(db, network_id, data, actor)
@@ -191,7 +191,7 @@ class MemberFormModal(BaseModal):
         )
 
     def _failed(self, exc: BaseException) -> None:
-        from bin_console.validation import DuplicateMemberError, ValidationError
+        from bin_console.directory.validation import DuplicateMemberError, ValidationError
 
         self._saving = False
         if not self.is_attached:

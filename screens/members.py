@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
-from bin_console.textsafe import clean, safe_text
+from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseScreen
 from .target import NetworkRef, target_text
@@ -54,7 +54,7 @@ def fetch_page(db: Any, network_id: int, req: PageRequest) -> PageResult:
 
 
 def mask(number: str | None) -> str:
-    from bin_console.alerts import mask_phone
+    from bin_console.alerts.service import mask_phone
 
     return mask_phone(number)
 
@@ -69,7 +69,7 @@ def member_cells(row: Any, *, reveal: bool) -> list[Text]:
 
 
 def audit_reveal(db: Any, actor: Any, network_id: int, rows: int) -> None:
-    from bin_console import audit
+    from bin_console.trust import audit
 
     with db.write() as session:
         audit.append(session, actor, "member.phones_revealed", f"network:{network_id}", {"rows": rows})
@@ -98,7 +98,7 @@ def load_member(db: Any, member_id: int) -> dict[str, Any] | None:
 
 
 def deactivate(db: Any, member_id: int, actor: Any) -> int:
-    from bin_console.directory import deactivate_member
+    from bin_console.directory.service import deactivate_member
 
     deactivate_member(db, member_id, actor)
     return member_id

@@ -22,8 +22,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from bin_console import alerts
-from bin_console.textsafe import safe_text
+from bin_console.alerts import service as alerts
+from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
 from .confirm import ConfirmActionModal

@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from bin_console import labels
 from bin_console.labels import kind_label
-from bin_console.textsafe import safe_text
+from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
 from .target import NetworkRef

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from bin_console.labels import kind_label
-from bin_console.textsafe import clean, safe_text
+from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseScreen
 from .target import NetworkRef

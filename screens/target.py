@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from bin_console.textsafe import safe_text
+from bin_console.trust.textsafe import safe_text
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bin_console.labels import kind_label
-from bin_console.textsafe import safe_text
+from bin_console.trust.textsafe import safe_text
 
 from .base import BaseModal
 

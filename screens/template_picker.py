@@ -19,8 +19,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from bin_console import alerts
-from bin_console.textsafe import safe_text
+from bin_console.alerts import service as alerts
+from bin_console.trust.textsafe import safe_text
 
 from .base import BaseModal
 

@@ -30,10 +30,10 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from bin_console.app import BinConsoleApp
+from bin_console.channels.smpp.sender import SenderRunner
+from bin_console.cli.demo import SIM_UNDELIVERABLE, create_demo_db
 from bin_console.config import Settings
-from bin_console.demo import SIM_UNDELIVERABLE, create_demo_db
-from bin_console.sender import SenderRunner
-from bin_console.smsc_sim import SmscSim
+from bin_console.training.smsc_sim import SmscSim
 
 SIZE = (80, 24)
 STREET = "kerkstraat"

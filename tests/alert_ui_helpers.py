@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from textual.worker import WorkerCancelled
 from ui_helpers import target_ids
 
-from bin_console.actor import Actor
+from bin_console.trust.actor import Actor
 
 __all__ = ["target_ids"]  # re-exported: the alert tests read the target the same way
 

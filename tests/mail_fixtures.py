@@ -1,6 +1,6 @@
 """pytest plugin: real mail servers on loopback, each stopped after its test even when it fails.
 
-- ``smtp_sim_factory(**options)``: started ``bin_console.smtp_sim.SmtpSim`` (aiosmtpd) relays with
+- ``smtp_sim_factory(**options)``: started ``bin_console.training.smtp_sim.SmtpSim`` (aiosmtpd) relays with
   faults (greylist, reject, drop_at, stall_at/stall_s); ``smtp_sim``: one with default options.
 - ``dovecot``: Debian's Dovecot IMAP server from a private config on a free loopback port, one
   mailbox ``bin`` (password ``DOVECOT_PASSWORD``); skips with the reason where dovecot is not
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bin_console.smtp_sim import SmtpSim
+from bin_console.training.smtp_sim import SmtpSim
 
 DOVECOT_USER = "bin"
 DOVECOT_PASSWORD = "imap-test-password-1"

@@ -9,10 +9,10 @@ from bin_console.data.keys import fold
 from bin_console.data.models import Delivery, Member, Network, PoliceZone
 from sqlalchemy import func, select, text
 
-from bin_console.actor import Actor
-from bin_console.alerts import create_alert
+from bin_console.alerts.service import create_alert
+from bin_console.channels.smpp.sender import SenderRunner
 from bin_console.config import SmppSettings
-from bin_console.sender import SenderRunner
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="tester", host="test")
 

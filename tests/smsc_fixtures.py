@@ -1,7 +1,7 @@
 """pytest plugin: SMSC peers on loopback (the training SMSC, and a non-smpplib one). Owner: encoding/SMSC.
 
 Fixtures:
-- ``smsc``: a started ``bin_console.smsc_sim.SmscSim`` on a free port (default options), stopped after.
+- ``smsc``: a started ``bin_console.training.smsc_sim.SmscSim`` on a free port (default options), stopped after.
 - ``smsc_factory(**options)``: start more, or differently configured, simulators; all stopped after.
 - ``node_smsc``: the Node SMSC of tests/interop (npm ``smpp`` server), a ``NodeSmsc`` with ``.port``
   and ``.submits()`` (the JSON lines it logged). Skips when node or tests/interop/node_modules is
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bin_console.smsc_sim import SmscSim
+from bin_console.training.smsc_sim import SmscSim
 
 INTEROP_DIR = Path(__file__).parent / "interop"
 

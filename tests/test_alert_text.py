@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from test_ui_compose import open_compose
 from textual.widgets import TextArea
 
-from bin_console import alerts
-from bin_console.actor import Actor
-from bin_console.validation import check_alert_text
+from bin_console.alerts import service as alerts
+from bin_console.directory.validation import check_alert_text
+from bin_console.trust.actor import Actor
 
 HOSTILE = {
     "osc-title": "Inbraak\x1b]0;owned\x07 Kerkstraat",

@@ -21,8 +21,9 @@ from bin_console.data.models import (
 )
 from sqlalchemy import func, insert, select, update
 
-from bin_console import alerts, audit
-from bin_console.actor import Actor
+from bin_console.alerts import service as alerts
+from bin_console.trust import audit
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101", login_uid=1001)
 

@@ -7,9 +7,9 @@ import threading
 from bin_console.data.models import AuditEntry
 from sqlalchemy import delete, update
 
-from bin_console import audit
-from bin_console.actor import Actor
-from bin_console.cli import main
+from bin_console.cli.dispatch import main
+from bin_console.trust import audit
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="disp1", ssh_client="10.0.0.5", host="console-1", login_uid=1001)
 

@@ -8,7 +8,8 @@ import os
 import pytest
 from bin_console.data.engine import Database
 
-from bin_console import __version__, cli
+from bin_console import __version__
+from bin_console.cli import dispatch as cli
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +77,7 @@ def test_implemented_commands_resolve_to_functions():
             missing_modules.append(module_name)
             continue
         assert callable(getattr(module, func_name, None)), f"{key}: {target} is not defined"
-    assert "bin_console.demo" not in missing_modules and "bin_console.db_cli" not in missing_modules
+    assert "bin_console.cli.demo" not in missing_modules and "bin_console.cli.db" not in missing_modules
 
 
 def test_db_current_then_upgrade_then_current(tmp_path, capsys):
@@ -116,15 +117,26 @@ def test_bad_config_exits_78_before_any_command_runs(tmp_path, capsys):
 
 # Modules of the command line and start-up: they read the typed Settings and the parsed arguments
 # directly; a getattr(..., default) there would be a second, silent copy of a default.
-TYPED_MODULES = ["cli", "config", "runtime", "db_cli", "credentials", "demo", "send_cli", "exporter", "app_main"]
+TYPED_MODULES = [
+    "cli.dispatch",
+    "config",
+    "cli.runtime",
+    "cli.db",
+    "trust.credentials",
+    "cli.demo",
+    "cli.send",
+    "directory.exporter",
+    "app_main",
+]
 
 
 @pytest.mark.parametrize("module", TYPED_MODULES)
 def test_settings_and_arguments_are_read_as_typed_attributes(module):
+    import importlib
     import re
     from pathlib import Path
 
-    source = (Path(cli.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
+    source = Path(importlib.import_module(f"bin_console.{module}").__file__).read_text(encoding="utf-8")
     guesses = re.findall(r"getattr\((?:settings|args|self\.settings|s)\b[^)]*\)", source)
     assert guesses == []
 

@@ -10,10 +10,10 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 
-from bin_console import credentials
-from bin_console.cli import main
+from bin_console.cli.dispatch import main
 from bin_console.config import Settings
-from bin_console.credentials import CredentialStoreUnavailable, Secret, SecretMissing, get_secret
+from bin_console.trust import credentials
+from bin_console.trust.credentials import CredentialStoreUnavailable, Secret, SecretMissing, get_secret
 
 CANARY = "Zq7!kP2x"
 
@@ -184,7 +184,7 @@ def test_cli_exits_78_without_secure_store(fresh_keyring, monkeypatch, capsys):
 
 
 def test_passwords_too_short_to_redact_are_refused(allow_test_keyring):
-    from bin_console.logsetup import MIN_SECRET_LEN
+    from bin_console.trust.logsetup import MIN_SECRET_LEN
 
     for service in ("smpp", "smtp"):
         with pytest.raises(ValueError, match=f"shorter than {MIN_SECRET_LEN}"):

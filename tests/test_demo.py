@@ -16,9 +16,9 @@ from bin_console.data.schema import is_current
 from bin_console.data.templates import load_templates, seed_templates
 from sqlalchemy import func, select
 
-from bin_console import cli
-from bin_console.encoding import analyse
-from bin_console.textsafe import has_control_chars
+from bin_console.channels.smpp.encoding import analyse
+from bin_console.cli import dispatch as cli
+from bin_console.trust.textsafe import has_control_chars
 
 TEMPLATE_KEYS = {"suspect_foot", "suspect_vehicle", "burglary", "missing_person", "all_clear", "prevention"}
 # A long-ish but ordinary filling: the urgent texts must still fit one GSM-7 SMS with it.
@@ -301,7 +301,7 @@ def test_demo_no_ui_needs_a_path(tmp_path, monkeypatch, capsys):
 def test_demo_command_runs_the_console_against_the_training_smsc(tmp_path, monkeypatch, capsys):
     """The console itself is replaced (it needs a terminal); the training SMSC is the real one."""
     app_main = pytest.importorskip("bin_console.app_main")
-    pytest.importorskip("bin_console.smsc_sim")
+    pytest.importorskip("bin_console.training.smsc_sim")
     seen = {}
 
     def fake_run_console(settings, db, *, sender=None, sms_block=None, email_block=None):

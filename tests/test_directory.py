@@ -7,9 +7,8 @@ from bin_console.data.models import Member, Network, PoliceZone, SearchTerm
 from bin_console.data.networks import find_network, network_summary
 from sqlalchemy import func, select
 
-from bin_console.actor import Actor
-from bin_console.cli import main
-from bin_console.directory import (
+from bin_console.cli.dispatch import main
+from bin_console.directory.service import (
     DuplicateMemberError,
     ValidationError,
     add_member,
@@ -19,6 +18,7 @@ from bin_console.directory import (
     update_member,
     update_network,
 )
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="tester")
 

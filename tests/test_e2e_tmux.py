@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tmux_driver import TmuxDriver, have_tmux
 
-from bin_console.smsc_sim import SmscSim
+from bin_console.training.smsc_sim import SmscSim
 
 pytestmark = [
     pytest.mark.e2e,

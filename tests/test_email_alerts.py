@@ -11,9 +11,9 @@ from mail_fixtures import email_of, make_email_network, smtp_settings
 from sqlalchemy import select, update
 from test_email_send import ACTOR, _run
 
-from bin_console import alerts
+from bin_console.alerts import service as alerts
 from bin_console.channels.email.eta import email_eta
-from bin_console.cli import main
+from bin_console.cli.dispatch import main
 from bin_console.config import ConfigError, SmtpSettings, load_settings
 
 

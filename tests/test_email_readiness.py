@@ -17,8 +17,8 @@ from bin_console import app_main
 from bin_console.channels.email.driver import EmailSender
 from bin_console.channels.email.service import smtp_password, start_email_channel
 from bin_console.config import Settings
-from bin_console.credentials import Secret, set_secret
-from bin_console.readiness import Readiness
+from bin_console.trust.credentials import Secret, set_secret
+from bin_console.trust.readiness import Readiness
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_the_training_mail_server_needs_no_password_and_its_sender_starts(sqlite
 
 
 def test_the_console_opens_with_email_blocked(sqlite_db, no_systemd, monkeypatch, tmp_path):
-    from bin_console.cli import main
+    from bin_console.cli.dispatch import main
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

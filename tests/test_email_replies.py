@@ -9,11 +9,11 @@ from mail_fixtures import email_of, make_email_network, smtp_settings, wait_unti
 from sqlalchemy import select, update
 from test_email_send import _run
 
-from bin_console.actor import Actor
-from bin_console.alerts import create_alert, list_replies
+from bin_console.alerts.service import create_alert, list_replies
 from bin_console.channels.email.imap_reader import ImapReader
 from bin_console.config import ImapSettings
-from bin_console.credentials import Secret
+from bin_console.trust.actor import Actor
+from bin_console.trust.credentials import Secret
 
 ACTOR = Actor(os_user="tester", host="test")
 

@@ -8,9 +8,9 @@ from bin_console.data.models import Delivery, SenderStatus
 from mail_fixtures import email_of, make_email_network, smtp_settings, wait_until
 from sqlalchemy import select
 
-from bin_console.actor import Actor
-from bin_console.alerts import alert_progress, create_alert
+from bin_console.alerts.service import alert_progress, create_alert
 from bin_console.channels.email.driver import EmailSender
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="tester", host="test")
 

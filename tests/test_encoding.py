@@ -1,10 +1,10 @@
-"""GSM 03.38 / UCS-2 encoding, splitting and decoding (bin_console.encoding)."""
+"""GSM 03.38 / UCS-2 encoding, splitting and decoding (bin_console.channels.smpp.encoding)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bin_console.encoding import (
+from bin_console.channels.smpp.encoding import (
     ConcatInfo,
     EncodedSms,
     add_udh,

@@ -11,9 +11,9 @@ import pytest
 from bin_console.data.models import Member, Network, PoliceZone
 from sqlalchemy import select
 
-from bin_console.cli import main
-from bin_console.exporter import export_members, safe_cell
-from bin_console.importer import import_members
+from bin_console.cli.dispatch import main
+from bin_console.directory.exporter import export_members, safe_cell
+from bin_console.directory.importer import import_members
 
 FIELDS = ("name", "mobile", "landline", "email", "street", "house_number", "postcode", "municipality", "language")
 FIELDS += ("role", "status", "consent_date", "sms_opt_out", "email_opt_out")

@@ -12,7 +12,7 @@ from bin_console.data.schema import current_revision, head_revision, upgrade
 from cli_subprocess import run_bin
 from test_schema import GOOD, _migrations_with
 
-from bin_console import cli
+from bin_console.cli import dispatch as cli
 
 READ_ONLY = [
     ["networks", "search", "kerk"],

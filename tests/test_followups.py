@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 from test_alerts import ACTOR, add_members
 from test_languages import FR, NL, mixed_network
 
-from bin_console import alerts
-from bin_console.cli import main
-from bin_console.reminders import due_reminders
+from bin_console.alerts import service as alerts
+from bin_console.alerts.reminders import due_reminders
+from bin_console.cli.dispatch import main
 
 VALUES = {"time": "22:40", "street": "Kerkstraat", "municipality": "Brussel"}
 

@@ -9,9 +9,9 @@ from bin_console.data.models import Member, Network, NetworkStreet, PoliceZone
 from bin_console.data.networks import search_networks
 from sqlalchemy import func, select
 
-from bin_console import importer, importer_networks, tabular
-from bin_console.cli import main
-from bin_console.importer import import_members, import_networks
+from bin_console.cli.dispatch import main
+from bin_console.directory import importer, importer_networks, tabular
+from bin_console.directory.importer import import_members, import_networks
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from bin_console.data.models import Member, Network, PoliceZone
 from sqlalchemy import select
 
-from bin_console import tabular
-from bin_console.importer import import_members
+from bin_console.directory import tabular
+from bin_console.directory.importer import import_members
 
 
 @pytest.fixture

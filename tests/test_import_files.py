@@ -10,8 +10,8 @@ import pytest
 from bin_console.data.models import Member, Network, PoliceZone
 from sqlalchemy import select
 
-from bin_console import tabular
-from bin_console.importer import import_members
+from bin_console.directory import tabular
+from bin_console.directory.importer import import_members
 
 
 @pytest.fixture
@@ -131,9 +131,9 @@ def test_csv_row_with_more_cells_than_header_is_rejected(db, network_id, tmp_pat
 
 
 def test_export_guard_stripped_from_any_cell(db, network_id, tmp_path):
-    from bin_console.actor import Actor
-    from bin_console.directory import add_member
-    from bin_console.exporter import export_members
+    from bin_console.directory.exporter import export_members
+    from bin_console.directory.service import add_member
+    from bin_console.trust.actor import Actor
 
     add_member(db, network_id, {"name": "Jan", "mobile": "0475111111", "email": "-jan@example.be"}, Actor("t"))
     add_member(db, network_id, {"name": "An", "email": "+an@example.be"}, Actor("t"))

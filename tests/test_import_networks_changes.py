@@ -10,10 +10,10 @@ import pytest
 from bin_console.data.models import AuditEntry, Network, NetworkStreet, PoliceZone, SearchTerm
 from sqlalchemy import insert, select
 
-from bin_console import importer_networks
-from bin_console.cli import main
-from bin_console.import_report import FieldChange, NetworkChange
-from bin_console.importer import import_networks
+from bin_console.cli.dispatch import main
+from bin_console.directory import importer_networks
+from bin_console.directory.import_report import FieldChange, NetworkChange
+from bin_console.directory.importer import import_networks
 
 
 def _seed(db, *zones: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bin_console.screens.import_report import report_text
 
-from bin_console.import_report import FieldChange, ImportReport, NetworkChange, RowError
+from bin_console.directory.import_report import FieldChange, ImportReport, NetworkChange, RowError
 
 
 def test_network_report_lists_changes_and_shows_names_literally():

@@ -27,9 +27,9 @@ PACKAGES = {
 }
 UI_MODULES = {"bin_console.app", "bin_console.app_main"}
 # Entry points may start the console (import app_main lazily), never Textual itself.
-ENTRY_POINTS = {"bin_console.cli", "bin_console.demo"}
+ENTRY_POINTS = {"bin_console.cli.dispatch", "bin_console.cli.demo"}
 # Leaf utilities with no project imports, usable from every layer.
-LEAF_UTILITIES = {"bin_console.textsafe"}
+LEAF_UTILITIES = {"bin_console.trust", "bin_console.trust.textsafe"}  # trust: a docstring-only package
 
 
 def _modules() -> dict[str, Path]:
@@ -80,22 +80,28 @@ def _is_ui(name: str) -> bool:
 
 
 SERVICES = [
-    "bin_console.directory",
-    "bin_console.importer",
-    "bin_console.exporter",
-    "bin_console.alerts",
-    "bin_console.outbox",
+    "bin_console.directory.service",
+    "bin_console.directory.importer",
+    "bin_console.directory.exporter",
+    "bin_console.alerts.service",
+    "bin_console.alerts.outbox",
     "bin_console.channels",
-    "bin_console.sender",
-    "bin_console.send_cli",
-    "bin_console.credentials",
-    "bin_console.audit",
+    "bin_console.channels.smpp.sender",
+    "bin_console.cli.send",
+    "bin_console.trust.credentials",
+    "bin_console.trust.audit",
 ]
 
 
 def test_rules_see_the_whole_tree():
     mods = _modules()
-    for expected in ("bin_console.cli", "bin_console.data.models", "bin_console.app", "bin_console.screens.networks"):
+    expected_modules = (
+        "bin_console.cli.dispatch",
+        "bin_console.data.models",
+        "bin_console.app",
+        "bin_console.screens.networks",
+    )
+    for expected in expected_modules:
         assert expected in mods
 
 

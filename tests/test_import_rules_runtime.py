@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-MODULES = ["bin_console.data", "bin_console.alerts", "bin_console.sender", "bin_console.cli"]
+MODULES = [
+    "bin_console.data",
+    "bin_console.alerts.service",
+    "bin_console.channels.smpp.sender",
+    "bin_console.cli.dispatch",
+]
 
 
 @pytest.mark.parametrize("module", MODULES)

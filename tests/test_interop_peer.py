@@ -8,7 +8,7 @@ import time
 
 import smpplib.client
 
-from bin_console.encoding import add_udh, decode, encode, split_udh
+from bin_console.channels.smpp.encoding import add_udh, decode, encode, split_udh
 
 
 def _client(port: int):

@@ -10,9 +10,10 @@ from bin_console.data.templates import seed_templates
 from sqlalchemy import select, update
 from test_alerts import ACTOR, add_members, make_network
 
-from bin_console import alerts, outbox
-from bin_console.cli import main
-from bin_console.importer import import_networks
+from bin_console.alerts import outbox
+from bin_console.alerts import service as alerts
+from bin_console.cli.dispatch import main
+from bin_console.directory.importer import import_networks
 
 NL = "Inbraak in de Kerkstraat. Bel 101."
 FR = "Cambriolage rue de l'Eglise. Appelez le 101."

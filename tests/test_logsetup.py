@@ -12,9 +12,9 @@ import time
 import pytest
 import smpplib.client
 
-from bin_console import logsetup
 from bin_console.config import Settings
-from bin_console.credentials import Secret, get_secret
+from bin_console.trust import logsetup
+from bin_console.trust.credentials import Secret, get_secret
 
 CANARY = "Kx9#qW2v"  # 8 characters: a valid SMPP password
 CANARY_HEX = binascii.hexlify(CANARY.encode()).decode()
@@ -82,7 +82,7 @@ def test_canary_never_reaches_log_or_stderr(smsc_factory, restore_logging, tmp_p
     # even a later attempt to turn smpplib's PDU dumps on is caught by the handler filter
     logging.getLogger("smpp.Client.late").setLevel(logging.DEBUG)
     _bind_and_talk(smsc_factory, secret.reveal())
-    log = logging.getLogger("bin_console.sender")
+    log = logging.getLogger("bin_console.channels.smpp.sender")
     log.debug("binding with %s", secret)
     log.debug("oops, raw value %s and hex %s", secret.reveal(), CANARY_HEX)
     try:
@@ -148,13 +148,16 @@ def test_scrub_and_short_values():
     assert logsetup.scrub("abc") == "abc"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("bin_console.sender") is None, reason="bin_console.sender not written yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("bin_console.channels.smpp.sender") is None,
+    reason="bin_console.channels.smpp.sender not written yet",
+)
 def test_canary_through_the_real_sender(smsc_factory, sqlite_db, restore_logging, tmp_path, capfd):
     """The project's own SMPP path (SenderRunner, wire logger) at DEBUG: a bind and a send leak nothing."""
     from test_alerts import ACTOR, add_members, make_network
 
-    from bin_console import alerts
-    from bin_console.sender import SenderRunner
+    from bin_console.alerts import service as alerts
+    from bin_console.channels.smpp.sender import SenderRunner
 
     sim = smsc_factory(system_id="bin01", password=CANARY)
     path = logsetup.configure_logging(None, level=logging.DEBUG, to_stderr=True, directory=tmp_path / "logs")

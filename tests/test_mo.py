@@ -7,10 +7,10 @@ from bin_console.data.models import AuditEntry, Delivery, Member, MoFragment, Re
 from sender_helpers import alert, make_network, mobile
 from sqlalchemy import select
 
-from bin_console import outbox
-from bin_console.alerts import plan_alert
-from bin_console.channels.mo import Concat, accept_fragment, concat_from_pdu, is_stop
-from bin_console.encoding import add_udh, encode
+from bin_console.alerts import outbox
+from bin_console.alerts.service import plan_alert
+from bin_console.channels.smpp.encoding import add_udh, encode
+from bin_console.channels.smpp.mo import Concat, accept_fragment, concat_from_pdu, is_stop
 
 
 @pytest.mark.parametrize(

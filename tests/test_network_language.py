@@ -11,7 +11,7 @@ from bin_console.screens.target import NetworkRef
 from bin_console.screens.template_picker import TemplatePickerModal
 from test_alerts import add_members, make_network
 
-from bin_console.cli import main
+from bin_console.cli.dispatch import main
 
 NL_BODY = "Inbraak in de {street}. Bel 101."
 FR_BODY = "Cambriolage dans la rue {street}. Appelez le 101."

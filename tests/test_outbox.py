@@ -9,8 +9,8 @@ from bin_console.data.models import Alert, Delivery, utcnow
 from sender_helpers import ACTOR, alert, make_network, states, tx
 from sqlalchemy import select, update
 
-from bin_console import outbox
-from bin_console.alerts import cancel_alert
+from bin_console.alerts import outbox
+from bin_console.alerts.service import cancel_alert
 
 
 def test_two_claimers_never_get_the_same_row(db):

@@ -10,7 +10,7 @@ from bin_console.data.models import Delivery, utcnow
 from sender_helpers import alert, make_network, states, tx
 from sqlalchemy import select, update
 
-from bin_console import outbox
+from bin_console.alerts import outbox
 
 
 def _expire_leases(db, *ids: int) -> None:

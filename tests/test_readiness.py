@@ -12,8 +12,8 @@ from textual.widgets import TextArea
 
 from bin_console import app_main
 from bin_console.config import Settings
-from bin_console.credentials import Secret, set_secret
-from bin_console.readiness import Readiness, smpp_password, sms_readiness
+from bin_console.trust.credentials import Secret, set_secret
+from bin_console.trust.readiness import Readiness, smpp_password, sms_readiness
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_password_missing_then_stored(no_systemd, monkeypatch, mem_keyring):
 
 
 def test_console_opens_without_a_keyring_with_sms_blocked(sqlite_db, no_systemd, monkeypatch, tmp_path, capsys):
-    from bin_console.cli import main
+    from bin_console.cli.dispatch import main
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

@@ -7,8 +7,8 @@ from bin_console.data.models import Delivery, DeliveryPart, ReceiptOrphan
 from sender_helpers import alert, make_network, tx
 from sqlalchemy import select
 
-from bin_console import outbox
-from bin_console.channels.receipts import id_variants, is_receipt, normalise_id, parse_receipt
+from bin_console.alerts import outbox
+from bin_console.channels.smpp.receipts import id_variants, is_receipt, normalise_id, parse_receipt
 
 
 def test_normalise_strips_nul_space_case_and_leading_zeros():
@@ -129,7 +129,7 @@ def _open_orphans(db) -> int:
 
 
 def test_several_bad_receipts_in_one_batch_are_stored(db):
-    from bin_console.channels.receipts import Receipt
+    from bin_console.channels.smpp.receipts import Receipt
 
     ids = _claimed(db, 2, "Bad receipts")
     tx(db, outbox.record_acks, "h:me", [outbox.Ack(d, 1, f"M{d}") for d in ids])

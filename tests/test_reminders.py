@@ -14,11 +14,11 @@ from bin_console.widgets.status_line import render_status
 from sqlalchemy import select, text, update
 from test_alerts import ACTOR, add_members, make_network
 
-from bin_console import alerts
+from bin_console.alerts import service as alerts
+from bin_console.alerts.reminders import dismiss_reminder, due_reminders
 from bin_console.app import BinConsoleApp, LinkStatus
-from bin_console.cli import main
+from bin_console.cli.dispatch import main
 from bin_console.config import Settings
-from bin_console.reminders import dismiss_reminder, due_reminders
 
 
 def network(db):

@@ -29,7 +29,8 @@ from bin_console.data.schema import (
 )
 from sqlalchemy import inspect, text
 
-from bin_console import db_cli, runtime
+from bin_console.cli import db as db_cli
+from bin_console.cli import runtime
 from bin_console.config import Settings
 
 BIN = Path(sys.executable).with_name("bin-console")

@@ -7,8 +7,8 @@ from bin_console.data.models import Member, PoliceZone
 from bin_console.data.networks import search_networks
 from sqlalchemy import event
 
-from bin_console.actor import Actor
-from bin_console.directory import add_network, update_network
+from bin_console.directory.service import add_network, update_network
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="tester")
 

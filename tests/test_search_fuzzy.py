@@ -14,9 +14,9 @@ from bin_console.data.networks import search_networks, suggest_networks
 from bin_console.data.schema import alembic_config, upgrade
 from sqlalchemy import func, inspect, select, text
 
-from bin_console.actor import Actor
-from bin_console.cli import main
-from bin_console.directory import add_network, update_network
+from bin_console.cli.dispatch import main
+from bin_console.directory.service import add_network, update_network
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="tester")
 

@@ -14,7 +14,7 @@ CRYPTFILE = "keyrings.cryptfile.cryptfile.CryptFileKeyring"
 CHILD = textwrap.dedent(
     """
     import ctypes
-    from bin_console.credentials import get_secret
+    from bin_console.trust.credentials import get_secret
 
     secret = get_secret("smpp")
     assert secret.reveal() == "s3cr3t!x"

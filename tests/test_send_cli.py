@@ -9,10 +9,10 @@ from bin_console.data.models import Alert, Delivery, MessageTemplate, SenderStat
 from sqlalchemy import func, select, text
 from test_alerts import ACTOR, add_members, make_network
 
-from bin_console import alerts
-from bin_console.cli import main
+from bin_console.alerts import service as alerts
+from bin_console.cli.dispatch import main
 
-HAVE_SENDER = importlib.util.find_spec("bin_console.sender") is not None
+HAVE_SENDER = importlib.util.find_spec("bin_console.channels.smpp.sender") is not None
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_gsm_safe_switches_encoding(seeded, capsys):
 def test_no_secure_keyring_refuses_before_writing(seeded, capsys, monkeypatch):
     db, url = seeded
     if not HAVE_SENDER:
-        pytest.skip("bin_console.sender not written yet")
+        pytest.skip("bin_console.channels.smpp.sender not written yet")
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     import keyring.core
 
@@ -142,10 +142,10 @@ def test_alerts_show_and_list(seeded, capsys):
     assert main(["--db", url, "alerts", "show", "999"]) == 2
 
 
-# --- end to end against the training SMSC (needs bin_console/sender.py) ------------------------
+# --- end to end against the training SMSC (needs bin_console/channels/smpp/sender.py) ------------------------
 
 
-@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.sender not written yet")
+@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.channels.smpp.sender not written yet")
 def test_send_end_to_end_training_smsc(seeded, smsc, tmp_path, capsys, monkeypatch):
     db, url = seeded
     cfg = tmp_path / "config.toml"
@@ -168,7 +168,7 @@ def _training_config(tmp_path, port):
     return str(cfg)
 
 
-@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.sender not written yet")
+@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.channels.smpp.sender not written yet")
 def test_send_exit_1_when_the_smsc_refuses_a_number(seeded, smsc_factory, tmp_path, capsys):
     db, url = seeded
     sim = smsc_factory(fail_destinations=["32470000004"])
@@ -181,7 +181,7 @@ def test_send_exit_1_when_the_smsc_refuses_a_number(seeded, smsc_factory, tmp_pa
     assert sim.messages_for("32470000001") == ["Inbraak"]
 
 
-@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.sender not written yet")
+@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.channels.smpp.sender not written yet")
 def test_send_exit_codes_with_and_without_wait(seeded, smsc_factory, tmp_path, capsys):
     db, url = seeded
     silent = smsc_factory(receipts=False)  # accepts, never sends a receipt
@@ -201,7 +201,7 @@ def test_send_exit_codes_with_and_without_wait(seeded, smsc_factory, tmp_path, c
     assert "undeliverable" in out
 
 
-@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.sender not written yet")
+@pytest.mark.skipif(not HAVE_SENDER, reason="bin_console.channels.smpp.sender not written yet")
 def test_missing_smpp_password_refuses_before_writing(seeded, capsys, monkeypatch, mem_keyring):
     db, url = seeded
     monkeypatch.setenv("BIN_CONSOLE_ALLOW_TEST_KEYRING", "1")

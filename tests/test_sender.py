@@ -7,8 +7,8 @@ from bin_console.data.models import Delivery, Member, Reply, SenderStatus
 from sender_helpers import ACTOR, alert, make_network, mobile, open_count, runner, states, tx, wait_until
 from sqlalchemy import select
 
-from bin_console import outbox
-from bin_console.alerts import cancel_alert
+from bin_console.alerts import outbox
+from bin_console.alerts.service import cancel_alert
 
 LONG_GSM = "Politie Zone 5415: verdachte persoon gezien in de Kerkstraat, donkere jas, {richting} station. " * 3
 LONG_UCS2 = "Police: individu suspect près de l'église Saint-Loup, veste foncée — appelez le 101 👮. " * 3

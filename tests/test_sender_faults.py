@@ -8,7 +8,7 @@ from bin_console.data.models import Alert, Delivery, SenderStatus, utcnow
 from sender_helpers import alert, make_network, mobile, open_count, runner, states, wait_until
 from sqlalchemy import select, update
 
-from bin_console.credentials import Secret
+from bin_console.trust.credentials import Secret
 
 LONG = "Dringend: verdachte wagen, grijze bestelwagen, nummerplaat begint met 1-ABC, richting E17. " * 2
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sender_helpers import alert, make_network, mobile, open_count, runner, states, wait_until
 
-from bin_console.encoding import decode, split_udh
+from bin_console.channels.smpp.encoding import decode, split_udh
 
 SMSC_JS = Path(__file__).parent / "interop" / "smsc.js"
 TEXT = "Interop: verdachte persoon in de Stationsstraat, bel 101. " * 3  # 2 GSM-7 parts

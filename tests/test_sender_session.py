@@ -5,10 +5,10 @@ from __future__ import annotations
 from sender_helpers import alert, make_network, runner, states, tx
 from sqlalchemy import select, update
 
-from bin_console import outbox
+from bin_console.alerts import outbox
+from bin_console.alerts.outbox_jobs import Claim
+from bin_console.alerts.outbox_writer import DbWriter
 from bin_console.channels.smpp.deliver_sm import StoreDeliverSm
-from bin_console.outbox_jobs import Claim
-from bin_console.outbox_writer import DbWriter
 
 
 class _DeadLink:

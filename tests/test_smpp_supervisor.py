@@ -7,7 +7,7 @@ import threading
 from sender_helpers import smpp_settings
 
 from bin_console.channels.smpp.supervisor import LinkLost, Supervisor, backoff
-from bin_console.credentials import Secret
+from bin_console.trust.credentials import Secret
 
 
 class Recorder:

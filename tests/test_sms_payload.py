@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bin_console.alerts.outbox import ClaimedRow
 from bin_console.channels.smpp.payload import PartCountMismatch, build
-from bin_console.outbox import ClaimedRow
 
 
 def _row(text: str, parts_total: int, *, ref: int | None = 7, acked: frozenset[int] = frozenset()) -> ClaimedRow:

@@ -19,8 +19,8 @@ import smpplib.client
 import smpplib.exceptions
 from smpplib import smpp
 
-from bin_console.encoding import add_udh, decode, encode, split_udh
-from bin_console.smsc_sim import SmscSim
+from bin_console.channels.smpp.encoding import add_udh, decode, encode, split_udh
+from bin_console.training.smsc_sim import SmscSim
 
 DEST = "32475123456"
 
@@ -602,7 +602,7 @@ def test_training_auto_reply_answers_a_share_of_delivered_messages():
     import smpplib.client
     import smpplib.consts
 
-    from bin_console.smsc_sim import TRAINING_REPLIES, SmscSim
+    from bin_console.training.smsc_sim import TRAINING_REPLIES, SmscSim
 
     got: list[tuple[str, bytes]] = []
     with SmscSim(auto_reply=0.5, auto_reply_delay_s=0.05) as sim:

@@ -25,8 +25,8 @@ from ui_seed import seed
 from bin_console.app import BinConsoleApp, LinkStatus
 from bin_console.app_main import apply_console_options
 from bin_console.config import ConfigError, Settings, load_settings
-from bin_console.smsc_sim import SmscSim
 from bin_console.terminal import cursor_blink_wanted
+from bin_console.training.smsc_sim import SmscSim
 
 IDLE_S = 2.0
 IDLE_BYTES_MAX = 64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 
-from bin_console.textsafe import clean, has_control_chars, safe_text
+from bin_console.trust.textsafe import clean, has_control_chars, safe_text
 
 INVISIBLE = {
     "zero-width space": "\u200b",

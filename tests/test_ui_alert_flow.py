@@ -12,7 +12,7 @@ from bin_console.screens.inbox import InboxScreen
 from bin_console.screens.monitor import MonitorScreen
 from bin_console.widgets.fit_table import FitTable
 
-from bin_console.sender import SenderRunner
+from bin_console.channels.smpp.sender import SenderRunner
 
 
 async def test_search_compose_confirm_monitor_delivered_then_reply(sqlite_db, settings, smsc):

@@ -154,7 +154,7 @@ async def test_high_contrast_theme_is_registered_and_blink_off(seeded):
 
 
 def test_console_refuses_an_old_schema_with_exit_78(tmp_path, capsys):
-    from bin_console.cli import main
+    from bin_console.cli.dispatch import main
 
     (tmp_path / "empty.db").touch()  # exists, no schema (a missing file would be created at head)
     url = f"sqlite:///{tmp_path / 'empty.db'}"
@@ -168,7 +168,7 @@ def test_console_without_secure_keyring_still_opens_with_sms_blocked(sqlite_db, 
 
     started = []
     monkeypatch.setattr(app_main, "run_console", lambda *a, **k: started.append(k["sms_block"]) or 0)
-    from bin_console.cli import main
+    from bin_console.cli.dispatch import main
 
     assert main(["--db", str(sqlite_db.url), "console"]) == 0
     assert started and started[0] is not None and not started[0].ok
@@ -198,8 +198,8 @@ async def test_ctrl_p_opens_the_palette(seeded):
 
 
 async def test_embedded_sender_binds_to_the_training_smsc_and_stops_on_exit(seeded, smsc):
+    from bin_console.channels.smpp.sender import SenderRunner
     from bin_console.config import SmppSettings
-    from bin_console.sender import SenderRunner
 
     smpp = SmppSettings(host="127.0.0.1", port=smsc.port, training=True)
     sender = SenderRunner(seeded, smpp, password=None)

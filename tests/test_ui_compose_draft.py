@@ -12,7 +12,7 @@ from bin_console.screens.compose import ComposeScreen
 from bin_console.screens.confirm import ConfirmSendModal
 from bin_console.screens.monitor import MonitorScreen
 
-from bin_console import alerts
+from bin_console.alerts import service as alerts
 
 
 async def test_escape_keeps_the_alert_text_until_the_alert_is_created(sqlite_db, settings):

@@ -10,8 +10,9 @@ from bin_console.screens.monitor import MonitorScreen
 from bin_console.widgets.fit_table import FitTable
 from sqlalchemy import select
 
-from bin_console import alerts, outbox
-from bin_console.actor import Actor
+from bin_console.alerts import outbox
+from bin_console.alerts import service as alerts
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101")
 

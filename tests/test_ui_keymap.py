@@ -53,7 +53,7 @@ def test_an_unknown_binding_id_is_refused_by_name():
 
 
 def test_console_exits_78_on_an_unknown_binding_id_before_opening_anything(tmp_path, capsys):
-    from bin_console.cli import main
+    from bin_console.cli.dispatch import main
 
     cfg = tmp_path / "config.toml"
     cfg.write_text('[keys]\nmonitr = "f10"\n', encoding="utf-8")

@@ -14,7 +14,7 @@ from bin_console.screens.compose import ComposeScreen
 from sqlalchemy import update
 from textual.widgets import Static, TextArea
 
-from bin_console import alerts
+from bin_console.alerts import service as alerts
 
 
 async def test_errors_and_zone_names_are_shown_literally(sqlite_db, settings, monkeypatch):

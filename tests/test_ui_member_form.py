@@ -61,7 +61,7 @@ async def test_a_typed_ahead_y_never_deactivates(sqlite_db, settings):
 
 
 async def test_a_deactivation_is_not_dropped_when_the_screen_is_left(sqlite_db, settings, monkeypatch):
-    from bin_console import directory
+    from bin_console.directory import service as directory
 
     info = seed(sqlite_db)
     gate, entered = threading.Event(), threading.Event()

@@ -10,8 +10,8 @@ from bin_console.widgets.fit_table import FitTable
 from bin_console.widgets.rate_sparkline import spark
 from sqlalchemy import select, update
 
-from bin_console import alerts
-from bin_console.actor import Actor
+from bin_console.alerts import service as alerts
+from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101")
 

@@ -12,7 +12,7 @@ from alert_ui_helpers import (
 from bin_console.screens.inbox import InboxScreen
 from bin_console.screens.monitor import MonitorScreen
 
-from bin_console import alerts
+from bin_console.alerts import service as alerts
 
 
 async def test_polling_screens_are_reused_and_pause_while_covered(sqlite_db, settings):

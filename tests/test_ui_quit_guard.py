@@ -19,7 +19,7 @@ from bin_console.screens.monitor import MonitorScreen
 from bin_console.screens.quit_confirm import QuitConfirmModal
 from ui_helpers import burst
 
-from bin_console import alerts
+from bin_console.alerts import service as alerts
 
 
 async def test_ctrl_q_asks_while_the_confirmed_alert_is_still_being_written(sqlite_db, settings, monkeypatch):

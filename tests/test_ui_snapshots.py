@@ -36,9 +36,10 @@ from textual.widgets import Input, TextArea
 from ui_helpers import make_app, screen_text, settle
 from ui_seed import seed
 
-from bin_console import alerts, outbox
-from bin_console.actor import Actor
-from bin_console.importer import ImportReport, RowError
+from bin_console.alerts import outbox
+from bin_console.alerts import service as alerts
+from bin_console.directory.importer import ImportReport, RowError
+from bin_console.trust.actor import Actor
 
 # (theme, TERM): the VT case runs as on a Linux console, where the App adds its -vt class.
 LOOKS = [

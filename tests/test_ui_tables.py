@@ -23,8 +23,8 @@ from bin_console.widgets.result_list import ResultList
 from rich.text import Text
 from ui_helpers import make_app, screen_text, settle
 
-from bin_console import alerts
-from bin_console.actor import Actor
+from bin_console.alerts import service as alerts
+from bin_console.trust.actor import Actor
 
 LONG_STREET = "Sint-Amands-Dendermondsesteenweg"
 ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101", login_uid=1001)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from bin_console.validation import (
+from bin_console.directory.validation import (
     ValidationError,
     check_kind,
     check_name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from bin_console.textsafe import clean
+from bin_console.trust.textsafe import clean
 
 
 def _char_label(ch: str) -> str:

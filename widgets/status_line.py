@@ -12,7 +12,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from bin_console.textsafe import clean
+from bin_console.trust.textsafe import clean
 
 _LINK_LABEL = {
     "bound": ("SMSC bound", "green"),
@@ -37,7 +37,7 @@ def render_status(status: Any) -> Text:
     if detail:
         out.append(f" ({clean(detail)[:40]})")  # SMSC error text: untrusted
     out.append(f" | queue {getattr(status, 'queue_depth', 0):,}")
-    # urgent alerts whose closing message is due (bin_console/reminders.py); status is None before the App has one
+    # urgent alerts whose closing message is due (alerts/reminders.py); status is None before the App has one
     reminders = getattr(status, "reminders", 0)
     if reminders:
         out.append(" | ")

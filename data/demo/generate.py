@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bin_console.textsafe import clean
+from bin_console.trust.textsafe import clean
 
 from ..engine import Database
 from ..keys import fold

@@ -1,10 +1,10 @@
-"""The e-mail sender: a driver on the outbox port (bin_console/outbox.py), `connections` SMTP sessions.
+"""The e-mail sender: a driver on the outbox port (bin_console/alerts/outbox.py), `connections` SMTP sessions.
 
 Embedded in the console beside the SMS sender, or run by `bin-console sender --channel email`.
 Each session thread loops: claim a small batch with the "on the wire" marker in the claim's own
 commit (``outbox.claim(..., channel="email", mark=True)``), then per message wait for the shared
 pace slot, build it, MAIL/RCPT/DATA over the reused session, and keep the answer. The answers of
-a batch (the port's typed jobs ``Settle`` and ``Release``, bin_console/outbox_jobs.py) are committed
+a batch (the port's typed jobs ``Settle`` and ``Release``, bin_console/alerts/outbox_jobs.py) are committed
 in ONE transaction with the next claim or with the renewal of the rows the session still holds,
 at most every `flush_s` or `batch` answers: on a busy disk every fsync costs more than the SMTP
 exchanges of the batch. So:
@@ -31,15 +31,15 @@ from email.message import Message
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bin_console import outbox
+from bin_console.alerts import outbox
+from bin_console.alerts.outbox_jobs import Claim, Release, RenewLeases, Settle, WriterJob, WriteStatus
 from bin_console.channels.email.message import build_message
 from bin_console.channels.email.pacer import Pacer
 from bin_console.channels.email.smtp_link import Answer, LinkDown, LinkRefused, SmtpLink, wire_bytes
 from bin_console.channels.email.tokens import tokens_for
 from bin_console.config import SmtpSettings
-from bin_console.credentials import Secret
 from bin_console.data.models import utcnow
-from bin_console.outbox_jobs import Claim, Release, RenewLeases, Settle, WriterJob, WriteStatus
+from bin_console.trust.credentials import Secret
 
 log = logging.getLogger("bin_console.email")
 

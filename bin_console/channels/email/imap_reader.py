@@ -16,12 +16,12 @@ from email import message_from_bytes, policy
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bin_console.actor import Actor
+from bin_console.alerts.outbox import new_owner_id
 from bin_console.channels.email.replies import store_email_reply
 from bin_console.config import ImapSettings
-from bin_console.credentials import Secret
 from bin_console.data.models import ImapState, SenderStatus, utcnow
-from bin_console.outbox import new_owner_id
+from bin_console.trust.actor import Actor
+from bin_console.trust.credentials import Secret
 
 log = logging.getLogger("bin_console.email")
 

@@ -16,12 +16,12 @@ from email.utils import parseaddr
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from bin_console import audit
-from bin_console.actor import Actor
 from bin_console.channels.email.message import UNSUBSCRIBE_WORD, parse_message_id
 from bin_console.channels.email.tokens import member_for_token
 from bin_console.data.keys import fold
 from bin_console.data.models import Delivery, Member, Reply
+from bin_console.trust import audit
+from bin_console.trust.actor import Actor
 
 TEXT_MAX = 4000  # a reply is a few lines; a long quoted thread is cut, not stored whole
 # folded first words (data.keys.fold: lower case, no accents)

@@ -1,8 +1,8 @@
 """`bin-console sender [--channel sms|email|both]` and the console's e-mail channel, each with its readiness.
 
-The SMS sender keeps its own loop (bin_console/sender.py: cmd_sender, signals, exit codes); the
+The SMS sender keeps its own loop (bin_console/channels/smpp/sender.py: cmd_sender, signals, exit codes); the
 e-mail sender runs beside it in its own threads and stops when that loop ends. `--channel email`
-runs the e-mail sender alone until SIGTERM/SIGINT. Like SMS (bin_console/readiness.py), a missing
+runs the e-mail sender alone until SIGTERM/SIGINT. Like SMS (bin_console/trust/readiness.py), a missing
 SMTP/IMAP password or keyring never stops the console opening nor the SMS side running: the
 readiness says why e-mail is off and the fix.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from bin_console.channels.email.driver import EmailSender
 from bin_console.config import Settings
-from bin_console.credentials import Secret
-from bin_console.readiness import Readiness, password_readiness
+from bin_console.trust.credentials import Secret
+from bin_console.trust.readiness import Readiness, password_readiness
 
 EX_CONFIG = 78
 SEND_OFF = "E-mail cannot be sent"
@@ -72,14 +72,14 @@ def start_email_channel(db, settings: Settings) -> EmailChannel:  # noqa: ANN001
 
 
 def cmd_sender(args, settings: Settings) -> int:  # noqa: ANN001 - argparse.Namespace
-    from bin_console.runtime import open_db_or_exit
-    from bin_console.sender import cmd_sender as sms_sender
+    from bin_console.channels.smpp.sender import cmd_sender as sms_sender
+    from bin_console.cli.runtime import open_db_or_exit
 
     channel = args.channel
     if channel == "sms":
         return sms_sender(args, settings)
     if channel == "email":
-        from bin_console.logsetup import configure_logging
+        from bin_console.trust.logsetup import configure_logging
 
         configure_logging(settings, to_file=True, to_stderr=True)
     ready, password = smtp_password(settings)

@@ -15,7 +15,7 @@ from email import policy
 from email.message import Message
 
 from bin_console.config import SmtpSettings
-from bin_console.credentials import Secret
+from bin_console.trust.credentials import Secret
 
 
 class LinkDown(Exception):

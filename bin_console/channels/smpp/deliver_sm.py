@@ -14,14 +14,14 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
-from bin_console import outbox
-from bin_console.channels.mo import Concat, accept_fragment, decode_payload
-from bin_console.channels.receipts import Receipt
+from bin_console.alerts import outbox
+from bin_console.alerts.outbox_jobs import WriterJob
+from bin_console.alerts.outbox_writer import connection_lost
+from bin_console.channels.smpp.mo import Concat, accept_fragment, decode_payload
+from bin_console.channels.smpp.receipts import Receipt
 from bin_console.data.models import utcnow
-from bin_console.outbox_jobs import WriterJob
-from bin_console.outbox_writer import connection_lost
 
-log = logging.getLogger("bin_console.sender")
+log = logging.getLogger("bin_console.channels.smpp.sender")
 
 DEAD_AFTER = 3  # refusals of the same deliver_sm before it is stored raw and acknowledged
 

@@ -1,6 +1,6 @@
 """SMS payloads: a claimed outbox row -> the short_message of each part (GSM-7 / UCS-2, UDH).
 
-The persistence layer hands out plain rows (bin_console.outbox.ClaimedRow); building the bytes
+The persistence layer hands out plain rows (bin_console.alerts.outbox.ClaimedRow); building the bytes
 is the SMS channel's job. The part count of a row was fixed at create time from the same
 encoder (alerts.create_alert -> encoding.analyse), and the concatenation reference by the claim.
 """
@@ -11,8 +11,8 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from bin_console.encoding import EncodedSms, add_udh, encode
-from bin_console.outbox import ClaimedRow
+from bin_console.alerts.outbox import ClaimedRow
+from bin_console.channels.smpp.encoding import EncodedSms, add_udh, encode
 
 
 class PartCountMismatch(ValueError):

@@ -19,9 +19,9 @@ import smpplib.exceptions
 
 from bin_console.channels.smpp.link import SmppLink
 from bin_console.channels.smpp.status import BIND_CONFIG, status_meaning
-from bin_console.credentials import Secret
+from bin_console.trust.credentials import Secret
 
-log = logging.getLogger("bin_console.sender")
+log = logging.getLogger("bin_console.channels.smpp.sender")
 
 STABLE_AFTER_S = 30.0  # a session that lasted this long resets the back-off
 

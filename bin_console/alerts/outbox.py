@@ -2,7 +2,7 @@
 
 The public functions below are the port (docs/ARCHITECTURE.md, "Outbox port"). Each takes the
 caller's ``Session`` and never commits: a sender commits the acks, markers, receipts and replies
-of one read loop in ONE transaction (bin_console/outbox_writer.py). Channel-neutral: a claim
+of one read loop in ONE transaction (bin_console/alerts/outbox_writer.py). Channel-neutral: a claim
 returns plain rows (address, text, language, attempts, ...); the SMS channel builds the GSM/UCS-2
 parts and UDH from them (bin_console/channels/smpp/payload.py), the e-mail channel its message.
 
@@ -39,8 +39,8 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
-from bin_console.channels.mo import is_stop
-from bin_console.channels.receipts import Receipt, has_text_id, id_variants, normalise_id
+from bin_console.channels.smpp.mo import is_stop
+from bin_console.channels.smpp.receipts import Receipt, has_text_id, id_variants, normalise_id
 from bin_console.data.models import (
     Alert,
     AlertText,
@@ -817,7 +817,7 @@ def _audit_opt_out(s: Session, reply_id: int, member_ids: list[int]) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _sender_actor():  # noqa: ANN202
-    from bin_console.actor import Actor
+    from bin_console.trust.actor import Actor
 
     a = Actor.current()
     return Actor(os_user=a.os_user, ssh_client=None, host=a.host, login_uid=a.login_uid)

@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from .i18n import N_, _, number
+from bin_console.i18n import N_, _, number
 
 MAX_BYTES = 64 * 1024 * 1024  # a 250,000-row province file is ~25-40 MB
 MAX_ROWS = 300_000

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Settings, config_dir
-from .credentials import CredentialStoreUnavailable, Secret, SecretMissing, get_secret
+from bin_console.config import Settings, config_dir
+from bin_console.trust.credentials import CredentialStoreUnavailable, Secret, SecretMissing, get_secret
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,12 @@ import sys
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .actor import Actor
-from .data.engine import Database
-from .data.keys import fold
-from .data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
-from .data.networks import get_zone_by_code, search_networks
-from .data.search_index import rebuild_terms
-from .labels import kind_label
-from .textsafe import clean
-from .validation import (
+from bin_console.data.engine import Database
+from bin_console.data.keys import fold
+from bin_console.data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
+from bin_console.data.networks import get_zone_by_code, search_networks
+from bin_console.data.search_index import rebuild_terms
+from bin_console.directory.validation import (
     MEMBER_FIELDS,
     DuplicateMemberError,
     ValidationError,
@@ -29,6 +26,9 @@ from .validation import (
     validate_network,
     validate_street,
 )
+from bin_console.labels import kind_label
+from bin_console.trust.actor import Actor
+from bin_console.trust.textsafe import clean
 
 __all__ = [
     "DuplicateMemberError",
@@ -47,9 +47,9 @@ __all__ = [
 
 
 def audit(session: Session, actor: Actor, action: str, object_ref: str, detail: dict) -> None:
-    """Append to the audit chain when bin_console.audit exists (written by another part)."""
+    """Append to the audit chain when bin_console.trust.audit exists (written by another part)."""
     try:
-        from .audit import append  # type: ignore[attr-defined]
+        from bin_console.trust.audit import append  # type: ignore[attr-defined]
     except ImportError:
         return
     append(session, actor, action, object_ref, detail)
@@ -288,7 +288,7 @@ def _matched(hit) -> str:  # noqa: ANN001
 
 
 def cmd_networks_search(args, settings) -> int:  # noqa: ANN001
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:

@@ -15,10 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import Settings
-from .data.demo.generate import generate_demo
-from .data.engine import Database
-from .data.schema import upgrade
+from bin_console.config import Settings
+from bin_console.data.demo.generate import generate_demo
+from bin_console.data.engine import Database
+from bin_console.data.schema import upgrade
 
 DEMO_DB_NAME = "bin-console-demo.db"
 # Beside the database in --path: the CLI (send, alerts, export...) on the demo and `bin-console smsc-sim`.
@@ -115,9 +115,9 @@ def _temporary_demo(args, settings: Settings) -> int:  # noqa: ANN001
 
 
 def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
-    from .app_main import cmd_console
-    from .smsc_sim import SmscSim
-    from .smtp_sim import SmtpSim
+    from bin_console.app_main import cmd_console
+    from bin_console.training.smsc_sim import SmscSim
+    from bin_console.training.smtp_sim import SmtpSim
 
     sim = SmscSim(port=0, undeliverable=SIM_UNDELIVERABLE, auto_reply=SIM_AUTO_REPLY)
     # the demo never sends real e-mail: a training mail server keeps every message in a Maildir

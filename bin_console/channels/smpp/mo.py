@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
+from bin_console.channels.smpp.encoding import decode, split_udh
 from bin_console.data.models import MoFragment
-from bin_console.encoding import decode, split_udh
 
 UDHI = 0x40
 STOP_WORDS = frozenset({"STOP", "STOPP", "ARRET", "UITSCHRIJVEN", "DESINSCRIPTION"})  # ARRÊT folds to ARRET

@@ -24,9 +24,9 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 
-from bin_console.outbox_jobs import WriterJob
+from bin_console.alerts.outbox_jobs import WriterJob
 
-log = logging.getLogger("bin_console.sender")
+log = logging.getLogger("bin_console.channels.smpp.sender")
 
 
 def connection_lost(exc: BaseException) -> bool:

@@ -17,7 +17,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from bin_console import outbox
+from bin_console.alerts import outbox
 from bin_console.data.models import SenderStatus, utcnow
 
 R = TypeVar("R")

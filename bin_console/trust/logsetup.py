@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .config import log_dir
+from bin_console.config import log_dir
 
 LOG_FILE = "bin-console.log"
 MAX_BYTES = 5 * 1024 * 1024

@@ -15,10 +15,10 @@ import sys
 
 from sqlalchemy import select
 
-from .data.engine import Database
-from .data.models import Member, PoliceZone
-from .data.networks import find_networks
-from .textsafe import clean
+from bin_console.data.engine import Database
+from bin_console.data.models import Member, PoliceZone
+from bin_console.data.networks import find_networks
+from bin_console.trust.textsafe import clean
 
 HEADER = [
     "name",
@@ -113,18 +113,18 @@ def export_members(db: Database, network_id: int, path: str | os.PathLike) -> in
 
 def _audit_export(db: Database, network_id: int, count: int, target: str) -> None:
     try:
-        from .audit import append  # type: ignore[attr-defined]  # noqa: F401
+        from bin_console.trust.audit import append  # type: ignore[attr-defined]  # noqa: F401
     except ImportError:
         return
-    from .actor import Actor
-    from .directory import audit
+    from bin_console.directory.service import audit
+    from bin_console.trust.actor import Actor
 
     with db.write() as s:
         audit(s, Actor.current(), "member.export", f"network:{network_id}", {"members": count, "to": target})
 
 
 def cmd_export_members(args, settings) -> int:  # noqa: ANN001
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:

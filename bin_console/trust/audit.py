@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from .actor import Actor
-from .data.models import AuditEntry, utcnow
-from .i18n import _, ngettext, number
+from bin_console.data.models import AuditEntry, utcnow
+from bin_console.i18n import _, ngettext, number
+from bin_console.trust.actor import Actor
 
 # Arbitrary constant shared by every bin-console process: "serialise audit appends".
 _ADVISORY_KEY = 0x42494E41  # "BINA"
@@ -112,7 +112,7 @@ def count(db) -> int:  # noqa: ANN001
 
 
 def cmd_audit_verify(args, settings) -> int:  # noqa: ANN001
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:

@@ -16,11 +16,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import alerts, labels
-from .actor import Actor
-from .data.models import Network, PoliceZone, SenderStatus, utcnow
-from .textsafe import clean
-from .validation import check_alert_text
+from bin_console import labels
+from bin_console.alerts import service as alerts
+from bin_console.data.models import Network, PoliceZone, SenderStatus, utcnow
+from bin_console.directory.validation import check_alert_text
+from bin_console.trust.actor import Actor
+from bin_console.trust.textsafe import clean
 
 EX_CONFIG = 78
 SENDER_FRESH_S = 10.0
@@ -50,7 +51,7 @@ def _zone_id(session, settings) -> int | None:  # noqa: ANN001
 
 def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: ANN001
     """Networks by (folded) name; an unknown or ambiguous name is refused with the reason."""
-    from .data.networks import find_networks, suggest_networks
+    from bin_console.data.networks import find_networks, suggest_networks
 
     out: list[Network] = []
     with db.read() as s:
@@ -125,7 +126,7 @@ def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:  # n
             raise _Refused("--set only applies to --template")
         texts = given or {"": args.text}
     if args.gsm_safe:
-        from .encoding import gsm_safe
+        from bin_console.channels.smpp.encoding import gsm_safe
 
         texts = {lang: gsm_safe(t) for lang, t in texts.items()}
     if not any(t.strip() for t in texts.values()):
@@ -168,7 +169,7 @@ def print_plan(vp: alerts.VersionPlan, settings=None) -> None:  # noqa: ANN001
         print(f"E-mail copy for members without a mobile: {email_copies}")
     emails = email_copies if plan.channel == "sms" else plan.recipients
     if emails and settings is not None:
-        from .channels.email.eta import email_eta
+        from bin_console.channels.email.eta import email_eta
 
         eta = email_eta(emails, settings.smtp)
         rate = f" at {settings.smtp.max_per_minute}/min" if settings.smtp.max_per_minute else ""
@@ -258,10 +259,10 @@ def print_summary(p: alerts.AlertProgress) -> None:
 
 def _start_embedded(db, settings):  # noqa: ANN001, ANN202
     """An embedded SenderRunner, or raise _Refused / CredentialStoreUnavailable before anything is written."""
-    from .credentials import CredentialStoreUnavailable, get_secret
+    from bin_console.trust.credentials import CredentialStoreUnavailable, get_secret
 
     try:
-        from .sender import SenderRunner
+        from bin_console.channels.smpp.sender import SenderRunner
     except ImportError:
         raise _Refused("the SMS sender is not available in this build; start `bin-console sender`") from None
     try:
@@ -277,8 +278,8 @@ def _start_embedded(db, settings):  # noqa: ANN001, ANN202
 
 def _start_embedded_email(db, settings):  # noqa: ANN001, ANN202
     """An embedded e-mail sender; the relay password only when the relay wants a login."""
-    from .channels.email.driver import EmailSender
-    from .credentials import get_secret
+    from bin_console.channels.email.driver import EmailSender
+    from bin_console.trust.credentials import get_secret
 
     password = None
     if settings.smtp.username and not settings.smtp.training:
@@ -314,8 +315,8 @@ def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:  # noqa
 
 
 def cmd_send(args, settings) -> int:  # noqa: ANN001
-    from .credentials import CredentialStoreUnavailable
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
+    from bin_console.trust.credentials import CredentialStoreUnavailable
 
     urgency = "normal" if args.normal else "urgent"
     if args.expires is not None and args.expires <= 0:
@@ -405,7 +406,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
         if timeout is None and expires:
             timeout = expires * 60 + 30  # the sender expires unsent rows by then; never hang past it
         if timeout is None and email_needed:
-            from .channels.email.eta import email_eta
+            from bin_console.channels.email.eta import email_eta
 
             # greylisting retries come on top of the rate limit; a headless run must end some time
             timeout = email_eta(plan.recipients + copies, settings.smtp).total_seconds() * 2 + 900
@@ -436,7 +437,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
 
 
 def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:
@@ -475,7 +476,7 @@ def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
 
 
 def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:
@@ -504,8 +505,8 @@ def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
 
 def cmd_alerts_reminders(args, settings) -> int:  # noqa: ANN001
     """Urgent alerts whose closing message is due; --dismiss ID ends one reminder (audited)."""
-    from .reminders import dismiss_reminder, due_reminders
-    from .runtime import open_db_or_exit
+    from bin_console.alerts.reminders import dismiss_reminder, due_reminders
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:

@@ -22,12 +22,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .data.engine import Database
-from .data.keys import fold
-from .data.models import Network, NetworkStreet, PoliceZone, utcnow
-from .data.search_index import rebuild_terms
-from .i18n import _, ngettext
-from .import_fields import (
+from bin_console.data.engine import Database
+from bin_console.data.keys import fold
+from bin_console.data.models import Network, NetworkStreet, PoliceZone, utcnow
+from bin_console.data.search_index import rebuild_terms
+from bin_console.directory.import_fields import (
     LANGUAGE_VALUES,
     NET_STATUS_VALUES,
     NETWORK_HEADERS,
@@ -37,9 +36,16 @@ from .import_fields import (
     audit_import,
     describe_table,
 )
-from .import_report import WRITE_FAILED, FieldChange, ImportReport, NetworkChange, RowError, print_report
-from .tabular import FatalFileError, Table, read_table
-from .validation import (
+from bin_console.directory.import_report import (
+    WRITE_FAILED,
+    FieldChange,
+    ImportReport,
+    NetworkChange,
+    RowError,
+    print_report,
+)
+from bin_console.directory.tabular import FatalFileError, Table, read_table
+from bin_console.directory.validation import (
     check_date,
     check_kind,
     check_postcode,
@@ -49,6 +55,7 @@ from .validation import (
     parse_landline,
     parse_mobile,
 )
+from bin_console.i18n import _, ngettext
 
 CHUNK = 1000
 _ZONE_CODE = re.compile(r"[0-9A-Za-z-]{1,16}")
@@ -431,7 +438,7 @@ def import_networks(
 
 
 def cmd_import_networks(args, settings) -> int:  # noqa: ANN001
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:

@@ -13,10 +13,10 @@ import importlib
 import os
 import sys
 
-from . import __version__
-from .config import ConfigError, Settings, load_settings, set_private_umask
-from .i18n import activate, choose_language
-from .runtime import create_database_if_missing
+from bin_console import __version__
+from bin_console.cli.runtime import create_database_if_missing
+from bin_console.config import ConfigError, Settings, load_settings, set_private_umask
+from bin_console.i18n import activate, choose_language
 
 EX_CONFIG = 78
 # Commands that write: on a SQLite file that does not exist yet they start it at the current schema.
@@ -29,23 +29,23 @@ ROW_ID_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
 # command path -> "module:function"; each function is (args, settings) -> int
 COMMANDS: dict[str, str] = {
     "console": "bin_console.app_main:cmd_console",
-    "demo": "bin_console.demo:cmd_demo",
-    "db upgrade": "bin_console.db_cli:cmd_upgrade",
-    "db current": "bin_console.db_cli:cmd_current",
-    "import networks": "bin_console.importer:cmd_import_networks",
-    "import members": "bin_console.importer:cmd_import_members",
-    "export members": "bin_console.exporter:cmd_export_members",
-    "networks search": "bin_console.directory:cmd_networks_search",
-    "send": "bin_console.send_cli:cmd_send",
-    "alerts show": "bin_console.send_cli:cmd_alerts_show",
-    "alerts list": "bin_console.send_cli:cmd_alerts_list",
-    "alerts reminders": "bin_console.send_cli:cmd_alerts_reminders",
+    "demo": "bin_console.cli.demo:cmd_demo",
+    "db upgrade": "bin_console.cli.db:cmd_upgrade",
+    "db current": "bin_console.cli.db:cmd_current",
+    "import networks": "bin_console.directory.importer:cmd_import_networks",
+    "import members": "bin_console.directory.importer:cmd_import_members",
+    "export members": "bin_console.directory.exporter:cmd_export_members",
+    "networks search": "bin_console.directory.service:cmd_networks_search",
+    "send": "bin_console.cli.send:cmd_send",
+    "alerts show": "bin_console.cli.send:cmd_alerts_show",
+    "alerts list": "bin_console.cli.send:cmd_alerts_list",
+    "alerts reminders": "bin_console.cli.send:cmd_alerts_reminders",
     "sender": "bin_console.channels.email.service:cmd_sender",
-    "smsc-sim": "bin_console.smsc_sim:cmd_smsc_sim",
-    "smtp-sim": "bin_console.smtp_sim:cmd_smtp_sim",
-    "credentials set": "bin_console.credentials:cmd_credentials_set",
-    "credentials check": "bin_console.credentials:cmd_credentials_check",
-    "audit verify": "bin_console.audit:cmd_audit_verify",
+    "smsc-sim": "bin_console.training.smsc_sim:cmd_smsc_sim",
+    "smtp-sim": "bin_console.training.smtp_sim:cmd_smtp_sim",
+    "credentials set": "bin_console.trust.credentials:cmd_credentials_set",
+    "credentials check": "bin_console.trust.credentials:cmd_credentials_check",
+    "audit verify": "bin_console.trust.audit:cmd_audit_verify",
 }
 
 

@@ -13,9 +13,9 @@ import sys
 
 from sqlalchemy.exc import ArgumentError
 
-from .config import Settings
-from .data.engine import Database, normalise_url, sqlite_path
-from .data.schema import SchemaError, require_current, upgrade
+from bin_console.config import Settings
+from bin_console.data.engine import Database, normalise_url, sqlite_path
+from bin_console.data.schema import SchemaError, require_current, upgrade
 
 EX_CONFIG = 78
 

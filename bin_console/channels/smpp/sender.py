@@ -4,7 +4,7 @@ Embedded in the console (``SenderRunner``) or run alone by ``bin-console sender`
 for control rooms where several consoles share one database. Design: shared notes/smpplib.md §4.
 
 Two threads per runner: the SMPP thread (select() on the socket and a wake socketpair; the only
-code that touches the Client) and a database writer (bin_console/outbox_writer.py) that commits
+code that touches the Client) and a database writer (bin_console/alerts/outbox_writer.py) that commits
 its work in batches, so an fsync never idles the send window. Per loop iteration:
   1. ask the writer for more rows when the in-memory queue runs low (every poll_interval, on
      wake(), and at once while claims come back full);
@@ -43,18 +43,8 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bin_console import outbox, outbox_jobs
-from bin_console.channels.mo import concat_from_pdu
-from bin_console.channels.receipts import is_receipt, parse_receipt
-from bin_console.channels.smpp.deliver_sm import DEAD_AFTER, ReceiptPdu, ReplyPdu, StoreDeliverSm
-from bin_console.channels.smpp.flow import FlowControl
-from bin_console.channels.smpp.link import SmppLink
-from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
-from bin_console.channels.smpp.status import classify, status_meaning
-from bin_console.channels.smpp.submit_sm import destination, encode_submit_sm, source_fields, validity_for
-from bin_console.channels.smpp.supervisor import LinkLost, Supervisor
-from bin_console.data.models import SenderStatus, utcnow
-from bin_console.outbox_jobs import (
+from bin_console.alerts import outbox, outbox_jobs
+from bin_console.alerts.outbox_jobs import (
     CheckCancelled,
     Claim,
     Housekeeping,
@@ -66,9 +56,19 @@ from bin_console.outbox_jobs import (
     WriterJob,
     WriteStatus,
 )
-from bin_console.outbox_writer import DbWriter
+from bin_console.alerts.outbox_writer import DbWriter
+from bin_console.channels.smpp.deliver_sm import DEAD_AFTER, ReceiptPdu, ReplyPdu, StoreDeliverSm
+from bin_console.channels.smpp.flow import FlowControl
+from bin_console.channels.smpp.link import SmppLink
+from bin_console.channels.smpp.mo import concat_from_pdu
+from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
+from bin_console.channels.smpp.receipts import is_receipt, parse_receipt
+from bin_console.channels.smpp.status import classify, status_meaning
+from bin_console.channels.smpp.submit_sm import destination, encode_submit_sm, source_fields, validity_for
+from bin_console.channels.smpp.supervisor import LinkLost, Supervisor
+from bin_console.data.models import SenderStatus, utcnow
 
-log = logging.getLogger("bin_console.sender")
+log = logging.getLogger("bin_console.channels.smpp.sender")
 
 ESME_RX_T_APPN = 0x64
 NO_ANSWER = -1  # error_code for "no submit_sm_resp"
@@ -971,13 +971,13 @@ def _fingerprint(pdu) -> bytes:  # noqa: ANN001
 
 def cmd_sender(args, settings) -> int:  # noqa: ANN001
     """`bin-console sender`: the SMS sender in the foreground until SIGTERM/SIGINT."""
-    from bin_console.runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     _configure_logging(settings)
     password = None
     if not settings.smpp.training:
         try:
-            from bin_console.credentials import get_secret
+            from bin_console.trust.credentials import get_secret
 
             password = get_secret("smpp", settings)
         except Exception as exc:  # CredentialStoreUnavailable, SecretMissing
@@ -1022,7 +1022,7 @@ def cmd_sender(args, settings) -> int:  # noqa: ANN001
 def _configure_logging(settings) -> None:  # noqa: ANN001
     """The service logs to its file and to stderr (the journal), both through logsetup's filters:
     smpplib's PDU dumps dropped, registered secrets redacted."""
-    from bin_console.logsetup import configure_logging
+    from bin_console.trust.logsetup import configure_logging
 
     configure_logging(settings, to_file=True, to_stderr=True)
 

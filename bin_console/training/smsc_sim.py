@@ -31,9 +31,9 @@ from typing import Any
 
 from smpplib import command_codes, smpp
 
-from .encoding import add_udh, decode, encode, split_udh
+from bin_console.channels.smpp.encoding import add_udh, decode, encode, split_udh
 
-log = logging.getLogger("bin_console.smsc_sim")
+log = logging.getLogger("bin_console.training.smsc_sim")
 
 ESME_ROK = 0x00
 ESME_RINVCMDLEN = 0x02

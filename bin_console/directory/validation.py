@@ -18,8 +18,8 @@ import email_validator
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from .data.models import LANGUAGES, MEMBER_ROLES, MEMBER_STATUSES, NETWORK_KINDS, NETWORK_STATUSES
-from .textsafe import has_control_chars
+from bin_console.data.models import LANGUAGES, MEMBER_ROLES, MEMBER_STATUSES, NETWORK_KINDS, NETWORK_STATUSES
+from bin_console.trust.textsafe import has_control_chars
 
 DEFAULT_REGION = "BE"
 COUNTRY_CODE = 32

@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import audit
-from .actor import Actor
-from .data.models import (
+from bin_console.alerts.followups import follow_up_targets, follow_ups_of
+from bin_console.data.models import (
     LANGUAGES,
     URGENCIES,
     Alert,
@@ -32,11 +31,12 @@ from .data.models import (
     SenderStatus,
     utcnow,
 )
-from .followups import follow_up_targets, follow_ups_of
-from .validation import check_alert_text
+from bin_console.directory.validation import check_alert_text
+from bin_console.trust import audit
+from bin_console.trust.actor import Actor
 
 try:  # encoding.py is owned by another engineer; keep a fallback so alerts never break on its absence
-    from .encoding import analyse as _analyse
+    from bin_console.channels.smpp.encoding import analyse as _analyse
 except ImportError:  # pragma: no cover
     _analyse = None
 

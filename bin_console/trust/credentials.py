@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from .logsetup import MIN_SECRET_LEN
+from bin_console.trust.logsetup import MIN_SECRET_LEN
 
 SERVICE_NAME = "bin-console"
 SERVICES = ("smpp", "smtp", "imap")
@@ -209,7 +209,7 @@ def _from_systemd(service: str) -> Secret | None:
 
 def _registered(secret: Secret) -> Secret:
     """Every secret we hand out is also known to the log redactor."""
-    from .logsetup import redact
+    from bin_console.trust.logsetup import redact
 
     redact(secret)
     return secret
@@ -320,9 +320,9 @@ def cmd_credentials_set(args, settings) -> int:  # noqa: ANN001
 def _audit_set(settings, service: str, account: str) -> None:  # noqa: ANN001
     """Record that a secret changed (never its value). Best effort: no database is no reason to fail."""
     try:
-        from . import audit
-        from .actor import Actor
-        from .runtime import open_db
+        from bin_console.cli.runtime import open_db
+        from bin_console.trust import audit
+        from bin_console.trust.actor import Actor
 
         db = open_db(settings)
     except Exception:  # noqa: BLE001

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from . import audit
-from .actor import Actor
-from .data.models import Alert, utcnow
+from bin_console.data.models import Alert, utcnow
+from bin_console.trust import audit
+from bin_console.trust.actor import Actor
 
 DEFAULT_AFTER_MINUTES = 45
 

@@ -13,13 +13,13 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
-from .data.keys import fold
-from .data.models import utcnow
-from .exporter import GUARDED_STARTS
-from .i18n import N_, _
-from .import_report import ImportReport, RowError
-from .tabular import Table
-from .validation import parse_date_text
+from bin_console.data.keys import fold
+from bin_console.data.models import utcnow
+from bin_console.directory.exporter import GUARDED_STARTS
+from bin_console.directory.import_report import ImportReport, RowError
+from bin_console.directory.tabular import Table
+from bin_console.directory.validation import parse_date_text
+from bin_console.i18n import N_, _
 
 NO_DATA_ROWS = N_("the file has a header but no data rows")
 
@@ -271,8 +271,8 @@ class Columns:
 
 
 def audit_import(session: Session, action: str, ref: str, report: ImportReport, path) -> None:  # noqa: ANN001
-    from .actor import Actor
-    from .directory import audit
+    from bin_console.directory.service import audit
+    from bin_console.trust.actor import Actor
 
     detail = {
         "file": os.path.basename(os.fspath(path)),

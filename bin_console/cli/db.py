@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from .config import Settings
-from .data.engine import Database
-from .data.schema import current_revision, head_revision, upgrade
-from .i18n import _
-from .runtime import EX_CONFIG, missing_sqlite_file
+from bin_console.cli.runtime import EX_CONFIG, missing_sqlite_file
+from bin_console.config import Settings
+from bin_console.data.engine import Database
+from bin_console.data.schema import current_revision, head_revision, upgrade
+from bin_console.i18n import _
 
 
 def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001

@@ -11,8 +11,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .i18n import N_, _, ngettext, number
-from .textsafe import clean
+from bin_console.i18n import N_, _, ngettext, number
+from bin_console.trust.textsafe import clean
 
 LISTED_ADDITIONS = 20  # new networks named one by one in the report; beyond that only counted
 LISTED_STREETS = 5  # street names quoted in one change line

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .data.models import Alert, Delivery, Member
+from bin_console.data.models import Alert, Delivery, Member
 
 
 @dataclass(frozen=True)

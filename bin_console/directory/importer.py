@@ -23,11 +23,10 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .data.engine import Database
-from .data.models import Member, Network, PoliceZone, utcnow
-from .data.networks import find_networks
-from .i18n import _
-from .import_fields import (
+from bin_console.data.engine import Database
+from bin_console.data.models import Member, Network, PoliceZone, utcnow
+from bin_console.data.networks import find_networks
+from bin_console.directory.import_fields import (
     LANGUAGE_VALUES,
     MEMBER_HEADERS,
     NO_DATA_ROWS,
@@ -41,11 +40,10 @@ from .import_fields import (
     describe_table,
     key_fold,
 )
-from .import_report import WRITE_FAILED, ImportReport, RowError, print_report
-from .importer_networks import cmd_import_networks, import_networks
-from .tabular import FatalFileError, read_table
-from .textsafe import clean
-from .validation import (
+from bin_console.directory.import_report import WRITE_FAILED, ImportReport, RowError, print_report
+from bin_console.directory.importer_networks import cmd_import_networks, import_networks
+from bin_console.directory.tabular import FatalFileError, read_table
+from bin_console.directory.validation import (
     ValidationError,
     check_name,
     check_postcode,
@@ -55,6 +53,8 @@ from .validation import (
     parse_landline,
     parse_mobile,
 )
+from bin_console.i18n import _
+from bin_console.trust.textsafe import clean
 
 CHUNK = 1000
 
@@ -480,7 +480,7 @@ def _update_chunk(session: Session, rows: list[dict]) -> None:
 
 
 def cmd_import_members(args, settings) -> int:  # noqa: ANN001
-    from .runtime import open_db_or_exit
+    from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
     try:

@@ -1,0 +1,1 @@
+"""Alerts: recipient plans, creation in one transaction, follow-ups, and the outbox port every channel drives."""

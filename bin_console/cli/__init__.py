@@ -1,0 +1,1 @@
+"""The `bin-console` commands (argument parsing and the command functions)."""

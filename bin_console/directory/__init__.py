@@ -1,0 +1,1 @@
+"""The directory of networks, streets and members: validation, edits, imports and exports."""
