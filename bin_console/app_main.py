@@ -50,10 +50,19 @@ def build_sender(db: Any, settings: Settings) -> tuple[Any, Any]:
     return SenderRunner(db, settings.smpp, password=password), None
 
 
-def run_console(settings: Settings, db: Any, *, sender: Any = None, sms_block: Any = None) -> int:
+def run_console(
+    settings: Settings, db: Any, *, sender: Any = None, sms_block: Any = None, email_sending: bool = False
+) -> int:
     from .app import BinConsoleApp
 
-    app = BinConsoleApp(settings, db, sender=sender, training=settings.smpp.training, sms_block=sms_block)
+    app = BinConsoleApp(
+        settings,
+        db,
+        sender=sender,
+        training=settings.smpp.training,
+        sms_block=sms_block,
+        email_sending=email_sending,
+    )
     app.run(mouse=False)
     # The App stops the sender in a thread when it unmounts (never on the event loop); give it a
     # bounded time to hand over outstanding resps and unbind before the process exits.
@@ -98,7 +107,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
         except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working
             print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
         try:
-            return run_console(settings, db, sender=sender, sms_block=sms_block)
+            return run_console(settings, db, sender=sender, sms_block=sms_block, email_sending=bool(email_parts))
         finally:
             for part in email_parts:
                 part.stop()
