@@ -685,6 +685,7 @@ class BinConsoleApp(App, inherit_bindings=False):
                 template_key=draft.template_key,
                 expires_minutes=minutes,
                 training=training,
+                email_copy=draft.email_copy and draft.urgency == "urgent",
             )
 
         # Counted before the worker starts, so Ctrl+Q asks while the rows are being written
