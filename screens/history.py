@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from bin_console import alerts
+from bin_console.i18n import N_, _, number
 from bin_console.textsafe import safe_text
 
 from .base import BaseScreen
@@ -20,6 +21,22 @@ def outcome(row: alerts.AlertRow) -> str:
     if row.outcome:
         return row.outcome
     return "cancelled" if row.cancelled_at else ""
+
+
+def per_channel(row: alerts.AlertRow) -> str:
+    """'12/1': rows by SMS / by e-mail ('-' for a channel the alert does not use)."""
+    counts = [sum(row.by_channel[ch].values()) if ch in row.by_channel else None for ch in ("sms", "email")]
+    return "/".join("-" if n is None else number(n) for n in counts)
+
+
+def channel_states(row: alerts.AlertRow) -> str:
+    """'SMS: delivered 12 · e-mail: failed 1' (every state of every channel the alert used)."""
+    parts = []
+    for channel, label in (("sms", N_("SMS")), ("email", N_("e-mail"))):
+        states = row.by_channel.get(channel)
+        if states:
+            parts.append(f"{_(label)}: " + ", ".join(f"{k} {number(v)}" for k, v in sorted(states.items())))
+    return " · ".join(parts)
 
 
 class HistoryScreen(BaseScreen):
@@ -39,10 +56,11 @@ class HistoryScreen(BaseScreen):
         # Fixed widths that fit 80 columns; the highlighted alert's details show below the table.
         table.add_column("#", width=4, key="id")
         table.add_column("When", width=11, key="when")
-        table.add_column("Networks", width=13, key="nets")
-        table.add_column("Text", width=14, key="text")
-        table.add_column("N D/F/E", width=12, key="counts")
-        table.add_column("Ended", width=10, key="end")
+        table.add_column("Networks", width=12, key="nets")
+        table.add_column("Text", width=9, key="text")
+        table.add_column(_("SMS/mail"), width=9, key="channels")  # recipients per channel
+        table.add_column("D/F/E", width=9, key="counts")
+        table.add_column("Ended", width=9, key="end")
         yield table
         yield Static("", id="alert-detail")
 
@@ -71,7 +89,8 @@ class HistoryScreen(BaseScreen):
                 Text(r.created_at.astimezone().strftime("%d/%m %H:%M")),
                 safe_text(", ".join(r.network_names)),
                 safe_text(r.text.replace("\n", " ")[:40]),
-                Text(f"{r.recipients} {counts.get('delivered', 0)}/{failed}/{counts.get('expired', 0)}"),
+                Text(per_channel(r)),
+                Text(f"{counts.get('delivered', 0)}/{failed}/{counts.get('expired', 0)}"),
                 safe_text(outcome(r)),
                 key=str(r.id),
             )
@@ -95,7 +114,7 @@ class HistoryScreen(BaseScreen):
         if r.training:
             t.append(" · TRAINING")
         t.append(f" · {r.recipients} recipients · ")
-        t.append(", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())) or "no deliveries")
+        t.append(channel_states(r) or "no deliveries")
         t.append("\n")
         t.append_text(safe_text(", ".join(r.network_names), style="bold"))
         t.append(": ")

@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from bin_console import alerts
+from bin_console.i18n import _
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
@@ -25,10 +26,15 @@ REFRESH_S = 1.5
 
 
 def reply_who(r: alerts.ReplyRow) -> Text:
-    """The member's name, or the masked number of an unknown sender (never the full number)."""
+    """The member's name, or the masked number / address of an unknown sender (never in full)."""
     if r.member_name:
         return safe_text(r.member_name)
-    return safe_text(alerts.mask_phone(r.source), style="italic")
+    return safe_text(r.masked_source, style="italic")
+
+
+def reply_via(r: alerts.ReplyRow) -> Text:
+    """Which channel the reply came by: SMS or e-mail (both land in this one inbox)."""
+    return Text(_("mail") if r.channel == "email" else _("SMS"))
 
 
 class InboxScreen(BaseScreen):
@@ -63,7 +69,8 @@ class InboxScreen(BaseScreen):
         table.add_column("From", width=16, key="who")
         table.add_column("Network", width=12, key="net")
         table.add_column("Alert", width=5, key="alert")
-        table.add_column("Reply", width=22, key="text")
+        table.add_column(_("Via"), width=4, key="via")
+        table.add_column("Reply", width=16, key="text")
         yield table
         yield Static("", id="reply-full")
 
@@ -106,6 +113,7 @@ class InboxScreen(BaseScreen):
                 reply_who(r),
                 safe_text(r.network_name or ""),
                 Text(f"#{r.alert_id}" if r.alert_id else "-"),
+                reply_via(r),
                 text,
                 key=str(r.id),
             )
@@ -130,8 +138,10 @@ class InboxScreen(BaseScreen):
         t.append_text(reply_who(r))
         t.append(": ")
         t.append(clean(r.text))
+        t.append("\n")
+        t.append(_("by {via} from {source}").format(via=reply_via(r).plain, source=r.masked_source), style="dim")
         if r.alert_text:
-            t.append("\nanswers: ", style="dim")
+            t.append(" · answers: ", style="dim")
             t.append(clean(r.alert_text)[:70], style="dim")
         w.update(t)
 

@@ -38,10 +38,10 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
         assert newest[1] != "+32490111222" and newest[1].endswith("22")  # unknown sender: masked number
         assert first[1] == "[bold red]Jan[/]"  # member name literal
         assert first[3] == f"#{aid}"
-        assert "[bold]man[/]" in first[4] and "\x1b" not in first[4]
+        assert "[bold]man[/]" in first[5] and "\x1b" not in first[5]
         outbox.store_reply(sqlite_db, "+32470000001", "STOP")
         await wait_for(pilot, lambda: table.row_count == 3)
-        assert rows(table)[0][4].startswith("STOP ")  # opt-out marked
+        assert rows(table)[0][5].startswith("STOP ")  # opt-out marked
         assert rows(table)[0][1] == "Peeters [/]"
 
         # the cursor stays on the reply it was on while new ones arrive above it
@@ -51,14 +51,14 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
         await wait_for(pilot, lambda: "Jan[/]: Gezien! [bold]man[/] liep naar" in screen_text(app), what="reply panel")
         await pilot.press("up")
         await pilot.press("up", "enter")  # mark the newest handled
-        await wait_for(pilot, lambda: "done" in rows(table)[0][4], what="handled mark")
+        await wait_for(pilot, lambda: "done" in rows(table)[0][5], what="handled mark")
         with sqlite_db.read() as s:
             handled = s.scalars(select(Reply).where(Reply.handled)).all()
         assert [r.text for r in handled] == ["STOP"] and handled[0].handled_by
 
         await pilot.press("ctrl+u")  # unhandled only
         await wait_for(pilot, lambda: table.row_count == 2)
-        assert all("done" not in r[4] for r in rows(table))
+        assert all("done" not in r[5] for r in rows(table))
 
 
 async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings):
@@ -76,8 +76,8 @@ async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings)
         await wait_for(pilot, lambda: table.row_count == 2)
         r = rows(table)
         assert r[0][0] == str(a2) and r[1][0] == str(a1)
-        assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4].startswith("12 ")
-        assert "cancel" in r[1][5].lower()
+        assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4] == "12/-" and r[0][4] == "-/1"
+        assert "cancel" in r[1][6].lower()
         assert "BIN Kerkwijk" in r[1][2]
         detail = str(hist.query_one("#alert-detail").render())
         assert "disp1@10.1.2.3" in detail and "non-urgent e-mail" in detail  # newest highlighted
