@@ -67,14 +67,14 @@ def describe_plan(plan: Any, urgency: str) -> Text:
     """'SMS 412 · skipped: opted out 3, no mobile 5, left/pending 2, duplicates 1'."""
     sms = urgency == "urgent"
     t = Text()
-    t.append(f"{'SMS' if sms else 'E-mail'} {plan.recipients}", style="bold")
+    t.append(f"{'SMS' if sms else 'E-mail'} {number(plan.recipients)}", style="bold")
     skipped = [
         ("opted out", plan.skipped_opt_out),
         ("no mobile" if sms else "no e-mail", plan.skipped_no_address),
         ("left/pending", plan.skipped_left),
         ("duplicates", plan.skipped_duplicate),
     ]
-    t.append(" · skipped: " + ", ".join(f"{label} {n}" for label, n in skipped))
+    t.append(" · skipped: " + ", ".join(f"{label} {number(n)}" for label, n in skipped))
     return t
 
 

@@ -160,7 +160,7 @@ class MonitorScreen(BaseScreen):
         if a.urgency != "urgent":
             title.append("non-urgent e-mail")
         elif "email" in p.by_channel:
-            title.append("URGENT SMS + " + _("e-mail copy"))
+            title.append(_("URGENT SMS + e-mail"))  # short: the title line also names who sent it
         else:
             title.append("URGENT SMS")
         title.append(" · ")

@@ -7,13 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 
-from alert_ui_helpers import _member, make_app, open_compose, seed, settle, wait_for
+import pytest
+from alert_ui_helpers import (
+    ACTOR,
+    _member,
+    fix_alert_times,
+    freeze_clock,
+    make_app,
+    open_compose,
+    seed,
+    settle,
+    wait_for,
+)
 from bin_console.data.models import Delivery, Member, utcnow
 from bin_console.screens.compose import ComposeScreen
 from bin_console.screens.confirm import ConfirmSendModal
 from bin_console.screens.monitor import MonitorScreen
 from sqlalchemy import func, insert, select
 
+from bin_console import alerts
 from bin_console.sender import SenderRunner
 
 
@@ -133,3 +145,41 @@ async def test_confirm_shows_the_long_email_time_at_the_relay_rate(sqlite_db, se
         modal = await confirm(pilot)
         assert str(modal.query_one("#channels").render()) == "SMS 12 · e-mail 0 · e-mail copies 2,000"
         assert str(modal.query_one("#email-time").render()) == "2,000 e-mails at 30/min: about 1 h 7 min"
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark"])
+def test_snapshot_confirm_with_email_copies_and_a_long_time(snap_compare, sqlite_db, settings, monkeypatch, theme):
+    freeze_clock(monkeypatch)
+    info = seed(sqlite_db)
+    add_email_only(sqlite_db, info["network_id"], 1999)
+    settings.smtp = dataclasses.replace(settings.smtp, max_per_minute=30)
+    settings.ui_theme = theme
+    app = make_app(settings, sqlite_db)
+
+    async def run_before(pilot):
+        await open_compose(pilot, info["network_id"])
+        await pilot.press(*"Brand Kerkstraat, blijf binnen", "ctrl+o")
+        await confirm(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark"])
+def test_snapshot_monitor_with_email_queued(snap_compare, sqlite_db, settings, monkeypatch, theme):
+    freeze_clock(monkeypatch)
+    info = seed(sqlite_db)
+    add_email_only(sqlite_db, info["network_id"], 59)
+    aid = alerts.create_alert(
+        sqlite_db, network_ids=[info["network_id"]], text="Brand", actor=ACTOR, training=True, email_copy=True
+    )
+    fix_alert_times(sqlite_db)
+    settings.smtp = dataclasses.replace(settings.smtp, max_per_minute=30)
+    settings.ui_theme = theme
+    app = make_app(settings, sqlite_db)
+
+    async def run_before(pilot):
+        app.open_monitor(aid)
+        monitor = await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen)
+        await wait_for(pilot, lambda: monitor.progress is not None, what="progress")
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))

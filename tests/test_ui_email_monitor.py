@@ -39,7 +39,7 @@ async def test_monitor_counts_per_channel_and_shows_the_smtp_code_and_masked_add
     app = make_app(settings, sqlite_db)
     async with app.run_test(size=(80, 24)) as pilot:
         monitor = await open_monitor(pilot, aid)
-        assert "URGENT SMS + e-mail copy" in str(monitor.query_one("#title").render())
+        assert "URGENT SMS + e-mail ·" in str(monitor.query_one("#title").render())
         channels = str(monitor.query_one("#channels").render())
         assert channels == "SMS 0/12 out, 0 failed · e-mail 1/1 out, 1 failed"
         row = [c.plain for c in monitor.query_one("#failures", DataTable).get_row_at(0)]
