@@ -169,12 +169,20 @@ def check_keymap(keys: dict[str, str]) -> None:
             )
 
 
+def _aware(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when  # SQLite hands back naive UTC
+
+
 def _age_s(when: Any) -> float | None:
     if when is None:
         return None
-    if when.tzinfo is None:  # SQLite hands back naive UTC
-        when = when.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - when).total_seconds()
+    return (datetime.now(UTC) - _aware(when)).total_seconds()
+
+
+def _silent_since(when: datetime) -> str:
+    """'no heartbeat since 10:42:07': the same words every poll, so the status line is not
+    repainted each second while a sender stays dead (an age in seconds would change every time)."""
+    return f"no heartbeat since {_aware(when).astimezone():%H:%M:%S}"
 
 
 def _channel_state(row: Any, stale_s: float = STALE_HEARTBEAT_S) -> tuple[str, str]:
@@ -185,7 +193,7 @@ def _channel_state(row: Any, stale_s: float = STALE_HEARTBEAT_S) -> tuple[str, s
     if row.state != "stopped":
         age = _age_s(row.updated_at)
         if age is not None and age > stale_s:
-            return "stopped", f"no heartbeat for {int(age)} s"
+            return "stopped", _silent_since(row.updated_at)
     return row.state, row.detail or ""
 
 
@@ -762,7 +770,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         if sms and link != "stopped":
             age = _age_s(sms[0].updated_at)
             if age is not None and age > STALE_HEARTBEAT_S:
-                detail = f"no heartbeat for {int(age)} s"
+                detail = _silent_since(sms[0].updated_at)
         return LinkStatus(
             link=link,
             detail=detail or "",

@@ -65,6 +65,8 @@ async def test_a_dead_mail_sender_or_none_at_all_is_mail_off(sqlite_db, settings
         await wait_for(pilot, lambda: app.status.mail_detail.startswith("no heartbeat"), what="stale row read")
         await settle(pilot)
         assert "MAIL OFF: no heartbeat" in status_line(app)
+        # the words name the last heartbeat, not an age that changes (and repaints) every poll
+        assert app.status.mail_detail == f"no heartbeat since {old.astimezone():%H:%M:%S}"
         status_rows(sqlite_db, SenderStatus(account="email", state="idle", detail="", updated_at=utcnow()))
         await wait_for(pilot, lambda: app.status.mail == "idle", what="fresh row read")
         await settle(pilot)
