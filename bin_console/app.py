@@ -114,11 +114,24 @@ class LinkStatus:
     sms_off: str = ""  # why SMS cannot be sent and the fix (readiness.Readiness), "" when it can
     reminders: int = 0  # urgent alerts whose follow-up is due (reminders.due_reminders), every console alike
     email_off: str = ""  # what of e-mail is off, why and the fix (Readiness.sentence()), "" when nothing is
+    sms_rate: float | None = None  # parts/s the SMS flow control learnt (sender_status.rate_tps)
+    email_queue: int = 0  # of queue_depth, the e-mails (queue_depth counts both channels)
+    mail: str = ""  # the e-mail sender's state (sender_status "email"); "" = no e-mail sender
+    mail_detail: str = ""
+    imap: str = ""  # the IMAP reply reader's state (sender_status "imap"); "" = replies not read
+    imap_detail: str = ""
 
 
 # Not palette commands: Back is Escape's alone, the palette does not open itself (nor do the
 # `system` bindings: moving a cursor).
 PALETTE_SKIPS = frozenset({"back", "command_palette"})
+
+# sender_status rows of the e-mail channel: channels/email/driver.py and imap_reader.py ACCOUNT
+# (not imported: the console would load the mail machinery just to know two names).
+EMAIL_ACCOUNT = "email"
+IMAP_ACCOUNT = "imap"
+MAIL_ACCOUNTS = frozenset({EMAIL_ACCOUNT, IMAP_ACCOUNT})
+NO_MAIL_SENDER = "no e-mail sender running"
 
 NOTHING_SELECTED = "Nothing selected: search a network (F2) and highlight it, or open one, first."
 
@@ -160,12 +173,32 @@ def check_keymap(keys: dict[str, str]) -> None:
             )
 
 
+def _aware(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when  # SQLite hands back naive UTC
+
+
 def _age_s(when: Any) -> float | None:
     if when is None:
         return None
-    if when.tzinfo is None:  # SQLite hands back naive UTC
-        when = when.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - when).total_seconds()
+    return (datetime.now(UTC) - _aware(when)).total_seconds()
+
+
+def _silent_since(when: datetime) -> str:
+    """'no heartbeat since 10:42:07': the same words every poll, so the status line is not
+    repainted each second while a sender stays dead (an age in seconds would change every time)."""
+    return f"no heartbeat since {_aware(when).astimezone():%H:%M:%S}"
+
+
+def _channel_state(row: Any, stale_s: float = STALE_HEARTBEAT_S) -> tuple[str, str]:
+    """(state, detail) of the e-mail sender's or IMAP reader's row; ("", "") without one. A row not
+    written for ``stale_s`` belongs to a process that died: that channel is off, whatever it last wrote."""
+    if row is None:
+        return "", ""
+    if row.state != "stopped":
+        age = _age_s(row.updated_at)
+        if age is not None and age > stale_s:
+            return "stopped", _silent_since(row.updated_at)
+    return row.state, row.detail or ""
 
 
 def pick_theme(setting: str | None, term: str | None = None) -> str:
@@ -253,6 +286,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         poll_status: bool = True,
         sms_block: Readiness | None = None,
         email_block: Readiness | None = None,
+        email_sending: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -264,6 +298,8 @@ class BinConsoleApp(App, inherit_bindings=False):
         self.settings = settings
         self.db = db
         self.sender = sender
+        # This process runs the e-mail sender (app_main starts it beside the console): quitting stops it.
+        self.email_sending = email_sending
         self.training = bool(training)
         self.actor = Actor.current()
         self._sending = False
@@ -552,7 +588,10 @@ class BinConsoleApp(App, inherit_bindings=False):
         """An alert is being written, or may still have messages queued / on the wire."""
         if self._sending or self._pending_creates > 0:
             return True
-        return self.sender is not None and self.status.queue_depth > 0
+        # Each channel counts when this process sends it: quitting stops that sender.
+        status = self.status
+        sms_queued = status.queue_depth - status.email_queue
+        return (self.sender is not None and sms_queued > 0) or (self.email_sending and status.email_queue > 0)
 
     def action_request_quit(self) -> None:
         if not self.sends_in_flight():
@@ -667,6 +706,7 @@ class BinConsoleApp(App, inherit_bindings=False):
                 template_key=draft.template_key,
                 expires_minutes=minutes,
                 training=training,
+                email_copy=draft.email_copy and draft.urgency == "urgent",
             )
 
         # Counted before the worker starts, so Ctrl+Q asks while the rows are being written
@@ -722,6 +762,7 @@ class BinConsoleApp(App, inherit_bindings=False):
     def _read_status(self) -> LinkStatus:
         try:
             depth = alerts.queue_depth(self.db)
+            email_depth = alerts.queue_depth(self.db, "email")
             states = alerts.sender_states(self.db)
             due = len(due_reminders(self.db, after_minutes=self.settings.followup_reminder_minutes))
         except Exception as exc:  # noqa: BLE001 - shown on the status line, polled again
@@ -733,12 +774,21 @@ class BinConsoleApp(App, inherit_bindings=False):
                 email_off=self._email_off(),
             )
         accounts = tuple((s.account, s.state) for s in states)
-        link = accounts[0][1] if accounts else "stopped"
-        detail = states[0].detail if states else ""
-        if states and link != "stopped":
-            age = _age_s(states[0].updated_at)
+        by_account = {s.account: s for s in states}
+        # The e-mail sender and the IMAP reader have their own rows; every other row is an SMSC account.
+        sms = [s for s in states if s.account not in MAIL_ACCOUNTS]
+        mail_state, mail_detail = _channel_state(by_account.get(EMAIL_ACCOUNT))
+        if not mail_state and email_depth:
+            mail_state, mail_detail = "stopped", NO_MAIL_SENDER  # e-mail queued that nothing will send
+        # The reader writes its row once per poll (no heartbeat between): two missed polls mean it died.
+        imap_stale = 2 * self.settings.imap.poll_s + STALE_HEARTBEAT_S
+        imap_state, imap_detail = _channel_state(by_account.get(IMAP_ACCOUNT), imap_stale)
+        link = sms[0].state if sms else "stopped"
+        detail = sms[0].detail if sms else ""
+        if sms and link != "stopped":
+            age = _age_s(sms[0].updated_at)
             if age is not None and age > STALE_HEARTBEAT_S:
-                detail = f"no heartbeat for {int(age)} s"
+                detail = _silent_since(sms[0].updated_at)
         return LinkStatus(
             link=link,
             detail=detail or "",
@@ -748,6 +798,12 @@ class BinConsoleApp(App, inherit_bindings=False):
             sms_off=self._sms_off(),
             reminders=due,
             email_off=self._email_off(),
+            sms_rate=sms[0].rate_tps if sms else None,
+            email_queue=email_depth,
+            mail=mail_state,
+            mail_detail=mail_detail,
+            imap=imap_state,
+            imap_detail=imap_detail,
         )
 
     def _set_status(self, status: LinkStatus, read_started: float | None = None) -> None:

@@ -52,12 +52,24 @@ def build_sender(db: Any, settings: Settings) -> tuple[Any, Any]:
 
 
 def run_console(
-    settings: Settings, db: Any, *, sender: Any = None, sms_block: Any = None, email_block: Any = None
+    settings: Settings,
+    db: Any,
+    *,
+    sender: Any = None,
+    sms_block: Any = None,
+    email_block: Any = None,
+    email_sending: bool = False,
 ) -> int:
     from bin_console.app import BinConsoleApp
 
     app = BinConsoleApp(
-        settings, db, sender=sender, training=settings.smpp.training, sms_block=sms_block, email_block=email_block
+        settings,
+        db,
+        sender=sender,
+        training=settings.smpp.training,
+        sms_block=sms_block,
+        email_block=email_block,
+        email_sending=email_sending,
     )
     app.run(mouse=False)
     # The App stops the sender in a thread when it unmounts (never on the event loop); give it a
@@ -103,7 +115,14 @@ def cmd_console(args: Any, settings: Settings) -> int:
         except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working
             print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
         try:
-            return run_console(settings, db, sender=sender, sms_block=sms_block, email_block=email_block)
+            return run_console(
+                settings,
+                db,
+                sender=sender,
+                sms_block=sms_block,
+                email_block=email_block,
+                email_sending=bool(email.parts),
+            )
         finally:
             email.stop()
     finally:

@@ -16,6 +16,7 @@ class AlertDraft:
     targets: tuple[NetworkRef, ...]
     urgency: str  # urgent (SMS) | normal (e-mail)
     template_key: str | None
+    email_copy: bool = False  # urgent only: members without a mobile also get it by e-mail
 
     @property
     def network_ids(self) -> list[int]:

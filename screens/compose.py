@@ -32,11 +32,13 @@ from bin_console import labels
 from bin_console.alerts import service as alerts
 from bin_console.channels.smpp import encoding
 from bin_console.directory.validation import check_alert_text
+from bin_console.i18n import N_, _, ngettext, number
 from bin_console.trust.textsafe import clean
 
 from .alert_draft import AlertDraft
 from .base import BaseScreen
 from .confirm import ConfirmSendModal, SendSummary
+from .keys import key_label, own_bindings
 from .messages import AlertNotCreated, AlertQueued
 from .target import NetworkRef, target_text
 from .target_picker import TargetPickerModal
@@ -60,13 +62,14 @@ class _Plan:
     network_ids: tuple[int, ...]
     urgency: str
     plan: Any  # alerts.RecipientPlan
+    email_copies: int = 0  # urgent: members an e-mail copy would reach (no mobile, an address)
 
 
 def describe_plan(plan: Any, urgency: str) -> Text:
     """'SMS 412 · skipped: 3 opted out, 5 no mobile, 2 left or pending, 1 duplicate'."""
     channel = labels.channel_of(urgency)
     t = Text()
-    t.append(f"{'SMS' if channel == 'sms' else 'E-mail'} {plan.recipients}", style="bold")
+    t.append(f"{'SMS' if channel == 'sms' else 'E-mail'} {number(plan.recipients)}", style="bold")
     t.append(" · " + labels.skipped_of(channel, plan))
     return t
 
@@ -107,6 +110,15 @@ class ComposeScreen(BaseScreen):
             tooltip="urgency: urgent (SMS) / non-urgent (e-mail)",
         ),
         Binding(
+            "ctrl+o",
+            "toggle_email_copy",
+            N_("E-mail copy"),
+            priority=True,
+            show=False,
+            id="compose-email-copy",
+            tooltip=N_("urgent alert: also e-mail the members without a mobile (on / off)"),
+        ),
+        Binding(
             "ctrl+t",
             "targets",
             "Targets",
@@ -119,6 +131,8 @@ class ComposeScreen(BaseScreen):
 
     # urgent (SMS) | normal (e-mail); the watcher re-renders and re-counts the recipients.
     urgency: reactive[str] = reactive("urgent", init=False)
+    # Urgent alerts only: an e-mail copy to the members without a mobile (a per-alert choice).
+    email_copy: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, targets: tuple[NetworkRef, ...], *, draft: AlertDraft | None = None) -> None:
         super().__init__()
@@ -159,6 +173,7 @@ class ComposeScreen(BaseScreen):
         """The text of the unsent alert comes back; the targets are the ones asked for now (F4 on
         another network means that network), and the dispatcher is told when they differ."""
         self.set_reactive(ComposeScreen.urgency, draft.urgency)  # on_mount renders and counts next
+        self.set_reactive(ComposeScreen.email_copy, draft.email_copy)
         self.template_key = draft.template_key
         if draft.text:
             body.load_text(draft.text)
@@ -167,7 +182,7 @@ class ComposeScreen(BaseScreen):
             self.app.notify("Your unsent alert text was kept; check the target networks.", title="Draft", markup=False)
 
     def draft(self) -> AlertDraft:
-        return AlertDraft(self.text, self.target(), self.urgency, self.template_key)
+        return AlertDraft(self.text, self.target(), self.urgency, self.template_key, self.copying)
 
     def _save_draft(self) -> None:
         if not self.is_attached:
@@ -180,6 +195,11 @@ class ComposeScreen(BaseScreen):
     # --- state shown --------------------------------------------------------------------------
 
     @property
+    def copying(self) -> bool:
+        """The e-mail copy is on and applies (it exists for urgent alerts only)."""
+        return self.email_copy and self.urgency == "urgent"
+
+    @property
     def text(self) -> str:
         return self.query_one("#body", TextArea).text
 
@@ -187,6 +207,8 @@ class ComposeScreen(BaseScreen):
         t = Text()
         if self.urgency == "urgent":
             t.append(" URGENT · SMS ", style="bold reverse")
+            if self.email_copy:
+                t.append(" + " + _("e-mail copy") + " ", style="bold reverse")
         else:
             t.append(" non-urgent · e-mail ", style="reverse")
         t.append(" to ")
@@ -219,7 +241,35 @@ class ComposeScreen(BaseScreen):
         else:
             t = Text("Recipients: ")
             t.append_text(describe_plan(self.plan.plan, self.urgency))
+            if self.urgency == "urgent":
+                t.append("\n")
+                t.append_text(self._copy_line(self.plan.email_copies))
             w.update(t)
+
+    def _copy_line(self, copies: int) -> Text:
+        """'+ e-mail copy to 3 without a mobile (Ctrl+O: off)', or how to turn it on."""
+        key = key_label(self._copy_key())
+        n = number(copies)
+        if self.email_copy:
+            line = ngettext(
+                "+ e-mail copy to {n} member without a mobile ({key}: off)",
+                "+ e-mail copy to {n} members without a mobile ({key}: off)",
+                copies,
+            )
+            return Text(line.format(n=n, key=key), style="bold")
+        line = ngettext(
+            "{key}: e-mail copy to the {n} member without a mobile",
+            "{key}: e-mail copy to the {n} members without a mobile",
+            copies,
+        )
+        return Text(line.format(n=n, key=key), style="dim")
+
+    def _copy_key(self) -> str:
+        """The key of the e-mail copy toggle, as the [keys] table may have remapped it."""
+        for binding in own_bindings(type(self).BINDINGS, self.app.settings.keys):
+            if binding.id == "compose-email-copy":
+                return binding.key
+        raise LookupError("compose-email-copy")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._update_meter()
@@ -237,7 +287,8 @@ class ComposeScreen(BaseScreen):
 
         def job() -> tuple[dict[int, str], _Plan]:
             names = _network_names(db, list(ids))
-            return names, _Plan(ids, urgency, alerts.plan_alert(db, list(ids), urgency))
+            copies = alerts.plan_email_copy(db, list(ids)) if urgency == "urgent" else 0
+            return names, _Plan(ids, urgency, alerts.plan_alert(db, list(ids), urgency), copies)
 
         self.run_db(job, group="compose-plan", on_done=self._plan_ready, on_error=self._plan_failed)
 
@@ -270,6 +321,17 @@ class ComposeScreen(BaseScreen):
         self._render_targets()
         self._refresh_targets()
         self._update_meter()
+
+    def action_toggle_email_copy(self) -> None:
+        if self.urgency != "urgent":
+            self.app.notify(_("A non-urgent alert goes by e-mail already: no copy to add."), markup=False)
+            return
+        self.email_copy = not self.email_copy
+
+    def watch_email_copy(self) -> None:
+        self._save_draft()
+        self._render_targets()
+        self._render_plan()
 
     def action_gsm_safe(self) -> None:
         body = self.query_one("#body", TextArea)
@@ -330,7 +392,7 @@ class ComposeScreen(BaseScreen):
             return "No target network: press Ctrl+T to add one."
         if self.urgency == "urgent" and self.app.sms_block is not None:
             return self.app.sms_block.sentence()  # nothing is written for an SMS that cannot leave
-        if self.plan is not None and self.plan.plan.recipients == 0:
+        if self.plan is not None and self.plan.plan.recipients == 0 and not self._copies():
             what = "mobile number" if self.urgency == "urgent" else "e-mail address"
             return f"No recipients: no active member with a {what} who has not opted out."
         return None
@@ -348,12 +410,18 @@ class ComposeScreen(BaseScreen):
         self._busy = True
         self.app.push_buffered(ConfirmSendModal(self.summary()), self._confirmed)
 
+    def _copies(self) -> int:
+        """E-mail copies this alert will send (0 unless the copy is on for an urgent alert)."""
+        return self.plan.email_copies if self.plan is not None and self.copying else 0
+
     def summary(self) -> SendSummary:
         assert self.plan is not None
         a = self.analysis
         return SendSummary(
             channel="sms" if self.urgency == "urgent" else "email",
             recipients=self.plan.plan.recipients,
+            email_copies=self._copies(),
+            smtp=self.app.settings.smtp,
             network_names=[ref.label() for ref in self.target()],
             parts_each=a.parts,
             encoding=a.encoding,

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from bin_console.alerts import service as alerts
+from bin_console.i18n import N_, _, number
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
@@ -23,14 +24,31 @@ def outcome(row: alerts.AlertRow) -> str:
     return "cancelled" if row.cancelled_at else ""
 
 
+def per_channel(row: alerts.AlertRow) -> str:
+    """'12/1': rows by SMS / by e-mail ('-' for a channel the alert does not use)."""
+    counts = [sum(row.by_channel[ch].values()) if ch in row.by_channel else None for ch in ("sms", "email")]
+    return "/".join("-" if n is None else number(n) for n in counts)
+
+
+def channel_states(row: alerts.AlertRow) -> str:
+    """'SMS: delivered 12 · e-mail: failed 1' (every state of every channel the alert used)."""
+    parts = []
+    for channel, label in (("sms", N_("SMS")), ("email", N_("e-mail"))):
+        states = row.by_channel.get(channel)
+        if states:
+            parts.append(f"{_(label)}: " + ", ".join(f"{k} {number(v)}" for k, v in sorted(states.items())))
+    return " · ".join(parts)
+
+
 ALERT_COLUMNS = (
     Col("#", 3),
     Col("When", 11),
-    Col("Networks", 10, grow=1),
-    Col("Text", 12, grow=4),  # what differs: the opening every alert shares is left out
+    Col("Networks", 8, grow=1),
+    Col("Text", 10, grow=4),  # what differs: the opening every alert shares is left out
+    Col("SMS/mail", 8),  # recipients per channel: "12/1"
     Col("Delivered", 9),  # 7/9
     Col("Failed", 6),  # failed, rejected, undeliverable or expired; per state in the line below
-    Col("Ended", 9, grow=1),
+    Col("Ended", 7, grow=1),
 )
 
 
@@ -80,6 +98,7 @@ class HistoryScreen(BaseScreen):
                 Text(r.created_at.astimezone().strftime("%d/%m %H:%M")),
                 safe_text(", ".join(r.network_names)),
                 safe_text(differs),
+                Text(per_channel(r)),
                 Text(f"{delivered}/{r.recipients}"),
                 Text(f"{failed}" if failed else "", style="bold"),
                 safe_text(outcome(r)),
@@ -104,7 +123,7 @@ class HistoryScreen(BaseScreen):
         if r.training:
             t.append(" · TRAINING")
         t.append(f" · {r.recipients} recipients · ")
-        t.append(", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())) or "no deliveries")
+        t.append(channel_states(r) or "no deliveries")
         t.append("\n")
         t.append_text(safe_text(", ".join(r.network_names), style="bold"))
         t.append(": ")

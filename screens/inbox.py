@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Static
 
 from bin_console import labels
 from bin_console.alerts import service as alerts
+from bin_console.i18n import _
 from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseScreen
@@ -27,19 +28,25 @@ REFRESH_S = 1.5
 
 
 def reply_who(r: alerts.ReplyRow) -> Text:
-    """The member's name, or the masked number of an unknown sender (never the full number)."""
+    """The member's name, or the masked number / address of an unknown sender (never in full)."""
     if r.member_name:
         return safe_text(r.member_name)
-    return safe_text(alerts.mask_phone(r.source), style="italic")
+    return safe_text(r.masked_source, style="italic")
+
+
+def reply_via(r: alerts.ReplyRow) -> Text:
+    """Which channel the reply came by: SMS or e-mail (both land in this one inbox)."""
+    return Text(_("mail") if r.channel == "email" else _("SMS"))
 
 
 REPLY_COLUMNS = (
     Col("Time", 11),
-    Col("From", 16, grow=1),  # a member's name, or the masked number: "+32 470 •• •• 56"
+    Col("From", 14, grow=1),  # a member's name, or the masked number: "+32 470 •• •• 56"
     Col("Network", 9, grow=1),
     Col("Alert", 5),
+    Col("Via", 4),  # SMS | mail: both channels land in this one inbox
     Col("Status", 9),  # new | opted out | handled
-    Col("Reply", 14, grow=4),
+    Col("Reply", 12, grow=4),
 )
 
 
@@ -115,6 +122,7 @@ class InboxScreen(BaseScreen):
                 reply_who(r),
                 safe_text(r.network_name or ""),
                 Text(f"#{r.alert_id}" if r.alert_id else ""),
+                reply_via(r),
                 reply_status(r),
                 safe_text(r.text.replace("\n", " ")),
             ]
@@ -138,8 +146,10 @@ class InboxScreen(BaseScreen):
         t.append_text(reply_who(r))
         t.append(": ")
         t.append(clean(r.text))
+        t.append("\n")
+        t.append(_("by {via} from {source}").format(via=reply_via(r).plain, source=r.masked_source), style="dim")
         if r.alert_text:
-            t.append("\nanswers: ", style="dim")
+            t.append(" · answers: ", style="dim")
             t.append(clean(r.alert_text)[:70], style="dim")
         w.update(t)
 

@@ -23,12 +23,15 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from bin_console.alerts import service as alerts
+from bin_console.i18n import N_, _, number
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
 from .confirm import ConfirmActionModal
+from .email_time import email_time
 
 POLL_S = 0.5
+CHANNELS = (("sms", N_("SMS")), ("email", N_("e-mail")))
 RATE_WINDOW_S = 5.0
 
 
@@ -107,6 +110,7 @@ class MonitorScreen(BaseScreen):
         yield StateCounts(id="counts")
         yield DeliveryBar(vt=vt, id="bar")
         yield Static("", id="rate")
+        yield Static("", id="channels")
         yield RateSparkline(ascii=vt, id="spark")
         yield Static(Text("Failures", style="bold"), id="failures-title")
         yield FitTable(FAILURE_COLUMNS, id="failures")
@@ -157,7 +161,12 @@ class MonitorScreen(BaseScreen):
         if a.training:
             title.append(" TRAINING ", style="reverse bold")
             title.append(" ")
-        title.append("URGENT SMS" if a.urgency == "urgent" else "non-urgent e-mail")
+        if a.urgency != "urgent":
+            title.append("non-urgent e-mail")
+        elif "email" in p.by_channel:
+            title.append(_("URGENT SMS + e-mail"))  # short: the title line also names who sent it
+        else:
+            title.append("URGENT SMS")
         title.append(" · ")
         title.append_text(safe_text(", ".join(p.network_names)))
         when = a.created_at.astimezone().strftime("%H:%M") if a.created_at else ""
@@ -190,8 +199,42 @@ class MonitorScreen(BaseScreen):
             line.append(f" · about {_fmt_eta(pending / rate)} to go" if rate > 0 else " · waiting for the SMSC")
         line.append(f" · parts {p.parts_acked}/{p.parts_total} accepted")
         self.query_one("#rate", Static).update(line)
+        self.query_one("#channels", Static).update(self._channels(p))
         self.query_one("#spark", RateSparkline).set_values(self.meter.history)
         self._render_failures(p.failures)
+
+    def _channels(self, p: Any) -> Text:
+        """'SMS 11/12 out, 1 failed · e-mail 0/3 out, 0 failed', then while e-mail waits its time to
+        finish at the relay's rate and the e-mail sender's state in full (the status line cuts it)."""
+        t = Text()
+        for i, (channel, label) in enumerate((ch, lb) for ch, lb in CHANNELS if ch in p.by_channel):
+            states = p.by_channel[channel]
+            total = sum(states.values())
+            pending = sum(states.get(k, 0) for k in ("queued", "submitting"))
+            failed = sum(states.get(k, 0) for k in alerts.FAILED_STATES)
+            if i:
+                t.append(" · ")
+            t.append(
+                _("{channel} {out}/{total} out, {failed} failed").format(
+                    channel=_(label), out=number(total - pending), total=number(total), failed=number(failed)
+                ),
+                style="bold red" if failed else "",
+            )
+        mail = p.by_channel.get("email", {})
+        mail_pending = mail.get("queued", 0) + mail.get("submitting", 0)
+        if mail_pending:
+            t.append("\n" + _("e-mail to go: "))
+            t.append_text(email_time(mail_pending, self.app.settings.smtp))
+            status = self.app.status
+            t.append("\n")
+            if status.mail:
+                t.append(_("e-mail sender: {state}").format(state=status.mail))
+                if status.mail_detail:
+                    t.append(" - ")
+                    t.append_text(safe_text(status.mail_detail))  # the relay's text: untrusted
+            else:
+                t.append(_("e-mail sender: not seen running"), style="bold red")
+        return t
 
     def _render_failures(self, failures: list[tuple[str, str, str, str]]) -> None:
         key = tuple(failures)

@@ -304,7 +304,7 @@ def test_demo_command_runs_the_console_against_the_training_smsc(tmp_path, monke
     pytest.importorskip("bin_console.training.smsc_sim")
     seen = {}
 
-    def fake_run_console(settings, db, *, sender=None, sms_block=None, email_block=None):
+    def fake_run_console(settings, db, *, sender=None, sms_block=None, email_block=None, email_sending=False):
         assert sms_block is None and email_block is None  # the training SMSC and mail server need no keyring
         seen.update(
             smpp=settings.smpp, db_url=settings.db_url, theme=settings.ui_theme, no_blink=not settings.cursor_blink

@@ -43,7 +43,7 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
         assert "[bold]man[/]" in first[5] and "\x1b" not in first[5]
         outbox.store_reply(sqlite_db, "+32470000001", "STOP")
         await wait_for(pilot, lambda: table.row_count == 3)
-        assert rows(table)[0][4] == "opted out" and rows(table)[0][5] == "STOP"  # opt-out marked
+        assert rows(table)[0][5] == "opted out" and rows(table)[0][6] == "STOP"  # opt-out marked
         assert rows(table)[0][1] == "Peeters [/]"
 
         # the cursor stays on the reply it was on while new ones arrive above it
@@ -53,14 +53,14 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
         await wait_for(pilot, lambda: "Jan[/]: Gezien! [bold]man[/] liep naar" in screen_text(app), what="reply panel")
         await pilot.press("up")
         await pilot.press("up", "enter")  # mark the newest handled
-        await wait_for(pilot, lambda: rows(table)[0][4] == "handled", what="handled mark")
+        await wait_for(pilot, lambda: rows(table)[0][5] == "handled", what="handled mark")
         with sqlite_db.read() as s:
             handled = s.scalars(select(Reply).where(Reply.handled)).all()
         assert [r.text for r in handled] == ["STOP"] and handled[0].handled_by
 
         await pilot.press("ctrl+u")  # unhandled only
         await wait_for(pilot, lambda: table.row_count == 2)
-        assert all(r[4] != "handled" for r in rows(table))
+        assert all(r[5] != "handled" for r in rows(table))
 
 
 async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings):
@@ -78,7 +78,7 @@ async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings)
         await wait_for(pilot, lambda: table.row_count == 2)
         r = rows(table)
         assert r[0][0] == str(a2) and r[1][0] == str(a1)
-        assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4] == "0/12"
+        assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4] == "12/-" and r[0][4] == "-/1" and r[1][5] == "0/12"
         assert "cancel" in r[1][6].lower()
         assert "BIN Kerkwijk" in r[1][2]
         detail = str(hist.query_one("#alert-detail").render())

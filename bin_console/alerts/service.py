@@ -560,8 +560,11 @@ def _network_names(s: Session, alert_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def _reason(state: str, error: str | None, code: int | None) -> str:
+def _reason(state: str, error: str | None, code: int | None, channel: str = "sms") -> str:
     if error:
+        # An SMTP answer is stored as its code and the server's text: show both ("550 5.1.1 ...").
+        if channel == "email" and code and not error.startswith(str(code)):
+            return f"{code} {error}"
         return error
     default = {
         "undeliverable": "the operator could not deliver it (receipt UNDELIV)",
@@ -608,7 +611,7 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
             .limit(failure_limit)
         )
         failures = [
-            (name or "(member removed)", mask_address(ch, addr), st, _reason(st, err, code))
+            (name or "(member removed)", mask_address(ch, addr), st, _reason(st, err, code, ch))
             for name, ch, addr, st, err, code in s.execute(fq)
         ]
         names = _network_names(s, [alert_id])[alert_id]
