@@ -78,7 +78,7 @@ def append(session: Session, actor: Actor, action: str, object_ref: str = "", de
     return entry
 
 
-def verify(db, *, batch: int = 2000) -> list[str]:  # noqa: ANN001
+def verify(db, *, batch: int = 2000) -> list[str]:
     """Walk the chain in id order; return the problems found (empty list: the chain is intact)."""
     problems: list[str] = []
     expected_seq = 1
@@ -106,12 +106,12 @@ def verify(db, *, batch: int = 2000) -> list[str]:  # noqa: ANN001
     return problems
 
 
-def count(db) -> int:  # noqa: ANN001
+def count(db) -> int:
     with db.read() as s:
         return int(s.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
-def cmd_audit_verify(args, settings) -> int:  # noqa: ANN001
+def cmd_audit_verify(args, settings) -> int:
     from .runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

@@ -62,7 +62,7 @@ def _require_contact(vals: dict) -> None:
         raise ValidationError({"mobile": "give a mobile number, a landline or an e-mail address"})
 
 
-def find_member_clash(session: Session, network_id: int, vals: dict, *, exclude_id: int | None = None):  # noqa: ANN201
+def find_member_clash(session: Session, network_id: int, vals: dict, *, exclude_id: int | None = None):
     """(member_id, name, field) of a member of the network with the same mobile, e-mail, or name+address."""
     checks = []
     if vals.get("mobile"):
@@ -282,11 +282,11 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _matched(hit) -> str:  # noqa: ANN001
+def _matched(hit) -> str:
     return f"{hit.field}: {clean(hit.matched)}"
 
 
-def cmd_networks_search(args, settings) -> int:  # noqa: ANN001
+def cmd_networks_search(args, settings) -> int:
     from .runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

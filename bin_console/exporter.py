@@ -49,7 +49,7 @@ def safe_cell(value: object) -> str:
     return "'" + s if s.startswith(GUARDED_STARTS) else s
 
 
-def member_rows(db: Database, network_id: int):  # noqa: ANN201
+def member_rows(db: Database, network_id: int):
     cols = (
         Member.name,
         Member.mobile,
@@ -71,7 +71,7 @@ def member_rows(db: Database, network_id: int):  # noqa: ANN201
         return [list(r) for r in s.execute(stmt)]
 
 
-def write_members_csv(db: Database, network_id: int, out) -> int:  # noqa: ANN001
+def write_members_csv(db: Database, network_id: int, out) -> int:
     """Write the CSV (text, without BOM) to a text stream; returns the number of members."""
     w = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     w.writerow(HEADER)
@@ -123,7 +123,7 @@ def _audit_export(db: Database, network_id: int, count: int, target: str) -> Non
         audit(s, Actor.current(), "member.export", f"network:{network_id}", {"members": count, "to": target})
 
 
-def cmd_export_members(args, settings) -> int:  # noqa: ANN001
+def cmd_export_members(args, settings) -> int:
     from .runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

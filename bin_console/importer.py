@@ -103,7 +103,7 @@ def _load_members(session: Session, network_id: int) -> _Existing:
     return _Existing(by_id, by_mobile, by_email, by_key)
 
 
-def _cached(fn):  # noqa: ANN001, ANN202
+def _cached(fn):
     """Streets, postcodes, languages... repeat thousands of times in one file: parse each value once."""
     return lru_cache(maxsize=8192)(fn)
 
@@ -188,7 +188,7 @@ def raw_mobile_failed(errs: list[tuple[str, str]]) -> bool:
     return any(f == "mobile" for f, _ in errs)
 
 
-def _new_member(network_id: int, v: dict, now, key: tuple[str, str, str]) -> dict:  # noqa: ANN001
+def _new_member(network_id: int, v: dict, now, key: tuple[str, str, str]) -> dict:
     sms_out, mail_out = bool(v.get("sms_opt_out")), bool(v.get("email_opt_out"))
     return {
         "network_id": network_id,
@@ -233,7 +233,7 @@ def _changes(old: dict, v: dict) -> dict:
     return ch
 
 
-def import_members(db: Database, path, network_id: int, *, dry_run: bool = False) -> ImportReport:  # noqa: ANN001
+def import_members(db: Database, path, network_id: int, *, dry_run: bool = False) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
     try:
         table = read_table(path)
@@ -282,7 +282,7 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
     return report
 
 
-def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id: int, path, *, write: bool) -> None:  # noqa: ANN001
+def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id: int, path, *, write: bool) -> None:
     """Match the parsed rows to the network's members as they are in this transaction, then write."""
     if s.execute(select(Network.id).where(Network.id == network_id).with_for_update()).first() is None:
         report.fatal = _("network {id} does not exist").format(id=network_id)
@@ -452,7 +452,7 @@ def _insert_chunk(session: Session, rows: list[dict]) -> None:
 _SQLITE_INSERT_CACHE: dict[int, tuple[tuple[str, ...], str, list]] = {}
 
 
-def _sqlite_member_insert(dialect):  # noqa: ANN001, ANN202
+def _sqlite_member_insert(dialect):
     """(columns, INSERT statement, bind processors) for member rows, built once per dialect."""
     cached = _SQLITE_INSERT_CACHE.get(id(dialect))
     if cached is None:
@@ -479,7 +479,7 @@ def _update_chunk(session: Session, rows: list[dict]) -> None:
 # --- CLI --------------------------------------------------------------------------------------------
 
 
-def cmd_import_members(args, settings) -> int:  # noqa: ANN001
+def cmd_import_members(args, settings) -> int:
     from .runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

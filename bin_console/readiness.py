@@ -39,7 +39,7 @@ def smpp_password(settings: Settings) -> tuple[Readiness, Secret | None]:
         return Readiness(False, "no secure credential store", "`bin-console credentials check` names the fixes."), None
     except SecretMissing:
         return Readiness(False, "no SMPP password stored", "Run `bin-console credentials set smpp`."), None
-    except Exception as exc:  # noqa: BLE001 - a locked keyring, a wrong passphrase: still open the console
+    except Exception as exc:  # a locked keyring, a wrong passphrase: still open the console
         return (
             Readiness(
                 False, f"the keyring could not be read ({type(exc).__name__})", "Run `bin-console credentials check`."

@@ -39,7 +39,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -53,6 +53,9 @@ from bin_console.channels.smpp.payload import PartCountMismatch, SmsWork, build
 from bin_console.channels.smpp.status import classify, status_meaning
 from bin_console.channels.smpp.submit_sm import destination, encode_submit_sm, source_fields, validity_for
 from bin_console.channels.smpp.supervisor import LinkLost, Supervisor
+from bin_console.config import SmppSettings
+from bin_console.credentials import Secret
+from bin_console.data.engine import Database
 from bin_console.data.models import SenderStatus, utcnow
 from bin_console.outbox_jobs import (
     CheckCancelled,
@@ -127,10 +130,10 @@ class SenderRunner:
 
     def __init__(
         self,
-        db,  # noqa: ANN001
-        smpp_settings,  # noqa: ANN001
+        db: Database,
+        smpp_settings: SmppSettings,
         *,
-        password=None,  # noqa: ANN001 - Secret | None
+        password: Secret | None = None,
         account: str = "default",
         owner: str | None = None,
         lease_s: float | None = None,
@@ -658,7 +661,7 @@ class SenderRunner:
         log.info("releasing %d row(s) claimed by a session that has ended", len(ids))
         self._submit(Release(owner=self.owner, unsent=ids))
 
-    def _io(self, fn, *args):  # noqa: ANN001, ANN202
+    def _io(self, fn, *args):
         try:
             return fn(*args)
         except Exception as exc:
@@ -736,7 +739,7 @@ class SenderRunner:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
         self.stats["parts_sent"] += len(chunks)
 
-    def _encode(self, seq: int, p: _Part, now_dt) -> bytes | None:  # noqa: ANN001 - datetime
+    def _encode(self, seq: int, p: _Part, now_dt: datetime) -> bytes | None:
         """The submit_sm of one part; None (and the delivery failed) when it cannot be built."""
         st, it = p.st, p.st.item
         try:
@@ -755,7 +758,7 @@ class SenderRunner:
                 priority_flag=1 if it.row.urgent else 0,
                 validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
             )
-        except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
+        except Exception as exc:  # e.g. a non-Latin-1 sender: this delivery only
             log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
             st.unsent = 0
             reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
@@ -764,7 +767,7 @@ class SenderRunner:
 
     # --- reading -------------------------------------------------------------------------------------------
 
-    def _dispatch(self, client: SmppLink, pdu, now: float) -> None:  # noqa: ANN001
+    def _dispatch(self, client: SmppLink, pdu, now: float) -> None:
         cmd = pdu.command
         if cmd in ("submit_sm_resp", "generic_nack"):
             self._on_submit_resp(pdu, cmd, now)
@@ -775,7 +778,7 @@ class SenderRunner:
         elif cmd == "unbind":
             try:
                 client.respond("unbind_resp", pdu.sequence, 0)
-            except Exception:  # noqa: BLE001 - the link is going anyway
+            except Exception:  # the link is going anyway
                 pass
             raise LinkLost("the SMSC unbound the session")
         elif cmd in ("enquire_link_resp", "alert_notification", "unbind_resp"):
@@ -783,7 +786,7 @@ class SenderRunner:
         else:
             log.info("ignored SMPP %s", cmd)
 
-    def _on_submit_resp(self, pdu, cmd: str, now: float) -> None:  # noqa: ANN001
+    def _on_submit_resp(self, pdu, cmd: str, now: float) -> None:
         status = int(pdu.status or 0)
         kind = "transient" if cmd == "generic_nack" else classify(status)
         seq = pdu.sequence
@@ -828,7 +831,7 @@ class SenderRunner:
                 self._pending.appendleft(p)
             self._throttled = []
 
-    def _on_deliver_sm(self, pdu) -> None:  # noqa: ANN001
+    def _on_deliver_sm(self, pdu) -> None:
         seq = pdu.sequence
         fp = _fingerprint(pdu)
         self._buf.dsm_fps[seq] = fp
@@ -929,7 +932,7 @@ class SenderRunner:
         if graceful:
             try:
                 client.unbind_within(1.0)
-            except Exception:  # noqa: BLE001 - best effort
+            except Exception:  # best effort
                 pass
         client.close_quietly()
         self._reset_session()
@@ -960,7 +963,7 @@ class _Hooks:
         self.r._end_session(link, graceful=graceful)
 
 
-def _fingerprint(pdu) -> bytes:  # noqa: ANN001
+def _fingerprint(pdu) -> bytes:
     """Identifies a redelivered deliver_sm (new sequence number, same content)."""
     parts = [pdu.source_addr, pdu.short_message, pdu.message_payload]
     return b"\x1f".join(p if isinstance(p, bytes) else str(p or "").encode("latin-1", "replace") for p in parts)
@@ -969,7 +972,7 @@ def _fingerprint(pdu) -> bytes:  # noqa: ANN001
 # --- CLI ---------------------------------------------------------------------------------------------------
 
 
-def cmd_sender(args, settings) -> int:  # noqa: ANN001
+def cmd_sender(args, settings) -> int:
     """`bin-console sender`: the SMS sender in the foreground until SIGTERM/SIGINT."""
     from bin_console.runtime import open_db_or_exit
 
@@ -987,7 +990,7 @@ def cmd_sender(args, settings) -> int:  # noqa: ANN001
     runner = SenderRunner(db, settings.smpp, password=password)
     stop = threading.Event()
 
-    def on_signal(signum, _frame) -> None:  # noqa: ANN001
+    def on_signal(signum, _frame) -> None:
         log.info("signal %d: stopping", signum)
         stop.set()
 
@@ -1019,7 +1022,7 @@ def cmd_sender(args, settings) -> int:  # noqa: ANN001
     return code
 
 
-def _configure_logging(settings) -> None:  # noqa: ANN001
+def _configure_logging(settings) -> None:
     """The service logs to its file and to stderr (the journal), both through logsetup's filters:
     smpplib's PDU dumps dropped, registered secrets redacted."""
     from bin_console.logsetup import configure_logging

@@ -358,7 +358,7 @@ def _has_formulas(z: zipfile.ZipFile) -> bool:
     return False
 
 
-def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:  # noqa: ANN001
+def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:
     """Sheet row number -> 0-based column of its first formula cell without a saved value.
 
     openpyxl's data_only reading gives None both for a blank cell and for such a formula (a file
@@ -382,7 +382,7 @@ def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:  # noqa: A
     return out
 
 
-def _no_saved_value(cell) -> bool:  # noqa: ANN001
+def _no_saved_value(cell) -> bool:
     """No <v>, or an empty one (openpyxl writes <v/>); an empty text result is t="str" with an empty <v>."""
     v = cell.find(_MAIN_NS + "v")
     return v is None or (not v.text and cell.get("t") != "str")

@@ -305,7 +305,7 @@ MEMBER_FIELDS = (
 )
 
 
-def _opt(parser, value):  # noqa: ANN001, ANN202
+def _opt(parser, value):
     s = "" if value is None else str(value).strip()
     return parser(s) if s else None
 

@@ -96,12 +96,12 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
         return None
     sqlite = session.get_bind().dialect.name == "sqlite"
 
-    def contains(col, needle: str):  # noqa: ANN001, ANN202
+    def contains(col, needle: str):
         # instr is several times faster than LIKE in SQLite (no per-character case folding); the
         # folded needle is a-z, 0-9 and spaces only, so it holds no LIKE wildcard
         return func.instr(col, needle) > 0 if sqlite else col.like(f"%{needle}%")
 
-    def prefix(col):  # noqa: ANN001, ANN202
+    def prefix(col):
         return and_(col >= f, col < prefix_upper_bound(f))
 
     base = [Member.network_id == network_id] + ([Member.status == status] if status else [])
@@ -121,11 +121,11 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
     return _Filter(base=base, street=prefix(Member.street_key), others=others)
 
 
-def _after(key: tuple[str, int]):  # noqa: ANN202
+def _after(key: tuple[str, int]):
     return or_(Member.name_key > key[0], and_(Member.name_key == key[0], Member.id > key[1]))
 
 
-def _before(key: tuple[str, int]):  # noqa: ANN202
+def _before(key: tuple[str, int]):
     return or_(Member.name_key < key[0], and_(Member.name_key == key[0], Member.id < key[1]))
 
 

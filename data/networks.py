@@ -77,7 +77,7 @@ def _key_ranges(word: str) -> list[tuple[str, bool]]:
 # The search's statements are built once, with the typed key as parameters: building and cache-keying
 # SQLAlchemy expressions per keystroke cost a fifth of a search. Parameters: key (the typed folded
 # prefix), lo/hi (the range scanned: key, or key + " " for a contracted saint-word), ids, zone.
-def _range(whole_word: bool):  # noqa: ANN202
+def _range(whole_word: bool):
     in_range = and_(SearchTerm.term >= bindparam("lo"), SearchTerm.term < bindparam("hi"))
     # a contracted saint-word ("st") matches only as a whole word: the term itself or "st ..."
     return or_(SearchTerm.term == bindparam("key"), in_range) if whole_word else in_range
@@ -102,7 +102,7 @@ _SCORE = (
 )
 
 
-def _scan_statement(whole_word: bool, zoned: bool):  # noqa: ANN202
+def _scan_statement(whole_word: bool, zoned: bool):
     stmt = select(SearchTerm.network_id, func.max(_SCORE)).where(_range(whole_word))
     if zoned:
         stmt = stmt.join(Network, Network.id == SearchTerm.network_id).where(Network.zone_id == bindparam("zone"))

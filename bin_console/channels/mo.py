@@ -34,7 +34,7 @@ class Concat:
     part_no: int
 
 
-def concat_from_pdu(pdu) -> tuple[Concat | None, bytes]:  # noqa: ANN001 - a smpplib DeliverSM
+def concat_from_pdu(pdu) -> tuple[Concat | None, bytes]:  # a smpplib DeliverSM
     """Concatenation info and bare payload of a deliver_sm (UDH, or SAR TLVs, or message_payload)."""
     payload = pdu.short_message or pdu.message_payload or b""
     if isinstance(payload, str):

@@ -19,6 +19,7 @@ import smpplib.exceptions
 
 from bin_console.channels.smpp.link import SmppLink
 from bin_console.channels.smpp.status import BIND_CONFIG, status_meaning
+from bin_console.config import SmppSettings
 from bin_console.credentials import Secret
 
 log = logging.getLogger("bin_console.sender")
@@ -50,7 +51,7 @@ def backoff(attempt: int, cap: float) -> float:
     return min(max(0.2, cap), 0.2 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
-def connect_and_bind(cfg, password: Secret | None) -> SmppLink:  # noqa: ANN001 - SmppSettings
+def connect_and_bind(cfg: SmppSettings, password: Secret | None) -> SmppLink:
     """A new, bound link, or BindConfigError / TransientConnectError (the link closed). The
     password is revealed only here, for the bind PDU."""
     link = SmppLink(cfg.host, cfg.port, timeout=float(cfg.connect_timeout))
@@ -87,7 +88,7 @@ def bind_message(system_id: str, status: int) -> str:
 class Supervisor:
     def __init__(
         self,
-        cfg,  # noqa: ANN001 - SmppSettings
+        cfg: SmppSettings,
         password: Secret | None,
         hooks: SessionHooks,
         *,
