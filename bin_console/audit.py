@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .actor import Actor
 from .data.models import AuditEntry, utcnow
@@ -59,7 +60,9 @@ def append(session: Session, actor: Actor, action: str, object_ref: str = "", de
     """Add one entry inside the caller's (write) transaction; it commits or rolls back with the deed."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-    last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    last = session.execute(
+        select(col(AuditEntry.id), col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
+    ).first()
     entry = AuditEntry(
         id=(last[0] + 1) if last else 1,
         ts=utcnow(),
@@ -86,7 +89,7 @@ def verify(db, *, batch: int = 2000) -> list[str]:
     with db.read() as s:
         last_id = 0
         while True:
-            q = select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            q = select(AuditEntry).where(col(AuditEntry.id) > last_id).order_by(col(AuditEntry.id)).limit(batch)
             rows = s.scalars(q).all()
             if not rows:
                 break

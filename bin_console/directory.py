@@ -12,6 +12,7 @@ import sys
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .actor import Actor
 from .data.engine import Database
@@ -66,21 +67,21 @@ def find_member_clash(session: Session, network_id: int, vals: dict, *, exclude_
     """(member_id, name, field) of a member of the network with the same mobile, e-mail, or name+address."""
     checks = []
     if vals.get("mobile"):
-        checks.append(("mobile", Member.mobile == vals["mobile"]))
+        checks.append(("mobile", col(Member.mobile) == vals["mobile"]))
     if vals.get("email"):
-        checks.append(("email", func.lower(Member.email) == vals["email"].lower()))
+        checks.append(("email", func.lower(col(Member.email)) == vals["email"].lower()))
     checks.append(
         (
             "name",
-            (Member.name_key == fold(vals["name"]))
-            & (Member.street_key == fold(vals.get("street") or ""))
-            & (Member.house_number == (vals.get("house_number") or "")),
+            (col(Member.name_key) == fold(vals["name"]))
+            & (col(Member.street_key) == fold(vals.get("street") or ""))
+            & (col(Member.house_number) == (vals.get("house_number") or "")),
         )
     )
     for field, cond in checks:
-        stmt = select(Member.id, Member.name).where(Member.network_id == network_id, cond)
+        stmt = select(col(Member.id), col(Member.name)).where(col(Member.network_id) == network_id, cond)
         if exclude_id is not None:
-            stmt = stmt.where(Member.id != exclude_id)
+            stmt = stmt.where(col(Member.id) != exclude_id)
         row = session.execute(stmt.limit(1)).first()
         if row:
             return row[0], row[1], field
@@ -192,15 +193,15 @@ def _clean_streets(streets: list[dict]) -> list[dict]:
 
 
 def _name_clash(session: Session, zone_id: int, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Network.id).where(Network.zone_id == zone_id, Network.name_key == fold(name))
+    stmt = select(col(Network.id)).where(col(Network.zone_id) == zone_id, col(Network.name_key) == fold(name))
     if exclude_id is not None:
-        stmt = stmt.where(Network.id != exclude_id)
+        stmt = stmt.where(col(Network.id) != exclude_id)
     if session.execute(stmt.limit(1)).first():
         raise ValidationError({"name": f"a network named {name!r} already exists in this police zone"})
 
 
 def _replace_streets(session: Session, network_id: int, streets: list[dict]) -> None:
-    session.query(NetworkStreet).filter(NetworkStreet.network_id == network_id).delete()
+    session.query(NetworkStreet).filter(col(NetworkStreet.network_id) == network_id).delete()
     for st in streets:
         session.add(NetworkStreet(network_id=network_id, **st))
 

@@ -14,6 +14,7 @@ import os
 import sys
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from .data.engine import Database
 from .data.models import Member, PoliceZone
@@ -51,23 +52,23 @@ def safe_cell(value: object) -> str:
 
 def member_rows(db: Database, network_id: int):
     cols = (
-        Member.name,
-        Member.mobile,
-        Member.landline,
-        Member.email,
-        Member.street,
-        Member.house_number,
-        Member.postcode,
-        Member.municipality,
-        Member.language,
-        Member.role,
-        Member.status,
-        Member.consent_date,
-        Member.sms_opt_out,
-        Member.email_opt_out,
+        col(Member.name),
+        col(Member.mobile),
+        col(Member.landline),
+        col(Member.email),
+        col(Member.street),
+        col(Member.house_number),
+        col(Member.postcode),
+        col(Member.municipality),
+        col(Member.language),
+        col(Member.role),
+        col(Member.status),
+        col(Member.consent_date),
+        col(Member.sms_opt_out),
+        col(Member.email_opt_out),
     )
     with db.read() as s:
-        stmt = select(*cols).where(Member.network_id == network_id).order_by(Member.name_key, Member.id)
+        stmt = select(*cols).where(col(Member.network_id) == network_id).order_by(col(Member.name_key), col(Member.id))
         return [list(r) for r in s.execute(stmt)]
 
 
@@ -131,7 +132,7 @@ def cmd_export_members(args, settings) -> int:
         with db.read() as s:
             found = find_networks(s, args.network)
             if len(found) > 1 and settings.zone:
-                zone = s.scalars(select(PoliceZone).where(PoliceZone.code == settings.zone)).first()
+                zone = s.scalars(select(PoliceZone).where(col(PoliceZone.code) == settings.zone)).first()
                 found = [n for n in found if zone is not None and n.zone_id == zone.id]
         if len(found) != 1:
             why = "no network" if not found else "several networks (set [console] zone to choose)"

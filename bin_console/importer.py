@@ -22,6 +22,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .data.engine import Database
 from .data.models import Member, Network, PoliceZone, utcnow
@@ -89,9 +90,9 @@ class _Existing:
 
 
 def _load_members(session: Session, network_id: int) -> _Existing:
-    cols = [Member.id, *(getattr(Member, c) for c in _MEMBER_WRITE_COLUMNS)]
+    cols = [col(Member.id), *(getattr(Member, c) for c in _MEMBER_WRITE_COLUMNS)]
     by_id, by_mobile, by_email, by_key = {}, {}, {}, {}
-    for row in session.execute(select(*cols).where(Member.network_id == network_id)):
+    for row in session.execute(select(*cols).where(col(Member.network_id) == network_id)):
         rec = dict(zip(["id", *_MEMBER_WRITE_COLUMNS], row, strict=True))
         mid = rec["id"]
         by_id[mid] = rec
@@ -284,7 +285,7 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
 
 def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id: int, path, *, write: bool) -> None:
     """Match the parsed rows to the network's members as they are in this transaction, then write."""
-    if s.execute(select(Network.id).where(Network.id == network_id).with_for_update()).first() is None:
+    if s.execute(select(col(Network.id)).where(col(Network.id) == network_id).with_for_update()).first() is None:
         report.fatal = _("network {id} does not exist").format(id=network_id)
         return
     existing = _load_members(s, network_id)
@@ -487,7 +488,7 @@ def cmd_import_members(args, settings) -> int:
         with db.read() as s:
             found = find_networks(s, args.network)
             if len(found) > 1 and settings.zone:
-                zone = s.scalars(select(PoliceZone).where(PoliceZone.code == settings.zone)).first()
+                zone = s.scalars(select(PoliceZone).where(col(PoliceZone.code) == settings.zone)).first()
                 found = [n for n in found if zone is not None and n.zone_id == zone.id]
             zone_codes = {z.id: z.code for z in s.scalars(select(PoliceZone))}
         if not found:

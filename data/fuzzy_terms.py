@@ -25,6 +25,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .models import Network, SearchIndexChange, SearchTerm
 
@@ -35,7 +36,7 @@ TERM_LIMIT = 12  # best distinct terms taken; each may belong to many networks
 INCREMENTAL_MAX_NETWORKS = 200
 
 
-_LATEST_CHANGE = select(func.max(SearchIndexChange.id))  # built once: it runs on every fuzzy search
+_LATEST_CHANGE = select(func.max(col(SearchIndexChange.id)))  # built once: it runs on every fuzzy search
 
 
 class TermEntry(NamedTuple):  # a tuple: tens of thousands are made at load, a dataclass took 3x longer
@@ -98,8 +99,8 @@ class FuzzyTerms:
             return
         changed = set(
             session.scalars(
-                select(SearchIndexChange.network_id).where(
-                    SearchIndexChange.id > self._last_change, SearchIndexChange.id <= latest
+                select(col(SearchIndexChange.network_id)).where(
+                    col(SearchIndexChange.id) > self._last_change, col(SearchIndexChange.id) <= latest
                 )
             )
         )
@@ -112,14 +113,14 @@ class FuzzyTerms:
         never missed.
         """
         stmt = select(
-            SearchTerm.term,
-            SearchTerm.network_id,
-            Network.zone_id,
-            SearchTerm.field,
-            SearchTerm.weight,
-            SearchTerm.label,
-            SearchTerm.postcode,
-        ).join(Network, Network.id == SearchTerm.network_id)
+            col(SearchTerm.term),
+            col(SearchTerm.network_id),
+            col(Network.zone_id),
+            col(SearchTerm.field),
+            col(SearchTerm.weight),
+            col(SearchTerm.label),
+            col(SearchTerm.postcode),
+        ).join(Network, col(Network.id) == col(SearchTerm.network_id))
         if network_ids is None:
             self._entries, self._terms_of, self._buckets, self._stale_buckets = {}, {}, {}, set()
             rows = session.execute(stmt).all()
@@ -134,7 +135,7 @@ class FuzzyTerms:
             ids = sorted(network_ids)
             rows = []
             for i in range(0, len(ids), 500):
-                rows += session.execute(stmt.where(SearchTerm.network_id.in_(ids[i : i + 500])))
+                rows += session.execute(stmt.where(col(SearchTerm.network_id).in_(ids[i : i + 500])))
         entries, terms_of, stale = self._entries, self._terms_of, self._stale_buckets
         for term, *entry in rows:
             by_net = entries.get(term)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.textsafe import clean
 
@@ -258,7 +259,7 @@ def _strip(row: dict) -> dict:
 
 def write(session: Session, data: DemoData) -> dict[str, int]:
     """Insert the demo rows in the caller's transaction; returns counts."""
-    if session.execute(select(PoliceZone.id).where(PoliceZone.code == data.zone["code"])).first():
+    if session.execute(select(col(PoliceZone.id)).where(col(PoliceZone.code) == data.zone["code"])).first():
         raise DemoExistsError(f"police zone {data.zone['code']} already exists: the demo needs a fresh database")
     zone = PoliceZone(**data.zone)
     session.add(zone)
