@@ -63,8 +63,9 @@ def append(session: Session, actor: Actor, action: str, object_ref: str = "", de
     last = session.execute(
         select(col(AuditEntry.id), col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
     ).first()
+    # the chain's rows are stored ones: their id is never None (SQLModel types it Optional for new rows)
     entry = AuditEntry(
-        id=(last[0] + 1) if last else 1,
+        id=(last[0] or 0) + 1 if last else 1,
         ts=utcnow(),
         os_user=actor.os_user[:64],
         login_uid=actor.login_uid,

@@ -14,13 +14,14 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 
 from .i18n import LANGUAGES
 
 APP_NAME = "bin-console"
-APP_AUTHOR = False  # no vendor folder on Windows/macOS
+APP_AUTHOR: Literal[False] = False  # no vendor folder on Windows/macOS
 
 
 class ConfigError(ValueError):

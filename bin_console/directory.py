@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from .actor import Actor
+from .audit import append
 from .data.engine import Database
 from .data.keys import fold
 from .data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
@@ -47,11 +48,7 @@ __all__ = [
 
 
 def audit(session: Session, actor: Actor, action: str, object_ref: str, detail: dict) -> None:
-    """Append to the audit chain when bin_console.audit exists (written by another part)."""
-    try:
-        from .audit import append  # type: ignore[attr-defined]
-    except ImportError:
-        return
+    """Append to the audit chain, inside the caller's transaction."""
     append(session, actor, action, object_ref, detail)
 
 
@@ -112,6 +109,7 @@ def add_member(db: Database, network_id: int, data: dict, actor: Actor) -> int:
         m = Member(network_id=network_id, created_at=now, updated_at=now, **values)
         s.add(m)
         s.flush()
+        assert m.id is not None  # given by the flush
         audit(s, actor, "member.create", f"member:{m.id}", {"network_id": network_id})
         return m.id
 
@@ -171,6 +169,7 @@ def _resolve_zone(session: Session, data: dict) -> int:
     zone = get_zone_by_code(session, code)
     if zone is None:
         raise ValidationError({"zone": f"police zone {code!r} does not exist"})
+    assert zone.id is not None  # a stored row
     return zone.id
 
 
@@ -219,6 +218,7 @@ def add_network(db: Database, data: dict, actor: Actor) -> int:
         net = Network(zone_id=zone_id, name_key=fold(vals["name"])[:120], created_at=now, updated_at=now, **vals)
         s.add(net)
         s.flush()
+        assert net.id is not None  # given by the flush
         _replace_streets(s, net.id, streets)
         s.flush()
         rebuild_terms(s, [net.id])
@@ -246,7 +246,7 @@ def update_network(db: Database, network_id: int, changes: dict, actor: Actor) -
         if "name" in changed:
             net.name_key = fold(net.name)[:120]
         if streets is not None:
-            _replace_streets(s, net.id, streets)
+            _replace_streets(s, network_id, streets)
             changed.append("streets")
         if not changed:
             return

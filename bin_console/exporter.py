@@ -113,10 +113,6 @@ def export_members(db: Database, network_id: int, path: str | os.PathLike) -> in
 
 
 def _audit_export(db: Database, network_id: int, count: int, target: str) -> None:
-    try:
-        from .audit import append  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return
     from .actor import Actor
     from .directory import audit
 
@@ -139,6 +135,7 @@ def cmd_export_members(args, settings) -> int:
             print(f"bin-console: {why} named {clean(args.network)!r}", file=sys.stderr)
             return 2
         nid = found[0].id
+        assert nid is not None  # a stored row
         if args.output:
             n = export_members(db, nid, args.output)
             target = os.path.basename(args.output)

@@ -133,7 +133,16 @@ _UTF8_MULTIBYTE = re.compile(
     rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
 )
 _CP1252_HOLES = "bin-console-cp1252-holes"
-codecs.register_error(_CP1252_HOLES, lambda e: (e.object[e.start : e.end].decode("latin-1"), e.end))
+
+
+def _latin1_for_holes(e: UnicodeError) -> tuple[str, int]:
+    """The five bytes cp1252 leaves undefined decode as their Latin-1 (C1) characters."""
+    if not isinstance(e, UnicodeDecodeError):
+        raise e
+    return e.object[e.start : e.end].decode("latin-1"), e.end
+
+
+codecs.register_error(_CP1252_HOLES, _latin1_for_holes)
 
 
 def sniff_delimiter(header_line: str) -> str:
