@@ -81,7 +81,7 @@ class FuzzyTerms:
             found = process.extract(
                 folded_query, bucket, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF, limit=TERM_LIMIT
             )
-            out = []
+            out: list[FuzzyMatch] = []
             for term, similarity, _ in found:
                 for entries in self._entries[term].values():
                     out.extend(
@@ -123,7 +123,7 @@ class FuzzyTerms:
         ).join(Network, col(Network.id) == col(SearchTerm.network_id))
         if network_ids is None:
             self._entries, self._terms_of, self._buckets, self._stale_buckets = {}, {}, {}, set()
-            rows = session.execute(stmt).all()
+            rows = list(session.execute(stmt))
         else:
             for nid in network_ids:
                 for term in self._terms_of.pop(nid, ()):
@@ -138,12 +138,12 @@ class FuzzyTerms:
                 rows += session.execute(stmt.where(col(SearchTerm.network_id).in_(ids[i : i + 500])))
         entries, terms_of, stale = self._entries, self._terms_of, self._stale_buckets
         for term, *entry in rows:
-            by_net = entries.get(term)
-            if by_net is None:
-                entries[term] = by_net = {}
+            of_term = entries.get(term)
+            if of_term is None:
+                entries[term] = of_term = {}
                 stale.add(term[0])
             nid = entry[0]
-            by_net.setdefault(nid, []).append(TermEntry._make(entry))
+            of_term.setdefault(nid, []).append(TermEntry._make(entry))
             terms_of.setdefault(nid, set()).add(term)
         if network_ids is None:
             self._stale_buckets = set()
@@ -165,7 +165,7 @@ _BY_POOL_LOCK = threading.Lock()
 def fuzzy_terms_for(session: Session) -> FuzzyTerms:
     """The process's matcher for the session's database (keyed by the engine's connection pool,
     which a write session's option engine shares with the plain one)."""
-    pool = session.get_bind().pool
+    pool = session.get_bind().engine.pool  # a Connection-bound session reaches it through its engine too
     with _BY_POOL_LOCK:
         found = _BY_POOL.get(pool)
         if found is None:

@@ -84,7 +84,7 @@ def _range(whole_word: bool):
     return or_(col(SearchTerm.term) == bindparam("key"), in_range) if whole_word else in_range
 
 
-def _range_params(key: str, whole_word: bool) -> dict[str, str]:
+def _range_params(key: str, whole_word: bool) -> dict[str, object]:
     lo = key + " " if whole_word else key
     return {"key": key, "lo": lo, "hi": prefix_upper_bound(lo)}
 

@@ -38,6 +38,7 @@ def rebuild_terms(session: Session, network_ids: Iterable[int]) -> int:
                 col(Network.id).in_(chunk)
             )
         ):
+            assert nid is not None  # a stored network
             _add(rows, nid, "name", name, name)
             for text in KIND_TEXTS.get(kind, ()):
                 _add(rows, nid, "kind", text, KIND_LABELS[kind])

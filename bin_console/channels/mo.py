@@ -13,7 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
-from sqlmodel import Session, col
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.data.models import MoFragment
 from bin_console.encoding import decode, split_udh
@@ -67,10 +68,10 @@ def accept_fragment(s: Session, source: str, concat: Concat, payload: bytes, dat
             )
         )
         s.flush()
-    have = s.execute(select(func.count(col(MoFragment.id))).where(*key)).scalar_one()
+    have: int = s.execute(select(func.count(col(MoFragment.id))).where(*key)).scalar_one()
     if int(have) < concat.total:
         return None
-    frags = s.execute(select(MoFragment).where(*key).order_by(col(MoFragment.part_no))).scalars().all()
+    frags = s.scalars(select(MoFragment).where(*key).order_by(col(MoFragment.part_no))).all()
     joined = b"".join(f.payload for f in frags)
     text = decode_payload(joined, frags[0].data_coding)
     s.execute(delete(MoFragment).where(*key))

@@ -87,9 +87,9 @@ class StoreDeliverSm(WriterJob[set[int]]):
                     if connection_lost(exc):
                         raise
                     log.exception("could not park a receipt refused before; the SMSC will redeliver it")
-        for p in self.replies:
-            if not _store_reply(s, p, now):
-                bad.add(p.seq)
+        for r in self.replies:
+            if not _store_reply(s, r, now):
+                bad.add(r.seq)
         return bad
 
 

@@ -62,7 +62,7 @@ def connect_and_bind(cfg: SmppSettings, password: Secret | None) -> SmppLink:
     except smpplib.exceptions.PDUError as exc:
         link.close_quietly()
         status = exc.args[1] if len(exc.args) > 1 else None
-        if status in BIND_CONFIG:
+        if status is not None and status in BIND_CONFIG:
             raise BindConfigError(bind_message(cfg.system_id, status)) from None
         raise TransientConnectError(
             f"bind refused: {status_meaning(status) if status is not None else exc.args[0]}"
