@@ -137,14 +137,14 @@ class FuzzyTerms:
             for i in range(0, len(ids), 500):
                 rows += session.execute(stmt.where(col(SearchTerm.network_id).in_(ids[i : i + 500])))
         entries, terms_of, stale = self._entries, self._terms_of, self._stale_buckets
-        for term, *entry in rows:
+        for row in rows:
+            term, entry = row[0], TermEntry._make(row[1:])
             of_term = entries.get(term)
             if of_term is None:
                 entries[term] = of_term = {}
                 stale.add(term[0])
-            nid = entry[0]
-            of_term.setdefault(nid, []).append(TermEntry._make(entry))
-            terms_of.setdefault(nid, set()).add(term)
+            of_term.setdefault(entry.network_id, []).append(entry)
+            terms_of.setdefault(entry.network_id, set()).add(term)
         if network_ids is None:
             self._stale_buckets = set()
             for term in self._entries:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session
 from sqlmodel import col
 
 from .keys import fold, prefix_upper_bound
@@ -44,8 +45,11 @@ class MemberPage:
     last_key: tuple[str, int] | None  # pass as after= for the next page
 
 
-_COLUMNS = (
-    col(Member.id),
+# Stored members always have an id; SQLModel types the column Optional for rows not yet inserted.
+_ID = cast("Mapped[int]", col(Member.id))
+# the MemberRow fields then name_key; more columns than select()'s typed overloads take
+_COLUMNS: tuple[Any, ...] = (
+    _ID,
     col(Member.name),
     col(Member.mobile),
     col(Member.landline),
@@ -97,12 +101,12 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
         return None
     sqlite = session.get_bind().dialect.name == "sqlite"
 
-    def contains(column: ColumnElement[str | None], needle: str) -> ColumnElement[bool]:
+    def contains(column: Mapped[str] | Mapped[str | None], needle: str) -> ColumnElement[bool]:
         # instr is several times faster than LIKE in SQLite (no per-character case folding); the
         # folded needle is a-z, 0-9 and spaces only, so it holds no LIKE wildcard
         return func.instr(column, needle) > 0 if sqlite else column.like(f"%{needle}%")
 
-    def prefix(column: ColumnElement[str]) -> ColumnElement[bool]:
+    def prefix(column: Mapped[str]) -> ColumnElement[bool]:
         return and_(column >= f, column < prefix_upper_bound(f))
 
     base = [col(Member.network_id) == network_id] + ([col(Member.status) == status] if status else [])
@@ -123,11 +127,11 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
 
 
 def _after(key: tuple[str, int]) -> ColumnElement[bool]:
-    return or_(col(Member.name_key) > key[0], and_(col(Member.name_key) == key[0], col(Member.id) > key[1]))
+    return or_(col(Member.name_key) > key[0], and_(col(Member.name_key) == key[0], _ID > key[1]))
 
 
 def _before(key: tuple[str, int]) -> ColumnElement[bool]:
-    return or_(col(Member.name_key) < key[0], and_(col(Member.name_key) == key[0], col(Member.id) < key[1]))
+    return or_(col(Member.name_key) < key[0], and_(col(Member.name_key) == key[0], _ID < key[1]))
 
 
 def page_members(
@@ -149,11 +153,11 @@ def page_members(
     total = session.execute(select(func.count()).where(*base)).scalar_one()
     stmt = select(*_COLUMNS).where(*base)
     if before is not None:
-        stmt = stmt.where(_before(before)).order_by(col(Member.name_key).desc(), col(Member.id).desc())
+        stmt = stmt.where(_before(before)).order_by(col(Member.name_key).desc(), _ID.desc())
     else:
         if after is not None:
             stmt = stmt.where(_after(after))
-        stmt = stmt.order_by(col(Member.name_key), col(Member.id))
+        stmt = stmt.order_by(col(Member.name_key), _ID)
     raw = list(session.execute(stmt.limit(limit)))
     if before is not None:
         raw.reverse()
@@ -176,8 +180,8 @@ def _page_filtered(
     the members only the street prefix matches are counted and paged by the database from the
     covering index, and the two are merged. Carrying the keys of every member of a matched street to
     Python (thousands on a big network) cost more than finding them."""
-    key = tuple_(col(Member.name_key), col(Member.id))
-    parts = [select(col(Member.name_key), col(Member.id)).where(*flt.base, cond) for cond in flt.others]
+    key = tuple_(col(Member.name_key), _ID)
+    parts = [select(col(Member.name_key), _ID).where(*flt.base, cond) for cond in flt.others]
     if not parts:
         few: list[tuple[str, int]] = []
     else:
@@ -190,19 +194,15 @@ def _page_filtered(
     if before is not None:
         near = few[max(0, bisect_left(few, tuple(before)) - limit) : bisect_left(few, tuple(before))]
         if street_total:
-            stmt = select(col(Member.name_key), col(Member.id)).where(*street, key < tuple_(*before))
-            near += session.execute(
-                stmt.order_by(col(Member.name_key).desc(), col(Member.id).desc()).limit(limit)
-            ).all()
+            stmt = select(col(Member.name_key), _ID).where(*street, key < tuple_(*before))
+            near += session.execute(stmt.order_by(col(Member.name_key).desc(), _ID.desc()).limit(limit)).all()
         window = sorted((k, i) for k, i in near)[-limit:]
     else:
         start = bisect_right(few, tuple(after)) if after is not None else 0
         near = few[start : start + limit]
         if street_total:
-            stmt = select(col(Member.name_key), col(Member.id)).where(
-                *street, *([key > tuple_(*after)] if after else [])
-            )
-            near += session.execute(stmt.order_by(col(Member.name_key), col(Member.id)).limit(limit)).all()
+            stmt = select(col(Member.name_key), _ID).where(*street, *([key > tuple_(*after)] if after else []))
+            near += session.execute(stmt.order_by(col(Member.name_key), _ID).limit(limit)).all()
         window = sorted((k, i) for k, i in near)[:limit]
     if not window:
         offset = total if after is not None else 0
@@ -214,11 +214,7 @@ def _page_filtered(
         if street_total:
             offset += session.execute(select(func.count()).where(*street, key < tuple_(*first))).scalar_one()
     ids = [i for _, i in window]
-    found = (
-        {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(col(Member.id).in_(ids)))}
-        if ids
-        else {}
-    )
+    found = {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(_ID.in_(ids)))} if ids else {}
     return MemberPage(
         rows=[found[i] for i in ids if i in found],
         total=total,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -100,7 +100,7 @@ _SCORE = case(
 ) + col(SearchTerm.weight)
 
 
-def _scan_statement(whole_word: bool, zoned: bool):
+def _scan_statement(whole_word: bool, zoned: bool) -> Select[int, int]:
     stmt = select(col(SearchTerm.network_id), func.max(_SCORE)).where(_range(whole_word))
     if zoned:
         stmt = stmt.join(Network, col(Network.id) == col(SearchTerm.network_id)).where(
@@ -112,7 +112,7 @@ def _scan_statement(whole_word: bool, zoned: bool):
 _SCAN = {
     (whole_word, zoned): _scan_statement(whole_word, zoned) for whole_word in (False, True) for zoned in (False, True)
 }
-_LABELS = {
+_LABELS: dict[bool, Select[int, int, str, str, str]] = {
     whole_word: select(
         col(SearchTerm.network_id), _SCORE, col(SearchTerm.field), col(SearchTerm.label), col(SearchTerm.postcode)
     ).where(_range(whole_word), col(SearchTerm.network_id).in_(bindparam("ids", expanding=True)))
