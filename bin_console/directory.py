@@ -253,7 +253,7 @@ def update_network(db: Database, network_id: int, changes: dict, actor: Actor) -
         net.updated_at = utcnow()
         s.flush()
         if {"name", "kind", "municipality", "streets"} & set(changed):
-            rebuild_terms(s, [net.id])
+            rebuild_terms(s, [network_id])
         audit(s, actor, "network.update", f"network:{net.id}", {"fields": changed})
 
 

@@ -16,10 +16,12 @@ stored data and an import never clears an opt-out (that is the member's decision
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -27,6 +29,7 @@ from sqlmodel import col
 from .data.engine import Database
 from .data.models import Member, Network, PoliceZone, utcnow
 from .data.networks import find_networks
+from .data.tables import MEMBER
 from .i18n import _
 from .import_fields import (
     LANGUAGE_VALUES,
@@ -91,9 +94,10 @@ class _Existing:
 
 def _load_members(session: Session, network_id: int) -> _Existing:
     cols = [col(Member.id), *(getattr(Member, c) for c in _MEMBER_WRITE_COLUMNS)]
-    by_id, by_mobile, by_email, by_key = {}, {}, {}, {}
+    found = _Existing(by_id={}, by_mobile={}, by_email={}, by_key={})
+    by_id, by_mobile, by_email, by_key = found.by_id, found.by_mobile, found.by_email, found.by_key
     for row in session.execute(select(*cols).where(col(Member.network_id) == network_id)):
-        rec = dict(zip(["id", *_MEMBER_WRITE_COLUMNS], row, strict=True))
+        rec: dict[str, Any] = dict(zip(["id", *_MEMBER_WRITE_COLUMNS], row, strict=True))
         mid = rec["id"]
         by_id[mid] = rec
         if rec["mobile"]:
@@ -101,7 +105,7 @@ def _load_members(session: Session, network_id: int) -> _Existing:
         if rec["email"]:
             by_email[rec["email"].lower()] = mid
         by_key.setdefault((rec["name_key"], rec["street_key"], rec["house_number"]), mid)
-    return _Existing(by_id, by_mobile, by_email, by_key)
+    return found
 
 
 def _cached(fn):
@@ -110,7 +114,7 @@ def _cached(fn):
 
 
 # field -> parser of the (stripped) cell text; the value-set parsers give "" for a blank cell
-_SIMPLE_MEMBER_FIELDS: dict[str, object] = {
+_SIMPLE_MEMBER_FIELDS: dict[str, Callable[[str], object]] = {
     "street": _cached(lambda t: check_text(t, max_len=120, what="street")),
     "house_number": _cached(lambda t: check_text(t, max_len=12, what="house number")),
     "municipality": _cached(lambda t: check_text(t, max_len=80, what="municipality")),
@@ -437,12 +441,12 @@ def _insert_chunk(session: Session, rows: list[dict]) -> None:
         return
     conn = session.connection()
     if conn.dialect.name != "sqlite":
-        session.execute(insert(Member.__table__), rows)
+        session.execute(insert(MEMBER), rows)
         return
     columns, sql, processors = _sqlite_member_insert(conn.dialect)
     if not set(columns) <= rows[0].keys():
         # a column this path would fill with NULL instead of its default: take SQLAlchemy's path
-        session.execute(insert(Member.__table__), rows)
+        session.execute(insert(MEMBER), rows)
         return
     params = [
         tuple(proc(r.get(c)) if proc else r.get(c) for c, proc in zip(columns, processors, strict=True)) for r in rows
@@ -457,7 +461,7 @@ def _sqlite_member_insert(dialect):
     """(columns, INSERT statement, bind processors) for member rows, built once per dialect."""
     cached = _SQLITE_INSERT_CACHE.get(id(dialect))
     if cached is None:
-        table = Member.__table__
+        table = MEMBER
         columns = tuple(c.name for c in table.columns if c.name != "id")
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
@@ -470,9 +474,9 @@ def _update_chunk(session: Session, rows: list[dict]) -> None:
     shapes: dict[tuple, list[dict]] = {}
     for r in rows:
         shapes.setdefault(tuple(sorted(r)), []).append(r)
-    table = Member.__table__
+    table = MEMBER
     for keys, group in shapes.items():
-        values = {k: bindparam(f"v_{k}") for k in keys if k != "id"}
+        values: dict[str, BindParameter[Any]] = {k: bindparam(f"v_{k}") for k in keys if k != "id"}
         stmt = update(table).where(table.c.id == bindparam("v_id")).values(**values)
         session.execute(stmt, [{f"v_{k}": r[k] for k in keys} for r in group])
 
@@ -502,7 +506,9 @@ def cmd_import_members(args, settings) -> int:
             )
             print(several.format(name=repr(clean(args.network)), zones=codes), file=sys.stderr)
             return 2
-        report = import_members(db, args.file, found[0].id, dry_run=args.dry_run)
+        network_id = found[0].id
+        assert network_id is not None  # a stored network
+        report = import_members(db, args.file, network_id, dry_run=args.dry_run)
     finally:
         db.dispose()
     print_report(report, args.file)

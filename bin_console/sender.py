@@ -40,6 +40,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -570,15 +571,23 @@ class SenderRunner:
         buf.receipts, buf.replies, buf.dsm_fps = [], [], {}
         self._submit(job)
 
+    @property
+    def _live_writer(self) -> DbWriter:
+        """The writer _run started: the SMPP-thread methods using it only run inside _run."""
+        if self._writer is None:
+            raise RuntimeError("the sender thread is not running")
+        return self._writer
+
     def _submit(self, job: WriterJob) -> None:
         job.session = self._session
-        self._writer.submit(job)
+        self._live_writer.submit(job)
 
     def _take_results(self, client: SmppLink | None) -> None:
         """Apply every writer result first, answer the deliver_sm afterwards: a failing write to
         the SMSC (LinkLost) must never skip a result, or a claim's rows would stay leased to us."""
         answers: list[tuple[list[int], set[int]]] = []
-        for job, res in self._writer.results():
+        res: Any  # what the job's kind returns (rows, ids, seqs) or the exception it raised
+        for job, res in self._live_writer.results():
             failed = isinstance(res, BaseException)
             if job.session != self._session:
                 # from a session that has ended: its items are gone. Claimed rows go back to the
@@ -623,6 +632,8 @@ class SenderRunner:
                         self._dsm_failures[fp] = self._dsm_failures.get(fp, 0) + 1
                 if client is not None:
                     answers.append((job.seqs, refused))
+        if client is None:
+            return  # no answers were collected: the link is gone, the SMSC redelivers
         for seqs, refused in answers:
             for seq in seqs:
                 self._io(client.respond, "deliver_sm_resp", seq, ESME_RX_T_APPN if seq in refused else 0)
@@ -912,7 +923,7 @@ class SenderRunner:
         """Store what was read, give every held row back to the queue, close the link."""
         live = client if graceful else None
         # let the writer finish (a claim may still bring items back), then settle decided rows
-        self._writer.wait_idle(30.0)
+        self._live_writer.wait_idle(30.0)
         self._safe_take_results(live)
         in_flight = {p.st.item.delivery_id for p in self._flow.in_flight_parts()}
         for st in list(self._items.values()):
@@ -924,7 +935,7 @@ class SenderRunner:
         rest = [d for d in self._items if d not in in_flight]
         flagged = sorted(in_flight)
         self._submit(Release(owner=self.owner, on_wire=flagged, unsent=rest))
-        if not self._writer.wait_idle(30.0):
+        if not self._live_writer.wait_idle(30.0):
             log.error("database unavailable: claimed rows stay leased until recover() or lease expiry")
         self._safe_take_results(live)
         if in_flight:
