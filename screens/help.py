@@ -5,6 +5,8 @@ plus the screen's ``KEY_NOTES`` for what is not a binding (typing, Enter in a fi
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -15,15 +17,18 @@ from .base import BaseScreen
 from .keys import help_line, key_label, own_bindings
 
 KEY_WIDTH = 18
+LINE_WIDTH = 78  # 80 columns less the padding
 
 
 def help_table(title: str, rows: list[tuple[str, str]]) -> Text:
-    """Plain text (no box glyphs: the Linux console fonts lack some), key column then meaning."""
+    """Plain text (no box glyphs: the Linux console fonts lack some), key column then meaning; a
+    long meaning wraps under itself (to fit 80 columns), never back under the keys."""
     out = Text(end="")
     out.append(title + "\n", style="bold underline")
     for key, what in rows:
         out.append(key.ljust(KEY_WIDTH), style="bold")
-        out.append(what + "\n")
+        lines = textwrap.wrap(what, LINE_WIDTH - KEY_WIDTH) or [""]
+        out.append(("\n" + " " * KEY_WIDTH).join(lines) + "\n")
     out.append("\n")
     return out
 
@@ -45,7 +50,7 @@ class HelpScreen(BaseScreen):
         keymap = self.app.settings.keys
         if not isinstance(screen, BaseScreen):
             return "This screen", []
-        title = screen.TITLE_TEXT or type(screen).__name__.removesuffix("Screen").removesuffix("Modal")
+        title = screen.TITLE_TEXT or "this window"  # never a class name
         return title, binding_rows(own_bindings(type(screen).BINDINGS, keymap)) + list(screen.KEY_NOTES)
 
     def compose_body(self):  # noqa: ANN201

@@ -60,6 +60,7 @@ class ImportPathModal(BaseModal):
     """Dismisses with (path, report) after an import ran, None when cancelled."""
 
     INITIAL_FOCUS = "#import-path"
+    TITLE_TEXT = "Import members"
     KEY_NOTES = [("Enter", "import the file"), ("Escape", "cancel")]
     DEFAULT_CSS = """
     ImportPathModal { align: center middle; }
@@ -112,7 +113,10 @@ class ImportReportScreen(BaseScreen):
     TITLE_TEXT = "Import report"
     INITIAL_FOCUS = "#report-body"
     KEY_NOTES = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
-    BINDINGS = [Binding("enter", "close", "Close", id="report-close", tooltip="back to the members")]
+    # key_display: the footer's own Enter glyph (⏎) is not in the Linux console fonts
+    BINDINGS = [
+        Binding("enter", "close", "Close", key_display="Enter", id="report-close", tooltip="back to the members")
+    ]
 
     def __init__(self, path: str, report: ImportReport) -> None:
         super().__init__()

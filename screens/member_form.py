@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bin_console.data.models import LANGUAGES, MEMBER_ROLES
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +21,16 @@ from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal
 from .confirm import ConfirmActionModal
+
+# What to type, shown dimmed in an empty field: on a 16-colour console an empty one-row field
+# is otherwise just blank space after its label.
+HINTS = {
+    "mobile": "+32 470 12 34 56 or 0470 12 34 56",
+    "landline": "optional",
+    "email": "optional",
+    "language": f"{', '.join(LANGUAGES)} (empty: nl)",
+    "role": f"{', '.join(MEMBER_ROLES)} (empty: member)",
+}
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -48,6 +59,7 @@ class MemberFormModal(BaseModal):
     """Dismisses with the member id when saved, None when cancelled."""
 
     INITIAL_FOCUS = "#f-name"
+    TITLE_TEXT = "Member form"
     KEY_NOTES = [
         ("Tab / Shift+Tab", "next / previous field"),
         ("Enter", "save"),
@@ -63,7 +75,7 @@ class MemberFormModal(BaseModal):
     MemberFormModal .row { height: 1; }
     MemberFormModal .row Label { width: 13; }
     MemberFormModal .row Input { width: 1fr; height: 1; border: none; padding: 0 1; }
-    MemberFormModal .row Input:focus { text-style: bold; background: $boost; }
+    MemberFormModal .row Input:focus { border: none; text-style: bold; background: $boost; }
     MemberFormModal .field-error { height: auto; color: $error; padding-left: 13; display: none; }
     MemberFormModal .field-error.-shown { display: block; }
     MemberFormModal #form-status { height: auto; }
@@ -85,7 +97,8 @@ class MemberFormModal(BaseModal):
                 for key, label in FIELDS:
                     with Horizontal(classes="row"):
                         yield Label(f"{label}:")
-                        yield Input(value=clean(self.member.get(key, "") or ""), id=f"f-{key}")
+                        value = clean(self.member.get(key, "") or "")
+                        yield Input(value=value, placeholder=HINTS.get(key, ""), id=f"f-{key}")
                     yield Static("", id=f"e-{key}", classes="field-error")
             yield Static("Enter saves, Escape cancels.", id="form-status")
 
@@ -108,7 +121,7 @@ class MemberFormModal(BaseModal):
         self.app.push_buffered(
             ConfirmActionModal(
                 "Close the form and throw away what you typed?",
-                yes_label="Discard (F5)",
+                yes_label="Discard",
                 no_label="Keep editing",
             ),
             answered,
@@ -198,6 +211,8 @@ class DeactivateConfirmModal(ConfirmActionModal):
     """'Deactivate <name>?' - opens on Cancel; F5 or `y` once painted (a `y`
     typed ahead before it showed never counts); `n` / Escape / Enter cancel."""
 
+    TITLE_TEXT = "Deactivate member"
+
     def __init__(self, name: str) -> None:
         self.member_name = name
         super().__init__(
@@ -206,6 +221,6 @@ class DeactivateConfirmModal(ConfirmActionModal):
                 safe_text(name, style="bold"),
                 "?\nThe member stays in the register with status 'left' and receives no alerts.",
             ),
-            yes_label="Deactivate (F5)",
-            no_label="Cancel (n)",
+            yes_label="Deactivate",
+            no_label="Cancel",
         )

@@ -15,6 +15,8 @@ from rich.text import Text
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from bin_console import labels
+from bin_console.labels import kind_label
 from bin_console.textsafe import safe_text
 
 from .base import BaseScreen
@@ -54,7 +56,7 @@ def build_view(db: Any, network_id: int) -> NetworkView:
     with db.read() as session:
         s = network_summary(session, network_id)
         net = s.network
-        kind = "Z-BIN" if net.kind.upper() == "ZBIN" else net.kind
+        kind = kind_label(net.kind)
         title = Text.assemble(
             (f"{kind} " if not kind_in_name(kind, net.name) else "", "bold"),
             safe_text(net.name, style="bold"),
@@ -85,8 +87,8 @@ def build_view(db: Any, network_id: int) -> NetworkView:
         )
         counts.append("Reach:   ", style="bold")
         counts.append(
-            f"SMS {s.sms_reachable:,}  e-mail {s.email_reachable:,}  "
-            f"SMS opted out {s.sms_opted_out:,}  no contact {s.no_contact:,}"
+            f"SMS {s.sms_reachable:,} · e-mail {s.email_reachable:,} · {s.sms_opted_out:,} {labels.OPTED_OUT} (SMS)"
+            f" · {s.no_contact:,} {labels.NO_MOBILE} and {labels.NO_EMAIL}"
         )
         streets = Text(end="")
         streets.append(f"Streets ({len(s.streets)})\n", style="bold")

@@ -7,10 +7,12 @@ from .confirm import ConfirmActionModal
 
 
 class QuitConfirmModal(ConfirmActionModal):
+    TITLE_TEXT = "Quit"
+
     def __init__(self) -> None:
         super().__init__(
             "Alerts are still being sent. If you quit, messages not yet handed to the SMSC stay "
             "queued and leave when a console or the sender service runs again.\n\nQuit anyway?",
-            yes_label="Quit (F5)",
-            no_label="Stay (n)",
+            yes_label="Quit anyway",
+            no_label="Stay",
         )

@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from bin_console.labels import kind_label
 from bin_console.textsafe import safe_text
 
 from .base import BaseModal
@@ -29,6 +30,7 @@ def _search(db: Any, query: str) -> list[Any]:
 
 class TargetPickerModal(BaseModal):
     INITIAL_FOCUS = "#q"
+    TITLE_TEXT = "Target networks"
     KEY_NOTES = [
         ("type", "search networks by name, street, postcode"),
         ("Enter", "add / remove the highlighted network"),
@@ -59,7 +61,7 @@ class TargetPickerModal(BaseModal):
             yield Static("", id="chosen")
             yield Input(placeholder="network, street, postcode", id="q")
             yield OptionList(id="hits")
-            yield Static(Text("Enter = add/remove · F5 or Escape = done"))
+            yield Static(Text("Enter = add [ ] / remove [x] · F5 or Escape = done"))
 
     def on_mount(self) -> None:
         self._render_chosen()
@@ -87,9 +89,10 @@ class TargetPickerModal(BaseModal):
         ol = self.query_one("#hits", OptionList)
         ol.clear_options()
         for i, h in enumerate(self.hits):
-            label = Text("+ " if h.network_id not in self.ids else "- ", style="bold")
+            # [x] = a target already (Enter removes it), [ ] = not yet (Enter adds it)
+            label = Text("[x] " if h.network_id in self.ids else "[ ] ", style="bold")
             label.append_text(safe_text(h.name, style="bold"))
-            label.append(f"  {h.kind} · ")
+            label.append(f"  {kind_label(h.kind)} · ")
             label.append_text(safe_text(h.municipality))
             label.append(f" · {h.member_count} members")
             ol.add_option(Option(label, id=str(i)))
