@@ -288,10 +288,10 @@ def network_language(session: Session, network_id: int) -> str:
     "" when it has none. Networks have no language of their own, and a municipality's language is
     not stored: the members' choice is what the network reads (ties: the alphabetically first)."""
     stmt = (
-        select(Member.language, func.count().label("n"))
-        .where(Member.network_id == network_id, Member.status == "active", Member.language != "")
-        .group_by(Member.language)
-        .order_by(func.count().desc(), Member.language)
+        select(col(Member.language), func.count().label("n"))
+        .where(col(Member.network_id) == network_id, col(Member.status) == "active", col(Member.language) != "")
+        .group_by(col(Member.language))
+        .order_by(func.count().desc(), col(Member.language))
         .limit(1)
     )
     found = session.execute(stmt).first()
