@@ -378,7 +378,7 @@ def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:
 
     out: dict[int, int] = {}
     row = col = 0
-    with zipfile.ZipFile(path) as z, z.open(ws._worksheet_path) as src:  # noqa: SLF001 (no public accessor)
+    with zipfile.ZipFile(path) as z, z.open(ws._worksheet_path) as src:  # private: openpyxl has no public accessor
         for _event, el in iterparse(src):
             if el.tag == _MAIN_NS + "c":
                 m = _CELL_REF.fullmatch(el.get("r") or "")

@@ -1,6 +1,7 @@
 """mypy finds no error in bin_console/, data/, screens/ and widgets/ (this is how CI type-checks).
 
-Run alone with `pytest -m typecheck` (or `python scripts/typecheck.py` for mypy's own output).
+Run alone with `pytest tests/test_typecheck.py` (or `-m typecheck` to pick it from a larger run), or
+`python scripts/typecheck.py` for mypy's own output.
 The settings are pyproject's [tool.mypy]; scripts/typecheck.py lays the four folders out as the
 installed package, which is the only layout mypy can resolve the package-dir mapping from.
 """
