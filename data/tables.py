@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table
 
-from .models import Alert, Delivery, DeliveryPart, Member, MemberEmailToken, MoFragment, ReceiptOrphan
+from .models import Alert, Delivery, DeliveryPart, Member, MemberEmailToken, MoFragment, NetworkStreet, ReceiptOrphan
 
 ALERT: Table = Alert.__table__  # type: ignore[attr-defined]
 DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -16,4 +16,5 @@ DELIVERY_PART: Table = DeliveryPart.__table__  # type: ignore[attr-defined]
 MEMBER: Table = Member.__table__  # type: ignore[attr-defined]
 MEMBER_EMAIL_TOKEN: Table = MemberEmailToken.__table__  # type: ignore[attr-defined]
 MO_FRAGMENT: Table = MoFragment.__table__  # type: ignore[attr-defined]
+NETWORK_STREET: Table = NetworkStreet.__table__  # type: ignore[attr-defined]
 RECEIPT_ORPHAN: Table = ReceiptOrphan.__table__  # type: ignore[attr-defined]
