@@ -214,7 +214,7 @@ class MembersScreen(BaseScreen):
         self.network = NetworkRef(self.network.id, result.network_name)
         self.query_one("#member-title", Static).update(self._title())
         rows = [(r.id, member_cells(r, reveal=self.reveal)) for r in page.rows]
-        self.query_one(MemberTable).show_rows(rows, keep_row=keep_row)
+        self.query_one(MemberTable).show_rows(rows, cursor_row=keep_row or 0)
         self._update_info()
 
     def _update_info(self, message: str | None = None) -> None:
@@ -385,5 +385,5 @@ class MembersScreen(BaseScreen):
             return
         table = self.query_one(MemberTable)
         row = table.cursor_row
-        table.show_rows([(r.id, member_cells(r, reveal=self.reveal)) for r in res.page.rows], keep_row=row)
+        table.show_rows([(r.id, member_cells(r, reveal=self.reveal)) for r in res.page.rows], cursor_row=row)
         self._update_info()

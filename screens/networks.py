@@ -50,8 +50,12 @@ def run_search(db: Any, query: str, zone_id: int | None) -> SearchResult:
 def load_zones(db: Any) -> list[tuple[int, str, str]]:
     from bin_console.data.networks import list_zones
 
+    zones: list[tuple[int, str, str]] = []
     with db.read() as session:
-        return [(z.id, z.code, z.name) for z in list_zones(session)]
+        for z in list_zones(session):
+            assert z.id is not None  # a stored row
+            zones.append((z.id, z.code, z.name))
+    return zones
 
 
 def hit_cells(hit: Any) -> list[Text]:

@@ -23,7 +23,7 @@ COLUMNS: tuple[Col, ...] = (
 )
 
 
-class ResultList(FitTable):
+class ResultList(FitTable[int]):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
     can_focus = False
