@@ -48,6 +48,18 @@ def create_if_missing(settings: Settings) -> str | None:
     return path
 
 
+def create_database_if_missing(settings: Settings) -> int:
+    """For a command that writes: start a missing SQLite file at the current schema; 0, or the exit code."""
+    try:
+        created = create_if_missing(settings)
+    except Exception as exc:  # an unwritable folder, a full disk
+        print(f"bin-console: cannot create the database: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    if created:
+        print(f"bin-console: new database {created} created with the current schema", file=sys.stderr)
+    return 0
+
+
 def open_db(settings: Settings, *, check_schema: bool = True) -> Database:
     """Open the configured database; with check_schema, raise SchemaError unless it is at head.
 
