@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import getters
+from textual.app import ComposeResult
 from textual.binding import ActiveBinding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
@@ -85,15 +86,15 @@ class _ScreenShared(_MixedInto):
             ordered[key] = active
         return ordered
 
-    def compose(self):  # noqa: ANN201 - a ComposeResult
+    def compose(self) -> ComposeResult:
         """Subclasses implement ``compose_body()``; the status line and footer come from here."""
         yield from self.compose_body()
         yield from self.chrome()
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self) -> ComposeResult:
         return iter(())
 
-    def chrome(self):  # noqa: ANN201
+    def chrome(self) -> ComposeResult:
         """Status line + footer, for screens that write their own ``compose()``."""
         from bin_console.widgets.status_line import StatusLine
         from textual.widgets import Footer
@@ -105,7 +106,7 @@ class _ScreenShared(_MixedInto):
         if self.INITIAL_FOCUS:
             try:
                 widget = self.query_one(self.INITIAL_FOCUS)
-            except Exception:  # noqa: BLE001 - a screen without the widget keeps default focus
+            except Exception:  # a screen without the widget keeps default focus
                 log.debug("initial focus %s not found on %s", self.INITIAL_FOCUS, type(self).__name__)
             else:
                 self.set_focus(widget)
@@ -173,7 +174,7 @@ class _ScreenShared(_MixedInto):
             worker = get_current_worker()
             try:
                 result = fn(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - surfaced to the screen, never crashes the app
+            except Exception as exc:  # surfaced to the screen, never crashes the app
                 log.exception("background call %r failed", fn)
                 if not worker.is_cancelled:
                     self.app.call_from_thread(self._deliver_error, on_error, exc)
@@ -210,5 +211,5 @@ class BaseScreen(_ScreenShared, Screen):
 class BaseModal(BaseScreen, ModalScreen):
     """A modal screen (form, confirm); Escape dismisses it with None. No status line or footer."""
 
-    def compose(self):  # noqa: ANN201
+    def compose(self) -> ComposeResult:
         yield from self.compose_body()

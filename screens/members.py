@@ -14,6 +14,7 @@ from typing import Any
 
 from bin_console.widgets.member_table import MemberTable
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Input, Static
@@ -177,7 +178,7 @@ class MembersScreen(BaseScreen):
     def _title(self) -> Text:
         return Text.assemble(("Members of ", "bold"), target_text(self.target()))
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self) -> ComposeResult:
         yield Static(self._title(), id="member-title")
         yield Input(placeholder="filter: name, street or phone digits", id="member-filter")
         yield Static("", id="member-info")

@@ -16,6 +16,7 @@ from typing import Any
 
 from bin_console.widgets.result_list import ResultList
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
@@ -105,7 +106,7 @@ class NetworksScreen(BaseScreen):
         self._zones: list[tuple[int, str, str]] | None = None
         self._zone_index = -1  # -1: all zones
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self) -> ComposeResult:
         # select_on_focus off: after Escape back, type-ahead must append, not replace the whole search.
         yield Input(placeholder="network, street, postcode or municipality", id="search", select_on_focus=False)
         yield Static(self._info_text(), id="search-info")

@@ -106,7 +106,7 @@ class FitTable(DataTable, Generic[K]):
     FitTable > .datatable--cursor { text-style: reverse bold; }
     """
 
-    def __init__(self, columns: Sequence[Col], **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, columns: Sequence[Col], **kwargs) -> None:
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(**kwargs)

@@ -25,7 +25,7 @@ COLUMNS: tuple[Col, ...] = (
 class MemberTable(FitTable[int]):
     can_focus = False
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs) -> None:
         super().__init__(COLUMNS, **kwargs)
         self._ids: list[int] = []
 

@@ -36,7 +36,7 @@ class ResultList(FitTable[int]):
     ResultList > .datatable--cursor { text-style: reverse bold; }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs) -> None:
         super().__init__(COLUMNS, show_cursor=True, **kwargs)
         self._keys: list[int] = []
 
