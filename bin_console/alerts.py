@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from . import audit
 from .actor import Actor
@@ -112,10 +113,12 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
     order = {nid: i for i, nid in enumerate(dict.fromkeys(network_ids))}
     if not order:
         return RecipientPlan(channel, 0, 0, 0, 0, 0, []), []
-    addr_col = Member.mobile if channel == "sms" else Member.email
-    opt_col = Member.sms_opt_out if channel == "sms" else Member.email_opt_out
+    addr_col = col(Member.mobile) if channel == "sms" else col(Member.email)
+    opt_col = col(Member.sms_opt_out) if channel == "sms" else col(Member.email_opt_out)
     rows = session.execute(
-        select(Member.id, Member.network_id, addr_col, Member.status, opt_col).where(Member.network_id.in_(list(order)))
+        select(col(Member.id), col(Member.network_id), addr_col, col(Member.status), opt_col).where(
+            col(Member.network_id).in_(list(order))
+        )
     ).all()
     rows.sort(key=lambda r: (order[r[1]], r[0]))
     # E-mail addresses are compared case-insensitively (Jan@x.be and jan@x.be are one mailbox).
@@ -123,7 +126,9 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
     # STOP means stop: an address opted out on any member row, in any network (targeted or not), is
     # not messaged through another row. Opt-outs are few: one query for all of them.
     opted = {norm(a) for (a,) in session.execute(select(addr_col).where(opt_col.is_(True), addr_col.isnot(None)))}
-    names = dict(session.execute(select(Network.id, Network.name).where(Network.id.in_(list(order)))).all())
+    names = dict(
+        session.execute(select(col(Network.id), col(Network.name)).where(col(Network.id).in_(list(order)))).all()
+    )
     per_net = dict.fromkeys(order, 0)
     seen: set[str] = set()
     targets: list[tuple[int, str]] = []
@@ -159,7 +164,7 @@ def _email_copy_targets(session: Session, network_ids: Sequence[int]) -> list[tu
     _plan, targets = _fan_out(session, network_ids, "email")
     no_mobile = set(
         session.execute(
-            select(Member.id).where(Member.network_id.in_(list(network_ids)), Member.mobile.is_(None))
+            select(col(Member.id)).where(col(Member.network_id).in_(list(network_ids)), col(Member.mobile).is_(None))
         ).scalars()
     )
     return [t for t in targets if t[0] in no_mobile]
@@ -222,7 +227,7 @@ def create_alert(
     encoding, parts = analyse_text(text)
     parts_total = parts if channel == "sms" else 1
     with db.write() as s:
-        nets = {n.id: n for n in s.scalars(select(Network).where(Network.id.in_(ids))).all()}
+        nets = {n.id: n for n in s.scalars(select(Network).where(col(Network.id).in_(ids))).all()}
         missing = [i for i in ids if i not in nets]
         if missing:
             raise ValueError(f"network id(s) {', '.join(map(str, missing))} do not exist")
@@ -334,7 +339,7 @@ def cancel_alert(db, alert_id: int, actor: Actor) -> int:  # noqa: ANN001
             raise ValueError(f"alert {alert_id} does not exist")
         n = s.execute(
             update(Delivery)
-            .where(Delivery.alert_id == alert_id, Delivery.state == "queued")
+            .where(col(Delivery.alert_id) == alert_id, col(Delivery.state) == "queued")
             .values(state="cancelled", final_at=now, updated_at=now, error="cancelled by dispatcher")
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -376,10 +381,10 @@ def _network_names(s: Session, alert_ids: list[int]) -> dict[int, list[str]]:
     if not alert_ids:
         return out
     q = (
-        select(AlertNetwork.alert_id, Network.name)
-        .join(Network, Network.id == AlertNetwork.network_id)
-        .where(AlertNetwork.alert_id.in_(alert_ids))
-        .order_by(AlertNetwork.alert_id, Network.name)
+        select(col(AlertNetwork.alert_id), col(Network.name))
+        .join(Network, col(Network.id) == col(AlertNetwork.network_id))
+        .where(col(AlertNetwork.alert_id).in_(alert_ids))
+        .order_by(col(AlertNetwork.alert_id), col(Network.name))
     )
     for aid, name in s.execute(q):
         out[aid].append(name)
@@ -408,15 +413,15 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
         dups = parts_total = parts_acked = 0
         q = (
             select(
-                Delivery.channel,
-                Delivery.state,
+                col(Delivery.channel),
+                col(Delivery.state),
                 func.count(),
-                func.sum(case((Delivery.possible_duplicate, 1), else_=0)),
-                func.sum(Delivery.parts_total),
-                func.sum(Delivery.parts_acked),
+                func.sum(case((col(Delivery.possible_duplicate), 1), else_=0)),
+                func.sum(col(Delivery.parts_total)),
+                func.sum(col(Delivery.parts_acked)),
             )
-            .where(Delivery.alert_id == alert_id)
-            .group_by(Delivery.channel, Delivery.state)
+            .where(col(Delivery.alert_id) == alert_id)
+            .group_by(col(Delivery.channel), col(Delivery.state))
         )
         for channel, state, n, d, pt, pa in s.execute(q):
             counts[state] = counts.get(state, 0) + int(n)
@@ -426,11 +431,18 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
                 parts_total += int(pt or 0)
                 parts_acked += int(pa or 0)
         fq = (
-            select(Member.name, Delivery.channel, Delivery.address, Delivery.state, Delivery.error, Delivery.error_code)
+            select(
+                col(Member.name),
+                col(Delivery.channel),
+                col(Delivery.address),
+                col(Delivery.state),
+                col(Delivery.error),
+                col(Delivery.error_code),
+            )
             .select_from(Delivery)
-            .outerjoin(Member, Member.id == Delivery.member_id)
-            .where(Delivery.alert_id == alert_id, Delivery.state.in_(FAILED_STATES))
-            .order_by(Delivery.id)
+            .outerjoin(Member, col(Member.id) == col(Delivery.member_id))
+            .where(col(Delivery.alert_id) == alert_id, col(Delivery.state).in_(FAILED_STATES))
+            .order_by(col(Delivery.id))
             .limit(failure_limit)
         )
         failures = [
@@ -496,7 +508,9 @@ def describe_outcome(counts: dict[str, int], cancelled: bool) -> str:
 def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # noqa: ANN001
     """Newest first; per-state totals by one GROUP BY over the page's alerts."""
     with db.read() as s:
-        alerts = s.scalars(select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit).offset(offset))
+        alerts = s.scalars(
+            select(Alert).order_by(col(Alert.created_at).desc(), col(Alert.id).desc()).limit(limit).offset(offset)
+        )
         alerts = list(alerts)
         ids = [a.id for a in alerts]
         counts: dict[int, dict[str, int]] = {i: {} for i in ids}
@@ -505,14 +519,14 @@ def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # n
         if ids:
             q = (
                 select(
-                    Delivery.alert_id,
-                    Delivery.channel,
-                    Delivery.state,
+                    col(Delivery.alert_id),
+                    col(Delivery.channel),
+                    col(Delivery.state),
                     func.count(),
-                    func.sum(case((Delivery.possible_duplicate, 1), else_=0)),
+                    func.sum(case((col(Delivery.possible_duplicate), 1), else_=0)),
                 )
-                .where(Delivery.alert_id.in_(ids))
-                .group_by(Delivery.alert_id, Delivery.channel, Delivery.state)
+                .where(col(Delivery.alert_id).in_(ids))
+                .group_by(col(Delivery.alert_id), col(Delivery.channel), col(Delivery.state))
             )
             for aid, channel, state, n, d in s.execute(q):
                 counts[aid][state] = counts[aid].get(state, 0) + int(n)
@@ -575,31 +589,31 @@ class ReplyRow:
 def list_replies(db, *, limit: int = 100, unhandled_only: bool = False) -> list[ReplyRow]:  # noqa: ANN001
     q = (
         select(
-            Reply.id,
-            Reply.received_at,
-            Reply.source,
-            Reply.member_id,
-            Member.name,
-            Network.id,
-            Network.name,
-            Reply.alert_id,
-            Alert.text,
-            Reply.text,
-            Reply.is_opt_out,
-            Reply.handled,
-            Reply.handled_by,
-            Reply.handled_at,
-            Reply.channel,
+            col(Reply.id),
+            col(Reply.received_at),
+            col(Reply.source),
+            col(Reply.member_id),
+            col(Member.name),
+            col(Network.id),
+            col(Network.name),
+            col(Reply.alert_id),
+            col(Alert.text),
+            col(Reply.text),
+            col(Reply.is_opt_out),
+            col(Reply.handled),
+            col(Reply.handled_by),
+            col(Reply.handled_at),
+            col(Reply.channel),
         )
         .select_from(Reply)
-        .outerjoin(Member, Member.id == Reply.member_id)
-        .outerjoin(Network, Network.id == Member.network_id)
-        .outerjoin(Alert, Alert.id == Reply.alert_id)
-        .order_by(Reply.received_at.desc(), Reply.id.desc())
+        .outerjoin(Member, col(Member.id) == col(Reply.member_id))
+        .outerjoin(Network, col(Network.id) == col(Member.network_id))
+        .outerjoin(Alert, col(Alert.id) == col(Reply.alert_id))
+        .order_by(col(Reply.received_at).desc(), col(Reply.id).desc())
         .limit(limit)
     )
     if unhandled_only:
-        q = q.where(Reply.handled.is_(False))
+        q = q.where(col(Reply.handled).is_(False))
     with db.read() as s:
         return [ReplyRow(*row) for row in s.execute(q)]
 
@@ -623,16 +637,16 @@ def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:  # noqa: ANN001
 def queue_depth(db, channel: str | None = None) -> int:  # noqa: ANN001
     """Deliveries not yet accepted by the SMSC/relay: queued or submitting; every channel by default
     (the status line and the quit guard count e-mail too), or one channel."""
-    cond = Delivery.state.in_(_OPEN)
+    cond = col(Delivery.state).in_(_OPEN)
     if channel is not None:
-        cond = and_(cond, Delivery.channel == channel)
+        cond = and_(cond, col(Delivery.channel) == channel)
     with db.read() as s:
         return int(s.scalar(select(func.count()).select_from(Delivery).where(cond)) or 0)
 
 
 def sender_states(db) -> list[SenderStatus]:  # noqa: ANN001
     with db.read() as s:
-        return list(s.scalars(select(SenderStatus).order_by(SenderStatus.account)))
+        return list(s.scalars(select(SenderStatus).order_by(col(SenderStatus.account))))
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -641,9 +655,9 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def list_templates(db, language: str | None = None) -> list[MessageTemplate]:  # noqa: ANN001
-    q = select(MessageTemplate).order_by(MessageTemplate.key, MessageTemplate.language)
+    q = select(MessageTemplate).order_by(col(MessageTemplate.key), col(MessageTemplate.language))
     if language:
-        q = q.where(MessageTemplate.language == language)
+        q = q.where(col(MessageTemplate.language) == language)
     with db.read() as s:
         return list(s.scalars(q))
 
@@ -659,9 +673,11 @@ def placeholders(body: str) -> list[str]:
 
 def render_template(db, key: str, language: str, values: dict[str, str]) -> str:  # noqa: ANN001
     with db.read() as s:
-        t = s.scalar(select(MessageTemplate).where(MessageTemplate.key == key, MessageTemplate.language == language))
+        t = s.scalar(
+            select(MessageTemplate).where(col(MessageTemplate.key) == key, col(MessageTemplate.language) == language)
+        )
         if t is None:
-            langs = s.scalars(select(MessageTemplate.language).where(MessageTemplate.key == key)).all()
+            langs = s.scalars(select(col(MessageTemplate.language)).where(col(MessageTemplate.key) == key)).all()
             if langs:
                 have = ", ".join(sorted(langs))
                 raise ValueError(f"template {key!r} has no {language!r} version (available: {have})")

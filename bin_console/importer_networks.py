@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .data.engine import Database
 from .data.keys import fold
@@ -202,15 +203,20 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
     keys = sorted({n.name_key for n in nets})
     same_name: dict[str, list[Network]] = {}
     for i in range(0, len(keys), 500):
-        for n in s.scalars(select(Network).where(Network.name_key.in_(keys[i : i + 500]))):
+        for n in s.scalars(select(Network).where(col(Network.name_key).in_(keys[i : i + 500]))):
             same_name.setdefault(n.name_key, []).append(n)
     stored_streets: dict[int, dict[tuple[str, str], str]] = {}
     ids = [n.id for group in same_name.values() for n in group]
     for i in range(0, len(ids), 500):
         rows = s.execute(
-            select(NetworkStreet.network_id, NetworkStreet.street_key, NetworkStreet.postcode, NetworkStreet.street)
-            .where(NetworkStreet.network_id.in_(ids[i : i + 500]))
-            .order_by(NetworkStreet.id)
+            select(
+                col(NetworkStreet.network_id),
+                col(NetworkStreet.street_key),
+                col(NetworkStreet.postcode),
+                col(NetworkStreet.street),
+            )
+            .where(col(NetworkStreet.network_id).in_(ids[i : i + 500]))
+            .order_by(col(NetworkStreet.id))
         )
         for nid, sk, pc, street in rows:
             stored_streets.setdefault(nid, {})[(sk, pc)] = _street_label(street, pc)
@@ -348,7 +354,7 @@ def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> 
             if p.moves_zone:
                 values["zone_id"] = zones[p.net.zone]
             if values:
-                s.execute(update(Network).where(Network.id == nid).values(**values, updated_at=now))
+                s.execute(update(Network).where(col(Network.id) == nid).values(**values, updated_at=now))
         touched.append(nid)
         street_rows += [{"network_id": nid, **{k: st[k] for k in _STREET_COLUMNS}} for st in p.new_streets]
     for i in range(0, len(street_rows), CHUNK):
@@ -364,7 +370,7 @@ def _default_zone(db: Database, zone_code: str | None, cols: Columns, report: Im
     origin = _("--zone or [console] zone")
     if zone_code is None:
         with db.read() as s:
-            codes = list(s.scalars(select(PoliceZone.code).limit(2)))
+            codes = list(s.scalars(select(col(PoliceZone.code)).limit(2)))
         if len(codes) != 1:
             return None
         zone_code, origin = codes[0], _("the only police zone in the directory")

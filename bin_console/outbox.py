@@ -38,6 +38,7 @@ from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.channels.mo import is_stop
 from bin_console.channels.receipts import Receipt, has_text_id, id_variants, normalise_id
@@ -714,11 +715,11 @@ def record_reply(s: Session, source: str, text: str, *, now: datetime | None = N
     # the SMSC redelivers a reply whose answer it did not get: same source and text shortly
     # after is that copy, not a new message (it would show twice in the inbox)
     seen = s.execute(
-        select(Reply.id)
+        select(col(Reply.id))
         .where(
-            Reply.source == e164[:20],
-            Reply.received_at >= now - timedelta(seconds=REPLY_DEDUPE_S),
-            Reply.text == text,
+            col(Reply.source) == e164[:20],
+            col(Reply.received_at) >= now - timedelta(seconds=REPLY_DEDUPE_S),
+            col(Reply.text) == text,
         )
         .limit(1)
     ).scalar()

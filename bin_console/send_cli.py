@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from . import alerts, labels
 from .actor import Actor
@@ -42,7 +43,7 @@ def _err(msg: str) -> None:
 def _zone_id(session, settings) -> int | None:  # noqa: ANN001
     if not settings.zone:
         return None
-    zid = session.scalar(select(PoliceZone.id).where(PoliceZone.code == settings.zone))
+    zid = session.scalar(select(col(PoliceZone.id)).where(col(PoliceZone.code) == settings.zone))
     if zid is None:
         raise _Refused(f"police zone {settings.zone!r} (console.zone in the config) does not exist")
     return zid
@@ -66,7 +67,7 @@ def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: 
                 raise _Refused(f"no network named {name!r}; try `bin-console networks search {name!r}`")
             if len(found) > 1:
                 codes = ", ".join(
-                    s.scalar(select(PoliceZone.code).where(PoliceZone.id == n.zone_id)) or "?" for n in found
+                    s.scalar(select(col(PoliceZone.code)).where(col(PoliceZone.id) == n.zone_id)) or "?" for n in found
                 )
                 raise _Refused(f"{len(found)} networks are named {name!r} (zones {codes}); set console.zone")
             if found[0].id not in {n.id for n in out}:
