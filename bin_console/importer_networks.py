@@ -27,6 +27,7 @@ from .data.engine import Database
 from .data.keys import fold
 from .data.models import Network, NetworkStreet, PoliceZone, utcnow
 from .data.search_index import rebuild_terms
+from .data.tables import NETWORK_STREET
 from .i18n import _, ngettext
 from .import_fields import (
     NET_STATUS_VALUES,
@@ -358,7 +359,7 @@ def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> 
         touched.append(nid)
         street_rows += [{"network_id": nid, **{k: st[k] for k in _STREET_COLUMNS}} for st in p.new_streets]
     for i in range(0, len(street_rows), CHUNK):
-        s.execute(insert(NetworkStreet.__table__), street_rows[i : i + CHUNK])
+        s.execute(insert(NETWORK_STREET), street_rows[i : i + CHUNK])
     return touched
 
 

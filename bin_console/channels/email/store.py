@@ -28,13 +28,14 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from bin_console import outbox
-from bin_console.data.models import Alert, Delivery, Member, MemberEmailToken, utcnow
+from bin_console.data.models import utcnow
+from bin_console.data.tables import ALERT, DELIVERY, MEMBER, MEMBER_EMAIL_TOKEN
 
 CHANNEL = "email"
-DT = Delivery.__table__
-AT = Alert.__table__
-MT = Member.__table__
-TT = MemberEmailToken.__table__
+DT = DELIVERY
+AT = ALERT
+MT = MEMBER
+TT = MEMBER_EMAIL_TOKEN
 CHUNK = 500
 
 
