@@ -204,8 +204,8 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
     keys = sorted({n.name_key for n in nets})
     same_name: dict[str, list[Network]] = {}
     for i in range(0, len(keys), 500):
-        for n in s.scalars(select(Network).where(col(Network.name_key).in_(keys[i : i + 500]))):
-            same_name.setdefault(n.name_key, []).append(n)
+        for stored in s.scalars(select(Network).where(col(Network.name_key).in_(keys[i : i + 500]))):
+            same_name.setdefault(stored.name_key, []).append(stored)
     stored_streets: dict[int, dict[tuple[str, str], str]] = {}
     ids = [n.id for group in same_name.values() for n in group]
     for i in range(0, len(ids), 500):
@@ -289,7 +289,7 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
                 )
                 continue
             fields += [FieldChange(a, _text(getattr(old, a)), _text(val)) for a, val in changes.items()]
-        have = stored_streets.get(old.id, {}) if old is not None else {}
+        have = stored_streets.get(old.id, {}) if old is not None and old.id is not None else {}
         new_streets = [st for sk, st in net.streets.items() if sk not in have]
         change = NetworkChange(
             name=net.name,
@@ -326,11 +326,15 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
 
 
 def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> list[int]:
-    zones = {z.code: z.id for z in s.scalars(select(PoliceZone))}
+    zones: dict[str, int] = {}
+    for z in s.scalars(select(PoliceZone)):
+        assert z.id is not None  # a stored row
+        zones[z.code] = z.id
     for code in zone_codes:
         z = PoliceZone(code=code, name=f"Zone {code}")
         s.add(z)
         s.flush()
+        assert z.id is not None  # given by the flush
         zones[code] = z.id
     now = utcnow()
     touched: list[int] = []
@@ -338,7 +342,7 @@ def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> 
     for p in plan:
         if p.old is None:
             attrs = {"kind": "BIN", "status": "active", **p.net.attrs}
-            n = Network(
+            created = Network(
                 zone_id=zones[p.net.zone],
                 name=p.net.name,
                 name_key=p.net.name_key,
@@ -346,9 +350,9 @@ def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> 
                 updated_at=now,
                 **attrs,
             )
-            s.add(n)
+            s.add(created)
             s.flush()
-            nid = n.id
+            nid = created.id
         else:
             nid = p.old.id
             values = dict(p.changes)
@@ -356,6 +360,7 @@ def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> 
                 values["zone_id"] = zones[p.net.zone]
             if values:
                 s.execute(update(Network).where(col(Network.id) == nid).values(**values, updated_at=now))
+        assert nid is not None  # stored, or given by the flush
         touched.append(nid)
         street_rows += [{"network_id": nid, **{k: st[k] for k in _STREET_COLUMNS}} for st in p.new_streets]
     for i in range(0, len(street_rows), CHUNK):
