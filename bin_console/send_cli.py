@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -101,7 +102,7 @@ def template_language(db, network_ids: list[int], settings) -> str:  # noqa: ANN
     return settings.language
 
 
-def compose_text(db, args, settings, network_ids: list[int] = ()) -> tuple[str, str | None]:  # noqa: ANN001
+def compose_text(db, args, settings, network_ids: Sequence[int] = ()) -> tuple[str, str | None]:  # noqa: ANN001
     """(text, template key) from --text or --template/--set, after --gsm-safe; a template is taken
     in --lang, else in the language of the first target network."""
     template_key = None
@@ -290,15 +291,19 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
     try:
         try:
             nets = resolve_networks(db, args.network, settings)
-            text, template_key = compose_text(db, args, settings, [n.id for n in nets])
+            network_ids: list[int] = []
+            for n in nets:
+                assert n.id is not None  # a stored network
+                network_ids.append(n.id)
+            text, template_key = compose_text(db, args, settings, network_ids)
             inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
             if inactive:
                 raise _Refused(f"inactive network(s): {', '.join(inactive)}")
-            plan = alerts.plan_alert(db, [n.id for n in nets], urgency)
+            plan = alerts.plan_alert(db, network_ids, urgency)
             copy = bool(args.email_copy)
             if copy and urgency != "urgent":
                 raise _Refused("--email-copy is for urgent alerts (a non-urgent one goes by e-mail already)")
-            copies = alerts.plan_email_copy(db, [n.id for n in nets]) if copy else 0
+            copies = alerts.plan_email_copy(db, network_ids) if copy else 0
             print_plan(plan, text, settings, copies)
             if plan.recipients == 0 and not copies:
                 raise _Refused("no reachable recipient: nothing to send")
@@ -316,7 +321,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
                 expires = settings.alert_expiry_minutes
             alert_id = alerts.create_alert(
                 db,
-                network_ids=[n.id for n in nets],
+                network_ids=network_ids,
                 text=text,
                 urgency=urgency,
                 actor=Actor.current(),
@@ -340,6 +345,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             if use_service:
                 print("Sending through the running `bin-console sender` service.")
             else:
+                assert runner is not None  # made above when no service sends
                 runner.start()
                 started = True
                 print("Sending (embedded sender).")
@@ -347,6 +353,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             if email_service:
                 print("E-mail through the running `bin-console sender` service.")
             else:
+                assert email_runner is not None  # made above when no service sends
                 email_runner.start()
                 print("Sending e-mail (embedded e-mail sender).")
         timeout = args.timeout
@@ -373,7 +380,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             return 3
         return 1 if p.failed else 0
     finally:
-        if started:
+        if started and runner is not None:
             runner.stop()
         if email_runner is not None:
             email_runner.stop()
