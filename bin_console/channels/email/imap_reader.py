@@ -100,7 +100,7 @@ class ImapReader:
                 raise imaplib.IMAP4.error(f"cannot open mailbox {self.cfg.mailbox!r}: {data}")
             uidvalidity = int(imap.response("UIDVALIDITY")[1][0])
             last = self._position(uidvalidity)
-            typ, data = imap.uid("SEARCH", None, f"UID {last + 1}:*")
+            typ, data = imap.uid("SEARCH", f"UID {last + 1}:*")  # no CHARSET: the criteria are ASCII
             # "n:*" always matches the newest message, even when its UID is below n
             uids = sorted(u for u in (int(x) for x in (data[0] or b"").split()) if u > last)
             stored = 0

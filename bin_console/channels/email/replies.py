@@ -83,9 +83,10 @@ def store_email_reply(s: Session, msg: EmailMessage, now: datetime, actor: Actor
     )
     s.add(reply)
     s.flush()
+    assert reply.id is not None  # given by the flush
     if opt_out:
         _opt_out(s, reply.id, sender, token_member, now, actor)
-    return int(reply.id)
+    return reply.id
 
 
 def _link(s: Session, msg: EmailMessage, sender: str) -> tuple[int | None, int | None]:

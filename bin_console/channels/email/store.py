@@ -147,7 +147,7 @@ def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime, tr
     ).all()
     if not rows:
         return []
-    rows.sort(key=lambda r: r.id)
+    rows = sorted(rows, key=lambda r: r.id)
     alerts = dict(s.execute(select(AT.c.id, AT.c.text).where(AT.c.id.in_(sorted({r.alert_id for r in rows})))).all())
     expiry = dict(s.execute(select(AT.c.id, AT.c.expires_at).where(AT.c.id.in_(list(alerts)))).all())
     member_ids = sorted({r.member_id for r in rows if r.member_id is not None})
