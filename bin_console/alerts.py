@@ -68,7 +68,7 @@ def _country_code_len(digits: str) -> int:
         cc = phonenumbers.parse("+" + digits, None).country_code
         if cc and digits.startswith(str(cc)):
             return len(str(cc))
-    except Exception:  # noqa: BLE001 - unparseable: fall back to the Belgian shape
+    except Exception:  # unparseable: fall back to the Belgian shape
         pass
     return 2
 
@@ -149,7 +149,7 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
     return RecipientPlan(channel, len(targets), opt_out, no_addr, left, dup, per_network), targets
 
 
-def plan_alert(db, network_ids: list[int], urgency: str = "urgent") -> RecipientPlan:  # noqa: ANN001
+def plan_alert(db, network_ids: list[int], urgency: str = "urgent") -> RecipientPlan:
     """Counts before sending: who would get it on which channel, who is skipped and why."""
     _check_urgency(urgency)
     with db.read() as s:
@@ -168,7 +168,7 @@ def _email_copy_targets(session: Session, network_ids: Sequence[int]) -> list[tu
     return [t for t in targets if t[0] in no_mobile]
 
 
-def plan_email_copy(db, network_ids: list[int]) -> int:  # noqa: ANN001
+def plan_email_copy(db, network_ids: list[int]) -> int:
     """How many members an urgent alert's e-mail copy would reach (shown beside the compose choice)."""
     with db.read() as s:
         return len(_email_copy_targets(s, network_ids))
@@ -189,7 +189,7 @@ def analyse_text(text: str) -> tuple[str, int]:
 
 
 def create_alert(
-    db,  # noqa: ANN001
+    db,
     *,
     network_ids: Sequence[int],
     text: str,
@@ -323,7 +323,7 @@ def create_alert(
     return alert_id
 
 
-def cancel_alert(db, alert_id: int, actor: Actor) -> int:  # noqa: ANN001
+def cancel_alert(db, alert_id: int, actor: Actor) -> int:
     """Queued (not yet submitted) rows -> cancelled. Guarded by state, so it never races the sender."""
     now = utcnow()
     with db.write() as s:
@@ -396,7 +396,7 @@ def _reason(state: str, error: str | None, code: int | None) -> str:
     return f"{default} (code 0x{code:02X})" if code else default
 
 
-def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> AlertProgress:  # noqa: ANN001
+def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> AlertProgress:
     with db.read() as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
@@ -498,7 +498,7 @@ def describe_outcome(counts: dict[str, int], cancelled: bool) -> str:
     return ", ".join(parts)
 
 
-def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # noqa: ANN001
+def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:
     """Newest first; per-state totals by one GROUP BY over the page's alerts."""
     with db.read() as s:
         alerts = s.scalars(
@@ -579,7 +579,7 @@ class ReplyRow:
         return mask_phone(self.source) if self.source.startswith("+") else self.source
 
 
-def list_replies(db, *, limit: int = 100, unhandled_only: bool = False) -> list[ReplyRow]:  # noqa: ANN001
+def list_replies(db, *, limit: int = 100, unhandled_only: bool = False) -> list[ReplyRow]:
     q = (
         select(
             col(Reply.id),
@@ -611,7 +611,7 @@ def list_replies(db, *, limit: int = 100, unhandled_only: bool = False) -> list[
         return [ReplyRow(*row) for row in s.execute(q)]
 
 
-def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:  # noqa: ANN001
+def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:
     with db.write() as s:
         reply = s.get(Reply, reply_id)
         if reply is None:
@@ -627,7 +627,7 @@ def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:  # noqa: ANN001
 # --- status line --------------------------------------------------------------------------------
 
 
-def queue_depth(db, channel: str | None = None) -> int:  # noqa: ANN001
+def queue_depth(db, channel: str | None = None) -> int:
     """Deliveries not yet accepted by the SMSC/relay: queued or submitting; every channel by default
     (the status line and the quit guard count e-mail too), or one channel."""
     cond: ColumnElement[bool] = col(Delivery.state).in_(_OPEN)
@@ -637,7 +637,7 @@ def queue_depth(db, channel: str | None = None) -> int:  # noqa: ANN001
         return int(s.scalar(select(func.count()).select_from(Delivery).where(cond)) or 0)
 
 
-def sender_states(db) -> list[SenderStatus]:  # noqa: ANN001
+def sender_states(db) -> list[SenderStatus]:
     with db.read() as s:
         return list(s.scalars(select(SenderStatus).order_by(col(SenderStatus.account))))
 
@@ -647,7 +647,7 @@ def sender_states(db) -> list[SenderStatus]:  # noqa: ANN001
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def list_templates(db, language: str | None = None) -> list[MessageTemplate]:  # noqa: ANN001
+def list_templates(db, language: str | None = None) -> list[MessageTemplate]:
     q = select(MessageTemplate).order_by(col(MessageTemplate.key), col(MessageTemplate.language))
     if language:
         q = q.where(col(MessageTemplate.language) == language)
@@ -664,7 +664,7 @@ def placeholders(body: str) -> list[str]:
     return list(dict.fromkeys(_PLACEHOLDER.findall(body)))
 
 
-def render_template(db, key: str, language: str, values: dict[str, str]) -> str:  # noqa: ANN001
+def render_template(db, key: str, language: str, values: dict[str, str]) -> str:
     with db.read() as s:
         t = s.scalar(
             select(MessageTemplate).where(col(MessageTemplate.key) == key, col(MessageTemplate.language) == language)

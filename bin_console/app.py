@@ -320,7 +320,7 @@ class BinConsoleApp(App, inherit_bindings=False):
                 return
             try:
                 sender.start()
-            except Exception:  # noqa: BLE001 - the console still works; the status line says why
+            except Exception:  # the console still works; the status line says why
                 log.exception("embedded sender failed to start")
 
     def _stop_sender(self, sender: SenderRunner) -> None:
@@ -328,7 +328,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         try:
             self._sender_stopping = True
             sender.stop()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("embedded sender failed to stop")
         finally:
             if got:
@@ -618,7 +618,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         def job() -> None:
             try:
                 result = fn(*args)
-            except Exception as exc:  # noqa: BLE001 - shown to the dispatcher, never swallowed
+            except Exception as exc:  # shown to the dispatcher, never swallowed
                 log.exception("%s failed", what)
                 self.call_from_thread(self._write_failed, on_error, what, exc)
             else:
@@ -695,7 +695,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         if self.sender is not None:
             try:
                 self.sender.wake()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("sender wake failed")
 
     @work(thread=True, exclusive=True, group="status-poller", exit_on_error=False)
@@ -709,7 +709,7 @@ class BinConsoleApp(App, inherit_bindings=False):
                 break
             try:
                 self.call_from_thread(self._set_status, status, started)
-            except Exception:  # noqa: BLE001 - the app is shutting down
+            except Exception:  # the app is shutting down
                 break
             time.sleep(STATUS_POLL_S)
 
@@ -717,7 +717,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         try:
             depth = alerts.queue_depth(self.db)
             states = alerts.sender_states(self.db)
-        except Exception as exc:  # noqa: BLE001 - shown on the status line, polled again
+        except Exception as exc:  # shown on the status line, polled again
             return LinkStatus(
                 link="unknown", detail=f"{type(exc).__name__}", training=self.training, sms_off=self._sms_off()
             )

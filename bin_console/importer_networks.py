@@ -75,12 +75,12 @@ def _coordinator_phone(raw: str) -> str | None:
         return parse_landline(raw)
 
 
-def _network_from_row(cols: Columns, cells: list[str], default_zone: str | None):  # noqa: ANN202
+def _network_from_row(cols: Columns, cells: list[str], default_zone: str | None):
     v: dict = {}
     errs: list[tuple[str, str]] = []
     g = cols.get
 
-    def run(f: str, fn) -> None:  # noqa: ANN001
+    def run(f: str, fn) -> None:
         try:
             v[f] = fn()
         except ValueError as exc:
@@ -388,7 +388,7 @@ def _default_zone(db: Database, zone_code: str | None, cols: Columns, report: Im
 
 def import_networks(
     db: Database,
-    path,  # noqa: ANN001
+    path,
     *,
     zone_code: str | None = None,
     dry_run: bool = False,
@@ -438,7 +438,7 @@ def import_networks(
     return report
 
 
-def cmd_import_networks(args, settings) -> int:  # noqa: ANN001
+def cmd_import_networks(args, settings) -> int:
     from .runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

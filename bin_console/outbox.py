@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, Row, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
@@ -117,7 +117,7 @@ class Failure:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def _insert(s: Session, table):  # noqa: ANN001, ANN202
+def _insert(s: Session, table):
     return (pg_dialect if s.get_bind().dialect.name == "postgresql" else sqlite_dialect).insert(table)
 
 
@@ -170,7 +170,7 @@ def reap_expired_leases(s: Session, *, exclude: str | None = None, now: datetime
     return _requeue(s, expired if exclude is None else expired & (DT.c.claimed_by != exclude), now)
 
 
-def _requeue(s: Session, who, now: datetime) -> int:  # noqa: ANN001 - a SQL condition
+def _requeue(s: Session, who: ColumnElement[bool], now: datetime) -> int:
     may_have_gone = (DT.c.submitted_at.isnot(None)) & (DT.c.parts_acked < DT.c.parts_total)
     res = s.execute(
         update(DT)
@@ -781,14 +781,14 @@ def _audit_opt_out(s: Session, reply_id: int, member_ids: list[int]) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _sender_actor():  # noqa: ANN202
+def _sender_actor():
     from bin_console.actor import Actor
 
     a = Actor.current()
     return Actor(os_user=a.os_user, ssh_client=None, host=a.host, login_uid=a.login_uid)
 
 
-def store_reply(db, source: str, text: str) -> int:  # noqa: ANN001
+def store_reply(db, source: str, text: str) -> int:
     """`record_reply` in its own transaction (demo data, tests)."""
     with db.write() as s:
         return record_reply(s, source, text)

@@ -41,7 +41,7 @@ def _err(msg: str) -> None:
 # --- input --------------------------------------------------------------------------------------
 
 
-def _zone_id(session, settings) -> int | None:  # noqa: ANN001
+def _zone_id(session, settings) -> int | None:
     if not settings.zone:
         return None
     zid = session.scalar(select(col(PoliceZone.id)).where(col(PoliceZone.code) == settings.zone))
@@ -50,7 +50,7 @@ def _zone_id(session, settings) -> int | None:  # noqa: ANN001
     return zid
 
 
-def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: ANN001
+def resolve_networks(db, names: list[str], settings) -> list[Network]:
     """Networks by (folded) name; an unknown or ambiguous name is refused with the reason."""
     from .data.networks import find_networks, suggest_networks
 
@@ -90,7 +90,7 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def template_language(db, network_ids: list[int], settings) -> str:  # noqa: ANN001
+def template_language(db, network_ids: list[int], settings) -> str:
     """The first target network's language (what most of its members read), else the configured one."""
     from .data.networks import network_language
 
@@ -102,7 +102,7 @@ def template_language(db, network_ids: list[int], settings) -> str:  # noqa: ANN
     return settings.language
 
 
-def compose_text(db, args, settings, network_ids: Sequence[int] = ()) -> tuple[str, str | None]:  # noqa: ANN001
+def compose_text(db, args, settings, network_ids: Sequence[int] = ()) -> tuple[str, str | None]:
     """(text, template key) from --text or --template/--set, after --gsm-safe; a template is taken
     in --lang, else in the language of the first target network."""
     template_key = None
@@ -137,7 +137,7 @@ def compose_text(db, args, settings, network_ids: Sequence[int] = ()) -> tuple[s
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def print_plan(plan: alerts.RecipientPlan, text: str, settings=None, email_copies: int = 0) -> None:  # noqa: ANN001
+def print_plan(plan: alerts.RecipientPlan, text: str, settings=None, email_copies: int = 0) -> None:
     encoding, parts = alerts.analyse_text(text)
     channel = "SMS" if plan.channel == "sms" else "e-mail"
     print(f"Channel: {channel}")
@@ -171,7 +171,7 @@ def _minutes(td: timedelta) -> str:
 # --- sending ------------------------------------------------------------------------------------
 
 
-def sender_service_bound(db, account: str = "default") -> bool:  # noqa: ANN001
+def sender_service_bound(db, account: str = "default") -> bool:
     """A `bin-console sender` (or another console's embedded one) is alive for this database."""
     with db.read() as s:
         st = s.get(SenderStatus, account)
@@ -205,7 +205,7 @@ def _finished(p: alerts.AlertProgress, wait: bool) -> bool:
 
 def wait_for_alert(
     db, alert_id: int, *, wait: bool, timeout: float | None, tty: bool
-) -> tuple[alerts.AlertProgress, bool]:  # noqa: ANN001, E501
+) -> tuple[alerts.AlertProgress, bool]:
     """Poll until finished or the deadline; returns (last progress, timed_out). No fixed sleeps elsewhere."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -241,7 +241,7 @@ def print_summary(p: alerts.AlertProgress) -> None:
             print(f"  ... and {more} more (bin-console alerts show {p.alert.id})")
 
 
-def _start_embedded(db, settings):  # noqa: ANN001, ANN202
+def _start_embedded(db, settings):
     """An embedded SenderRunner, or raise _Refused / CredentialStoreUnavailable before anything is written."""
     from .credentials import CredentialStoreUnavailable, get_secret
 
@@ -260,7 +260,7 @@ def _start_embedded(db, settings):  # noqa: ANN001, ANN202
     return SenderRunner(db, settings.smpp, password=password)
 
 
-def _start_embedded_email(db, settings):  # noqa: ANN001, ANN202
+def _start_embedded_email(db, settings):
     """An embedded e-mail sender; the relay password only when the relay wants a login."""
     from .channels.email.driver import EmailSender
     from .credentials import get_secret
@@ -274,7 +274,7 @@ def _start_embedded_email(db, settings):  # noqa: ANN001, ANN202
     return EmailSender(db, settings.smtp, password=password)
 
 
-def cmd_send(args, settings) -> int:  # noqa: ANN001
+def cmd_send(args, settings) -> int:
     from .credentials import CredentialStoreUnavailable
     from .runtime import open_db_or_exit
 
@@ -390,7 +390,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
 # --- alerts show / list -------------------------------------------------------------------------
 
 
-def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
+def cmd_alerts_show(args, settings) -> int:
     from .runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
@@ -419,7 +419,7 @@ def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
         db.dispose()
 
 
-def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
+def cmd_alerts_list(args, settings) -> int:
     from .runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

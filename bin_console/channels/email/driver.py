@@ -42,7 +42,7 @@ ACCOUNT = "email"
 class EmailSender:
     def __init__(
         self,
-        db,  # noqa: ANN001
+        db,
         settings: SmtpSettings,
         *,
         password: Secret | None,

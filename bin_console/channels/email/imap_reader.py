@@ -30,7 +30,7 @@ ACCOUNT = "imap"
 
 
 class ImapReader:
-    def __init__(self, db, settings: ImapSettings, *, password: Secret | None) -> None:  # noqa: ANN001
+    def __init__(self, db, settings: ImapSettings, *, password: Secret | None) -> None:
         self.db = db
         self.cfg = settings
         self._password = password
@@ -128,7 +128,7 @@ class ImapReader:
                 return 0
             return row.last_uid
 
-    def _save(self, s, uidvalidity: int, last_uid: int) -> None:  # noqa: ANN001
+    def _save(self, s, uidvalidity: int, last_uid: int) -> None:
         row = s.get(ImapState, self.key)
         if row is None:
             row = ImapState(mailbox=self.key)

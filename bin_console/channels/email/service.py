@@ -16,7 +16,7 @@ from bin_console.channels.email.driver import EmailSender
 EX_CONFIG = 78
 
 
-def build_email_sender(db, settings) -> EmailSender:  # noqa: ANN001
+def build_email_sender(db, settings) -> EmailSender:
     """The e-mail sender for these settings; the relay password only when it wants a login
     (CredentialStoreUnavailable / SecretMissing otherwise, before anything starts)."""
     password = None
@@ -27,7 +27,7 @@ def build_email_sender(db, settings) -> EmailSender:  # noqa: ANN001
     return EmailSender(db, settings.smtp, password=password)
 
 
-def cmd_sender(args, settings) -> int:  # noqa: ANN001
+def cmd_sender(args, settings) -> int:
     from bin_console.runtime import open_db_or_exit
 
     channel = args.channel
@@ -68,7 +68,7 @@ def _wait_for_signal() -> int:
     return 0
 
 
-def start_email_channel(db, settings) -> list:  # noqa: ANN001
+def start_email_channel(db, settings) -> list:
     """Start the embedded e-mail sender (and the reply reader when [imap] names a host) for the
     console; returns what was started, each with .stop(). Raises like build_email_sender."""
     started: list = []

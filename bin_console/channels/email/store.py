@@ -76,12 +76,12 @@ def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
         yield seq[i : i + n]
 
 
-def _insert(s: Session, table):  # noqa: ANN001, ANN202
+def _insert(s: Session, table):
     return (pg_dialect if s.get_bind().dialect.name == "postgresql" else sqlite_dialect).insert(table)
 
 
 def claim(
-    db,  # noqa: ANN001
+    db,
     owner: str,
     limit: int,
     lease_s: float,
@@ -193,7 +193,7 @@ def member_for_token(s: Session, token: str) -> int | None:
     return s.execute(select(TT.c.member_id).where(TT.c.token == token)).scalar()
 
 
-def write_outcomes(db, owner: str, out: Outcomes, *, renew: Sequence[int] = (), lease_s: float = 0.0) -> list[int]:  # noqa: ANN001
+def write_outcomes(db, owner: str, out: Outcomes, *, renew: Sequence[int] = (), lease_s: float = 0.0) -> list[int]:
     """Store one batch's outcomes; with `renew`, extend those rows' leases in the same commit and
     return the ids still ours (a row not returned was reaped: the sender must drop it)."""
     with db.write() as s:
@@ -256,7 +256,7 @@ def _write_outcomes(s: Session, owner: str, out: Outcomes, now: datetime) -> Non
         s.execute(update(DT).where(DT.c.id.in_(chunk), *mine).values(state="queued", possible_duplicate=True, **done))
 
 
-def close_expired(db, owner: str, ids: Sequence[int]) -> None:  # noqa: ANN001
+def close_expired(db, owner: str, ids: Sequence[int]) -> None:
     """Claimed rows whose alert expired while they waited for a rate-limit slot: never sent late."""
     with db.write() as s:
         outbox.close_items(s, ids, "expired", utcnow(), owner=owner)
