@@ -50,6 +50,7 @@ from . import alerts
 from .actor import Actor
 from .config import ConfigError, Settings
 from .readiness import Readiness
+from .reminders import due_reminders
 from .screens.alert_draft import AlertDraft
 from .screens.base import BaseScreen
 from .screens.compose import ComposeScreen
@@ -112,6 +113,7 @@ class LinkStatus:
     training: bool = False
     accounts: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     sms_off: str = ""  # why SMS cannot be sent and the fix (readiness.Readiness), "" when it can
+    reminders: int = 0  # urgent alerts whose follow-up is due (reminders.due_reminders), every console alike
 
 
 # Not palette commands: Back is Escape's alone, the palette does not open itself (nor do the
@@ -717,6 +719,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         try:
             depth = alerts.queue_depth(self.db)
             states = alerts.sender_states(self.db)
+            due = len(due_reminders(self.db, after_minutes=self.settings.followup_reminder_minutes))
         except Exception as exc:  # shown on the status line, polled again
             return LinkStatus(
                 link="unknown", detail=f"{type(exc).__name__}", training=self.training, sms_off=self._sms_off()
@@ -735,6 +738,7 @@ class BinConsoleApp(App, inherit_bindings=False):
             training=self.training,
             accounts=accounts,
             sms_off=self._sms_off(),
+            reminders=due,
         )
 
     def _set_status(self, status: LinkStatus, read_started: float | None = None) -> None:

@@ -47,11 +47,12 @@ from bin_console.data.models import (
     Reply,
     utcnow,
 )
-from bin_console.data.tables import ALERT, DELIVERY, DELIVERY_PART, MEMBER, MO_FRAGMENT, RECEIPT_ORPHAN
+from bin_console.data.tables import ALERT, ALERT_TEXT, DELIVERY, DELIVERY_PART, MEMBER, MO_FRAGMENT, RECEIPT_ORPHAN
 
 DT = DELIVERY
 PT = DELIVERY_PART
 AT = ALERT
+ATT = ALERT_TEXT
 MT = MEMBER
 OT = RECEIPT_ORPHAN
 
@@ -249,6 +250,7 @@ def claim(
             DT.c.parts_total,
             DT.c.parts_acked,
             DT.c.attempts,
+            DT.c.language,
         )
     ).all()
     if not rows:
@@ -262,6 +264,12 @@ def claim(
                 AT.c.id.in_(chunk)
             )
         )
+    }
+    # each row's own language version (alert_text on (alert_id, language)); "" is col(Alert.text)
+    versions = {
+        (v.alert_id, v.language): v.text
+        for chunk in _chunks(sorted({r.alert_id for r in rows if r.language}))
+        for v in s.execute(select(ATT.c.alert_id, ATT.c.language, ATT.c.text).where(ATT.c.alert_id.in_(chunk)))
     }
     languages: dict[int, str] = {}
     for chunk in _chunks(sorted({r.member_id for r in rows if r.member_id is not None})):
@@ -286,8 +294,8 @@ def claim(
                 alert_id=r.alert_id,
                 channel=channel,
                 address=r.address,
-                text=a.text,
-                language=languages.get(r.member_id, ""),
+                text=versions.get((r.alert_id, r.language), a.text),
+                language=r.language or languages.get(r.member_id, ""),
                 attempts=r.attempts + 1,
                 possible_duplicate=bool(r.possible_duplicate),
                 expires_at=a.expires_at,

@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from sqlalchemy import Table
 
-from .models import Alert, Delivery, DeliveryPart, Member, MemberEmailToken, MoFragment, NetworkStreet, ReceiptOrphan
+from .models import (
+    Alert,
+    AlertText,
+    Delivery,
+    DeliveryPart,
+    Member,
+    MemberEmailToken,
+    MoFragment,
+    NetworkStreet,
+    ReceiptOrphan,
+)
 
 ALERT: Table = Alert.__table__  # type: ignore[attr-defined]
+ALERT_TEXT: Table = AlertText.__table__  # type: ignore[attr-defined]
 DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
 DELIVERY_PART: Table = DeliveryPart.__table__  # type: ignore[attr-defined]
 MEMBER: Table = Member.__table__  # type: ignore[attr-defined]

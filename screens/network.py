@@ -63,6 +63,7 @@ def build_view(db: Any, network_id: int) -> NetworkView:
             "  ",
             safe_text(net.municipality),
             f"  zone {s.zone_code}",
+            f"  lang {net.language or '-'}",  # "-": the console's default language applies
             ("  (inactive)" if net.status != "active" else ""),
             no_wrap=True,
             end="",

@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 
 from bin_console import outbox
 from bin_console.data.models import utcnow
-from bin_console.data.tables import ALERT, DELIVERY, MEMBER, MEMBER_EMAIL_TOKEN
+from bin_console.data.tables import ALERT, ALERT_TEXT, DELIVERY, MEMBER, MEMBER_EMAIL_TOKEN
 
 CHANNEL = "email"
 DT = DELIVERY
 AT = ALERT
+ATT = ALERT_TEXT
 MT = MEMBER
 TT = MEMBER_EMAIL_TOKEN
 CHUNK = 500
@@ -143,13 +144,22 @@ def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime, tr
             submitted_at=now,
             updated_at=now,
         )
-        .returning(DT.c.id, DT.c.alert_id, DT.c.member_id, DT.c.address, DT.c.possible_duplicate, DT.c.attempts)
+        .returning(
+            DT.c.id, DT.c.alert_id, DT.c.member_id, DT.c.address, DT.c.possible_duplicate, DT.c.attempts, DT.c.language
+        )
     ).all()
     if not rows:
         return []
     rows = sorted(rows, key=lambda r: r.id)
     alerts = dict(s.execute(select(AT.c.id, AT.c.text).where(AT.c.id.in_(sorted({r.alert_id for r in rows})))).all())
     expiry = dict(s.execute(select(AT.c.id, AT.c.expires_at).where(AT.c.id.in_(list(alerts)))).all())
+    # each row's own language version (alert_text on (alert_id, language)); "" is col(Alert.text)
+    versions = {
+        (a, lang): t
+        for a, lang, t in s.execute(
+            select(ATT.c.alert_id, ATT.c.language, ATT.c.text).where(ATT.c.alert_id.in_(list(alerts)))
+        )
+    }
     member_ids = sorted({r.member_id for r in rows if r.member_id is not None})
     languages: dict[int, str] = {}
     for chunk in _chunks(member_ids):
@@ -161,8 +171,8 @@ def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime, tr
             alert_id=r.alert_id,
             member_id=r.member_id,
             address=r.address,
-            text=alerts[r.alert_id],
-            language=languages.get(r.member_id, "nl"),
+            text=versions.get((r.alert_id, r.language), alerts[r.alert_id]),
+            language=r.language or languages.get(r.member_id, "nl"),
             token=tokens.get(r.member_id, ""),
             possible_duplicate=bool(r.possible_duplicate),
             attempts=r.attempts + 1,
