@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from . import audit
 from .actor import Actor
@@ -32,19 +33,23 @@ class Reminder:
 def _due(now: datetime, after_minutes: int):  # noqa: ANN202
     follow_up = aliased(Alert)
     return (
-        Alert.urgency == "urgent",
-        Alert.follow_up_of.is_(None),
-        Alert.cancelled_at.is_(None),
-        Alert.reminder_dismissed_at.is_(None),
-        Alert.created_at <= now - timedelta(minutes=after_minutes),
-        ~exists().where(follow_up.follow_up_of == Alert.id),
+        col(Alert.urgency) == "urgent",
+        col(Alert.follow_up_of).is_(None),
+        col(Alert.cancelled_at).is_(None),
+        col(Alert.reminder_dismissed_at).is_(None),
+        col(Alert.created_at) <= now - timedelta(minutes=after_minutes),
+        ~exists().where(follow_up.follow_up_of == col(Alert.id)),
     )
 
 
 def due_reminders(db, now: datetime | None = None, *, after_minutes: int = DEFAULT_AFTER_MINUTES) -> list[Reminder]:  # noqa: ANN001
     """Urgent alerts older than `after_minutes` with no follow-up and not dismissed, oldest first."""
     now = now or utcnow()
-    q = select(Alert.id, Alert.created_at, Alert.text).where(*_due(now, after_minutes)).order_by(Alert.created_at)
+    q = (
+        select(col(Alert.id), col(Alert.created_at), col(Alert.text))
+        .where(*_due(now, after_minutes))
+        .order_by(col(Alert.created_at))
+    )
     with db.read() as s:
         return [
             Reminder(aid, created, text, created + timedelta(minutes=after_minutes))

@@ -287,7 +287,7 @@ def network_language(session: Session, network_id: int) -> str:
     """The network's own language (``network.language``, from its import or the coordinator), else the
     language most of its active members have ("fr" for a French-speaking network); "" when neither is
     known (the caller then takes ``console.language``). Ties: the alphabetically first."""
-    own = session.scalar(select(Network.language).where(Network.id == network_id))
+    own = session.scalar(select(col(Network.language)).where(col(Network.id) == network_id))
     if own:
         return own
     stmt = (
