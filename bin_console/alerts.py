@@ -121,7 +121,7 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
             col(Member.id), col(Member.network_id), addr_col, col(Member.status), opt_col, col(Member.language)
         ).where(col(Member.network_id).in_(list(order)))
     ).all()
-    rows.sort(key=lambda r: (order[r[1]], r[0]))
+    rows = sorted(rows, key=lambda r: (order[r[1]], r[0]))
     # E-mail addresses are compared case-insensitively (Jan@x.be and jan@x.be are one mailbox).
     norm = (lambda a: a.lower() if a else a) if channel == "email" else (lambda a: a)
     # STOP means stop: an address opted out on any member row, in any network (targeted or not), is
@@ -132,7 +132,7 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
     )
     per_net = dict.fromkeys(order, 0)
     seen: set[str] = set()
-    targets: list[tuple[int, str]] = []
+    targets: list[tuple[int, str, str, str, int]] = []  # member, address, channel, language, network
     left = opt_out = no_addr = dup = 0
     for member_id, network_id, address, status, opted_out, language in rows:
         key = norm(address)
@@ -145,6 +145,7 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
         elif key in seen:
             dup += 1
         else:
+            assert member_id is not None  # a stored member
             seen.add(key)
             targets.append((member_id, address, channel, language, network_id))
             per_net[network_id] += 1
@@ -264,8 +265,8 @@ def _targets(
     """(plan, every target, how many of them are e-mail copies) for a new alert or a follow-up."""
     if follow_up_of is None:
         plan, targets = _fan_out(s, ids, channel)
-        copies = _email_copy_targets(s, ids) if email_copy and channel == "sms" else []
-        return plan, targets + copies, len(copies)
+        copy_targets = _email_copy_targets(s, ids) if email_copy and channel == "sms" else []
+        return plan, targets + copy_targets, len(copy_targets)
     f = follow_up_targets(s, follow_up_of, by_email=by_email)
     # the original's e-mail copies are followed up by e-mail too: counted as copies beside an SMS follow-up
     copies = sum(t[2] == "email" for t in f.targets) if channel == "sms" else 0
@@ -304,6 +305,7 @@ def follow_up_urgency(db, alert_id: int, *, by_email: bool) -> str:
         return "normal"
     with db.read() as s:
         original = _original(s, alert_id)
+        assert original is not None  # _original raises for an unknown id
         return original.urgency
 
 
@@ -430,6 +432,7 @@ def create_alert(
         s.add(alert)
         s.flush()
         alert_id = alert.id
+        assert alert_id is not None  # given by the flush
         s.execute(insert(AlertNetwork), [{"alert_id": alert_id, "network_id": i} for i in ids])
         if "" not in versions:
             s.execute(

@@ -276,7 +276,7 @@ def _apply_console(s: Settings, values: dict) -> None:
             continue
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
             raise ConfigError(f"console.{k}: expected {allowed[k].__name__}, got {v!r}")
-        if k == "followup_reminder_minutes" and v <= 0:
+        if k == "followup_reminder_minutes" and isinstance(v, int) and v <= 0:  # int: checked above
             raise ConfigError(f"console.followup_reminder_minutes: expected a positive number of minutes, got {v!r}")
         if k == "ui_language" and v not in ("auto", *LANGUAGES):
             raise ConfigError(f"console.ui_language: expected auto, {', '.join(LANGUAGES)}; got {v!r}")

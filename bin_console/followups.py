@@ -44,7 +44,7 @@ def follow_up_targets(session: Session, original_id: int, *, by_email: bool) -> 
         .where(col(Delivery.alert_id) == original_id)
         .order_by(col(Delivery.id))
     ).all()
-    opted = {
+    opted: dict[str, set[str | None]] = {
         "sms": set(
             session.scalars(
                 select(col(Member.mobile)).where(col(Member.sms_opt_out).is_(True), col(Member.mobile).isnot(None))
@@ -55,9 +55,10 @@ def follow_up_targets(session: Session, original_id: int, *, by_email: bool) -> 
             for a in session.scalars(
                 select(col(Member.email)).where(col(Member.email_opt_out).is_(True), col(Member.email).isnot(None))
             )
+            if a is not None  # never: the query skips NULL, which the column type allows
         },
     }
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str | None]] = set()  # (channel, address); only reachable ones are added
     targets: list[tuple] = []
     left = opt_out = no_addr = dup = 0
     for member_id, channel, mobile, email, status, sms_opt, email_opt, language, network_id in rows:
@@ -88,5 +89,6 @@ def follow_ups_of(session: Session, alert_ids: list[int]) -> dict[int, list[int]
             .order_by(col(Alert.id))
         )
         for parent, child in session.execute(q):
+            assert parent is not None and child is not None  # stored follow-ups of these alerts
             out[parent].append(child)
     return out

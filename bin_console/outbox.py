@@ -265,7 +265,7 @@ def claim(
             )
         )
     }
-    # each row's own language version (alert_text on (alert_id, language)); "" is col(Alert.text)
+    # each row's own language version (alert_text on (alert_id, language)); "" is Alert.text
     versions = {
         (v.alert_id, v.language): v.text
         for chunk in _chunks(sorted({r.alert_id for r in rows if r.language}))

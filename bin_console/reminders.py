@@ -38,7 +38,7 @@ def _due(now: datetime, after_minutes: int):  # noqa: ANN202
         col(Alert.cancelled_at).is_(None),
         col(Alert.reminder_dismissed_at).is_(None),
         col(Alert.created_at) <= now - timedelta(minutes=after_minutes),
-        ~exists().where(follow_up.follow_up_of == col(Alert.id)),
+        ~exists().where(col(follow_up.follow_up_of) == col(Alert.id)),
     )
 
 

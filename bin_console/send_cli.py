@@ -301,7 +301,11 @@ def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:
         inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
         if inactive:
             raise _Refused(f"inactive network(s): {', '.join(inactive)}")
-        return [n.id for n in nets], urgency
+        network_ids: list[int] = []
+        for n in nets:
+            assert n.id is not None  # a stored network
+            network_ids.append(n.id)
+        return network_ids, urgency
     if args.network or args.normal:
         raise _Refused(
             "a --follow-up goes to the original's members by its channel (or --email); drop --network/--normal"
@@ -449,6 +453,7 @@ def cmd_alerts_show(args, settings) -> int:
             _err(str(exc))
             return 2
         a = p.alert
+        assert a.id is not None  # a stored alert
         who = f"{a.created_by}@{a.client_addr}" if a.client_addr else a.created_by
         print(f"Alert {a.id}  {a.created_at:%Y-%m-%d %H:%M:%S} UTC  by {clean(who)} on {clean(a.host)}")
         print(f"Networks: {', '.join(clean(n) for n in p.network_names)}")

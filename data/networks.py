@@ -23,7 +23,7 @@ from .fuzzy_terms import fuzzy_terms_for
 from .keys import fold, prefix_upper_bound, query_keys
 from .models import Alert, AlertNetwork, Member, Network, NetworkStreet, PoliceZone, Reply, SearchTerm
 
-# how it matched (higher is better); combined with col(SearchTerm.weight) (10..40) into one score
+# how it matched (higher is better); combined with SearchTerm.weight (10..40) into one score
 EXACT, WHOLE_PREFIX, WORD_PREFIX = 3, 2, 1
 _MATCH_LABEL = {EXACT: "exact", WHOLE_PREFIX: "prefix", WORD_PREFIX: "word"}
 PHRASE_BONUS = 1000

@@ -151,9 +151,11 @@ def _claim(s: Session, owner: str, limit: int, lease_s: float, now: datetime, tr
     if not rows:
         return []
     rows = sorted(rows, key=lambda r: r.id)
-    alerts = dict(s.execute(select(AT.c.id, AT.c.text).where(AT.c.id.in_(sorted({r.alert_id for r in rows})))).all())
+    alerts: dict[int, str] = dict(
+        s.execute(select(AT.c.id, AT.c.text).where(AT.c.id.in_(sorted({r.alert_id for r in rows})))).all()
+    )
     expiry = dict(s.execute(select(AT.c.id, AT.c.expires_at).where(AT.c.id.in_(list(alerts)))).all())
-    # each row's own language version (alert_text on (alert_id, language)); "" is col(Alert.text)
+    # each row's own language version (alert_text on (alert_id, language)); "" is Alert.text
     versions = {
         (a, lang): t
         for a, lang, t in s.execute(
