@@ -1,8 +1,10 @@
-"""Can this console send SMS? One answer, read once at start-up, that never stops the console opening.
+"""Can this console send SMS (or e-mail)? One answer, read once at start-up, that never stops the console opening.
 
 Without a secure credential store, a stored SMPP password or an `[smpp]` account, the console still
 opens for directory work and training: the status line shows `reason` and `fix`, and a real (urgent)
 send is refused with them before anything is written. The training SMSC needs no password.
+The e-mail channel asks the same way for its SMTP/IMAP passwords (``password_readiness``,
+bin_console/channels/email/service.py).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ class Readiness:
     ok: bool
     reason: str = ""  # why SMS cannot be sent, e.g. "no SMPP password stored"
     fix: str = ""  # what the operator does about it, one short instruction
+    what: str = "SMS cannot be sent"  # what is off: "E-mail cannot be sent", "E-mail replies cannot be read"
 
     def sentence(self) -> str:
-        return f"SMS cannot be sent: {self.reason}. {self.fix}"
+        return f"{self.what}: {self.reason}. {self.fix}"
 
 
 READY = Readiness(ok=True)
@@ -33,19 +36,24 @@ def smpp_password(settings: Settings) -> tuple[Readiness, Secret | None]:
     if not settings.smpp.system_id:
         where = settings.config_path or config_dir() / "config.toml"
         return Readiness(False, "no SMPP account configured", f"Set [smpp] host, port and system_id in {where}."), None
+    return password_readiness(settings, "smpp")
+
+
+def password_readiness(
+    settings: Settings, account: str, *, what: str = "SMS cannot be sent"
+) -> tuple[Readiness, Secret | None]:
+    """The readiness and, when ready, the stored password of `account` ("smpp", "smtp", "imap")."""
     try:
-        return READY, get_secret("smpp", settings)
+        return Readiness(True, what=what), get_secret(account, settings)
     except CredentialStoreUnavailable:
-        return Readiness(False, "no secure credential store", "`bin-console credentials check` names the fixes."), None
+        fix = "`bin-console credentials check` names the fixes."
+        return Readiness(False, "no secure credential store", fix, what), None
     except SecretMissing:
-        return Readiness(False, "no SMPP password stored", "Run `bin-console credentials set smpp`."), None
+        fix = f"Run `bin-console credentials set {account}`."
+        return Readiness(False, f"no {account.upper()} password stored", fix, what), None
     except Exception as exc:  # a locked keyring, a wrong passphrase: still open the console
-        return (
-            Readiness(
-                False, f"the keyring could not be read ({type(exc).__name__})", "Run `bin-console credentials check`."
-            ),
-            None,
-        )
+        reason = f"the keyring could not be read ({type(exc).__name__})"
+        return Readiness(False, reason, "Run `bin-console credentials check`.", what), None
 
 
 def sms_readiness(settings: Settings) -> Readiness:

@@ -30,7 +30,7 @@ class Reminder:
     due_since: datetime  # when the closing message became due
 
 
-def _due(now: datetime, after_minutes: int):  # noqa: ANN202
+def _due(now: datetime, after_minutes: int):
     follow_up = aliased(Alert)
     return (
         col(Alert.urgency) == "urgent",
@@ -42,7 +42,7 @@ def _due(now: datetime, after_minutes: int):  # noqa: ANN202
     )
 
 
-def due_reminders(db, now: datetime | None = None, *, after_minutes: int = DEFAULT_AFTER_MINUTES) -> list[Reminder]:  # noqa: ANN001
+def due_reminders(db, now: datetime | None = None, *, after_minutes: int = DEFAULT_AFTER_MINUTES) -> list[Reminder]:
     """Urgent alerts older than `after_minutes` with no follow-up and not dismissed, oldest first."""
     now = now or utcnow()
     q = (
@@ -57,7 +57,7 @@ def due_reminders(db, now: datetime | None = None, *, after_minutes: int = DEFAU
         ]
 
 
-def dismiss_reminder(db, alert_id: int, actor: Actor) -> None:  # noqa: ANN001
+def dismiss_reminder(db, alert_id: int, actor: Actor) -> None:
     """No closing message for this alert: its reminder ends (audited; a second call changes nothing)."""
     with db.write() as s:
         alert = s.get(Alert, alert_id)

@@ -47,6 +47,12 @@ def render_status(status: Any) -> Text:
         out.append(" | ")
         out.append("SMS OFF", style="bold red")
         out.append(f": {sms_off}")
+    email_off = getattr(status, "email_off", "")
+    if email_off:  # readiness.Readiness.sentence(): "E-mail cannot be sent: <reason>. <fix>"
+        what, _, why = email_off.partition(": ")
+        out.append(" | ")
+        out.append(what, style="bold red")
+        out.append(f": {why}")
     return out
 
 
