@@ -94,7 +94,7 @@ def _client(sim) -> smpplib.client.Client:
     return c
 
 
-def _submit(c, i: int):  # noqa: ANN001, ANN202
+def _submit(c, i: int):
     return smpplib.smpp.make_pdu(
         "submit_sm",
         client=c,
@@ -291,7 +291,7 @@ def main() -> int:
                 c.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def _run(args, url: str | None) -> int:  # noqa: ANN001
+def _run(args, url: str | None) -> int:
     print(f"{args.n} recipients, 1 part each, {'PostgreSQL' if url else 'SQLite'}; receipts off\n")
     head = ("latency", "window", "naive/s", "bare/s", "sender/s", "vs naive", "bare/sender", "bound 4w/s")
     print("{:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>11} {:>10}".format(*head))

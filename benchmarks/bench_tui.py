@@ -263,13 +263,13 @@ def keystroke_latency(db_path: Path, big_id: int) -> tuple[list[float], list[flo
     orig_net = NetworksScreen._show_result
     orig_mem = MembersScreen._show
 
-    def net_hook(self, result):  # noqa: ANN001
+    def net_hook(self, result):
         orig_net(self, result)
         ev = waits.get(("net", result.query))
         if ev is not None and getattr(self, "_shown", None) is result:
             self.call_after_refresh(ev.set)
 
-    def mem_hook(self, result, keep_row=None):  # noqa: ANN001
+    def mem_hook(self, result, keep_row=None):
         orig_mem(self, result, keep_row)
         ev = waits.get(("mem", result.request.text))
         if ev is not None and getattr(self, "_result", None) is result:

@@ -24,6 +24,7 @@ releases them anyway so a key can never be stuck.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -157,10 +158,8 @@ SCREEN_CLASSES: tuple[type[Screen], ...] = (
 
 
 def binding_ids() -> set[str]:
-    ids = {b.id for b in BinConsoleApp.BINDINGS}
-    ids.update(b.id for cls in SCREEN_CLASSES for b in cls.BINDINGS if isinstance(b, Binding))
-    ids.discard(None)
-    return ids  # type: ignore[return-value]
+    bindings = [*BinConsoleApp.BINDINGS, *(b for cls in SCREEN_CLASSES for b in cls.BINDINGS)]
+    return {b.id for b in bindings if isinstance(b, Binding) and b.id is not None}
 
 
 def check_keymap(keys: dict[str, str]) -> None:
@@ -351,26 +350,27 @@ class BinConsoleApp(App, inherit_bindings=False):
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         if self.sender is not None:
-            self.run_worker(self._start_sender, thread=True, group="sender-start", exit_on_error=False)
+            start = functools.partial(self._start_sender, self.sender)
+            self.run_worker(start, thread=True, group="sender-start", exit_on_error=False)
         if self._poll:
             self._poll_status()
         self.open_networks()
 
-    def _start_sender(self) -> None:
+    def _start_sender(self, sender: SenderRunner) -> None:
         with self._sender_lock:
             if self._sender_stopping:
                 return
             try:
-                self.sender.start()
-            except Exception:  # noqa: BLE001 - the console still works; the status line says why
+                sender.start()
+            except Exception:  # the console still works; the status line says why
                 log.exception("embedded sender failed to start")
 
-    def _stop_sender(self) -> None:
+    def _stop_sender(self, sender: SenderRunner) -> None:
         got = self._sender_lock.acquire(timeout=SENDER_START_WAIT_S)
         try:
             self._sender_stopping = True
-            self.sender.stop()
-        except Exception:  # noqa: BLE001
+            sender.stop()
+        except Exception:
             log.exception("embedded sender failed to stop")
         finally:
             if got:
@@ -379,7 +379,9 @@ class BinConsoleApp(App, inherit_bindings=False):
     def on_unmount(self) -> None:
         if self.sender is not None and self._sender_stopper is None:
             # Off the event loop: stop() waits for outstanding resps and joins the sender thread.
-            self._sender_stopper = threading.Thread(target=self._stop_sender, name="sender-stop", daemon=True)
+            self._sender_stopper = threading.Thread(
+                target=self._stop_sender, args=(self.sender,), name="sender-stop", daemon=True
+            )
             self._sender_stopper.start()
 
     def join_sender(self, timeout: float = SENDER_STOP_JOIN_S) -> bool:
@@ -571,7 +573,8 @@ class BinConsoleApp(App, inherit_bindings=False):
         if not isinstance(self.screen, HelpScreen):
             self.push_buffered(HelpScreen(self.screen))
 
-    def action_back(self) -> None:
+    # Textual's own action_back is async; this one is called synchronously too (screens/import_report)
+    def action_back(self) -> None:  # type: ignore[override]
         """Escape: the screen decides (BaseScreen.go_back); never destructive."""
         self.hold_keys()
         screen = self.screen
@@ -660,7 +663,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         def job() -> None:
             try:
                 result = fn(*args)
-            except Exception as exc:  # noqa: BLE001 - shown to the dispatcher, never swallowed
+            except Exception as exc:  # shown to the dispatcher, never swallowed
                 log.exception("%s failed", what)
                 self.call_from_thread(self._write_failed, on_error, what, exc)
             else:
@@ -741,7 +744,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         if self.sender is not None:
             try:
                 self.sender.wake()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("sender wake failed")
 
     @work(thread=True, exclusive=True, group="status-poller", exit_on_error=False)
@@ -755,7 +758,7 @@ class BinConsoleApp(App, inherit_bindings=False):
                 break
             try:
                 self.call_from_thread(self._set_status, status, started)
-            except Exception:  # noqa: BLE001 - the app is shutting down
+            except Exception:  # the app is shutting down
                 break
             time.sleep(STATUS_POLL_S)
 
@@ -765,7 +768,7 @@ class BinConsoleApp(App, inherit_bindings=False):
             email_depth = alerts.queue_depth(self.db, "email")
             states = alerts.sender_states(self.db)
             due = len(due_reminders(self.db, after_minutes=self.settings.followup_reminder_minutes))
-        except Exception as exc:  # noqa: BLE001 - shown on the status line, polled again
+        except Exception as exc:  # shown on the status line, polled again
             return LinkStatus(
                 link="unknown",
                 detail=f"{type(exc).__name__}",

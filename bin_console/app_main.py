@@ -96,7 +96,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
         db = open_db(settings)
     except SchemaError as exc:
         return _fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - bad URL, unreadable file, server down
+    except Exception as exc:  # bad URL, unreadable file, server down
         return _fail(f"cannot open database: {type(exc).__name__}: {exc}")
     try:
         sender, sms_block = build_sender(db, settings)
@@ -112,7 +112,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
             from bin_console.trust.logsetup import configure_logging
 
             configure_logging(settings, to_file=True)
-        except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working
+        except Exception as exc:  # logging must not stop a dispatcher from working
             print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
         try:
             return run_console(

@@ -14,13 +14,14 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 
 from bin_console.i18n import LANGUAGES
 
 APP_NAME = "bin-console"
-APP_AUTHOR = False  # no vendor folder on Windows/macOS
+APP_AUTHOR: Literal[False] = False  # no vendor folder on Windows/macOS
 
 
 class ConfigError(ValueError):
@@ -275,7 +276,7 @@ def _apply_console(s: Settings, values: dict) -> None:
             continue
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
             raise ConfigError(f"console.{k}: expected {allowed[k].__name__}, got {v!r}")
-        if k == "followup_reminder_minutes" and v <= 0:
+        if k == "followup_reminder_minutes" and isinstance(v, int) and v <= 0:  # int: checked above
             raise ConfigError(f"console.followup_reminder_minutes: expected a positive number of minutes, got {v!r}")
         if k == "ui_language" and v not in ("auto", *LANGUAGES):
             raise ConfigError(f"console.ui_language: expected auto, {', '.join(LANGUAGES)}; got {v!r}")

@@ -27,12 +27,17 @@ def channel_of(urgency: str) -> str:
 
 
 class SkipCounts(Protocol):
-    """A RecipientPlan or an Alert row: how many members were skipped, per reason."""
+    """A RecipientPlan or an Alert row: how many members were skipped, per reason (read only here,
+    so a frozen RecipientPlan fits too)."""
 
-    skipped_opt_out: int
-    skipped_no_address: int
-    skipped_left: int
-    skipped_duplicate: int
+    @property
+    def skipped_opt_out(self) -> int: ...
+    @property
+    def skipped_no_address(self) -> int: ...
+    @property
+    def skipped_left(self) -> int: ...
+    @property
+    def skipped_duplicate(self) -> int: ...
 
 
 def skip_reasons(channel: str, counts: SkipCounts) -> str:

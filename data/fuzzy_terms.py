@@ -25,6 +25,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .models import Network, SearchIndexChange, SearchTerm
 
@@ -35,7 +36,7 @@ TERM_LIMIT = 12  # best distinct terms taken; each may belong to many networks
 INCREMENTAL_MAX_NETWORKS = 200
 
 
-_LATEST_CHANGE = select(func.max(SearchIndexChange.id))  # built once: it runs on every fuzzy search
+_LATEST_CHANGE = select(func.max(col(SearchIndexChange.id)))  # built once: it runs on every fuzzy search
 
 
 class TermEntry(NamedTuple):  # a tuple: tens of thousands are made at load, a dataclass took 3x longer
@@ -80,7 +81,7 @@ class FuzzyTerms:
             found = process.extract(
                 folded_query, bucket, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF, limit=TERM_LIMIT
             )
-            out = []
+            out: list[FuzzyMatch] = []
             for term, similarity, _ in found:
                 for entries in self._entries[term].values():
                     out.extend(
@@ -98,8 +99,8 @@ class FuzzyTerms:
             return
         changed = set(
             session.scalars(
-                select(SearchIndexChange.network_id).where(
-                    SearchIndexChange.id > self._last_change, SearchIndexChange.id <= latest
+                select(col(SearchIndexChange.network_id)).where(
+                    col(SearchIndexChange.id) > self._last_change, col(SearchIndexChange.id) <= latest
                 )
             )
         )
@@ -112,17 +113,17 @@ class FuzzyTerms:
         never missed.
         """
         stmt = select(
-            SearchTerm.term,
-            SearchTerm.network_id,
-            Network.zone_id,
-            SearchTerm.field,
-            SearchTerm.weight,
-            SearchTerm.label,
-            SearchTerm.postcode,
-        ).join(Network, Network.id == SearchTerm.network_id)
+            col(SearchTerm.term),
+            col(SearchTerm.network_id),
+            col(Network.zone_id),
+            col(SearchTerm.field),
+            col(SearchTerm.weight),
+            col(SearchTerm.label),
+            col(SearchTerm.postcode),
+        ).join(Network, col(Network.id) == col(SearchTerm.network_id))
         if network_ids is None:
             self._entries, self._terms_of, self._buckets, self._stale_buckets = {}, {}, {}, set()
-            rows = session.execute(stmt).all()
+            rows = list(session.execute(stmt))
         else:
             for nid in network_ids:
                 for term in self._terms_of.pop(nid, ()):
@@ -134,16 +135,16 @@ class FuzzyTerms:
             ids = sorted(network_ids)
             rows = []
             for i in range(0, len(ids), 500):
-                rows += session.execute(stmt.where(SearchTerm.network_id.in_(ids[i : i + 500])))
+                rows += session.execute(stmt.where(col(SearchTerm.network_id).in_(ids[i : i + 500])))
         entries, terms_of, stale = self._entries, self._terms_of, self._stale_buckets
-        for term, *entry in rows:
-            by_net = entries.get(term)
-            if by_net is None:
-                entries[term] = by_net = {}
+        for row in rows:
+            term, entry = row[0], TermEntry._make(row[1:])
+            of_term = entries.get(term)
+            if of_term is None:
+                entries[term] = of_term = {}
                 stale.add(term[0])
-            nid = entry[0]
-            by_net.setdefault(nid, []).append(TermEntry._make(entry))
-            terms_of.setdefault(nid, set()).add(term)
+            of_term.setdefault(entry.network_id, []).append(entry)
+            terms_of.setdefault(entry.network_id, set()).add(term)
         if network_ids is None:
             self._stale_buckets = set()
             for term in self._entries:
@@ -164,7 +165,7 @@ _BY_POOL_LOCK = threading.Lock()
 def fuzzy_terms_for(session: Session) -> FuzzyTerms:
     """The process's matcher for the session's database (keyed by the engine's connection pool,
     which a write session's option engine shares with the plain one)."""
-    pool = session.get_bind().pool
+    pool = session.get_bind().engine.pool  # a Connection-bound session reaches it through its engine too
     with _BY_POOL_LOCK:
         found = _BY_POOL.get(pool)
         if found is None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, tuple_, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, union_all
+from sqlalchemy.orm import Mapped, Session
+from sqlmodel import col
 
 from .keys import fold, prefix_upper_bound
 from .models import Member
@@ -43,21 +45,24 @@ class MemberPage:
     last_key: tuple[str, int] | None  # pass as after= for the next page
 
 
-_COLUMNS = (
-    Member.id,
-    Member.name,
-    Member.mobile,
-    Member.landline,
-    Member.email,
-    Member.street,
-    Member.house_number,
-    Member.postcode,
-    Member.language,
-    Member.role,
-    Member.status,
-    Member.sms_opt_out,
-    Member.email_opt_out,
-    Member.name_key,
+# Stored members always have an id; SQLModel types the column Optional for rows not yet inserted.
+_ID = cast("Mapped[int]", col(Member.id))
+# the MemberRow fields then name_key; more columns than select()'s typed overloads take
+_COLUMNS: tuple[Any, ...] = (
+    _ID,
+    col(Member.name),
+    col(Member.mobile),
+    col(Member.landline),
+    col(Member.email),
+    col(Member.street),
+    col(Member.house_number),
+    col(Member.postcode),
+    col(Member.language),
+    col(Member.role),
+    col(Member.status),
+    col(Member.sms_opt_out),
+    col(Member.email_opt_out),
+    col(Member.name_key),
 )
 
 
@@ -77,9 +82,9 @@ class _Filter:
     big network and is counted and paged by the database; the other tests (name word-start, phone
     digits) match few and their keys are read into memory."""
 
-    base: list  # network (and status) conditions
-    street: object  # street prefix condition
-    others: list  # one condition per other test; each runs on its own index
+    base: list[ColumnElement[bool]]  # network (and status) conditions
+    street: ColumnElement[bool]  # street prefix condition
+    others: list[ColumnElement[bool]]  # one condition per other test; each runs on its own index
 
 
 def _filter(session: Session, network_id: int, text: str, status: str | None) -> _Filter | None:
@@ -96,37 +101,37 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
         return None
     sqlite = session.get_bind().dialect.name == "sqlite"
 
-    def contains(col, needle: str):  # noqa: ANN001, ANN202
+    def contains(column: Mapped[str] | Mapped[str | None], needle: str) -> ColumnElement[bool]:
         # instr is several times faster than LIKE in SQLite (no per-character case folding); the
         # folded needle is a-z, 0-9 and spaces only, so it holds no LIKE wildcard
-        return func.instr(col, needle) > 0 if sqlite else col.like(f"%{needle}%")
+        return func.instr(column, needle) > 0 if sqlite else column.like(f"%{needle}%")
 
-    def prefix(col):  # noqa: ANN001, ANN202
-        return and_(col >= f, col < prefix_upper_bound(f))
+    def prefix(column: Mapped[str]) -> ColumnElement[bool]:
+        return and_(column >= f, column < prefix_upper_bound(f))
 
-    base = [Member.network_id == network_id] + ([Member.status == status] if status else [])
-    others = []
+    base = [col(Member.network_id) == network_id] + ([col(Member.status) == status] if status else [])
+    others: list[ColumnElement[bool]] = []
     if re.search(r"[A-Za-z]", text):
         # ' ' || name_key would build a string per row: testing the first word by range and the
         # later words with contains(' ' + f) halves the scan
-        others.append(or_(prefix(Member.name_key), contains(Member.name_key, " " + f)))
+        others.append(or_(prefix(col(Member.name_key)), contains(col(Member.name_key), " " + f)))
     else:
         d = phone_digits(text)
         if len(d) >= 3:
-            others.append(and_(Member.mobile.isnot(None), contains(Member.mobile, d)))
+            others.append(and_(col(Member.mobile).isnot(None), contains(col(Member.mobile), d)))
             typed_national = re.match(r"\s*(\+|0)", text) is not None
             if not (typed_national and d.startswith("4")):
                 # landlines: scanned only when the typed number can be one (not "04...")
-                others.append(and_(Member.landline.isnot(None), contains(Member.landline, d)))
-    return _Filter(base=base, street=prefix(Member.street_key), others=others)
+                others.append(and_(col(Member.landline).isnot(None), contains(col(Member.landline), d)))
+    return _Filter(base=base, street=prefix(col(Member.street_key)), others=others)
 
 
-def _after(key: tuple[str, int]):  # noqa: ANN202
-    return or_(Member.name_key > key[0], and_(Member.name_key == key[0], Member.id > key[1]))
+def _after(key: tuple[str, int]) -> ColumnElement[bool]:
+    return or_(col(Member.name_key) > key[0], and_(col(Member.name_key) == key[0], _ID > key[1]))
 
 
-def _before(key: tuple[str, int]):  # noqa: ANN202
-    return or_(Member.name_key < key[0], and_(Member.name_key == key[0], Member.id < key[1]))
+def _before(key: tuple[str, int]) -> ColumnElement[bool]:
+    return or_(col(Member.name_key) < key[0], and_(col(Member.name_key) == key[0], _ID < key[1]))
 
 
 def page_members(
@@ -139,20 +144,20 @@ def page_members(
     before: tuple[str, int] | None = None,
     limit: int = 100,
 ) -> MemberPage:
-    base = [Member.network_id == network_id]
+    base = [col(Member.network_id) == network_id]
     if status:
-        base.append(Member.status == status)
+        base.append(col(Member.status) == status)
     flt = _filter(session, network_id, text, status)
     if flt is not None:
         return _page_filtered(session, flt, after=after, before=before, limit=limit)
     total = session.execute(select(func.count()).where(*base)).scalar_one()
     stmt = select(*_COLUMNS).where(*base)
     if before is not None:
-        stmt = stmt.where(_before(before)).order_by(Member.name_key.desc(), Member.id.desc())
+        stmt = stmt.where(_before(before)).order_by(col(Member.name_key).desc(), _ID.desc())
     else:
         if after is not None:
             stmt = stmt.where(_after(after))
-        stmt = stmt.order_by(Member.name_key, Member.id)
+        stmt = stmt.order_by(col(Member.name_key), _ID)
     raw = list(session.execute(stmt.limit(limit)))
     if before is not None:
         raw.reverse()
@@ -168,13 +173,15 @@ def page_members(
     return MemberPage(rows=rows, total=total, offset=offset, first_key=first_key, last_key=last_key)
 
 
-def _page_filtered(session: Session, flt: _Filter, *, after, before, limit: int) -> MemberPage:
+def _page_filtered(
+    session: Session, flt: _Filter, *, after: tuple[str, int] | None, before: tuple[str, int] | None, limit: int
+) -> MemberPage:
     """A typed filter. The keys matched by the name/phone tests are read (few) and paged in memory;
     the members only the street prefix matches are counted and paged by the database from the
     covering index, and the two are merged. Carrying the keys of every member of a matched street to
     Python (thousands on a big network) cost more than finding them."""
-    key = tuple_(Member.name_key, Member.id)
-    parts = [select(Member.name_key, Member.id).where(*flt.base, cond) for cond in flt.others]
+    key = tuple_(col(Member.name_key), _ID)
+    parts = [select(col(Member.name_key), _ID).where(*flt.base, cond) for cond in flt.others]
     if not parts:
         few: list[tuple[str, int]] = []
     else:
@@ -187,15 +194,15 @@ def _page_filtered(session: Session, flt: _Filter, *, after, before, limit: int)
     if before is not None:
         near = few[max(0, bisect_left(few, tuple(before)) - limit) : bisect_left(few, tuple(before))]
         if street_total:
-            stmt = select(Member.name_key, Member.id).where(*street, key < tuple_(*before))
-            near += session.execute(stmt.order_by(Member.name_key.desc(), Member.id.desc()).limit(limit)).all()
+            stmt = select(col(Member.name_key), _ID).where(*street, key < tuple_(*before))
+            near += session.execute(stmt.order_by(col(Member.name_key).desc(), _ID.desc()).limit(limit)).all()
         window = sorted((k, i) for k, i in near)[-limit:]
     else:
         start = bisect_right(few, tuple(after)) if after is not None else 0
         near = few[start : start + limit]
         if street_total:
-            stmt = select(Member.name_key, Member.id).where(*street, *([key > tuple_(*after)] if after else []))
-            near += session.execute(stmt.order_by(Member.name_key, Member.id).limit(limit)).all()
+            stmt = select(col(Member.name_key), _ID).where(*street, *([key > tuple_(*after)] if after else []))
+            near += session.execute(stmt.order_by(col(Member.name_key), _ID).limit(limit)).all()
         window = sorted((k, i) for k, i in near)[:limit]
     if not window:
         offset = total if after is not None else 0
@@ -207,9 +214,7 @@ def _page_filtered(session: Session, flt: _Filter, *, after, before, limit: int)
         if street_total:
             offset += session.execute(select(func.count()).where(*street, key < tuple_(*first))).scalar_one()
     ids = [i for _, i in window]
-    found = (
-        {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(Member.id.in_(ids)))} if ids else {}
-    )
+    found = {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(_ID.in_(ids)))} if ids else {}
     return MemberPage(
         rows=[found[i] for i in ids if i in found],
         total=total,
@@ -224,7 +229,7 @@ def get_member(session: Session, member_id: int) -> Member | None:
 
 
 def network_member_count(session: Session, network_id: int, *, status: str | None = "active") -> int:
-    stmt = select(func.count()).where(Member.network_id == network_id)
+    stmt = select(func.count()).where(col(Member.network_id) == network_id)
     if status:
-        stmt = stmt.where(Member.status == status)
+        stmt = stmt.where(col(Member.status) == status)
     return session.execute(stmt).scalar_one()

@@ -3,7 +3,7 @@
 Search answers from index range scans on ``search_term.term`` (``term >= q AND term < q || U+FFFF``),
 never from a scan of networks or streets. Ranking, best first:
   - how it matched: exact text > prefix of the whole text > prefix of a later word;
-  - which field: name > kind ("z-bin") > street > municipality > postcode (``SearchTerm.weight``);
+  - which field: name > kind ("z-bin") > street > municipality > postcode (``col(SearchTerm.weight)``);
   - ties: more active members first, then name.
 Several typed words narrow: every word must match something of the network ("kerk 9100"); a network
 whose single field matches the whole phrase ("sint niklaas") ranks above word-by-word matches.
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .fuzzy_terms import fuzzy_terms_for
 from .keys import fold, prefix_upper_bound, query_keys
@@ -77,45 +78,44 @@ def _key_ranges(word: str) -> list[tuple[str, bool]]:
 # The search's statements are built once, with the typed key as parameters: building and cache-keying
 # SQLAlchemy expressions per keystroke cost a fifth of a search. Parameters: key (the typed folded
 # prefix), lo/hi (the range scanned: key, or key + " " for a contracted saint-word), ids, zone.
-def _range(whole_word: bool):  # noqa: ANN202
-    in_range = and_(SearchTerm.term >= bindparam("lo"), SearchTerm.term < bindparam("hi"))
+def _range(whole_word: bool):
+    in_range = and_(col(SearchTerm.term) >= bindparam("lo"), col(SearchTerm.term) < bindparam("hi"))
     # a contracted saint-word ("st") matches only as a whole word: the term itself or "st ..."
-    return or_(SearchTerm.term == bindparam("key"), in_range) if whole_word else in_range
+    return or_(col(SearchTerm.term) == bindparam("key"), in_range) if whole_word else in_range
 
 
-def _range_params(key: str, whole_word: bool) -> dict[str, str]:
+def _range_params(key: str, whole_word: bool) -> dict[str, object]:
     lo = key + " " if whole_word else key
     return {"key": key, "lo": lo, "hi": prefix_upper_bound(lo)}
 
 
-_START = SearchTerm.is_start == true()
+_START = col(SearchTerm.is_start) == true()
 # How it matched (exact / prefix of the whole text / prefix of a later word) * 100 + field weight.
 # A term is the folded text from one of its words to the end, so a start term equal to the typed key
 # is the whole text (for a street: the street itself, its label adds postcode and town).
-_SCORE = (
-    case(
-        (and_(_START, SearchTerm.term == bindparam("key")), EXACT * 100),
-        (_START, WHOLE_PREFIX * 100),
-        else_=WORD_PREFIX * 100,
-    )
-    + SearchTerm.weight
-)
+_SCORE = case(
+    (and_(_START, col(SearchTerm.term) == bindparam("key")), EXACT * 100),
+    (_START, WHOLE_PREFIX * 100),
+    else_=WORD_PREFIX * 100,
+) + col(SearchTerm.weight)
 
 
-def _scan_statement(whole_word: bool, zoned: bool):  # noqa: ANN202
-    stmt = select(SearchTerm.network_id, func.max(_SCORE)).where(_range(whole_word))
+def _scan_statement(whole_word: bool, zoned: bool) -> Select[int, int]:
+    stmt = select(col(SearchTerm.network_id), func.max(_SCORE)).where(_range(whole_word))
     if zoned:
-        stmt = stmt.join(Network, Network.id == SearchTerm.network_id).where(Network.zone_id == bindparam("zone"))
-    return stmt.group_by(SearchTerm.network_id)
+        stmt = stmt.join(Network, col(Network.id) == col(SearchTerm.network_id)).where(
+            col(Network.zone_id) == bindparam("zone")
+        )
+    return stmt.group_by(col(SearchTerm.network_id))
 
 
 _SCAN = {
     (whole_word, zoned): _scan_statement(whole_word, zoned) for whole_word in (False, True) for zoned in (False, True)
 }
-_LABELS = {
-    whole_word: select(SearchTerm.network_id, _SCORE, SearchTerm.field, SearchTerm.label, SearchTerm.postcode).where(
-        _range(whole_word), SearchTerm.network_id.in_(bindparam("ids", expanding=True))
-    )
+_LABELS: dict[bool, Select[int, int, str, str, str]] = {
+    whole_word: select(
+        col(SearchTerm.network_id), _SCORE, col(SearchTerm.field), col(SearchTerm.label), col(SearchTerm.postcode)
+    ).where(_range(whole_word), col(SearchTerm.network_id).in_(bindparam("ids", expanding=True)))
     for whole_word in (False, True)
 }
 
@@ -263,23 +263,23 @@ def _hits(session: Session, scores: dict[int, _Best], fuzzy_ids: set[int], limit
 # from the covering index ix_member_network_status).
 _ACTIVE_MEMBERS = (
     select(func.count())
-    .where(Member.network_id == Network.id, Member.status == "active")
+    .where(col(Member.network_id) == col(Network.id), col(Member.status) == "active")
     .correlate(Network)
     .scalar_subquery()
 )
 _SHOWN_NETWORKS = (
     select(
-        Network.id,
-        Network.name,
-        Network.kind,
-        Network.municipality,
-        Network.status,
-        PoliceZone.code,
-        Network.name_key,
+        col(Network.id),
+        col(Network.name),
+        col(Network.kind),
+        col(Network.municipality),
+        col(Network.status),
+        col(PoliceZone.code),
+        col(Network.name_key),
         _ACTIVE_MEMBERS,
     )
-    .join(PoliceZone, PoliceZone.id == Network.zone_id)
-    .where(Network.id.in_(bindparam("ids", expanding=True)))
+    .join(PoliceZone, col(PoliceZone.id) == col(Network.zone_id))
+    .where(col(Network.id).in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -287,14 +287,14 @@ def network_language(session: Session, network_id: int) -> str:
     """The network's own language (``network.language``, from its import or the coordinator), else the
     language most of its active members have ("fr" for a French-speaking network); "" when neither is
     known (the caller then takes ``console.language``). Ties: the alphabetically first."""
-    own = session.scalar(select(Network.language).where(Network.id == network_id))
+    own = session.scalar(select(col(Network.language)).where(col(Network.id) == network_id))
     if own:
         return own
     stmt = (
-        select(Member.language, func.count().label("n"))
-        .where(Member.network_id == network_id, Member.status == "active", Member.language != "")
-        .group_by(Member.language)
-        .order_by(func.count().desc(), Member.language)
+        select(col(Member.language), func.count().label("n"))
+        .where(col(Member.network_id) == network_id, col(Member.status) == "active", col(Member.language) != "")
+        .group_by(col(Member.language))
+        .order_by(func.count().desc(), col(Member.language))
         .limit(1)
     )
     found = session.execute(stmt).first()
@@ -302,11 +302,11 @@ def network_language(session: Session, network_id: int) -> str:
 
 
 def list_zones(session: Session) -> list[PoliceZone]:
-    return list(session.scalars(select(PoliceZone).order_by(PoliceZone.code)))
+    return list(session.scalars(select(PoliceZone).order_by(col(PoliceZone.code))))
 
 
 def get_zone_by_code(session: Session, code: str) -> PoliceZone | None:
-    return session.scalars(select(PoliceZone).where(PoliceZone.code == code.strip())).first()
+    return session.scalars(select(PoliceZone).where(col(PoliceZone.code) == code.strip())).first()
 
 
 def get_network(session: Session, network_id: int) -> Network | None:
@@ -315,16 +315,18 @@ def get_network(session: Session, network_id: int) -> Network | None:
 
 def find_network(session: Session, name: str, *, zone_id: int | None = None) -> Network | None:
     """By folded name; None when no network, or several in different zones and no zone given."""
-    stmt = select(Network).where(Network.name_key == fold(name))
+    stmt = select(Network).where(col(Network.name_key) == fold(name))
     if zone_id is not None:
-        stmt = stmt.where(Network.zone_id == zone_id)
+        stmt = stmt.where(col(Network.zone_id) == zone_id)
     found = list(session.scalars(stmt.limit(2)))
     return found[0] if len(found) == 1 else None
 
 
 def find_networks(session: Session, name: str) -> list[Network]:
     """Every network with this folded name (several zones may use the same name)."""
-    return list(session.scalars(select(Network).where(Network.name_key == fold(name)).order_by(Network.zone_id)))
+    return list(
+        session.scalars(select(Network).where(col(Network.name_key) == fold(name)).order_by(col(Network.zone_id)))
+    )
 
 
 @dataclass
@@ -350,41 +352,45 @@ def network_summary(session: Session, network_id: int) -> NetworkSummary:
     streets = list(
         session.scalars(
             select(NetworkStreet)
-            .where(NetworkStreet.network_id == network_id)
-            .order_by(NetworkStreet.street_key, NetworkStreet.postcode)
+            .where(col(NetworkStreet.network_id) == network_id)
+            .order_by(col(NetworkStreet.street_key), col(NetworkStreet.postcode))
         )
     )
     coordinators = list(
         session.scalars(
             select(Member)
-            .where(Member.network_id == network_id, Member.role == "coordinator", Member.status != "left")
-            .order_by(Member.name_key, Member.id)
+            .where(
+                col(Member.network_id) == network_id, col(Member.role) == "coordinator", col(Member.status) != "left"
+            )
+            .order_by(col(Member.name_key), col(Member.id))
         )
     )
     by_status = {s: 0 for s in ("active", "pending", "left")}
     for st, n in session.execute(
-        select(Member.status, func.count()).where(Member.network_id == network_id).group_by(Member.status)
+        select(col(Member.status), func.count())
+        .where(col(Member.network_id) == network_id)
+        .group_by(col(Member.status))
     ):
         by_status[st] = n
-    active = and_(Member.network_id == network_id, Member.status == "active")
-    has_mobile = Member.mobile.isnot(None)
-    has_email = Member.email.isnot(None)
-    sms_ok = and_(has_mobile, Member.sms_opt_out.is_(False))
-    mail_ok = and_(has_email, Member.email_opt_out.is_(False))
+    active = and_(col(Member.network_id) == network_id, col(Member.status) == "active")
+    has_mobile = col(Member.mobile).isnot(None)
+    has_email = col(Member.email).isnot(None)
+    sms_ok = and_(has_mobile, col(Member.sms_opt_out).is_(False))
+    mail_ok = and_(has_email, col(Member.email_opt_out).is_(False))
     agg = session.execute(
         select(
             func.count().filter(sms_ok),
             func.count().filter(mail_ok),
-            func.count().filter(and_(has_mobile, Member.sms_opt_out.is_(True))),
+            func.count().filter(and_(has_mobile, col(Member.sms_opt_out).is_(True))),
             func.count().filter(~or_(sms_ok, mail_ok)),
         ).where(active)
     ).one()
     alerts = list(
         session.scalars(
             select(Alert)
-            .join(AlertNetwork, AlertNetwork.alert_id == Alert.id)
-            .where(AlertNetwork.network_id == network_id)
-            .order_by(Alert.created_at.desc(), Alert.id.desc())
+            .join(AlertNetwork, col(AlertNetwork.alert_id) == col(Alert.id))
+            .where(col(AlertNetwork.network_id) == network_id)
+            .order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
             .limit(5)
         )
     )
@@ -393,8 +399,8 @@ def network_summary(session: Session, network_id: int) -> NetworkSummary:
         replies = list(
             session.scalars(
                 select(Reply)
-                .where(Reply.alert_id.in_([a.id for a in alerts]))
-                .order_by(Reply.received_at.desc(), Reply.id.desc())
+                .where(col(Reply.alert_id).in_([a.id for a in alerts]))
+                .order_by(col(Reply.received_at).desc(), col(Reply.id).desc())
                 .limit(10)
             )
         )

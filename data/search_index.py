@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .keys import search_terms_with_start
 from .models import Network, NetworkStreet, SearchIndexChange, SearchTerm
@@ -31,21 +32,24 @@ def rebuild_terms(session: Session, network_ids: Iterable[int]) -> int:
     rows: list[dict] = []
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
-        session.execute(delete(SearchTerm).where(SearchTerm.network_id.in_(chunk)))
+        session.execute(delete(SearchTerm).where(col(SearchTerm.network_id).in_(chunk)))
         for nid, name, kind, municipality in session.execute(
-            select(Network.id, Network.name, Network.kind, Network.municipality).where(Network.id.in_(chunk))
+            select(col(Network.id), col(Network.name), col(Network.kind), col(Network.municipality)).where(
+                col(Network.id).in_(chunk)
+            )
         ):
+            assert nid is not None  # a stored network
             _add(rows, nid, "name", name, name)
             for text in KIND_TEXTS.get(kind, ()):
                 _add(rows, nid, "kind", text, KIND_LABELS[kind])
             _add(rows, nid, "municipality", municipality, municipality)
         for nid, street, postcode, municipality in session.execute(
             select(
-                NetworkStreet.network_id,
-                NetworkStreet.street,
-                NetworkStreet.postcode,
-                NetworkStreet.municipality,
-            ).where(NetworkStreet.network_id.in_(chunk))
+                col(NetworkStreet.network_id),
+                col(NetworkStreet.street),
+                col(NetworkStreet.postcode),
+                col(NetworkStreet.municipality),
+            ).where(col(NetworkStreet.network_id).in_(chunk))
         ):
             label = f"{street}, {postcode} {municipality}".strip().rstrip(",")
             _add(rows, nid, "street", street, label, postcode)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from .models import LANGUAGES, URGENCIES, MessageTemplate
 
@@ -56,7 +57,7 @@ def load_templates(path: Path | str = TEMPLATES_FILE) -> list[TemplateDef]:
 def seed_templates(session: Session, templates: list[TemplateDef] | None = None) -> int:
     """Insert the templates the database lacks; returns how many were added (0 on a second run)."""
     templates = load_templates() if templates is None else templates
-    have = {(k, lang) for k, lang in session.execute(select(MessageTemplate.key, MessageTemplate.language))}
+    have = {(k, lang) for k, lang in session.execute(select(col(MessageTemplate.key), col(MessageTemplate.language)))}
     rows = [
         {"key": t.key, "language": t.language, "title": t.title, "body": t.body, "urgency": t.urgency}
         for t in templates

@@ -26,8 +26,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import getters
+from textual.app import ComposeResult
 from textual.binding import ActiveBinding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
@@ -38,10 +40,16 @@ from .target import NetworkRef
 if TYPE_CHECKING:
     from bin_console.app import BinConsoleApp
 
+    # what the mixin is mixed into, for the type checker: at run time it stays a plain class, so
+    # BaseScreen's bases keep their order (Screen's machinery comes from Screen itself)
+    _MixedInto = Screen
+else:
+    _MixedInto = object
+
 log = logging.getLogger(__name__)
 
 
-class _ScreenShared:
+class _ScreenShared(_MixedInto):
     INITIAL_FOCUS: ClassVar[str | None] = None
     KEY_NOTES: ClassVar[list[tuple[str, str]]] = []
     HOLD_AFTER: ClassVar[frozenset[str]] = frozenset()
@@ -49,11 +57,13 @@ class _ScreenShared:
     # Ids of the App's bindings this screen shows in the footer, first (<= 5 visible at 80 columns
     # with the screen's own shown bindings); every key is on F1 anyway.
     FOOTER_GLOBAL: ClassVar[tuple[str, ...]] = ("help", "networks", "compose")
+    _poll_timer: tuple[Any, Callable[[], None]] | None  # (timer, fn) once poll_every ran
+    _poll_paused: bool
 
-    @property
-    def app(self) -> BinConsoleApp:
-        """The console App, typed: screens call its use cases, never set its attributes."""
-        return cast("BinConsoleApp", super().app)  # type: ignore[misc]
+    if TYPE_CHECKING:
+        # the console App, typed (Textual's own way, which MessagePump.app uses too); at run time
+        # the inherited property, so no import of bin_console.app here
+        app = getters.app(BinConsoleApp)
 
     def target(self) -> tuple[NetworkRef, ...]:
         """The network(s) this screen shows, which F3/F4 act on; none by default."""
@@ -61,7 +71,7 @@ class _ScreenShared:
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
-        merged = super().active_bindings  # type: ignore[misc]
+        merged = super().active_bindings
         app = self.app
         ordered: dict[str, ActiveBinding] = {}
         for binding_id in self.FOOTER_GLOBAL:
@@ -76,15 +86,15 @@ class _ScreenShared:
             ordered[key] = active
         return ordered
 
-    def compose(self):  # noqa: ANN201 - a ComposeResult
+    def compose(self) -> ComposeResult:
         """Subclasses implement ``compose_body()``; the status line and footer come from here."""
         yield from self.compose_body()
         yield from self.chrome()
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self) -> ComposeResult:
         return iter(())
 
-    def chrome(self):  # noqa: ANN201
+    def chrome(self) -> ComposeResult:
         """Status line + footer, for screens that write their own ``compose()``."""
         from bin_console.widgets.status_line import StatusLine
         from textual.widgets import Footer
@@ -96,7 +106,7 @@ class _ScreenShared:
         if self.INITIAL_FOCUS:
             try:
                 widget = self.query_one(self.INITIAL_FOCUS)
-            except Exception:  # noqa: BLE001 - a screen without the widget keeps default focus
+            except Exception:  # a screen without the widget keeps default focus
                 log.debug("initial focus %s not found on %s", self.INITIAL_FOCUS, type(self).__name__)
             else:
                 self.set_focus(widget)
@@ -153,7 +163,7 @@ class _ScreenShared:
         fn: Callable[..., Any],
         *args: Any,
         group: str = "db",
-        on_done: Callable[[Any], None] | None = None,
+        on_done: Callable[[Any], object] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         exclusive: bool = True,
         **kwargs: Any,
@@ -164,7 +174,7 @@ class _ScreenShared:
             worker = get_current_worker()
             try:
                 result = fn(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - surfaced to the screen, never crashes the app
+            except Exception as exc:  # surfaced to the screen, never crashes the app
                 log.exception("background call %r failed", fn)
                 if not worker.is_cancelled:
                     self.app.call_from_thread(self._deliver_error, on_error, exc)
@@ -175,7 +185,7 @@ class _ScreenShared:
 
         return self.run_worker(job, thread=True, exclusive=exclusive, group=group, exit_on_error=False)
 
-    def _deliver(self, worker: Worker, on_done: Callable[[Any], None], result: Any) -> None:
+    def _deliver(self, worker: Worker, on_done: Callable[[Any], object], result: Any) -> None:
         if worker.is_cancelled or not self.is_attached:
             return
         on_done(result)
@@ -201,5 +211,5 @@ class BaseScreen(_ScreenShared, Screen):
 class BaseModal(BaseScreen, ModalScreen):
     """A modal screen (form, confirm); Escape dismisses it with None. No status line or footer."""
 
-    def compose(self):  # noqa: ANN201
+    def compose(self) -> ComposeResult:
         yield from self.compose_body()

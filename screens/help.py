@@ -53,7 +53,7 @@ class HelpScreen(BaseScreen):
         title = screen.TITLE_TEXT or "this window"  # never a class name
         return title, binding_rows(own_bindings(type(screen).BINDINGS, keymap)) + list(screen.KEY_NOTES)
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self):
         title, rows = self.screen_rows()
         everywhere = binding_rows(own_bindings(self.app.BINDINGS, self.app.settings.keys))
         with VerticalScroll(id="help-body"):

@@ -73,7 +73,7 @@ class ImportPathModal(BaseModal):
         self.network_id = network_id
         self._importing = False
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self):
         with Vertical():
             yield Static(Text("Import members (CSV or XLSX)", style="bold"))
             yield Input(placeholder="path of the file, e.g. ~/leden.csv", id="import-path")
@@ -123,7 +123,7 @@ class ImportReportScreen(BaseScreen):
         self.path = path
         self.report = report
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self):
         with VerticalScroll(id="report-body"):
             yield Static(report_text(self.report, self.path), id="report-text")
 

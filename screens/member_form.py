@@ -89,7 +89,7 @@ class MemberFormModal(BaseModal):
         self._saving = False
         self._initial: dict[str, Any] | None = None
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self):
         title = "Edit member" if self.member_id else "New member"
         with Vertical():
             yield Static(title, id="form-title")

@@ -14,6 +14,7 @@ from typing import Any
 
 from bin_console.widgets.member_table import MemberTable
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Input, Static
@@ -177,7 +178,7 @@ class MembersScreen(BaseScreen):
     def _title(self) -> Text:
         return Text.assemble(("Members of ", "bold"), target_text(self.target()))
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self) -> ComposeResult:
         yield Static(self._title(), id="member-title")
         yield Input(placeholder="filter: name, street or phone digits", id="member-filter")
         yield Static("", id="member-info")
@@ -214,7 +215,7 @@ class MembersScreen(BaseScreen):
         self.network = NetworkRef(self.network.id, result.network_name)
         self.query_one("#member-title", Static).update(self._title())
         rows = [(r.id, member_cells(r, reveal=self.reveal)) for r in page.rows]
-        self.query_one(MemberTable).show_rows(rows, keep_row=keep_row)
+        self.query_one(MemberTable).show_rows(rows, cursor_row=keep_row or 0)
         self._update_info()
 
     def _update_info(self, message: str | None = None) -> None:
@@ -385,5 +386,5 @@ class MembersScreen(BaseScreen):
             return
         table = self.query_one(MemberTable)
         row = table.cursor_row
-        table.show_rows([(r.id, member_cells(r, reveal=self.reveal)) for r in res.page.rows], keep_row=row)
+        table.show_rows([(r.id, member_cells(r, reveal=self.reveal)) for r in res.page.rows], cursor_row=row)
         self._update_info()

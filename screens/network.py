@@ -147,7 +147,7 @@ class NetworkScreen(BaseScreen):
     def target(self) -> tuple[NetworkRef, ...]:
         return (self.network,)
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self):
         yield Static(safe_text(self.network.label(), style="bold"), id="network-title")
         yield Static("", id="network-counts")
         with VerticalScroll(id="network-body"):

@@ -16,6 +16,7 @@ from typing import Any
 
 from bin_console.widgets.result_list import ResultList
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
@@ -50,8 +51,12 @@ def run_search(db: Any, query: str, zone_id: int | None) -> SearchResult:
 def load_zones(db: Any) -> list[tuple[int, str, str]]:
     from bin_console.data.networks import list_zones
 
+    zones: list[tuple[int, str, str]] = []
     with db.read() as session:
-        return [(z.id, z.code, z.name) for z in list_zones(session)]
+        for z in list_zones(session):
+            assert z.id is not None  # a stored row
+            zones.append((z.id, z.code, z.name))
+    return zones
 
 
 def hit_cells(hit: Any) -> list[Text]:
@@ -101,7 +106,7 @@ class NetworksScreen(BaseScreen):
         self._zones: list[tuple[int, str, str]] | None = None
         self._zone_index = -1  # -1: all zones
 
-    def compose_body(self):  # noqa: ANN201
+    def compose_body(self) -> ComposeResult:
         # select_on_focus off: after Escape back, type-ahead must append, not replace the whole search.
         yield Input(placeholder="network, street, postcode or municipality", id="search", select_on_focus=False)
         yield Static(self._info_text(), id="search-info")

@@ -156,7 +156,7 @@ async def wait_for(pilot, cond: Callable[[], object], timeout: float = 10.0, wha
     while True:
         try:
             value = cond()
-        except Exception:  # noqa: BLE001 - the widget may not be mounted yet
+        except Exception:  # the widget may not be mounted yet
             value = None
         if value:
             return value

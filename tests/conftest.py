@@ -38,7 +38,7 @@ def _pg_reachable() -> str | None:
 
         with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=3):
             pass
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"PostgreSQL on 127.0.0.1:5432 refused the test database: {exc}"
     return None
 

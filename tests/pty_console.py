@@ -62,7 +62,7 @@ class PtyConsole:
                 stderr=slave,
                 env=self.env,
                 start_new_session=True,
-                preexec_fn=_make_controlling_tty,  # noqa: PLW1509 - only an ioctl, no locks taken
+                preexec_fn=_make_controlling_tty,  # preexec_fn is safe here: only an ioctl, no locks taken
                 close_fds=True,
             )
         finally:

@@ -68,7 +68,7 @@ def test_concurrent_appends_form_one_chain(db):
     def worker():
         try:
             _append_n(db, 15)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(3)]

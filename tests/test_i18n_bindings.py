@@ -30,7 +30,7 @@ class TranslatedScreen(Screen):
             for key, active in super().active_bindings.items()
         }
 
-    def compose(self):  # noqa: ANN201
+    def compose(self):
         yield Footer(show_command_palette=False)
 
     def action_noop(self) -> None:

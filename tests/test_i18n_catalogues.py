@@ -43,7 +43,7 @@ def load(lang: str) -> Catalog:
         return read_po(fh, locale=lang)
 
 
-def untranslated(catalog: Catalog, msgids) -> list[str]:  # noqa: ANN001
+def untranslated(catalog: Catalog, msgids) -> list[str]:
     """The msgids that have no usable translation: absent, empty (any plural form) or fuzzy."""
     problems = []
     for msgid in msgids:
@@ -135,7 +135,7 @@ def test_package_data_ships_every_mo():
 # --- the checks above can fail: the same functions on tiny catalogues ---------------------------------
 
 
-def _fake(*messages) -> Catalog:  # noqa: ANN002
+def _fake(*messages) -> Catalog:
     c = Catalog(locale="fr")
     for msgid, text, *flags in messages:
         c.add(msgid, text, flags=flags)

@@ -25,7 +25,7 @@ def test_not_stop(text):
     assert not is_stop(text)
 
 
-def _deliver_sm(**fields):  # noqa: ANN003, ANN202 - a real smpplib DeliverSM, as read from the wire
+def _deliver_sm(**fields):  # a real smpplib DeliverSM, as read from the wire
     import smpplib.command
 
     return smpplib.command.DeliverSM("deliver_sm", sequence=1, **fields)

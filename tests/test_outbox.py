@@ -26,7 +26,7 @@ def test_two_claimers_never_get_the_same_row(db):
                 if not items:
                     return
                 got[name].extend(i.delivery_id for i in items)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in got]

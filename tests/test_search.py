@@ -186,7 +186,7 @@ def test_search_uses_the_index_not_a_table_scan(db, directory):
     """The statements the search runs touch search_term by range, never scan network/network_street."""
     seen: list[str] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement.lower())
 
     event.listen(db.engine, "before_cursor_execute", capture)

@@ -172,7 +172,7 @@ def test_concurrent_first_searches_agree(db, directory):
     def run() -> None:
         try:
             results.append([h.network_id for h in _search(db, "stationstraat")])
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(6)]
@@ -252,7 +252,7 @@ def test_a_repeated_fuzzy_search_does_not_read_the_index_again(db, directory):
     _search(db, "stationstraat")
     seen: list[str] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany):
         seen.append(" ".join(statement.lower().split()))
 
     event.listen(db.engine, "before_cursor_execute", capture)

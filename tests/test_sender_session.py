@@ -14,15 +14,15 @@ from bin_console.channels.smpp.deliver_sm import StoreDeliverSm
 class _DeadLink:
     """Stands in for a link whose socket write fails (a real one cannot be made to fail on demand)."""
 
-    def respond(self, *args):  # noqa: ANN002, ANN202
+    def respond(self, *args):
         raise OSError("broken pipe")
 
 
-def _claim_job(r, limit=5) -> Claim:  # noqa: ANN001
+def _claim_job(r, limit=5) -> Claim:
     return Claim(owner=r.owner, limit=limit, lease_s=60, channel="sms", training=True, asked_at=0.0)
 
 
-def _idle_runner(db, smsc_factory):  # noqa: ANN001, ANN202
+def _idle_runner(db, smsc_factory):
     r = runner(db, smsc_factory())
     r._writer = DbWriter(db, lambda: None)
     return r
@@ -54,7 +54,7 @@ def test_failing_deliver_sm_resp_does_not_skip_a_claim_result(sqlite_db, smsc_fa
         assert r._writer.wait_idle(10)
         try:
             r._take_results(_DeadLink())
-        except Exception:  # noqa: BLE001 - LinkLost expected
+        except Exception:  # LinkLost expected
             pass
         assert len(r._items) == 3  # the claim was applied despite the failure
     finally:
@@ -84,8 +84,8 @@ def test_no_database_call_on_the_smpp_thread_while_sending(sqlite_db, smsc_facto
     seen: set[str] = set()
     real_write, real_read = sqlite_db.write, sqlite_db.read
 
-    def spy(real):  # noqa: ANN001, ANN202 - records which thread opens a transaction
-        def wrapped(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+    def spy(real):  # records which thread opens a transaction
+        def wrapped(*a, **kw):
             seen.add(threading.current_thread().name)
             return real(*a, **kw)
 
@@ -110,7 +110,7 @@ def test_no_database_call_on_the_smpp_thread_while_sending(sqlite_db, smsc_facto
     assert not any(n.startswith("sms-sender-") and n != "sms-sender-db" for n in seen), seen
 
 
-def _status_at(db, read):  # noqa: ANN001, ANN202
+def _status_at(db, read):
     from bin_console.data.models import SenderStatus
 
     with read() as s:

@@ -27,12 +27,12 @@ class Recorder:
         if len(self.idles) >= 3:
             self.stop.set()
 
-    def serve(self, link) -> None:  # noqa: ANN001
+    def serve(self, link) -> None:
         assert link.socket is not None  # bound, ready for select()
         if self.lose and len(self.ended) + 1 < self.sessions:
             raise LinkLost("test drop")
 
-    def end_session(self, link, *, graceful: bool) -> None:  # noqa: ANN001
+    def end_session(self, link, *, graceful: bool) -> None:
         self.ended.append(graceful)
         link.close_quietly()
 

@@ -37,7 +37,7 @@ SSH_ENV = {"SSH_CONNECTION": "192.0.2.7 50022 192.0.2.1 22", "SSH_TTY": "/dev/pt
 class CountingStatusLine(StatusLine):
     refreshes = 0
 
-    def refresh(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def refresh(self, *args, **kwargs):
         self.refreshes += 1
         return super().refresh(*args, **kwargs)
 
@@ -45,13 +45,13 @@ class CountingStatusLine(StatusLine):
 class CountingResultList(ResultList):
     refreshes = 0
 
-    def refresh(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def refresh(self, *args, **kwargs):
         self.refreshes += 1
         return super().refresh(*args, **kwargs)
 
 
 class WidgetHost(App):
-    def compose(self):  # noqa: ANN201
+    def compose(self):
         yield CountingResultList()
         yield CountingStatusLine()
 

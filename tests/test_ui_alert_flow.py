@@ -55,5 +55,5 @@ async def test_search_compose_confirm_monitor_delivered_then_reply(sqlite_db, se
         table = inbox.query_one("#replies", FitTable)
         await wait_for(pilot, lambda: table.row_count == 1, timeout=20, what="reply in inbox")
         row = [c.plain for c in table.row_cells(0)]  # whole values; a cut one ends in "…"
-        assert row[1] == "[bold red]Jan[/]" and row[5] == "Gezien aan de kerk"
+        assert row[1] == "[bold red]Jan[/]" and row[6] == "Gezien aan de kerk"
         assert row[3] == f"#{monitor.alert_id}"

@@ -219,7 +219,7 @@ def test_template_picker(snap_compare, app):
 
 class FixedClock(datetime):
     @classmethod
-    def now(cls, tz=None):  # noqa: ANN001, ANN206 - datetime.now's own signature
+    def now(cls, tz=None):  # datetime.now's own signature
         return datetime(2026, 3, 2, 8, 0, tzinfo=tz)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -94,7 +95,10 @@ def _cell_identity(cell: Text) -> tuple:
     return (cell.plain, cell.style, tuple(cell.spans), cell.justify)
 
 
-class FitTable(DataTable):
+K = TypeVar("K")  # a row's key (a network id, a member id): opaque to the table
+
+
+class FitTable(DataTable, Generic[K]):
     """``show_rows`` takes (key, cells); the cells are cut to the current widths when shown."""
 
     DEFAULT_CSS = """
@@ -102,7 +106,7 @@ class FitTable(DataTable):
     FitTable > .datatable--cursor { text-style: reverse bold; }
     """
 
-    def __init__(self, columns: Sequence[Col], **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, columns: Sequence[Col], **kwargs) -> None:
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(**kwargs)
@@ -143,7 +147,7 @@ class FitTable(DataTable):
         if self._rows:
             self.move_cursor(row=min(max(cursor_row, 0), len(self._rows) - 1))
 
-    def show_rows(self, rows: Sequence[tuple[object, Sequence[Text]]], *, cursor_row: int = 0) -> None:
+    def show_rows(self, rows: Sequence[tuple[K, Sequence[Text]]], *, cursor_row: int = 0) -> None:
         # Polls and searches answer again and again with the same rows; redrawing them anyway re-sends
         # the whole table (~2 KB at 80x24) to the terminal (issue 7: slow SSH links).
         new = [(str(key), cells) for key, cells in rows]

@@ -22,16 +22,16 @@ COLUMNS: tuple[Col, ...] = (
 )
 
 
-class MemberTable(FitTable):
+class MemberTable(FitTable[int]):
     can_focus = False
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs) -> None:
         super().__init__(COLUMNS, **kwargs)
         self._ids: list[int] = []
 
-    def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]], *, keep_row: int | None = None) -> None:
+    def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]], *, cursor_row: int = 0) -> None:
         self._ids = [key for key, _ in rows]
-        super().show_rows(rows, cursor_row=keep_row or 0)
+        super().show_rows(rows, cursor_row=cursor_row)
 
     @property
     def selected_id(self) -> int | None:

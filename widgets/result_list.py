@@ -23,7 +23,7 @@ COLUMNS: tuple[Col, ...] = (
 )
 
 
-class ResultList(FitTable):
+class ResultList(FitTable[int]):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
     can_focus = False
@@ -36,7 +36,7 @@ class ResultList(FitTable):
     ResultList > .datatable--cursor { text-style: reverse bold; }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs) -> None:
         super().__init__(COLUMNS, show_cursor=True, **kwargs)
         self._keys: list[int] = []
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.data.models import Alert, Delivery, Member
 
@@ -29,32 +30,35 @@ def follow_up_targets(session: Session, original_id: int, *, by_email: bool) -> 
     """The original's members, reached again by their channel (or by e-mail when `by_email`)."""
     rows = session.execute(
         select(
-            Delivery.member_id,
-            Delivery.channel,
-            Member.mobile,
-            Member.email,
-            Member.status,
-            Member.sms_opt_out,
-            Member.email_opt_out,
-            Member.language,
-            Member.network_id,
+            col(Delivery.member_id),
+            col(Delivery.channel),
+            col(Member.mobile),
+            col(Member.email),
+            col(Member.status),
+            col(Member.sms_opt_out),
+            col(Member.email_opt_out),
+            col(Member.language),
+            col(Member.network_id),
         )
-        .join(Member, Member.id == Delivery.member_id)
-        .where(Delivery.alert_id == original_id)
-        .order_by(Delivery.id)
+        .join(Member, col(Member.id) == col(Delivery.member_id))
+        .where(col(Delivery.alert_id) == original_id)
+        .order_by(col(Delivery.id))
     ).all()
-    opted = {
+    opted: dict[str, set[str | None]] = {
         "sms": set(
-            session.scalars(select(Member.mobile).where(Member.sms_opt_out.is_(True), Member.mobile.isnot(None)))
+            session.scalars(
+                select(col(Member.mobile)).where(col(Member.sms_opt_out).is_(True), col(Member.mobile).isnot(None))
+            )
         ),
         "email": {
             a.lower()
             for a in session.scalars(
-                select(Member.email).where(Member.email_opt_out.is_(True), Member.email.isnot(None))
+                select(col(Member.email)).where(col(Member.email_opt_out).is_(True), col(Member.email).isnot(None))
             )
+            if a is not None  # never: the query skips NULL, which the column type allows
         },
     }
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str | None]] = set()  # (channel, address); only reachable ones are added
     targets: list[tuple] = []
     left = opt_out = no_addr = dup = 0
     for member_id, channel, mobile, email, status, sms_opt, email_opt, language, network_id in rows:
@@ -79,7 +83,12 @@ def follow_ups_of(session: Session, alert_ids: list[int]) -> dict[int, list[int]
     """alert id -> ids of its follow-ups, oldest first (the thread the history shows)."""
     out: dict[int, list[int]] = {a: [] for a in alert_ids}
     if alert_ids:
-        q = select(Alert.follow_up_of, Alert.id).where(Alert.follow_up_of.in_(alert_ids)).order_by(Alert.id)
+        q = (
+            select(col(Alert.follow_up_of), col(Alert.id))
+            .where(col(Alert.follow_up_of).in_(alert_ids))
+            .order_by(col(Alert.id))
+        )
         for parent, child in session.execute(q):
+            assert parent is not None and child is not None  # stored follow-ups of these alerts
             out[parent].append(child)
     return out

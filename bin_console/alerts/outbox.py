@@ -33,37 +33,39 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.channels.smpp.mo import is_stop
 from bin_console.channels.smpp.receipts import Receipt, has_text_id, id_variants, normalise_id
 from bin_console.data.models import (
-    Alert,
-    AlertText,
-    Delivery,
-    DeliveryPart,
-    Member,
-    MoFragment,
-    ReceiptOrphan,
     Reply,
     utcnow,
 )
+from bin_console.data.tables import ALERT, ALERT_TEXT, DELIVERY, DELIVERY_PART, MEMBER, MO_FRAGMENT, RECEIPT_ORPHAN
 
-DT = Delivery.__table__
-PT = DeliveryPart.__table__
-AT = Alert.__table__
-ATT = AlertText.__table__
-MT = Member.__table__
-OT = ReceiptOrphan.__table__
+DT = DELIVERY
+PT = DELIVERY_PART
+AT = ALERT
+ATT = ALERT_TEXT
+MT = MEMBER
+OT = RECEIPT_ORPHAN
 
 EXPIRED_REASON = "expired before it could be sent"
 CANCELLED_REASON = "cancelled before it was sent"
 PART_BAD_STATES = ("undeliverable", "expired", "rejected")
 CHUNK = 500  # ids per IN (...) list
+
+
+def _rowcount(res: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE matched: Session.execute returns a CursorResult for one, typed as Result."""
+    assert isinstance(res, CursorResult)
+    return res.rowcount or 0
 
 
 def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
@@ -117,7 +119,7 @@ class Failure:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def _insert(s: Session, table):  # noqa: ANN001, ANN202
+def _insert(s: Session, table):
     return (pg_dialect if s.get_bind().dialect.name == "postgresql" else sqlite_dialect).insert(table)
 
 
@@ -170,7 +172,7 @@ def reap_expired_leases(s: Session, *, exclude: str | None = None, now: datetime
     return _requeue(s, expired if exclude is None else expired & (DT.c.claimed_by != exclude), now)
 
 
-def _requeue(s: Session, who, now: datetime) -> int:  # noqa: ANN001 - a SQL condition
+def _requeue(s: Session, who: ColumnElement[bool], now: datetime) -> int:
     may_have_gone = (DT.c.submitted_at.isnot(None)) & (DT.c.parts_acked < DT.c.parts_total)
     res = s.execute(
         update(DT)
@@ -183,7 +185,7 @@ def _requeue(s: Session, who, now: datetime) -> int:  # noqa: ANN001 - a SQL con
             updated_at=now,
         )
     )
-    return res.rowcount or 0
+    return _rowcount(res)
 
 
 def expire_due(s: Session, *, channel: str, now: datetime | None = None) -> int:
@@ -200,7 +202,7 @@ def expire_due(s: Session, *, channel: str, now: datetime | None = None) -> int:
             .where(DT.c.alert_id.in_(chunk), DT.c.state == "queued", DT.c.channel == channel)
             .values(state="expired", error=EXPIRED_REASON, final_at=now, updated_at=now, next_attempt_at=None)
         )
-        n += res.rowcount or 0
+        n += _rowcount(res)
     return n
 
 
@@ -272,7 +274,7 @@ def claim(
     ).all()
     if not rows:
         return []
-    rows.sort(key=lambda r: r.id)
+    rows = sorted(rows, key=lambda r: r.id)
     alerts = {
         a.id: a
         for chunk in _chunks(sorted({r.alert_id for r in rows}))
@@ -431,7 +433,7 @@ def record_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | 
     if not acks:
         return
     now = now or utcnow()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "delivery_id": a.delivery_id,
             "part_no": a.part_no,
@@ -548,7 +550,7 @@ def _rematch_orphans(s: Session, new_ids: Sequence[str], now: datetime) -> None:
     """A receipt can beat its submit_sm_resp: retry the orphans whose id matches a new ack."""
     # an orphan from a TLV that lost its last character carries the id minus one character
     variants = sorted({v for i in new_ids for v in id_variants(i)} | {i[:-1] for i in new_ids if len(i) > 1})
-    found = []
+    found: list[Row[*tuple[Any, ...]]] = []
     for chunk in _chunks(variants):
         found.extend(
             s.execute(
@@ -753,11 +755,11 @@ def record_reply(s: Session, source: str, text: str, *, now: datetime | None = N
     # the SMSC redelivers a reply whose answer it did not get: same source and text shortly
     # after is that copy, not a new message (it would show twice in the inbox)
     seen = s.execute(
-        select(Reply.id)
+        select(col(Reply.id))
         .where(
-            Reply.source == e164[:20],
-            Reply.received_at >= now - timedelta(seconds=REPLY_DEDUPE_S),
-            Reply.text == text,
+            col(Reply.source) == e164[:20],
+            col(Reply.received_at) >= now - timedelta(seconds=REPLY_DEDUPE_S),
+            col(Reply.text) == text,
         )
         .limit(1)
     ).scalar()
@@ -786,6 +788,7 @@ def record_reply(s: Session, source: str, text: str, *, now: datetime | None = N
     )
     s.add(reply)
     s.flush()
+    assert reply.id is not None  # given by the flush
     if opt_out and members:
         s.execute(
             update(MT)
@@ -793,14 +796,14 @@ def record_reply(s: Session, source: str, text: str, *, now: datetime | None = N
             .values(sms_opt_out=True, opt_out_at=case((MT.c.opt_out_at.is_(None), now), else_=MT.c.opt_out_at))
         )
         _audit_opt_out(s, reply.id, members)
-    return int(reply.id)
+    return reply.id
 
 
 def expire_fragments(s: Session, *, max_age_s: float = FRAGMENT_MAX_AGE_S, now: datetime | None = None) -> int:
     """Housekeeping: drop parts of long replies that never completed (e.g. the redelivered last
     part of a reply already joined), so they do not linger for ever."""
     cutoff = (now or utcnow()) - timedelta(seconds=max_age_s)
-    return s.execute(MoFragment.__table__.delete().where(MoFragment.__table__.c.received_at < cutoff)).rowcount or 0
+    return _rowcount(s.execute(MO_FRAGMENT.delete().where(MO_FRAGMENT.c.received_at < cutoff)))
 
 
 def _audit_opt_out(s: Session, reply_id: int, member_ids: list[int]) -> None:
@@ -816,14 +819,14 @@ def _audit_opt_out(s: Session, reply_id: int, member_ids: list[int]) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _sender_actor():  # noqa: ANN202
+def _sender_actor():
     from bin_console.trust.actor import Actor
 
     a = Actor.current()
     return Actor(os_user=a.os_user, ssh_client=None, host=a.host, login_uid=a.login_uid)
 
 
-def store_reply(db, source: str, text: str) -> int:  # noqa: ANN001
+def store_reply(db, source: str, text: str) -> int:
     """`record_reply` in its own transaction (demo data, tests)."""
     with db.write() as s:
         return record_reply(s, source, text)

@@ -43,7 +43,7 @@ class DbWriter:
 
     def __init__(
         self,
-        db,  # noqa: ANN001
+        db,
         notify: Callable[[], None],
         *,
         max_batch: int = 64,
@@ -122,7 +122,7 @@ class DbWriter:
                             try:
                                 with s.begin_nested():
                                     out.append((job, job.run(s)))
-                            except Exception as exc:  # noqa: BLE001 - answered to the SMSC, logged
+                            except Exception as exc:  # answered to the SMSC, logged
                                 if connection_lost(exc):
                                     raise
                                 log.exception("could not store %s; the SMSC will redeliver", type(job).__name__)
@@ -133,13 +133,13 @@ class DbWriter:
                 if attempt:
                     log.info("database writes resumed after %d failed attempt(s)", attempt)
                 return
-            except Exception as exc:  # noqa: BLE001 - retried below, never lost silently
+            except Exception as exc:  # retried below, never lost silently
                 attempt += 1
                 # one line per failed attempt, no traceback: a dropped connection (pg_terminate_backend)
                 # is an expected event, answered by the retry on a new connection
                 what = "connection lost" if connection_lost(exc) else "write failed"
                 log.warning("database %s (%s); retrying, attempt %d", what, exc.__class__.__name__, attempt)
-                dropped = [(j, exc) for j in jobs if j.droppable]
+                dropped: list[tuple[WriterJob, object]] = [(j, exc) for j in jobs if j.droppable]
                 jobs = [j for j in jobs if not j.droppable]
                 if self._stopping and attempt >= 5:
                     log.error(
@@ -151,7 +151,7 @@ class DbWriter:
                 if jobs and self.on_stuck is not None and attempt % self.STUCK_AFTER == 0:
                     try:
                         self.on_stuck(attempt, exc)
-                    except Exception:  # noqa: BLE001 - only a status display
+                    except Exception:  # only a status display
                         log.exception("could not report the failing database writes")
                 if jobs:
                     time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)))

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from bin_console.data.models import Alert, utcnow
 from bin_console.trust import audit
@@ -29,22 +30,26 @@ class Reminder:
     due_since: datetime  # when the closing message became due
 
 
-def _due(now: datetime, after_minutes: int):  # noqa: ANN202
+def _due(now: datetime, after_minutes: int):
     follow_up = aliased(Alert)
     return (
-        Alert.urgency == "urgent",
-        Alert.follow_up_of.is_(None),
-        Alert.cancelled_at.is_(None),
-        Alert.reminder_dismissed_at.is_(None),
-        Alert.created_at <= now - timedelta(minutes=after_minutes),
-        ~exists().where(follow_up.follow_up_of == Alert.id),
+        col(Alert.urgency) == "urgent",
+        col(Alert.follow_up_of).is_(None),
+        col(Alert.cancelled_at).is_(None),
+        col(Alert.reminder_dismissed_at).is_(None),
+        col(Alert.created_at) <= now - timedelta(minutes=after_minutes),
+        ~exists().where(col(follow_up.follow_up_of) == col(Alert.id)),
     )
 
 
-def due_reminders(db, now: datetime | None = None, *, after_minutes: int = DEFAULT_AFTER_MINUTES) -> list[Reminder]:  # noqa: ANN001
+def due_reminders(db, now: datetime | None = None, *, after_minutes: int = DEFAULT_AFTER_MINUTES) -> list[Reminder]:
     """Urgent alerts older than `after_minutes` with no follow-up and not dismissed, oldest first."""
     now = now or utcnow()
-    q = select(Alert.id, Alert.created_at, Alert.text).where(*_due(now, after_minutes)).order_by(Alert.created_at)
+    q = (
+        select(col(Alert.id), col(Alert.created_at), col(Alert.text))
+        .where(*_due(now, after_minutes))
+        .order_by(col(Alert.created_at))
+    )
     with db.read() as s:
         return [
             Reminder(aid, created, text, created + timedelta(minutes=after_minutes))
@@ -52,7 +57,7 @@ def due_reminders(db, now: datetime | None = None, *, after_minutes: int = DEFAU
         ]
 
 
-def dismiss_reminder(db, alert_id: int, actor: Actor) -> None:  # noqa: ANN001
+def dismiss_reminder(db, alert_id: int, actor: Actor) -> None:
     """No closing message for this alert: its reminder ends (audited; a second call changes nothing)."""
     with db.write() as s:
         alert = s.get(Alert, alert_id)

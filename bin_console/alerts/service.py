@@ -13,10 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.alerts.followups import follow_up_targets, follow_ups_of
+from bin_console.channels.smpp.encoding import analyse
 from bin_console.data.models import (
     LANGUAGES,
     URGENCIES,
@@ -31,14 +33,10 @@ from bin_console.data.models import (
     SenderStatus,
     utcnow,
 )
+from bin_console.data.tables import DELIVERY
 from bin_console.directory.validation import check_alert_text
 from bin_console.trust import audit
 from bin_console.trust.actor import Actor
-
-try:  # encoding.py is owned by another engineer; keep a fallback so alerts never break on its absence
-    from bin_console.channels.smpp.encoding import analyse as _analyse
-except ImportError:  # pragma: no cover
-    _analyse = None
 
 DEFAULT_URGENT_EXPIRY_MIN = 60
 FAILURE_LIMIT = 200
@@ -73,7 +71,7 @@ def _country_code_len(digits: str) -> int:
         cc = phonenumbers.parse("+" + digits, None).country_code
         if cc and digits.startswith(str(cc)):
             return len(str(cc))
-    except Exception:  # noqa: BLE001 - unparseable: fall back to the Belgian shape
+    except Exception:  # unparseable: fall back to the Belgian shape
         pass
     return 2
 
@@ -116,23 +114,25 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
     order = {nid: i for i, nid in enumerate(dict.fromkeys(network_ids))}
     if not order:
         return RecipientPlan(channel, 0, 0, 0, 0, 0, []), []
-    addr_col = Member.mobile if channel == "sms" else Member.email
-    opt_col = Member.sms_opt_out if channel == "sms" else Member.email_opt_out
+    addr_col = col(Member.mobile) if channel == "sms" else col(Member.email)
+    opt_col = col(Member.sms_opt_out) if channel == "sms" else col(Member.email_opt_out)
     rows = session.execute(
-        select(Member.id, Member.network_id, addr_col, Member.status, opt_col, Member.language).where(
-            Member.network_id.in_(list(order))
-        )
+        select(
+            col(Member.id), col(Member.network_id), addr_col, col(Member.status), opt_col, col(Member.language)
+        ).where(col(Member.network_id).in_(list(order)))
     ).all()
-    rows.sort(key=lambda r: (order[r[1]], r[0]))
+    rows = sorted(rows, key=lambda r: (order[r[1]], r[0]))
     # E-mail addresses are compared case-insensitively (Jan@x.be and jan@x.be are one mailbox).
     norm = (lambda a: a.lower() if a else a) if channel == "email" else (lambda a: a)
     # STOP means stop: an address opted out on any member row, in any network (targeted or not), is
     # not messaged through another row. Opt-outs are few: one query for all of them.
     opted = {norm(a) for (a,) in session.execute(select(addr_col).where(opt_col.is_(True), addr_col.isnot(None)))}
-    names = dict(session.execute(select(Network.id, Network.name).where(Network.id.in_(list(order)))).all())
+    names = dict(
+        session.execute(select(col(Network.id), col(Network.name)).where(col(Network.id).in_(list(order)))).all()
+    )
     per_net = dict.fromkeys(order, 0)
     seen: set[str] = set()
-    targets: list[tuple[int, str]] = []
+    targets: list[tuple[int, str, str, str, int]] = []  # member, address, channel, language, network
     left = opt_out = no_addr = dup = 0
     for member_id, network_id, address, status, opted_out, language in rows:
         key = norm(address)
@@ -145,6 +145,7 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
         elif key in seen:
             dup += 1
         else:
+            assert member_id is not None  # a stored member
             seen.add(key)
             targets.append((member_id, address, channel, language, network_id))
             per_net[network_id] += 1
@@ -152,7 +153,7 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
     return RecipientPlan(channel, len(targets), opt_out, no_addr, left, dup, per_network), targets
 
 
-def plan_alert(db, network_ids: list[int], urgency: str = "urgent") -> RecipientPlan:  # noqa: ANN001
+def plan_alert(db, network_ids: list[int], urgency: str = "urgent") -> RecipientPlan:
     """Counts before sending: who would get it on which channel, who is skipped and why."""
     _check_urgency(urgency)
     with db.read() as s:
@@ -165,13 +166,13 @@ def _email_copy_targets(session: Session, network_ids: Sequence[int]) -> list[tu
     _plan, targets = _fan_out(session, network_ids, "email")
     no_mobile = set(
         session.execute(
-            select(Member.id).where(Member.network_id.in_(list(network_ids)), Member.mobile.is_(None))
+            select(col(Member.id)).where(col(Member.network_id).in_(list(network_ids)), col(Member.mobile).is_(None))
         ).scalars()
     )
     return [t for t in targets if t[0] in no_mobile]
 
 
-def plan_email_copy(db, network_ids: list[int]) -> int:  # noqa: ANN001
+def plan_email_copy(db, network_ids: list[int]) -> int:
     """How many members an urgent alert's e-mail copy would reach (shown beside the compose choice)."""
     with db.read() as s:
         return len(_email_copy_targets(s, network_ids))
@@ -241,7 +242,7 @@ def _assign_versions(s: Session, targets: list[tuple], versions: Sequence[str], 
     if versions == [""]:
         return [""] * len(targets)
     net_ids = sorted({t[4] for t in targets})
-    net_lang = dict(s.execute(select(Network.id, Network.language).where(Network.id.in_(net_ids))).all())
+    net_lang = dict(s.execute(select(col(Network.id), col(Network.language)).where(col(Network.id).in_(net_ids))).all())
     return [choose_version(versions, t[3], net_lang.get(t[4], ""), default) for t in targets]
 
 
@@ -264,8 +265,8 @@ def _targets(
     """(plan, every target, how many of them are e-mail copies) for a new alert or a follow-up."""
     if follow_up_of is None:
         plan, targets = _fan_out(s, ids, channel)
-        copies = _email_copy_targets(s, ids) if email_copy and channel == "sms" else []
-        return plan, targets + copies, len(copies)
+        copy_targets = _email_copy_targets(s, ids) if email_copy and channel == "sms" else []
+        return plan, targets + copy_targets, len(copy_targets)
     f = follow_up_targets(s, follow_up_of, by_email=by_email)
     # the original's e-mail copies are followed up by e-mail too: counted as copies beside an SMS follow-up
     copies = sum(t[2] == "email" for t in f.targets) if channel == "sms" else 0
@@ -290,25 +291,26 @@ def _original(s: Session, follow_up_of: int | None) -> Alert | None:
     return original
 
 
-def follow_up_networks(db, alert_id: int) -> list[int]:  # noqa: ANN001
+def follow_up_networks(db, alert_id: int) -> list[int]:
     """The networks a follow-up of `alert_id` is filed under (the original's)."""
     with db.read() as s:
         if s.get(Alert, alert_id) is None:
             raise ValueError(f"alert {alert_id} does not exist")
-        return list(s.scalars(select(AlertNetwork.network_id).where(AlertNetwork.alert_id == alert_id)))
+        return list(s.scalars(select(col(AlertNetwork.network_id)).where(col(AlertNetwork.alert_id) == alert_id)))
 
 
-def follow_up_urgency(db, alert_id: int, *, by_email: bool) -> str:  # noqa: ANN001
+def follow_up_urgency(db, alert_id: int, *, by_email: bool) -> str:
     """A follow-up goes by the original's channel (so its urgency), or as a non-urgent e-mail."""
     if by_email:
         return "normal"
     with db.read() as s:
         original = _original(s, alert_id)
+        assert original is not None  # _original raises for an unknown id
         return original.urgency
 
 
 def plan_versions(
-    db,  # noqa: ANN001
+    db,
     network_ids: list[int],
     texts: Mapping[str, str],
     *,
@@ -335,20 +337,14 @@ def plan_versions(
 # --- creating and cancelling --------------------------------------------------------------------
 
 
-def analyse_text(text: str):  # noqa: ANN201
+def analyse_text(text: str) -> tuple[str, int]:
     """(encoding, parts per SMS) for the alert text."""
-    if _analyse is not None:
-        a = _analyse(text)
-        return a.encoding, a.parts
-    # fallback: pessimistic UCS-2 estimate unless plain ASCII
-    gsm = all(ord(c) < 128 for c in text)
-    single, part = (160, 153) if gsm else (70, 67)
-    n = len(text)
-    return ("gsm7" if gsm else "ucs2"), (1 if n <= single else -(-n // part))
+    a = analyse(text)
+    return a.encoding, a.parts
 
 
 def create_alert(
-    db,  # noqa: ANN001
+    db,
     *,
     network_ids: Sequence[int],
     text: str = "",
@@ -389,7 +385,7 @@ def create_alert(
     channel = channel_for(urgency)
     with db.write() as s:
         _original(s, follow_up_of)
-        nets = {n.id: n for n in s.scalars(select(Network).where(Network.id.in_(ids))).all()}
+        nets = {n.id: n for n in s.scalars(select(Network).where(col(Network.id).in_(ids))).all()}
         missing = [i for i in ids if i not in nets]
         if missing:
             raise ValueError(f"network id(s) {', '.join(map(str, missing))} do not exist")
@@ -436,6 +432,7 @@ def create_alert(
         s.add(alert)
         s.flush()
         alert_id = alert.id
+        assert alert_id is not None  # given by the flush
         s.execute(insert(AlertNetwork), [{"alert_id": alert_id, "network_id": i} for i in ids])
         if "" not in versions:
             s.execute(
@@ -453,7 +450,7 @@ def create_alert(
             )
         # Core executemany (not ORM bulk): ~30 % faster on PostgreSQL at 10,000 rows, one statement either way.
         s.connection().execute(
-            insert(Delivery.__table__),
+            insert(DELIVERY),
             [
                 {
                     "alert_id": alert_id,
@@ -499,7 +496,7 @@ def create_alert(
     return alert_id
 
 
-def cancel_alert(db, alert_id: int, actor: Actor) -> int:  # noqa: ANN001
+def cancel_alert(db, alert_id: int, actor: Actor) -> int:
     """Queued (not yet submitted) rows -> cancelled. Guarded by state, so it never races the sender."""
     now = utcnow()
     with db.write() as s:
@@ -508,7 +505,7 @@ def cancel_alert(db, alert_id: int, actor: Actor) -> int:  # noqa: ANN001
             raise ValueError(f"alert {alert_id} does not exist")
         n = s.execute(
             update(Delivery)
-            .where(Delivery.alert_id == alert_id, Delivery.state == "queued")
+            .where(col(Delivery.alert_id) == alert_id, col(Delivery.state) == "queued")
             .values(state="cancelled", final_at=now, updated_at=now, error="cancelled by dispatcher")
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -550,10 +547,10 @@ def _network_names(s: Session, alert_ids: list[int]) -> dict[int, list[str]]:
     if not alert_ids:
         return out
     q = (
-        select(AlertNetwork.alert_id, Network.name)
-        .join(Network, Network.id == AlertNetwork.network_id)
-        .where(AlertNetwork.alert_id.in_(alert_ids))
-        .order_by(AlertNetwork.alert_id, Network.name)
+        select(col(AlertNetwork.alert_id), col(Network.name))
+        .join(Network, col(Network.id) == col(AlertNetwork.network_id))
+        .where(col(AlertNetwork.alert_id).in_(alert_ids))
+        .order_by(col(AlertNetwork.alert_id), col(Network.name))
     )
     for aid, name in s.execute(q):
         out[aid].append(name)
@@ -575,7 +572,7 @@ def _reason(state: str, error: str | None, code: int | None, channel: str = "sms
     return f"{default} (code 0x{code:02X})" if code else default
 
 
-def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> AlertProgress:  # noqa: ANN001
+def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> AlertProgress:
     with db.read() as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
@@ -585,15 +582,15 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
         dups = parts_total = parts_acked = 0
         q = (
             select(
-                Delivery.channel,
-                Delivery.state,
+                col(Delivery.channel),
+                col(Delivery.state),
                 func.count(),
-                func.sum(case((Delivery.possible_duplicate, 1), else_=0)),
-                func.sum(Delivery.parts_total),
-                func.sum(Delivery.parts_acked),
+                func.sum(case((col(Delivery.possible_duplicate), 1), else_=0)),
+                func.sum(col(Delivery.parts_total)),
+                func.sum(col(Delivery.parts_acked)),
             )
-            .where(Delivery.alert_id == alert_id)
-            .group_by(Delivery.channel, Delivery.state)
+            .where(col(Delivery.alert_id) == alert_id)
+            .group_by(col(Delivery.channel), col(Delivery.state))
         )
         for channel, state, n, d, pt, pa in s.execute(q):
             counts[state] = counts.get(state, 0) + int(n)
@@ -603,11 +600,18 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
                 parts_total += int(pt or 0)
                 parts_acked += int(pa or 0)
         fq = (
-            select(Member.name, Delivery.channel, Delivery.address, Delivery.state, Delivery.error, Delivery.error_code)
+            select(
+                col(Member.name),
+                col(Delivery.channel),
+                col(Delivery.address),
+                col(Delivery.state),
+                col(Delivery.error),
+                col(Delivery.error_code),
+            )
             .select_from(Delivery)
-            .outerjoin(Member, Member.id == Delivery.member_id)
-            .where(Delivery.alert_id == alert_id, Delivery.state.in_(FAILED_STATES))
-            .order_by(Delivery.id)
+            .outerjoin(Member, col(Member.id) == col(Delivery.member_id))
+            .where(col(Delivery.alert_id) == alert_id, col(Delivery.state).in_(FAILED_STATES))
+            .order_by(col(Delivery.id))
             .limit(failure_limit)
         )
         failures = [
@@ -672,10 +676,12 @@ def describe_outcome(counts: dict[str, int], cancelled: bool) -> str:
     return ", ".join(parts)
 
 
-def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # noqa: ANN001
+def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:
     """Newest first; per-state totals by one GROUP BY over the page's alerts."""
     with db.read() as s:
-        alerts = s.scalars(select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit).offset(offset))
+        alerts = s.scalars(
+            select(Alert).order_by(col(Alert.created_at).desc(), col(Alert.id).desc()).limit(limit).offset(offset)
+        )
         alerts = list(alerts)
         ids = [a.id for a in alerts]
         counts: dict[int, dict[str, int]] = {i: {} for i in ids}
@@ -684,14 +690,14 @@ def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # n
         if ids:
             q = (
                 select(
-                    Delivery.alert_id,
-                    Delivery.channel,
-                    Delivery.state,
+                    col(Delivery.alert_id),
+                    col(Delivery.channel),
+                    col(Delivery.state),
                     func.count(),
-                    func.sum(case((Delivery.possible_duplicate, 1), else_=0)),
+                    func.sum(case((col(Delivery.possible_duplicate), 1), else_=0)),
                 )
-                .where(Delivery.alert_id.in_(ids))
-                .group_by(Delivery.alert_id, Delivery.channel, Delivery.state)
+                .where(col(Delivery.alert_id).in_(ids))
+                .group_by(col(Delivery.alert_id), col(Delivery.channel), col(Delivery.state))
             )
             for aid, channel, state, n, d in s.execute(q):
                 counts[aid][state] = counts[aid].get(state, 0) + int(n)
@@ -726,21 +732,25 @@ def list_alerts(db, *, limit: int = 50, offset: int = 0) -> list[AlertRow]:  # n
     ]
 
 
-def alert_thread(db, alert_id: int) -> list[int]:  # noqa: ANN001
+def alert_thread(db, alert_id: int) -> list[int]:
     """Ids of the follow-ups of `alert_id`, oldest first."""
     with db.read() as s:
         return follow_ups_of(s, [alert_id])[alert_id]
 
 
-def alert_versions(db, alert_id: int) -> list[tuple[str, str, int]]:  # noqa: ANN001
+def alert_versions(db, alert_id: int) -> list[tuple[str, str, int]]:
     """(language, text, recipients) per language version; [] for an alert with one text for all."""
     with db.read() as s:
         counts = dict(
             s.execute(
-                select(Delivery.language, func.count()).where(Delivery.alert_id == alert_id).group_by(Delivery.language)
+                select(col(Delivery.language), func.count())
+                .where(col(Delivery.alert_id) == alert_id)
+                .group_by(col(Delivery.language))
             ).all()
         )
-        rows = s.execute(select(AlertText.language, AlertText.text).where(AlertText.alert_id == alert_id)).all()
+        rows = s.execute(
+            select(col(AlertText.language), col(AlertText.text)).where(col(AlertText.alert_id) == alert_id)
+        ).all()
     order = {lang: i for i, lang in enumerate(LANGUAGES)}
     return sorted(((lang, text, int(counts.get(lang, 0))) for lang, text in rows), key=lambda v: order[v[0]])
 
@@ -773,39 +783,39 @@ class ReplyRow:
         return mask_phone(self.source) if self.source.startswith("+") else self.source
 
 
-def list_replies(db, *, limit: int = 100, unhandled_only: bool = False) -> list[ReplyRow]:  # noqa: ANN001
+def list_replies(db, *, limit: int = 100, unhandled_only: bool = False) -> list[ReplyRow]:
     q = (
         select(
-            Reply.id,
-            Reply.received_at,
-            Reply.source,
-            Reply.member_id,
-            Member.name,
-            Network.id,
-            Network.name,
-            Reply.alert_id,
-            Alert.text,
-            Reply.text,
-            Reply.is_opt_out,
-            Reply.handled,
-            Reply.handled_by,
-            Reply.handled_at,
-            Reply.channel,
+            col(Reply.id),
+            col(Reply.received_at),
+            col(Reply.source),
+            col(Reply.member_id),
+            col(Member.name),
+            col(Network.id),
+            col(Network.name),
+            col(Reply.alert_id),
+            col(Alert.text),
+            col(Reply.text),
+            col(Reply.is_opt_out),
+            col(Reply.handled),
+            col(Reply.handled_by),
+            col(Reply.handled_at),
+            col(Reply.channel),
         )
         .select_from(Reply)
-        .outerjoin(Member, Member.id == Reply.member_id)
-        .outerjoin(Network, Network.id == Member.network_id)
-        .outerjoin(Alert, Alert.id == Reply.alert_id)
-        .order_by(Reply.received_at.desc(), Reply.id.desc())
+        .outerjoin(Member, col(Member.id) == col(Reply.member_id))
+        .outerjoin(Network, col(Network.id) == col(Member.network_id))
+        .outerjoin(Alert, col(Alert.id) == col(Reply.alert_id))
+        .order_by(col(Reply.received_at).desc(), col(Reply.id).desc())
         .limit(limit)
     )
     if unhandled_only:
-        q = q.where(Reply.handled.is_(False))
+        q = q.where(col(Reply.handled).is_(False))
     with db.read() as s:
         return [ReplyRow(*row) for row in s.execute(q)]
 
 
-def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:  # noqa: ANN001
+def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:
     with db.write() as s:
         reply = s.get(Reply, reply_id)
         if reply is None:
@@ -821,19 +831,19 @@ def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:  # noqa: ANN001
 # --- status line --------------------------------------------------------------------------------
 
 
-def queue_depth(db, channel: str | None = None) -> int:  # noqa: ANN001
+def queue_depth(db, channel: str | None = None) -> int:
     """Deliveries not yet accepted by the SMSC/relay: queued or submitting; every channel by default
     (the status line and the quit guard count e-mail too), or one channel."""
-    cond = Delivery.state.in_(_OPEN)
+    cond: ColumnElement[bool] = col(Delivery.state).in_(_OPEN)
     if channel is not None:
-        cond = and_(cond, Delivery.channel == channel)
+        cond = and_(cond, col(Delivery.channel) == channel)
     with db.read() as s:
         return int(s.scalar(select(func.count()).select_from(Delivery).where(cond)) or 0)
 
 
-def sender_states(db) -> list[SenderStatus]:  # noqa: ANN001
+def sender_states(db) -> list[SenderStatus]:
     with db.read() as s:
-        return list(s.scalars(select(SenderStatus).order_by(SenderStatus.account)))
+        return list(s.scalars(select(SenderStatus).order_by(col(SenderStatus.account))))
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -841,10 +851,10 @@ def sender_states(db) -> list[SenderStatus]:  # noqa: ANN001
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def list_templates(db, language: str | None = None) -> list[MessageTemplate]:  # noqa: ANN001
-    q = select(MessageTemplate).order_by(MessageTemplate.key, MessageTemplate.language)
+def list_templates(db, language: str | None = None) -> list[MessageTemplate]:
+    q = select(MessageTemplate).order_by(col(MessageTemplate.key), col(MessageTemplate.language))
     if language:
-        q = q.where(MessageTemplate.language == language)
+        q = q.where(col(MessageTemplate.language) == language)
     with db.read() as s:
         return list(s.scalars(q))
 
@@ -858,20 +868,24 @@ def placeholders(body: str) -> list[str]:
     return list(dict.fromkeys(_PLACEHOLDER.findall(body)))
 
 
-def render_versions(db, key: str, values: dict[str, str]) -> dict[str, str]:  # noqa: ANN001
+def render_versions(db, key: str, values: dict[str, str]) -> dict[str, str]:
     """The template in every language it has (language -> filled text): each member gets theirs."""
     with db.read() as s:
-        rows = s.execute(select(MessageTemplate.language, MessageTemplate.body).where(MessageTemplate.key == key)).all()
+        rows = s.execute(
+            select(col(MessageTemplate.language), col(MessageTemplate.body)).where(col(MessageTemplate.key) == key)
+        ).all()
     if not rows:
         raise ValueError(f"no template {key!r}")
     return {lang: fill_placeholders(body, values) for lang, body in rows}
 
 
-def render_template(db, key: str, language: str, values: dict[str, str]) -> str:  # noqa: ANN001
+def render_template(db, key: str, language: str, values: dict[str, str]) -> str:
     with db.read() as s:
-        t = s.scalar(select(MessageTemplate).where(MessageTemplate.key == key, MessageTemplate.language == language))
+        t = s.scalar(
+            select(MessageTemplate).where(col(MessageTemplate.key) == key, col(MessageTemplate.language) == language)
+        )
         if t is None:
-            langs = s.scalars(select(MessageTemplate.language).where(MessageTemplate.key == key)).all()
+            langs = s.scalars(select(col(MessageTemplate.language)).where(col(MessageTemplate.key) == key)).all()
             if langs:
                 have = ", ".join(sorted(langs))
                 raise ValueError(f"template {key!r} has no {language!r} version (available: {have})")

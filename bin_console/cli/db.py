@@ -11,7 +11,7 @@ from bin_console.data.schema import current_revision, head_revision, upgrade
 from bin_console.i18n import _
 
 
-def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
+def cmd_upgrade(args, settings: Settings) -> int:
     db = Database.from_url(settings.db_url)
     try:
         before = current_revision(db)
@@ -34,7 +34,7 @@ def cmd_upgrade(args, settings: Settings) -> int:  # noqa: ANN001
     return 0
 
 
-def cmd_current(args, settings: Settings) -> int:  # noqa: ANN001
+def cmd_current(args, settings: Settings) -> int:
     missing = missing_sqlite_file(settings.db_url)
     if missing is not None:  # a look must not create the file
         print(

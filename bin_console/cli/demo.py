@@ -75,7 +75,7 @@ def _print_counts(url: str, counts: dict) -> None:
     )
 
 
-def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
+def cmd_demo(args, settings: Settings) -> int:
     """--path P: create the demo there, or reopen the one already there (--force: a fresh one).
     No --path: a temporary folder, removed again when the console closes."""
     if args.path is None:
@@ -102,7 +102,7 @@ def cmd_demo(args, settings: Settings) -> int:  # noqa: ANN001
     return _run_with_training_smsc(args, settings)
 
 
-def _temporary_demo(args, settings: Settings) -> int:  # noqa: ANN001
+def _temporary_demo(args, settings: Settings) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bin-console-demo-"))
     try:
         url, counts = create_demo_db(folder)
@@ -114,7 +114,7 @@ def _temporary_demo(args, settings: Settings) -> int:  # noqa: ANN001
         print("the temporary demo database was removed (bin-console demo --path DIR keeps one)")
 
 
-def _run_with_training_smsc(args, settings: Settings) -> int:  # noqa: ANN001
+def _run_with_training_smsc(args, settings: Settings) -> int:
     from bin_console.app_main import cmd_console
     from bin_console.training.smsc_sim import SmscSim
     from bin_console.training.smtp_sim import SmtpSim

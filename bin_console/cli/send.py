@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from bin_console import labels
 from bin_console.alerts import service as alerts
@@ -40,16 +41,16 @@ def _err(msg: str) -> None:
 # --- input --------------------------------------------------------------------------------------
 
 
-def _zone_id(session, settings) -> int | None:  # noqa: ANN001
+def _zone_id(session, settings) -> int | None:
     if not settings.zone:
         return None
-    zid = session.scalar(select(PoliceZone.id).where(PoliceZone.code == settings.zone))
+    zid = session.scalar(select(col(PoliceZone.id)).where(col(PoliceZone.code) == settings.zone))
     if zid is None:
         raise _Refused(f"police zone {settings.zone!r} (console.zone in the config) does not exist")
     return zid
 
 
-def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: ANN001
+def resolve_networks(db, names: list[str], settings) -> list[Network]:
     """Networks by (folded) name; an unknown or ambiguous name is refused with the reason."""
     from bin_console.data.networks import find_networks, suggest_networks
 
@@ -67,7 +68,7 @@ def resolve_networks(db, names: list[str], settings) -> list[Network]:  # noqa: 
                 raise _Refused(f"no network named {name!r}; try `bin-console networks search {name!r}`")
             if len(found) > 1:
                 codes = ", ".join(
-                    s.scalar(select(PoliceZone.code).where(PoliceZone.id == n.zone_id)) or "?" for n in found
+                    s.scalar(select(col(PoliceZone.code)).where(col(PoliceZone.id) == n.zone_id)) or "?" for n in found
                 )
                 raise _Refused(f"{len(found)} networks are named {name!r} (zones {codes}); set console.zone")
             if found[0].id not in {n.id for n in out}:
@@ -89,13 +90,13 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _given_texts(args) -> dict[str, str]:  # noqa: ANN001
+def _given_texts(args) -> dict[str, str]:
     """--text-nl/--text-fr/--text-de/--text-en as language -> text (only those given)."""
     given = {"nl": args.text_nl, "fr": args.text_fr, "de": args.text_de, "en": args.text_en}
     return {lang: t for lang, t in given.items() if t is not None}
 
 
-def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:  # noqa: ANN001
+def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:
     """(texts, template key): {"": text} for one text to all (--text, --template --lang), else
     language -> text (--text-XX, or --template in every language it has), after --gsm-safe."""
     template_key = None
@@ -145,7 +146,7 @@ def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:  # n
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def print_plan(vp: alerts.VersionPlan, settings=None) -> None:  # noqa: ANN001
+def print_plan(vp: alerts.VersionPlan, settings=None) -> None:
     plan, email_copies = vp.plan, vp.email_copies
     channel = "SMS" if plan.channel == "sms" else "e-mail"
     print(f"Channel: {channel}")
@@ -187,7 +188,7 @@ def _minutes(td: timedelta) -> str:
 # --- sending ------------------------------------------------------------------------------------
 
 
-def sender_service_bound(db, account: str = "default") -> bool:  # noqa: ANN001
+def sender_service_bound(db, account: str = "default") -> bool:
     """A `bin-console sender` (or another console's embedded one) is alive for this database."""
     with db.read() as s:
         st = s.get(SenderStatus, account)
@@ -221,7 +222,7 @@ def _finished(p: alerts.AlertProgress, wait: bool) -> bool:
 
 def wait_for_alert(
     db, alert_id: int, *, wait: bool, timeout: float | None, tty: bool
-) -> tuple[alerts.AlertProgress, bool]:  # noqa: ANN001, E501
+) -> tuple[alerts.AlertProgress, bool]:
     """Poll until finished or the deadline; returns (last progress, timed_out). No fixed sleeps elsewhere."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -257,7 +258,7 @@ def print_summary(p: alerts.AlertProgress) -> None:
             print(f"  ... and {more} more (bin-console alerts show {p.alert.id})")
 
 
-def _start_embedded(db, settings):  # noqa: ANN001, ANN202
+def _start_embedded(db, settings):
     """An embedded SenderRunner, or raise _Refused / CredentialStoreUnavailable before anything is written."""
     from bin_console.trust.credentials import CredentialStoreUnavailable, get_secret
 
@@ -276,7 +277,7 @@ def _start_embedded(db, settings):  # noqa: ANN001, ANN202
     return SenderRunner(db, settings.smpp, password=password)
 
 
-def _start_embedded_email(db, settings):  # noqa: ANN001, ANN202
+def _start_embedded_email(db, settings):
     """An embedded e-mail sender; the relay password only when the relay wants a login."""
     from bin_console.channels.email.driver import EmailSender
     from bin_console.trust.credentials import get_secret
@@ -290,7 +291,7 @@ def _start_embedded_email(db, settings):  # noqa: ANN001, ANN202
     return EmailSender(db, settings.smtp, password=password)
 
 
-def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:  # noqa: ANN001
+def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:
     """(network ids, urgency): the --network list, or for --follow-up the original's networks and channel."""
     if args.follow_up is None:
         if args.email:
@@ -301,7 +302,11 @@ def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:  # noqa
         inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
         if inactive:
             raise _Refused(f"inactive network(s): {', '.join(inactive)}")
-        return [n.id for n in nets], urgency
+        network_ids: list[int] = []
+        for n in nets:
+            assert n.id is not None  # a stored network
+            network_ids.append(n.id)
+        return network_ids, urgency
     if args.network or args.normal:
         raise _Refused(
             "a --follow-up goes to the original's members by its channel (or --email); drop --network/--normal"
@@ -314,7 +319,7 @@ def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:  # noqa
         raise _Refused(str(exc)) from None
 
 
-def cmd_send(args, settings) -> int:  # noqa: ANN001
+def cmd_send(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
     from bin_console.trust.credentials import CredentialStoreUnavailable
 
@@ -393,6 +398,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             if use_service:
                 print("Sending through the running `bin-console sender` service.")
             else:
+                assert runner is not None  # made above when no service sends
                 runner.start()
                 started = True
                 print("Sending (embedded sender).")
@@ -400,6 +406,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             if email_service:
                 print("E-mail through the running `bin-console sender` service.")
             else:
+                assert email_runner is not None  # made above when no service sends
                 email_runner.start()
                 print("Sending e-mail (embedded e-mail sender).")
         timeout = args.timeout
@@ -426,7 +433,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
             return 3
         return 1 if p.failed else 0
     finally:
-        if started:
+        if started and runner is not None:
             runner.stop()
         if email_runner is not None:
             email_runner.stop()
@@ -436,7 +443,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
 # --- alerts show / list -------------------------------------------------------------------------
 
 
-def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
+def cmd_alerts_show(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
@@ -447,6 +454,7 @@ def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
             _err(str(exc))
             return 2
         a = p.alert
+        assert a.id is not None  # a stored alert
         who = f"{a.created_by}@{a.client_addr}" if a.client_addr else a.created_by
         print(f"Alert {a.id}  {a.created_at:%Y-%m-%d %H:%M:%S} UTC  by {clean(who)} on {clean(a.host)}")
         print(f"Networks: {', '.join(clean(n) for n in p.network_names)}")
@@ -475,7 +483,7 @@ def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
         db.dispose()
 
 
-def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
+def cmd_alerts_list(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
@@ -503,7 +511,7 @@ def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def cmd_alerts_reminders(args, settings) -> int:  # noqa: ANN001
+def cmd_alerts_reminders(args, settings) -> int:
     """Urgent alerts whose closing message is due; --dismiss ID ends one reminder (audited)."""
     from bin_console.alerts.reminders import dismiss_reminder, due_reminders
     from bin_console.cli.runtime import open_db_or_exit

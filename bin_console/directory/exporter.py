@@ -14,6 +14,7 @@ import os
 import sys
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from bin_console.data.engine import Database
 from bin_console.data.models import Member, PoliceZone
@@ -49,29 +50,29 @@ def safe_cell(value: object) -> str:
     return "'" + s if s.startswith(GUARDED_STARTS) else s
 
 
-def member_rows(db: Database, network_id: int):  # noqa: ANN201
+def member_rows(db: Database, network_id: int):
     cols = (
-        Member.name,
-        Member.mobile,
-        Member.landline,
-        Member.email,
-        Member.street,
-        Member.house_number,
-        Member.postcode,
-        Member.municipality,
-        Member.language,
-        Member.role,
-        Member.status,
-        Member.consent_date,
-        Member.sms_opt_out,
-        Member.email_opt_out,
+        col(Member.name),
+        col(Member.mobile),
+        col(Member.landline),
+        col(Member.email),
+        col(Member.street),
+        col(Member.house_number),
+        col(Member.postcode),
+        col(Member.municipality),
+        col(Member.language),
+        col(Member.role),
+        col(Member.status),
+        col(Member.consent_date),
+        col(Member.sms_opt_out),
+        col(Member.email_opt_out),
     )
     with db.read() as s:
-        stmt = select(*cols).where(Member.network_id == network_id).order_by(Member.name_key, Member.id)
+        stmt = select(*cols).where(col(Member.network_id) == network_id).order_by(col(Member.name_key), col(Member.id))
         return [list(r) for r in s.execute(stmt)]
 
 
-def write_members_csv(db: Database, network_id: int, out) -> int:  # noqa: ANN001
+def write_members_csv(db: Database, network_id: int, out) -> int:
     """Write the CSV (text, without BOM) to a text stream; returns the number of members."""
     w = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     w.writerow(HEADER)
@@ -112,10 +113,6 @@ def export_members(db: Database, network_id: int, path: str | os.PathLike) -> in
 
 
 def _audit_export(db: Database, network_id: int, count: int, target: str) -> None:
-    try:
-        from bin_console.trust.audit import append  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return
     from bin_console.directory.service import audit
     from bin_console.trust.actor import Actor
 
@@ -123,7 +120,7 @@ def _audit_export(db: Database, network_id: int, count: int, target: str) -> Non
         audit(s, Actor.current(), "member.export", f"network:{network_id}", {"members": count, "to": target})
 
 
-def cmd_export_members(args, settings) -> int:  # noqa: ANN001
+def cmd_export_members(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
@@ -131,13 +128,14 @@ def cmd_export_members(args, settings) -> int:  # noqa: ANN001
         with db.read() as s:
             found = find_networks(s, args.network)
             if len(found) > 1 and settings.zone:
-                zone = s.scalars(select(PoliceZone).where(PoliceZone.code == settings.zone)).first()
+                zone = s.scalars(select(PoliceZone).where(col(PoliceZone.code) == settings.zone)).first()
                 found = [n for n in found if zone is not None and n.zone_id == zone.id]
         if len(found) != 1:
             why = "no network" if not found else "several networks (set [console] zone to choose)"
             print(f"bin-console: {why} named {clean(args.network)!r}", file=sys.stderr)
             return 2
         nid = found[0].id
+        assert nid is not None  # a stored row
         if args.output:
             n = export_members(db, nid, args.output)
             target = os.path.basename(args.output)

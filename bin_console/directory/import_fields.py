@@ -239,7 +239,7 @@ _WS = re.compile(r"[\r\n\t\v\f]+")
 class Columns:
     """Which file column feeds which field; unknown columns are reported, not fatal."""
 
-    def __init__(self, header: list[str], aliases: dict[str, str], simple_fields=frozenset()):  # noqa: ANN001
+    def __init__(self, header: list[str], aliases: dict[str, str], simple_fields=frozenset()):
         self.index: dict[str, int] = {}
         self.title: dict[str, str] = {}
         self.ignored: list[str] = []
@@ -270,7 +270,7 @@ class Columns:
         return c.strip()
 
 
-def audit_import(session: Session, action: str, ref: str, report: ImportReport, path) -> None:  # noqa: ANN001
+def audit_import(session: Session, action: str, ref: str, report: ImportReport, path) -> None:
     from bin_console.directory.service import audit
     from bin_console.trust.actor import Actor
 

@@ -162,7 +162,7 @@ class ImportReport:
         return out
 
 
-def print_report(report: ImportReport, path, out=None) -> None:  # noqa: ANN001
+def print_report(report: ImportReport, path, out=None) -> None:
     out = out or sys.stdout
     name = clean(os.fspath(path))
     if report.fatal:

@@ -16,16 +16,20 @@ stored data and an import never clears an opt-out (that is the member's decision
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.data.engine import Database
 from bin_console.data.models import Member, Network, PoliceZone, utcnow
 from bin_console.data.networks import find_networks
+from bin_console.data.tables import MEMBER
 from bin_console.directory.import_fields import (
     LANGUAGE_VALUES,
     MEMBER_HEADERS,
@@ -89,10 +93,11 @@ class _Existing:
 
 
 def _load_members(session: Session, network_id: int) -> _Existing:
-    cols = [Member.id, *(getattr(Member, c) for c in _MEMBER_WRITE_COLUMNS)]
-    by_id, by_mobile, by_email, by_key = {}, {}, {}, {}
-    for row in session.execute(select(*cols).where(Member.network_id == network_id)):
-        rec = dict(zip(["id", *_MEMBER_WRITE_COLUMNS], row, strict=True))
+    cols = [col(Member.id), *(getattr(Member, c) for c in _MEMBER_WRITE_COLUMNS)]
+    found = _Existing(by_id={}, by_mobile={}, by_email={}, by_key={})
+    by_id, by_mobile, by_email, by_key = found.by_id, found.by_mobile, found.by_email, found.by_key
+    for row in session.execute(select(*cols).where(col(Member.network_id) == network_id)):
+        rec: dict[str, Any] = dict(zip(["id", *_MEMBER_WRITE_COLUMNS], row, strict=True))
         mid = rec["id"]
         by_id[mid] = rec
         if rec["mobile"]:
@@ -100,16 +105,16 @@ def _load_members(session: Session, network_id: int) -> _Existing:
         if rec["email"]:
             by_email[rec["email"].lower()] = mid
         by_key.setdefault((rec["name_key"], rec["street_key"], rec["house_number"]), mid)
-    return _Existing(by_id, by_mobile, by_email, by_key)
+    return found
 
 
-def _cached(fn):  # noqa: ANN001, ANN202
+def _cached(fn):
     """Streets, postcodes, languages... repeat thousands of times in one file: parse each value once."""
     return lru_cache(maxsize=8192)(fn)
 
 
 # field -> parser of the (stripped) cell text; the value-set parsers give "" for a blank cell
-_SIMPLE_MEMBER_FIELDS: dict[str, object] = {
+_SIMPLE_MEMBER_FIELDS: dict[str, Callable[[str], object]] = {
     "street": _cached(lambda t: check_text(t, max_len=120, what="street")),
     "house_number": _cached(lambda t: check_text(t, max_len=12, what="house number")),
     "municipality": _cached(lambda t: check_text(t, max_len=80, what="municipality")),
@@ -188,7 +193,7 @@ def raw_mobile_failed(errs: list[tuple[str, str]]) -> bool:
     return any(f == "mobile" for f, _ in errs)
 
 
-def _new_member(network_id: int, v: dict, now, key: tuple[str, str, str]) -> dict:  # noqa: ANN001
+def _new_member(network_id: int, v: dict, now, key: tuple[str, str, str]) -> dict:
     sms_out, mail_out = bool(v.get("sms_opt_out")), bool(v.get("email_opt_out"))
     return {
         "network_id": network_id,
@@ -233,7 +238,7 @@ def _changes(old: dict, v: dict) -> dict:
     return ch
 
 
-def import_members(db: Database, path, network_id: int, *, dry_run: bool = False) -> ImportReport:  # noqa: ANN001
+def import_members(db: Database, path, network_id: int, *, dry_run: bool = False) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
     try:
         table = read_table(path)
@@ -282,9 +287,9 @@ def import_members(db: Database, path, network_id: int, *, dry_run: bool = False
     return report
 
 
-def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id: int, path, *, write: bool) -> None:  # noqa: ANN001
+def _match_and_write(s: Session, report: ImportReport, parsed, title, network_id: int, path, *, write: bool) -> None:
     """Match the parsed rows to the network's members as they are in this transaction, then write."""
-    if s.execute(select(Network.id).where(Network.id == network_id).with_for_update()).first() is None:
+    if s.execute(select(col(Network.id)).where(col(Network.id) == network_id).with_for_update()).first() is None:
         report.fatal = _("network {id} does not exist").format(id=network_id)
         return
     existing = _load_members(s, network_id)
@@ -436,12 +441,12 @@ def _insert_chunk(session: Session, rows: list[dict]) -> None:
         return
     conn = session.connection()
     if conn.dialect.name != "sqlite":
-        session.execute(insert(Member.__table__), rows)
+        session.execute(insert(MEMBER), rows)
         return
     columns, sql, processors = _sqlite_member_insert(conn.dialect)
     if not set(columns) <= rows[0].keys():
         # a column this path would fill with NULL instead of its default: take SQLAlchemy's path
-        session.execute(insert(Member.__table__), rows)
+        session.execute(insert(MEMBER), rows)
         return
     params = [
         tuple(proc(r.get(c)) if proc else r.get(c) for c, proc in zip(columns, processors, strict=True)) for r in rows
@@ -452,11 +457,11 @@ def _insert_chunk(session: Session, rows: list[dict]) -> None:
 _SQLITE_INSERT_CACHE: dict[int, tuple[tuple[str, ...], str, list]] = {}
 
 
-def _sqlite_member_insert(dialect):  # noqa: ANN001, ANN202
+def _sqlite_member_insert(dialect):
     """(columns, INSERT statement, bind processors) for member rows, built once per dialect."""
     cached = _SQLITE_INSERT_CACHE.get(id(dialect))
     if cached is None:
-        table = Member.__table__
+        table = MEMBER
         columns = tuple(c.name for c in table.columns if c.name != "id")
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
@@ -469,9 +474,9 @@ def _update_chunk(session: Session, rows: list[dict]) -> None:
     shapes: dict[tuple, list[dict]] = {}
     for r in rows:
         shapes.setdefault(tuple(sorted(r)), []).append(r)
-    table = Member.__table__
+    table = MEMBER
     for keys, group in shapes.items():
-        values = {k: bindparam(f"v_{k}") for k in keys if k != "id"}
+        values: dict[str, BindParameter[Any]] = {k: bindparam(f"v_{k}") for k in keys if k != "id"}
         stmt = update(table).where(table.c.id == bindparam("v_id")).values(**values)
         session.execute(stmt, [{f"v_{k}": r[k] for k in keys} for r in group])
 
@@ -479,7 +484,7 @@ def _update_chunk(session: Session, rows: list[dict]) -> None:
 # --- CLI --------------------------------------------------------------------------------------------
 
 
-def cmd_import_members(args, settings) -> int:  # noqa: ANN001
+def cmd_import_members(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)
@@ -487,7 +492,7 @@ def cmd_import_members(args, settings) -> int:  # noqa: ANN001
         with db.read() as s:
             found = find_networks(s, args.network)
             if len(found) > 1 and settings.zone:
-                zone = s.scalars(select(PoliceZone).where(PoliceZone.code == settings.zone)).first()
+                zone = s.scalars(select(PoliceZone).where(col(PoliceZone.code) == settings.zone)).first()
                 found = [n for n in found if zone is not None and n.zone_id == zone.id]
             zone_codes = {z.id: z.code for z in s.scalars(select(PoliceZone))}
         if not found:
@@ -501,7 +506,9 @@ def cmd_import_members(args, settings) -> int:  # noqa: ANN001
             )
             print(several.format(name=repr(clean(args.network)), zones=codes), file=sys.stderr)
             return 2
-        report = import_members(db, args.file, found[0].id, dry_run=args.dry_run)
+        network_id = found[0].id
+        assert network_id is not None  # a stored network
+        report = import_members(db, args.file, network_id, dry_run=args.dry_run)
     finally:
         db.dispose()
     print_report(report, args.file)

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.data.engine import Database
 from bin_console.data.keys import fold
 from bin_console.data.models import Network, NetworkStreet, PoliceZone, utcnow
 from bin_console.data.search_index import rebuild_terms
+from bin_console.data.tables import NETWORK_STREET
 from bin_console.directory.import_fields import (
     LANGUAGE_VALUES,
     NET_STATUS_VALUES,
@@ -82,12 +84,12 @@ def _coordinator_phone(raw: str) -> str | None:
         return parse_landline(raw)
 
 
-def _network_from_row(cols: Columns, cells: list[str], default_zone: str | None):  # noqa: ANN202
+def _network_from_row(cols: Columns, cells: list[str], default_zone: str | None):
     v: dict = {}
     errs: list[tuple[str, str]] = []
     g = cols.get
 
-    def run(f: str, fn) -> None:  # noqa: ANN001
+    def run(f: str, fn) -> None:
         try:
             v[f] = fn()
         except ValueError as exc:
@@ -213,15 +215,20 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
     keys = sorted({n.name_key for n in nets})
     same_name: dict[str, list[Network]] = {}
     for i in range(0, len(keys), 500):
-        for n in s.scalars(select(Network).where(Network.name_key.in_(keys[i : i + 500]))):
-            same_name.setdefault(n.name_key, []).append(n)
+        for stored in s.scalars(select(Network).where(col(Network.name_key).in_(keys[i : i + 500]))):
+            same_name.setdefault(stored.name_key, []).append(stored)
     stored_streets: dict[int, dict[tuple[str, str], str]] = {}
     ids = [n.id for group in same_name.values() for n in group]
     for i in range(0, len(ids), 500):
         rows = s.execute(
-            select(NetworkStreet.network_id, NetworkStreet.street_key, NetworkStreet.postcode, NetworkStreet.street)
-            .where(NetworkStreet.network_id.in_(ids[i : i + 500]))
-            .order_by(NetworkStreet.id)
+            select(
+                col(NetworkStreet.network_id),
+                col(NetworkStreet.street_key),
+                col(NetworkStreet.postcode),
+                col(NetworkStreet.street),
+            )
+            .where(col(NetworkStreet.network_id).in_(ids[i : i + 500]))
+            .order_by(col(NetworkStreet.id))
         )
         for nid, sk, pc, street in rows:
             stored_streets.setdefault(nid, {})[(sk, pc)] = _street_label(street, pc)
@@ -293,7 +300,7 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
                 )
                 continue
             fields += [FieldChange(a, _text(getattr(old, a)), _text(val)) for a, val in changes.items()]
-        have = stored_streets.get(old.id, {}) if old is not None else {}
+        have = stored_streets.get(old.id, {}) if old is not None and old.id is not None else {}
         new_streets = [st for sk, st in net.streets.items() if sk not in have]
         change = NetworkChange(
             name=net.name,
@@ -330,11 +337,15 @@ def _plan(s: Session, nets: list[_FileNetwork], report: ImportReport, title: dic
 
 
 def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> list[int]:
-    zones = {z.code: z.id for z in s.scalars(select(PoliceZone))}
+    zones: dict[str, int] = {}
+    for z in s.scalars(select(PoliceZone)):
+        assert z.id is not None  # a stored row
+        zones[z.code] = z.id
     for code in zone_codes:
         z = PoliceZone(code=code, name=f"Zone {code}")
         s.add(z)
         s.flush()
+        assert z.id is not None  # given by the flush
         zones[code] = z.id
     now = utcnow()
     touched: list[int] = []
@@ -342,7 +353,7 @@ def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> 
     for p in plan:
         if p.old is None:
             attrs = {"kind": "BIN", "status": "active", **p.net.attrs}
-            n = Network(
+            created = Network(
                 zone_id=zones[p.net.zone],
                 name=p.net.name,
                 name_key=p.net.name_key,
@@ -350,20 +361,21 @@ def _write_networks(s: Session, plan: list[_Planned], zone_codes: list[str]) -> 
                 updated_at=now,
                 **attrs,
             )
-            s.add(n)
+            s.add(created)
             s.flush()
-            nid = n.id
+            nid = created.id
         else:
             nid = p.old.id
             values = dict(p.changes)
             if p.moves_zone:
                 values["zone_id"] = zones[p.net.zone]
             if values:
-                s.execute(update(Network).where(Network.id == nid).values(**values, updated_at=now))
+                s.execute(update(Network).where(col(Network.id) == nid).values(**values, updated_at=now))
+        assert nid is not None  # stored, or given by the flush
         touched.append(nid)
         street_rows += [{"network_id": nid, **{k: st[k] for k in _STREET_COLUMNS}} for st in p.new_streets]
     for i in range(0, len(street_rows), CHUNK):
-        s.execute(insert(NetworkStreet.__table__), street_rows[i : i + CHUNK])
+        s.execute(insert(NETWORK_STREET), street_rows[i : i + CHUNK])
     return touched
 
 
@@ -375,7 +387,7 @@ def _default_zone(db: Database, zone_code: str | None, cols: Columns, report: Im
     origin = _("--zone or [console] zone")
     if zone_code is None:
         with db.read() as s:
-            codes = list(s.scalars(select(PoliceZone.code).limit(2)))
+            codes = list(s.scalars(select(col(PoliceZone.code)).limit(2)))
         if len(codes) != 1:
             return None
         zone_code, origin = codes[0], _("the only police zone in the directory")
@@ -387,7 +399,7 @@ def _default_zone(db: Database, zone_code: str | None, cols: Columns, report: Im
 
 def import_networks(
     db: Database,
-    path,  # noqa: ANN001
+    path,
     *,
     zone_code: str | None = None,
     dry_run: bool = False,
@@ -437,7 +449,7 @@ def import_networks(
     return report
 
 
-def cmd_import_networks(args, settings) -> int:  # noqa: ANN001
+def cmd_import_networks(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

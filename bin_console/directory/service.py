@@ -12,6 +12,7 @@ import sys
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.data.engine import Database
 from bin_console.data.keys import fold
@@ -28,6 +29,7 @@ from bin_console.directory.validation import (
 )
 from bin_console.labels import kind_label
 from bin_console.trust.actor import Actor
+from bin_console.trust.audit import append
 from bin_console.trust.textsafe import clean
 
 __all__ = [
@@ -47,11 +49,7 @@ __all__ = [
 
 
 def audit(session: Session, actor: Actor, action: str, object_ref: str, detail: dict) -> None:
-    """Append to the audit chain when bin_console.trust.audit exists (written by another part)."""
-    try:
-        from bin_console.trust.audit import append  # type: ignore[attr-defined]
-    except ImportError:
-        return
+    """Append to the audit chain, inside the caller's transaction."""
     append(session, actor, action, object_ref, detail)
 
 
@@ -63,25 +61,25 @@ def _require_contact(vals: dict) -> None:
         raise ValidationError({"mobile": "give a mobile number, a landline or an e-mail address"})
 
 
-def find_member_clash(session: Session, network_id: int, vals: dict, *, exclude_id: int | None = None):  # noqa: ANN201
+def find_member_clash(session: Session, network_id: int, vals: dict, *, exclude_id: int | None = None):
     """(member_id, name, field) of a member of the network with the same mobile, e-mail, or name+address."""
     checks = []
     if vals.get("mobile"):
-        checks.append(("mobile", Member.mobile == vals["mobile"]))
+        checks.append(("mobile", col(Member.mobile) == vals["mobile"]))
     if vals.get("email"):
-        checks.append(("email", func.lower(Member.email) == vals["email"].lower()))
+        checks.append(("email", func.lower(col(Member.email)) == vals["email"].lower()))
     checks.append(
         (
             "name",
-            (Member.name_key == fold(vals["name"]))
-            & (Member.street_key == fold(vals.get("street") or ""))
-            & (Member.house_number == (vals.get("house_number") or "")),
+            (col(Member.name_key) == fold(vals["name"]))
+            & (col(Member.street_key) == fold(vals.get("street") or ""))
+            & (col(Member.house_number) == (vals.get("house_number") or "")),
         )
     )
     for field, cond in checks:
-        stmt = select(Member.id, Member.name).where(Member.network_id == network_id, cond)
+        stmt = select(col(Member.id), col(Member.name)).where(col(Member.network_id) == network_id, cond)
         if exclude_id is not None:
-            stmt = stmt.where(Member.id != exclude_id)
+            stmt = stmt.where(col(Member.id) != exclude_id)
         row = session.execute(stmt.limit(1)).first()
         if row:
             return row[0], row[1], field
@@ -112,6 +110,7 @@ def add_member(db: Database, network_id: int, data: dict, actor: Actor) -> int:
         m = Member(network_id=network_id, created_at=now, updated_at=now, **values)
         s.add(m)
         s.flush()
+        assert m.id is not None  # given by the flush
         audit(s, actor, "member.create", f"member:{m.id}", {"network_id": network_id})
         return m.id
 
@@ -171,6 +170,7 @@ def _resolve_zone(session: Session, data: dict) -> int:
     zone = get_zone_by_code(session, code)
     if zone is None:
         raise ValidationError({"zone": f"police zone {code!r} does not exist"})
+    assert zone.id is not None  # a stored row
     return zone.id
 
 
@@ -193,15 +193,15 @@ def _clean_streets(streets: list[dict]) -> list[dict]:
 
 
 def _name_clash(session: Session, zone_id: int, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Network.id).where(Network.zone_id == zone_id, Network.name_key == fold(name))
+    stmt = select(col(Network.id)).where(col(Network.zone_id) == zone_id, col(Network.name_key) == fold(name))
     if exclude_id is not None:
-        stmt = stmt.where(Network.id != exclude_id)
+        stmt = stmt.where(col(Network.id) != exclude_id)
     if session.execute(stmt.limit(1)).first():
         raise ValidationError({"name": f"a network named {name!r} already exists in this police zone"})
 
 
 def _replace_streets(session: Session, network_id: int, streets: list[dict]) -> None:
-    session.query(NetworkStreet).filter(NetworkStreet.network_id == network_id).delete()
+    session.query(NetworkStreet).filter(col(NetworkStreet.network_id) == network_id).delete()
     for st in streets:
         session.add(NetworkStreet(network_id=network_id, **st))
 
@@ -219,6 +219,7 @@ def add_network(db: Database, data: dict, actor: Actor) -> int:
         net = Network(zone_id=zone_id, name_key=fold(vals["name"])[:120], created_at=now, updated_at=now, **vals)
         s.add(net)
         s.flush()
+        assert net.id is not None  # given by the flush
         _replace_streets(s, net.id, streets)
         s.flush()
         rebuild_terms(s, [net.id])
@@ -246,14 +247,14 @@ def update_network(db: Database, network_id: int, changes: dict, actor: Actor) -
         if "name" in changed:
             net.name_key = fold(net.name)[:120]
         if streets is not None:
-            _replace_streets(s, net.id, streets)
+            _replace_streets(s, network_id, streets)
             changed.append("streets")
         if not changed:
             return
         net.updated_at = utcnow()
         s.flush()
         if {"name", "kind", "municipality", "streets"} & set(changed):
-            rebuild_terms(s, [net.id])
+            rebuild_terms(s, [network_id])
         audit(s, actor, "network.update", f"network:{net.id}", {"fields": changed})
 
 
@@ -283,11 +284,11 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _matched(hit) -> str:  # noqa: ANN001
+def _matched(hit) -> str:
     return f"{hit.field}: {clean(hit.matched)}"
 
 
-def cmd_networks_search(args, settings) -> int:  # noqa: ANN001
+def cmd_networks_search(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

@@ -133,7 +133,16 @@ _UTF8_MULTIBYTE = re.compile(
     rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
 )
 _CP1252_HOLES = "bin-console-cp1252-holes"
-codecs.register_error(_CP1252_HOLES, lambda e: (e.object[e.start : e.end].decode("latin-1"), e.end))
+
+
+def _latin1_for_holes(e: UnicodeError) -> tuple[str, int]:
+    """The five bytes cp1252 leaves undefined decode as their Latin-1 (C1) characters."""
+    if not isinstance(e, UnicodeDecodeError):
+        raise e
+    return e.object[e.start : e.end].decode("latin-1"), e.end
+
+
+codecs.register_error(_CP1252_HOLES, _latin1_for_holes)
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -358,7 +367,7 @@ def _has_formulas(z: zipfile.ZipFile) -> bool:
     return False
 
 
-def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:  # noqa: ANN001
+def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:
     """Sheet row number -> 0-based column of its first formula cell without a saved value.
 
     openpyxl's data_only reading gives None both for a blank cell and for such a formula (a file
@@ -369,7 +378,7 @@ def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:  # noqa: A
 
     out: dict[int, int] = {}
     row = col = 0
-    with zipfile.ZipFile(path) as z, z.open(ws._worksheet_path) as src:  # noqa: SLF001 (no public accessor)
+    with zipfile.ZipFile(path) as z, z.open(ws._worksheet_path) as src:  # private: openpyxl has no public accessor
         for _event, el in iterparse(src):
             if el.tag == _MAIN_NS + "c":
                 m = _CELL_REF.fullmatch(el.get("r") or "")
@@ -382,7 +391,7 @@ def _unsaved_formulas(path: str | os.PathLike, ws) -> dict[int, int]:  # noqa: A
     return out
 
 
-def _no_saved_value(cell) -> bool:  # noqa: ANN001
+def _no_saved_value(cell) -> bool:
     """No <v>, or an empty one (openpyxl writes <v/>); an empty text result is t="str" with an empty <v>."""
     v = cell.find(_MAIN_NS + "v")
     return v is None or (not v.text and cell.get("t") != "str")

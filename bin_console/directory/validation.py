@@ -51,6 +51,8 @@ _PHONE_CHARS = re.compile(r"[0-9+()./\- ]{6,25}")
 _TRUNK_IN_BRACKETS = re.compile(r"\(\s*0\s*\)")
 # The fast path uses the library's own BE mobile pattern, so both paths agree when the metadata changes.
 _BE_METADATA = phonenumbers.PhoneMetadata.metadata_for_region(DEFAULT_REGION)
+assert _BE_METADATA is not None and _BE_METADATA.mobile is not None  # the library ships BE
+assert _BE_METADATA.mobile.national_number_pattern is not None
 _BE_MOBILE_NSN = re.compile(_BE_METADATA.mobile.national_number_pattern)
 _LANDLINE_TYPES = {PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.VOIP}
 _TYPE_NAMES = {
@@ -305,7 +307,7 @@ MEMBER_FIELDS = (
 )
 
 
-def _opt(parser, value):  # noqa: ANN001, ANN202
+def _opt(parser, value):
     s = "" if value is None else str(value).strip()
     return parser(s) if s else None
 

@@ -15,6 +15,7 @@ receiver is bound. `received` and `messages_for()` are the tests' ground truth.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 import itertools
 import logging
@@ -741,7 +742,7 @@ class SmscSim:
                 receipt = self._receipt(part, ok, conn)
         if receipt is not None and ok and self._draw_reply(part):
             text = next(self._reply_texts)
-            self._schedule(self.auto_reply_delay_s, lambda d=part.destination, t=text: self.inject_mo(d, t))
+            self._schedule(self.auto_reply_delay_s, functools.partial(self.inject_mo, part.destination, text))
         drop = False
         with self._cond:
             self._by_dest.setdefault(part.destination.lstrip("+"), []).append(part)
@@ -838,7 +839,7 @@ class SmscSim:
         with self._cond:
             rx = [c for c in self._conns if c.can_receive]
         same = [c for c in rx if d.system_id is None or c.system_id == d.system_id]
-        return (same or rx or [None])[0]
+        return (same or rx)[0] if same or rx else None
 
     def _deliver(self, d: _Delivery, prefer: _Conn | None = None, out: list[bytes] | None = None) -> None:
         conn = self._pick_receiver(d, prefer)

@@ -35,14 +35,14 @@ class ReceivedMail:
 
     @property
     def message(self) -> EmailMessage:
-        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+        return message_from_bytes(self.data, policy=policy.default)
 
 
 class _Handler:
     def __init__(self, sim: SmtpSim) -> None:
         self.sim = sim
 
-    async def handle_RCPT(self, server, session: Session, envelope: Envelope, address: str, rcpt_options) -> str:  # noqa: ANN001
+    async def handle_RCPT(self, server, session: Session, envelope: Envelope, address: str, rcpt_options) -> str:
         sim = self.sim
         key = address.lower()
         if key in sim.reject:
@@ -55,8 +55,10 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:
         sim = self.sim
+        # decode_data is off (aiosmtpd's default): the content is the bytes as received
+        assert not isinstance(envelope.content, str)
         content = bytes(envelope.content or b"")
         mail = ReceivedMail(envelope.mail_from or "", tuple(envelope.rcpt_tos), content, time.monotonic())
         with sim.lock:
@@ -79,7 +81,7 @@ class _Handler:
 class _TrackedSMTP(SMTP):
     """Known while connected, so stop() can end sessions a client left open."""
 
-    def __init__(self, live: set, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, live: set, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._live = live
         live.add(self)
@@ -146,19 +148,21 @@ class SmtpSim:
         loop, self._loop = self._loop, None
         if loop is None:
             return
+        server, thread = self._server, self._thread
+        assert server is not None and thread is not None  # start() set them with the loop
 
         async def shutdown() -> None:
-            self._server.close()
+            server.close()
             for proto in list(self._protocols):
-                if proto.transport is not None:
+                if isinstance(proto.transport, asyncio.Transport):
                     proto.transport.abort()
-            await self._server.wait_closed()
+            await server.wait_closed()
 
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
         finally:
             loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(10)
+            thread.join(10)
             loop.close()
 
     def messages_for(self, address: str) -> list[EmailMessage]:
@@ -174,7 +178,7 @@ class SmtpSim:
         self.stop()
 
 
-def cmd_smtp_sim(args, settings) -> int:  # noqa: ANN001
+def cmd_smtp_sim(args, settings) -> int:
     """`bin-console smtp-sim`: the training mail server in the foreground until Ctrl-C / SIGTERM."""
     stop = threading.Event()
     sim = SmtpSim(port=args.port, maildir=args.maildir, greylist=args.greylist, reject=tuple(args.reject))

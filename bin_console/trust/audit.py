@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.data.models import AuditEntry, utcnow
 from bin_console.i18n import _, ngettext, number
@@ -59,9 +60,12 @@ def append(session: Session, actor: Actor, action: str, object_ref: str = "", de
     """Add one entry inside the caller's (write) transaction; it commits or rolls back with the deed."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-    last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    last = session.execute(
+        select(col(AuditEntry.id), col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
+    ).first()
+    # the chain's rows are stored ones: their id is never None (SQLModel types it Optional for new rows)
     entry = AuditEntry(
-        id=(last[0] + 1) if last else 1,
+        id=(last[0] or 0) + 1 if last else 1,
         ts=utcnow(),
         os_user=actor.os_user[:64],
         login_uid=actor.login_uid,
@@ -78,7 +82,7 @@ def append(session: Session, actor: Actor, action: str, object_ref: str = "", de
     return entry
 
 
-def verify(db, *, batch: int = 2000) -> list[str]:  # noqa: ANN001
+def verify(db, *, batch: int = 2000) -> list[str]:
     """Walk the chain in id order; return the problems found (empty list: the chain is intact)."""
     problems: list[str] = []
     expected_seq = 1
@@ -86,7 +90,7 @@ def verify(db, *, batch: int = 2000) -> list[str]:  # noqa: ANN001
     with db.read() as s:
         last_id = 0
         while True:
-            q = select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            q = select(AuditEntry).where(col(AuditEntry.id) > last_id).order_by(col(AuditEntry.id)).limit(batch)
             rows = s.scalars(q).all()
             if not rows:
                 break
@@ -106,12 +110,12 @@ def verify(db, *, batch: int = 2000) -> list[str]:  # noqa: ANN001
     return problems
 
 
-def count(db) -> int:  # noqa: ANN001
+def count(db) -> int:
     with db.read() as s:
         return int(s.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
-def cmd_audit_verify(args, settings) -> int:  # noqa: ANN001
+def cmd_audit_verify(args, settings) -> int:
     from bin_console.cli.runtime import open_db_or_exit
 
     db = open_db_or_exit(settings)

@@ -115,7 +115,7 @@ def _backend_ok(backend: object) -> bool:
     return _backend_name(backend) in _ALLOWED_BACKENDS
 
 
-def secure_backend():  # noqa: ANN201
+def secure_backend():
     """The keyring backend, if it is one we trust; else CredentialStoreUnavailable."""
     try:
         import keyring
@@ -162,7 +162,7 @@ def _no_passphrase(name: str) -> CredentialStoreUnavailable:
     )
 
 
-def _backend_call(backend, call: Callable[..., T], *args: str) -> T:  # noqa: ANN001
+def _backend_call(backend, call: Callable[..., T], *args: str) -> T:
     """backend's `call`(*args), turning a passphrase prompt that cannot be answered into one clear error."""
     name = _backend_name(backend)
     if name == _PASSPHRASE_BACKEND and not _can_prompt():
@@ -178,7 +178,7 @@ def check_backend() -> str:
     return _backend_name(secure_backend())
 
 
-def account_name(service: str, settings=None) -> str:  # noqa: ANN001
+def account_name(service: str, settings=None) -> str:
     """Keyring username: one entry per service and SMPP system_id / SMTP user."""
     who = ""
     if settings is not None:
@@ -215,7 +215,7 @@ def _registered(secret: Secret) -> Secret:
     return secret
 
 
-def get_secret(service: str, settings=None, *, required: bool = True) -> Secret | None:  # noqa: ANN001
+def get_secret(service: str, settings=None, *, required: bool = True) -> Secret | None:
     """$CREDENTIALS_DIRECTORY/<service>-password, then the keyring. Missing: SecretMissing (or None)."""
     if service not in SERVICES:
         raise ValueError(f"unknown secret {service!r}; expected one of {', '.join(SERVICES)}")
@@ -235,7 +235,7 @@ def get_secret(service: str, settings=None, *, required: bool = True) -> Secret 
     return _registered(Secret(value))
 
 
-def set_secret(service: str, secret: Secret, settings=None) -> str:  # noqa: ANN001
+def set_secret(service: str, secret: Secret, settings=None) -> str:
     """Store in the (secure) keyring; returns the account name it was stored under."""
     if service not in SERVICES:
         raise ValueError(f"unknown secret {service!r}; expected one of {', '.join(SERVICES)}")
@@ -249,7 +249,7 @@ def set_secret(service: str, secret: Secret, settings=None) -> str:  # noqa: ANN
     return account
 
 
-def validate(service: str, secret: Secret, settings=None) -> str | None:  # noqa: ANN001
+def validate(service: str, secret: Secret, settings=None) -> str | None:
     """Why this secret cannot work, or None."""
     value = secret.reveal()
     if not value:
@@ -276,7 +276,7 @@ def validate(service: str, secret: Secret, settings=None) -> str | None:  # noqa
 # --- CLI --------------------------------------------------------------------------------------------
 
 
-def cmd_credentials_set(args, settings) -> int:  # noqa: ANN001
+def cmd_credentials_set(args, settings) -> int:
     service = args.service
     try:
         name = check_backend()
@@ -317,7 +317,7 @@ def cmd_credentials_set(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def _audit_set(settings, service: str, account: str) -> None:  # noqa: ANN001
+def _audit_set(settings, service: str, account: str) -> None:
     """Record that a secret changed (never its value). Best effort: no database is no reason to fail."""
     try:
         from bin_console.cli.runtime import open_db
@@ -325,18 +325,18 @@ def _audit_set(settings, service: str, account: str) -> None:  # noqa: ANN001
         from bin_console.trust.actor import Actor
 
         db = open_db(settings)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return
     try:
         with db.write() as s:
             audit.append(s, Actor.current(), "creds.set", account, {"service": service})
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     finally:
         db.dispose()
 
 
-def cmd_credentials_check(args, settings) -> int:  # noqa: ANN001
+def cmd_credentials_check(args, settings) -> int:
     """Backend name and which secrets exist; never a value."""
     try:
         name = check_backend()

@@ -35,7 +35,7 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
-def redact(secret) -> None:  # noqa: ANN001 - a credentials.Secret or a str
+def redact(secret) -> None:  # a credentials.Secret or a str
     """Register a secret value: it (and its hex/upper-hex forms) never reaches a log line."""
     value = secret.reveal() if hasattr(secret, "reveal") else str(secret)
     if not value or len(value) < MIN_SECRET_LEN:
@@ -80,7 +80,7 @@ def _private_file(path: Path) -> None:
 class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
     """Rotated files stay 0600 too (the process umask normally sees to it; this does not rely on it)."""
 
-    def _open(self):  # noqa: ANN202
+    def _open(self):
         _private_file(Path(self.baseFilename))
         return super()._open()
 
@@ -89,7 +89,7 @@ _OURS = "_bin_console_handler"
 
 
 def configure_logging(
-    settings=None,  # noqa: ANN001 - reserved for a future [logging] section
+    settings=None,  # reserved for a future [logging] section
     *,
     to_file: bool = True,
     level: int = logging.INFO,

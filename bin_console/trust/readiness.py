@@ -51,7 +51,7 @@ def password_readiness(
     except SecretMissing:
         fix = f"Run `bin-console credentials set {account}`."
         return Readiness(False, f"no {account.upper()} password stored", fix, what), None
-    except Exception as exc:  # noqa: BLE001 - a locked keyring, a wrong passphrase: still open the console
+    except Exception as exc:  # a locked keyring, a wrong passphrase: still open the console
         reason = f"the keyring could not be read ({type(exc).__name__})"
         return Readiness(False, reason, "Run `bin-console credentials check`.", what), None
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.trust.textsafe import clean
 
@@ -193,10 +194,10 @@ def _build_members(rng: random.Random, data: DemoData, names: dict) -> None:
             if role == "member" and rng.random() < 0.04:
                 role = "street_lead"
             status = "active"
-            s = rng.random()
-            if i > 1 and s < 0.03:
+            draw = rng.random()
+            if i > 1 and draw < 0.03:
                 status = "pending"
-            elif i > 1 and s < 0.06:
+            elif i > 1 and draw < 0.06:
                 status = "left"
             sms_opt_out = mobile is not None and i > 1 and rng.random() < 0.025
             email_opt_out = email is not None and i > 1 and rng.random() < 0.02
@@ -258,11 +259,12 @@ def _strip(row: dict) -> dict:
 
 def write(session: Session, data: DemoData) -> dict[str, int]:
     """Insert the demo rows in the caller's transaction; returns counts."""
-    if session.execute(select(PoliceZone.id).where(PoliceZone.code == data.zone["code"])).first():
+    if session.execute(select(col(PoliceZone.id)).where(col(PoliceZone.code) == data.zone["code"])).first():
         raise DemoExistsError(f"police zone {data.zone['code']} already exists: the demo needs a fresh database")
     zone = PoliceZone(**data.zone)
     session.add(zone)
     session.flush()
+    assert zone.id is not None  # given by the flush
     members_of = [0] * len(data.networks)
     for m in data.members:
         members_of[m["_net"]] += 1
@@ -281,6 +283,7 @@ def write(session: Session, data: DemoData) -> dict[str, int]:
         )
         session.add(row)
         session.flush()
+        assert row.id is not None  # given by the flush
         net_ids.append(row.id)
     street_rows = [{**_strip(s), "network_id": net_ids[s["_net"]]} for s in data.streets]
     member_rows = [{**_strip(m), "network_id": net_ids[m["_net"]]} for m in data.members]

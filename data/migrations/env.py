@@ -17,7 +17,10 @@ def run_migrations_online() -> None:
     if connection is None:  # plain `alembic` CLI use: build an engine from the ini URL
         from bin_console.data.engine import create_db_engine
 
-        engine = create_db_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic.ini sets no sqlalchemy.url")
+        engine = create_db_engine(url)
         with engine.connect() as conn:
             _run(conn)
         engine.dispose()
@@ -25,7 +28,7 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -87,7 +87,7 @@ class Answers:
 class EmailSender:
     def __init__(
         self,
-        db,  # noqa: ANN001
+        db,
         settings: SmtpSettings,
         *,
         password: Secret | None,
@@ -312,7 +312,7 @@ class EmailSender:
         except SQLAlchemyError as exc:
             log.warning("e-mail claim failed (%s); retrying", type(exc).__name__)
             return None
-        return [Work(r, tokens.get(r.member_id, "")) for r in rows]
+        return [Work(r, tokens.get(r.member_id, "") if r.member_id is not None else "") for r in rows]
 
     def _flush(self, out: Answers, renew: list[int]) -> list[int]:
         """Commit a batch's answers, with `renew` the leases of those rows in the same commit;

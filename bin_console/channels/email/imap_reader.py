@@ -30,7 +30,7 @@ ACCOUNT = "imap"
 
 
 class ImapReader:
-    def __init__(self, db, settings: ImapSettings, *, password: Secret | None) -> None:  # noqa: ANN001
+    def __init__(self, db, settings: ImapSettings, *, password: Secret | None) -> None:
         self.db = db
         self.cfg = settings
         self._password = password
@@ -100,7 +100,7 @@ class ImapReader:
                 raise imaplib.IMAP4.error(f"cannot open mailbox {self.cfg.mailbox!r}: {data}")
             uidvalidity = int(imap.response("UIDVALIDITY")[1][0])
             last = self._position(uidvalidity)
-            typ, data = imap.uid("SEARCH", None, f"UID {last + 1}:*")
+            typ, data = imap.uid("SEARCH", f"UID {last + 1}:*")  # no CHARSET: the criteria are ASCII
             # "n:*" always matches the newest message, even when its UID is below n
             uids = sorted(u for u in (int(x) for x in (data[0] or b"").split()) if u > last)
             stored = 0
@@ -128,7 +128,7 @@ class ImapReader:
                 return 0
             return row.last_uid
 
-    def _save(self, s, uidvalidity: int, last_uid: int) -> None:  # noqa: ANN001
+    def _save(self, s, uidvalidity: int, last_uid: int) -> None:
         row = s.get(ImapState, self.key)
         if row is None:
             row = ImapState(mailbox=self.key)

@@ -80,7 +80,7 @@ def build_message(
     msg["To"] = to_addr  # this member alone: never a shared To/Cc/Bcc list
     if settings.reply_to:
         msg["Reply-To"] = settings.reply_to
-    msg["Subject"] = Header(subject_for(text, language), "utf-8")
+    msg["Subject"] = Header(subject_for(text, language), "utf-8")  # type: ignore[assignment]  # email takes a Header; typeshed says str
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id(alert_id, delivery_id, settings.from_addr)
     msg["Content-Language"] = language

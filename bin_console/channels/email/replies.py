@@ -15,6 +15,7 @@ from email.utils import parseaddr
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.channels.email.message import UNSUBSCRIBE_WORD, parse_message_id
 from bin_console.channels.email.tokens import member_for_token
@@ -58,7 +59,7 @@ def store_email_reply(s: Session, msg: EmailMessage, now: datetime, actor: Actor
     """Store one received mail (idempotent by its Message-ID); returns the reply id."""
     message_id = str(msg.get("Message-ID", "")).strip()[:250] or None
     if message_id is not None:
-        seen = s.execute(select(Reply.id).where(Reply.message_id == message_id)).scalar()
+        seen = s.execute(select(col(Reply.id)).where(col(Reply.message_id) == message_id)).scalar()
         if seen is not None:
             return int(seen)
     sender = parseaddr(str(msg.get("From", "")))[1].strip().lower()
@@ -82,9 +83,10 @@ def store_email_reply(s: Session, msg: EmailMessage, now: datetime, actor: Actor
     )
     s.add(reply)
     s.flush()
+    assert reply.id is not None  # given by the flush
     if opt_out:
         _opt_out(s, reply.id, sender, token_member, now, actor)
-    return int(reply.id)
+    return reply.id
 
 
 def _link(s: Session, msg: EmailMessage, sender: str) -> tuple[int | None, int | None]:
@@ -93,8 +95,8 @@ def _link(s: Session, msg: EmailMessage, sender: str) -> tuple[int | None, int |
     if ours is not None:
         alert_id, delivery_id = ours
         row = s.execute(
-            select(Delivery.alert_id, Delivery.member_id).where(
-                Delivery.id == delivery_id, Delivery.alert_id == alert_id, Delivery.channel == "email"
+            select(col(Delivery.alert_id), col(Delivery.member_id)).where(
+                col(Delivery.id) == delivery_id, col(Delivery.alert_id) == alert_id, col(Delivery.channel) == "email"
             )
         ).first()
         if row is not None:
@@ -102,29 +104,31 @@ def _link(s: Session, msg: EmailMessage, sender: str) -> tuple[int | None, int |
     if not sender:
         return None, None
     last = s.execute(
-        select(Delivery.alert_id, Delivery.member_id)
-        .where(func.lower(Delivery.address) == sender, Delivery.channel == "email")
-        .order_by(Delivery.alert_id.desc())
+        select(col(Delivery.alert_id), col(Delivery.member_id))
+        .where(func.lower(col(Delivery.address)) == sender, col(Delivery.channel) == "email")
+        .order_by(col(Delivery.alert_id).desc())
         .limit(1)
     ).first()
     if last is not None:
         return last.alert_id, last.member_id
-    by_address = select(Member.id).where(func.lower(Member.email) == sender).order_by(Member.id).limit(1)
+    by_address = select(col(Member.id)).where(func.lower(col(Member.email)) == sender).order_by(col(Member.id)).limit(1)
     return None, s.execute(by_address).scalar()
 
 
 def _opt_out(s: Session, reply_id: int, sender: str, token_member: int | None, now: datetime, actor: Actor) -> None:
     """Every member row with this address (or the token's member) stops getting e-mail."""
-    who = func.lower(Member.email) == sender
+    who = func.lower(col(Member.email)) == sender
     if token_member is not None:
-        who = who | (Member.id == token_member)
-    members = list(s.execute(select(Member.id).where(who).order_by(Member.id)).scalars())
+        who = who | (col(Member.id) == token_member)
+    members = list(s.execute(select(col(Member.id)).where(who).order_by(col(Member.id))).scalars())
     if not members:
         return
     s.execute(
         update(Member)
-        .where(Member.id.in_(members))
-        .values(email_opt_out=True, opt_out_at=case((Member.opt_out_at.is_(None), now), else_=Member.opt_out_at))
+        .where(col(Member.id).in_(members))
+        .values(
+            email_opt_out=True, opt_out_at=case((col(Member.opt_out_at).is_(None), now), else_=col(Member.opt_out_at))
+        )
         .execution_options(synchronize_session=False)
     )
     audit.append(

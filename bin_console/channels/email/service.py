@@ -52,7 +52,7 @@ class EmailChannel:
             part.stop()
 
 
-def start_email_channel(db, settings: Settings) -> EmailChannel:  # noqa: ANN001 - data.engine.Database
+def start_email_channel(db, settings: Settings) -> EmailChannel:  # data.engine.Database
     """Start the embedded e-mail sender and, when [imap] names a host, the reply reader; each only
     when its password could be read (the other still starts)."""
     sending, smtp_secret = smtp_password(settings)
@@ -71,7 +71,7 @@ def start_email_channel(db, settings: Settings) -> EmailChannel:  # noqa: ANN001
     return channel
 
 
-def cmd_sender(args, settings: Settings) -> int:  # noqa: ANN001 - argparse.Namespace
+def cmd_sender(args, settings: Settings) -> int:  # argparse.Namespace
     from bin_console.channels.smpp.sender import cmd_sender as sms_sender
     from bin_console.cli.runtime import open_db_or_exit
 

@@ -131,7 +131,7 @@ class SmtpLink:
             if code == 250:
                 code, resp = smtp.rcpt(to_addr)
             if code not in (250, 251):
-                self._reset()
+                self._reset(smtp)
                 return Answer(code, _text(resp))
         except (smtplib.SMTPException, OSError) as exc:
             self.abandon()
@@ -139,18 +139,18 @@ class SmtpLink:
         try:
             code, resp = smtp.data(data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354): the message never went
-            self._reset()
+            self._reset(smtp)
             return Answer(exc.smtp_code, _text(exc.smtp_error))
         except (smtplib.SMTPException, OSError) as exc:
             self.abandon()
             raise LinkDown(f"{type(exc).__name__} during DATA (RFC 1047)", ambiguous=True) from None
         if code != 250:
-            self._reset()
+            self._reset(smtp)
         return Answer(code, _text(resp))
 
-    def _reset(self) -> None:
+    def _reset(self, smtp: smtplib.SMTP) -> None:
         """RSET after a refused step; a session that cannot even do that is gone (nothing was sent)."""
         try:
-            self._smtp.rset()
+            smtp.rset()
         except (smtplib.SMTPException, OSError):
             self.abandon()

@@ -11,9 +11,9 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
-from bin_console.data.models import MemberEmailToken
+from bin_console.data.tables import MEMBER_EMAIL_TOKEN
 
-TT = MemberEmailToken.__table__
+TT = MEMBER_EMAIL_TOKEN
 CHUNK = 500  # ids per IN (...) list
 
 

@@ -65,14 +65,14 @@ class StoreDeliverSm(WriterJob[set[int]]):
         try:
             with s.begin_nested():
                 outbox.apply_receipts(s, [p.receipt for p in self.receipts], now=now)
-        except Exception as exc:  # noqa: BLE001 - find the culprit below
+        except Exception as exc:  # find the culprit below
             if connection_lost(exc):
                 raise  # not a PDU's fault: the writer retries the batch
             for p in self.receipts:
                 try:
                     with s.begin_nested():
                         outbox.apply_receipts(s, [p.receipt], now=now)
-                except Exception as one:  # noqa: BLE001 - refused, the SMSC redelivers
+                except Exception as one:  # refused, the SMSC redelivers
                     if connection_lost(one):
                         raise
                     log.exception("could not store a receipt; the SMSC will redeliver it")
@@ -83,17 +83,17 @@ class StoreDeliverSm(WriterJob[set[int]]):
                     with s.begin_nested():
                         outbox.keep_orphans(s, [p.receipt], now=now)
                     bad.discard(p.seq)
-                except Exception as exc:  # noqa: BLE001 - the database itself fails: refuse again
+                except Exception as exc:  # the database itself fails: refuse again
                     if connection_lost(exc):
                         raise
                     log.exception("could not park a receipt refused before; the SMSC will redeliver it")
-        for p in self.replies:
-            if not _store_reply(s, p, now):
-                bad.add(p.seq)
+        for r in self.replies:
+            if not _store_reply(s, r, now):
+                bad.add(r.seq)
         return bad
 
 
-def _store_reply(s: Session, p: ReplyPdu, now) -> bool:  # noqa: ANN001
+def _store_reply(s: Session, p: ReplyPdu, now) -> bool:
     try:
         with s.begin_nested():
             if p.concat is None:
@@ -103,7 +103,7 @@ def _store_reply(s: Session, p: ReplyPdu, now) -> bool:  # noqa: ANN001
             if text is not None:
                 outbox.record_reply(s, p.source, text, now=now)
         return True
-    except Exception as exc:  # noqa: BLE001 - refused: the SMSC redelivers (nothing lost)
+    except Exception as exc:  # refused: the SMSC redelivers (nothing lost)
         if connection_lost(exc):
             raise  # not the reply's fault: the writer retries the batch
         log.exception("could not store a reply; the SMSC will redeliver it")
@@ -113,7 +113,7 @@ def _store_reply(s: Session, p: ReplyPdu, now) -> bool:  # noqa: ANN001
         with s.begin_nested():
             outbox.record_reply(s, p.source, dead_letter(p.payload, p.data_coding), now=now)
         return True
-    except Exception as exc:  # noqa: BLE001 - the database itself fails: refuse again
+    except Exception as exc:  # the database itself fails: refuse again
         if connection_lost(exc):
             raise
         log.exception("could not store a reply even raw; the SMSC will redeliver it")

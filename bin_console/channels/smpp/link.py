@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import Any
 
 import smpplib.client
 import smpplib.consts as C
@@ -23,6 +24,9 @@ logging.getLogger(WIRE_LOGGER).setLevel(logging.INFO)  # never DEBUG: PDU dumps 
 
 class SmppLink(smpplib.client.Client):
     """A Client for one connection attempt, driven by SenderRunner's select loop (never read_once)."""
+
+    # smpplib's (untyped) socket: set by connect(), None once closed
+    _socket: Any
 
     def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
         super().__init__(host, port, timeout=timeout, logger_name=WIRE_LOGGER, allow_unknown_opt_params=True)

@@ -13,7 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bin_console.channels.smpp.encoding import decode, split_udh
 from bin_console.data.models import MoFragment
@@ -34,7 +35,7 @@ class Concat:
     part_no: int
 
 
-def concat_from_pdu(pdu) -> tuple[Concat | None, bytes]:  # noqa: ANN001 - a smpplib DeliverSM
+def concat_from_pdu(pdu) -> tuple[Concat | None, bytes]:  # a smpplib DeliverSM
     """Concatenation info and bare payload of a deliver_sm (UDH, or SAR TLVs, or message_payload)."""
     payload = pdu.short_message or pdu.message_payload or b""
     if isinstance(payload, str):
@@ -53,8 +54,8 @@ def accept_fragment(s: Session, source: str, concat: Concat, payload: bytes, dat
     """Store one part (idempotent: a redelivered part is ignored); the joined text once all are in."""
     if concat.total <= 1:
         return decode_payload(payload, data_coding)
-    key = (MoFragment.source == source, MoFragment.ref == concat.ref, MoFragment.total == concat.total)
-    exists = s.execute(select(MoFragment.id).where(*key, MoFragment.part_no == concat.part_no)).first()
+    key = (col(MoFragment.source) == source, col(MoFragment.ref) == concat.ref, col(MoFragment.total) == concat.total)
+    exists = s.execute(select(col(MoFragment.id)).where(*key, col(MoFragment.part_no) == concat.part_no)).first()
     if exists is None:
         s.add(
             MoFragment(
@@ -67,10 +68,10 @@ def accept_fragment(s: Session, source: str, concat: Concat, payload: bytes, dat
             )
         )
         s.flush()
-    have = s.execute(select(func.count(MoFragment.id)).where(*key)).scalar_one()
+    have: int = s.execute(select(func.count(col(MoFragment.id))).where(*key)).scalar_one()
     if int(have) < concat.total:
         return None
-    frags = s.execute(select(MoFragment).where(*key).order_by(MoFragment.part_no)).scalars().all()
+    frags = s.scalars(select(MoFragment).where(*key).order_by(col(MoFragment.part_no))).all()
     joined = b"".join(f.payload for f in frags)
     text = decode_payload(joined, frags[0].data_coding)
     s.execute(delete(MoFragment).where(*key))

@@ -39,7 +39,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -66,7 +67,10 @@ from bin_console.channels.smpp.receipts import is_receipt, parse_receipt
 from bin_console.channels.smpp.status import classify, status_meaning
 from bin_console.channels.smpp.submit_sm import destination, encode_submit_sm, source_fields, validity_for
 from bin_console.channels.smpp.supervisor import LinkLost, Supervisor
+from bin_console.config import SmppSettings
+from bin_console.data.engine import Database
 from bin_console.data.models import SenderStatus, utcnow
+from bin_console.trust.credentials import Secret
 
 log = logging.getLogger("bin_console.channels.smpp.sender")
 
@@ -127,10 +131,10 @@ class SenderRunner:
 
     def __init__(
         self,
-        db,  # noqa: ANN001
-        smpp_settings,  # noqa: ANN001
+        db: Database,
+        smpp_settings: SmppSettings,
         *,
-        password=None,  # noqa: ANN001 - Secret | None
+        password: Secret | None = None,
         account: str = "default",
         owner: str | None = None,
         lease_s: float | None = None,
@@ -567,15 +571,23 @@ class SenderRunner:
         buf.receipts, buf.replies, buf.dsm_fps = [], [], {}
         self._submit(job)
 
+    @property
+    def _live_writer(self) -> DbWriter:
+        """The writer _run started: the SMPP-thread methods using it only run inside _run."""
+        if self._writer is None:
+            raise RuntimeError("the sender thread is not running")
+        return self._writer
+
     def _submit(self, job: WriterJob) -> None:
         job.session = self._session
-        self._writer.submit(job)
+        self._live_writer.submit(job)
 
     def _take_results(self, client: SmppLink | None) -> None:
         """Apply every writer result first, answer the deliver_sm afterwards: a failing write to
         the SMSC (LinkLost) must never skip a result, or a claim's rows would stay leased to us."""
         answers: list[tuple[list[int], set[int]]] = []
-        for job, res in self._writer.results():
+        res: Any  # what the job's kind returns (rows, ids, seqs) or the exception it raised
+        for job, res in self._live_writer.results():
             failed = isinstance(res, BaseException)
             if job.session != self._session:
                 # from a session that has ended: its items are gone. Claimed rows go back to the
@@ -620,6 +632,8 @@ class SenderRunner:
                         self._dsm_failures[fp] = self._dsm_failures.get(fp, 0) + 1
                 if client is not None:
                     answers.append((job.seqs, refused))
+        if client is None:
+            return  # no answers were collected: the link is gone, the SMSC redelivers
         for seqs, refused in answers:
             for seq in seqs:
                 self._io(client.respond, "deliver_sm_resp", seq, ESME_RX_T_APPN if seq in refused else 0)
@@ -658,7 +672,7 @@ class SenderRunner:
         log.info("releasing %d row(s) claimed by a session that has ended", len(ids))
         self._submit(Release(owner=self.owner, unsent=ids))
 
-    def _io(self, fn, *args):  # noqa: ANN001, ANN202
+    def _io(self, fn, *args):
         try:
             return fn(*args)
         except Exception as exc:
@@ -736,7 +750,7 @@ class SenderRunner:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
         self.stats["parts_sent"] += len(chunks)
 
-    def _encode(self, seq: int, p: _Part, now_dt) -> bytes | None:  # noqa: ANN001 - datetime
+    def _encode(self, seq: int, p: _Part, now_dt: datetime) -> bytes | None:
         """The submit_sm of one part; None (and the delivery failed) when it cannot be built."""
         st, it = p.st, p.st.item
         try:
@@ -755,7 +769,7 @@ class SenderRunner:
                 priority_flag=1 if it.row.urgent else 0,
                 validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
             )
-        except Exception as exc:  # noqa: BLE001 - e.g. a non-Latin-1 sender: this delivery only
+        except Exception as exc:  # e.g. a non-Latin-1 sender: this delivery only
             log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
             st.unsent = 0
             reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
@@ -764,7 +778,7 @@ class SenderRunner:
 
     # --- reading -------------------------------------------------------------------------------------------
 
-    def _dispatch(self, client: SmppLink, pdu, now: float) -> None:  # noqa: ANN001
+    def _dispatch(self, client: SmppLink, pdu, now: float) -> None:
         cmd = pdu.command
         if cmd in ("submit_sm_resp", "generic_nack"):
             self._on_submit_resp(pdu, cmd, now)
@@ -775,7 +789,7 @@ class SenderRunner:
         elif cmd == "unbind":
             try:
                 client.respond("unbind_resp", pdu.sequence, 0)
-            except Exception:  # noqa: BLE001 - the link is going anyway
+            except Exception:  # the link is going anyway
                 pass
             raise LinkLost("the SMSC unbound the session")
         elif cmd in ("enquire_link_resp", "alert_notification", "unbind_resp"):
@@ -783,7 +797,7 @@ class SenderRunner:
         else:
             log.info("ignored SMPP %s", cmd)
 
-    def _on_submit_resp(self, pdu, cmd: str, now: float) -> None:  # noqa: ANN001
+    def _on_submit_resp(self, pdu, cmd: str, now: float) -> None:
         status = int(pdu.status or 0)
         kind = "transient" if cmd == "generic_nack" else classify(status)
         seq = pdu.sequence
@@ -828,7 +842,7 @@ class SenderRunner:
                 self._pending.appendleft(p)
             self._throttled = []
 
-    def _on_deliver_sm(self, pdu) -> None:  # noqa: ANN001
+    def _on_deliver_sm(self, pdu) -> None:
         seq = pdu.sequence
         fp = _fingerprint(pdu)
         self._buf.dsm_fps[seq] = fp
@@ -909,7 +923,7 @@ class SenderRunner:
         """Store what was read, give every held row back to the queue, close the link."""
         live = client if graceful else None
         # let the writer finish (a claim may still bring items back), then settle decided rows
-        self._writer.wait_idle(30.0)
+        self._live_writer.wait_idle(30.0)
         self._safe_take_results(live)
         in_flight = {p.st.item.delivery_id for p in self._flow.in_flight_parts()}
         for st in list(self._items.values()):
@@ -921,7 +935,7 @@ class SenderRunner:
         rest = [d for d in self._items if d not in in_flight]
         flagged = sorted(in_flight)
         self._submit(Release(owner=self.owner, on_wire=flagged, unsent=rest))
-        if not self._writer.wait_idle(30.0):
+        if not self._live_writer.wait_idle(30.0):
             log.error("database unavailable: claimed rows stay leased until recover() or lease expiry")
         self._safe_take_results(live)
         if in_flight:
@@ -929,7 +943,7 @@ class SenderRunner:
         if graceful:
             try:
                 client.unbind_within(1.0)
-            except Exception:  # noqa: BLE001 - best effort
+            except Exception:  # best effort
                 pass
         client.close_quietly()
         self._reset_session()
@@ -960,7 +974,7 @@ class _Hooks:
         self.r._end_session(link, graceful=graceful)
 
 
-def _fingerprint(pdu) -> bytes:  # noqa: ANN001
+def _fingerprint(pdu) -> bytes:
     """Identifies a redelivered deliver_sm (new sequence number, same content)."""
     parts = [pdu.source_addr, pdu.short_message, pdu.message_payload]
     return b"\x1f".join(p if isinstance(p, bytes) else str(p or "").encode("latin-1", "replace") for p in parts)
@@ -969,7 +983,7 @@ def _fingerprint(pdu) -> bytes:  # noqa: ANN001
 # --- CLI ---------------------------------------------------------------------------------------------------
 
 
-def cmd_sender(args, settings) -> int:  # noqa: ANN001
+def cmd_sender(args, settings) -> int:
     """`bin-console sender`: the SMS sender in the foreground until SIGTERM/SIGINT."""
     from bin_console.cli.runtime import open_db_or_exit
 
@@ -987,7 +1001,7 @@ def cmd_sender(args, settings) -> int:  # noqa: ANN001
     runner = SenderRunner(db, settings.smpp, password=password)
     stop = threading.Event()
 
-    def on_signal(signum, _frame) -> None:  # noqa: ANN001
+    def on_signal(signum, _frame) -> None:
         log.info("signal %d: stopping", signum)
         stop.set()
 
@@ -1019,7 +1033,7 @@ def cmd_sender(args, settings) -> int:  # noqa: ANN001
     return code
 
 
-def _configure_logging(settings) -> None:  # noqa: ANN001
+def _configure_logging(settings) -> None:
     """The service logs to its file and to stderr (the journal), both through logsetup's filters:
     smpplib's PDU dumps dropped, registered secrets redacted."""
     from bin_console.trust.logsetup import configure_logging

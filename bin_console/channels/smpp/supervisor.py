@@ -19,6 +19,7 @@ import smpplib.exceptions
 
 from bin_console.channels.smpp.link import SmppLink
 from bin_console.channels.smpp.status import BIND_CONFIG, status_meaning
+from bin_console.config import SmppSettings
 from bin_console.trust.credentials import Secret
 
 log = logging.getLogger("bin_console.channels.smpp.sender")
@@ -50,7 +51,7 @@ def backoff(attempt: int, cap: float) -> float:
     return min(max(0.2, cap), 0.2 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
-def connect_and_bind(cfg, password: Secret | None) -> SmppLink:  # noqa: ANN001 - SmppSettings
+def connect_and_bind(cfg: SmppSettings, password: Secret | None) -> SmppLink:
     """A new, bound link, or BindConfigError / TransientConnectError (the link closed). The
     password is revealed only here, for the bind PDU."""
     link = SmppLink(cfg.host, cfg.port, timeout=float(cfg.connect_timeout))
@@ -61,7 +62,7 @@ def connect_and_bind(cfg, password: Secret | None) -> SmppLink:  # noqa: ANN001 
     except smpplib.exceptions.PDUError as exc:
         link.close_quietly()
         status = exc.args[1] if len(exc.args) > 1 else None
-        if status in BIND_CONFIG:
+        if status is not None and status in BIND_CONFIG:
             raise BindConfigError(bind_message(cfg.system_id, status)) from None
         raise TransientConnectError(
             f"bind refused: {status_meaning(status) if status is not None else exc.args[0]}"
@@ -87,7 +88,7 @@ def bind_message(system_id: str, status: int) -> str:
 class Supervisor:
     def __init__(
         self,
-        cfg,  # noqa: ANN001 - SmppSettings
+        cfg: SmppSettings,
         password: Secret | None,
         hooks: SessionHooks,
         *,

@@ -8,7 +8,7 @@ Create Date: 2026-11-28 17:13:33.119258
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate emits sqlmodel.sql.sqltypes.AutoString)
+import sqlmodel.sql.sqltypes  # autogenerate emits sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 
 revision: str = "0001"
