@@ -807,7 +807,7 @@ def expire_fragments(s: Session, *, max_age_s: float = FRAGMENT_MAX_AGE_S, now: 
 
 
 def _audit_opt_out(s: Session, reply_id: int, member_ids: list[int]) -> None:
-    from bin_console import audit  # lazily: audit imports the actor machinery, only needed here
+    from bin_console.trust import audit  # lazily: audit imports the actor machinery, only needed here
 
     audit.append(
         s,
