@@ -16,22 +16,24 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
+from bin_console.i18n import N_, _
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal
 from .confirm import ConfirmActionModal
 
 FIELDS: tuple[tuple[str, str], ...] = (
-    ("name", "Name"),
-    ("mobile", "Mobile"),
-    ("landline", "Landline"),
-    ("email", "E-mail"),
-    ("street", "Street"),
-    ("house_number", "Number"),
-    ("postcode", "Postcode"),
-    ("municipality", "Municipality"),
-    ("language", "Language"),
-    ("role", "Role"),
+    ("name", N_("Name")),
+    ("mobile", N_("Mobile")),
+    ("landline", N_("Landline")),
+    ("email", N_("E-mail")),
+    ("street", N_("Street")),
+    # Translators: house number, in the member form
+    ("house_number", N_("Number")),
+    ("postcode", N_("Postcode")),
+    ("municipality", N_("Municipality")),
+    ("language", N_("Language")),
+    ("role", N_("Role")),
 )
 
 
@@ -49,11 +51,11 @@ class MemberFormModal(BaseModal):
 
     INITIAL_FOCUS = "#f-name"
     KEY_NOTES = [
-        ("Tab / Shift+Tab", "next / previous field"),
-        ("Enter", "save"),
-        ("Escape", "close without saving (asks first when something was changed)"),
+        ("Tab / Shift+Tab", N_("next / previous field")),
+        ("Enter", N_("save")),
+        ("Escape", N_("close without saving (asks first when something was changed)")),
     ]
-    BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True, id="member-save", tooltip="save")]
+    BINDINGS = [Binding("ctrl+s", "save", N_("Save"), priority=True, id="member-save", tooltip=N_("save"))]
     DEFAULT_CSS = """
     MemberFormModal { align: center middle; }
     MemberFormModal > Vertical { width: 72; height: auto; max-height: 100%; border: double $accent;
@@ -78,16 +80,16 @@ class MemberFormModal(BaseModal):
         self._initial: dict[str, Any] | None = None
 
     def compose_body(self):  # noqa: ANN201
-        title = "Edit member" if self.member_id else "New member"
+        title = _("Edit member") if self.member_id else _("New member")
         with Vertical():
             yield Static(title, id="form-title")
             with VerticalScroll():
                 for key, label in FIELDS:
                     with Horizontal(classes="row"):
-                        yield Label(f"{label}:")
+                        yield Label(_("{label}:").format(label=_(label)))
                         yield Input(value=clean(self.member.get(key, "") or ""), id=f"f-{key}")
                     yield Static("", id=f"e-{key}", classes="field-error")
-            yield Static("Enter saves, Escape cancels.", id="form-status")
+            yield Static(_("Enter saves, Escape cancels."), id="form-status")
 
     def on_mount(self) -> None:
         self._initial = self.values()  # what "changed" is measured against
@@ -107,9 +109,9 @@ class MemberFormModal(BaseModal):
 
         self.app.push_buffered(
             ConfirmActionModal(
-                "Close the form and throw away what you typed?",
-                yes_label="Discard (F5)",
-                no_label="Keep editing",
+                _("Close the form and throw away what you typed?"),
+                yes_label=_("Discard (F5)"),
+                no_label=_("Keep editing"),
             ),
             answered,
         )
@@ -117,7 +119,7 @@ class MemberFormModal(BaseModal):
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, _ in FIELDS:
+        for key, _label in FIELDS:
             value = self.query_one(f"#f-{key}", Input).value.strip()
             if key in ("language", "role") and not value:
                 continue  # service defaults (nl / member)
@@ -126,7 +128,7 @@ class MemberFormModal(BaseModal):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         first: Input | None = None
-        for key, _ in FIELDS:
+        for key, _label in FIELDS:
             box = self.query_one(f"#e-{key}", Static)
             reason = errors.get(key)
             if reason:
@@ -142,7 +144,7 @@ class MemberFormModal(BaseModal):
         if other:
             status.update(Text("; ".join(f"{k}: {clean(v)}" for k, v in other.items()), style="bold"))
         else:
-            status.update(Text("Please correct the marked fields.", style="bold"))
+            status.update(Text(_("Please correct the marked fields."), style="bold"))
         if first is not None:
             self.set_focus(first)
 
@@ -154,12 +156,12 @@ class MemberFormModal(BaseModal):
         if self._saving:
             return
         self._saving = True
-        self.query_one("#form-status", Static).update("Saving...")
+        self.query_one("#form-status", Static).update(_("Saving..."))
         data = self.values()
         app = self.app
 
         def saved(member_id: int) -> None:
-            app.notify(f"Saved {clean(data.get('name', ''))}.", markup=False)
+            app.notify(_("Saved {name}.").format(name=clean(data.get("name", ""))), markup=False)
             self._saving = False
             if self.is_attached:
                 self.dismiss(member_id)
@@ -174,7 +176,7 @@ class MemberFormModal(BaseModal):
             app.actor,
             on_done=saved,
             on_error=self._failed,
-            what="Save member",
+            what=_("Save member"),
         )
 
     def _failed(self, exc: BaseException) -> None:
@@ -182,7 +184,7 @@ class MemberFormModal(BaseModal):
 
         self._saving = False
         if not self.is_attached:
-            self.app.notify(f"Member NOT saved: {clean(exc)}", severity="error", markup=False)
+            self.app.notify(_("Member NOT saved: {error}").format(error=clean(exc)), severity="error", markup=False)
             return
         if isinstance(exc, ValidationError):
             self.show_errors(exc.errors)
@@ -190,7 +192,7 @@ class MemberFormModal(BaseModal):
             self.show_errors({exc.field if exc.field in dict(FIELDS) else "name": str(exc)})
         else:
             self.query_one("#form-status", Static).update(
-                Text(f"Not saved: {type(exc).__name__}: {clean(exc)}", style="bold")
+                Text(_("Not saved: {error}").format(error=f"{type(exc).__name__}: {clean(exc)}"), style="bold")
             )
 
 
@@ -202,10 +204,10 @@ class DeactivateConfirmModal(ConfirmActionModal):
         self.member_name = name
         super().__init__(
             Text.assemble(
-                "Deactivate ",
-                safe_text(name, style="bold"),
-                "?\nThe member stays in the register with status 'left' and receives no alerts.",
+                safe_text(_("Deactivate {name}?").format(name=clean(name)), style="bold"),
+                "\n",
+                _("The member stays in the register with status 'left' and receives no alerts."),
             ),
-            yes_label="Deactivate (F5)",
-            no_label="Cancel (n)",
+            yes_label=_("Deactivate (F5)"),
+            no_label=_("Cancel (n)"),
         )

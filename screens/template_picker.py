@@ -19,12 +19,18 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bin_console import alerts
+from bin_console.i18n import N_, _
 from bin_console.textsafe import safe_text
 
 from .base import BaseModal
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-LABELS = {"time": "Time", "street": "Street", "description": "Description", "municipality": "Municipality"}
+LABELS = {
+    "time": N_("Time"),
+    "street": N_("Street"),
+    "description": N_("Description"),
+    "municipality": N_("Municipality"),
+}
 
 
 def placeholders(body: str) -> list[str]:
@@ -33,10 +39,15 @@ def placeholders(body: str) -> list[str]:
 
 class TemplatePickerModal(BaseModal):
     INITIAL_FOCUS = "#templates"
-    KEY_NOTES = [("Up/Down", "choose a template"), ("Escape", "close without changing the text")]
+    KEY_NOTES = [("Up/Down", N_("choose a template")), ("Escape", N_("close without changing the text"))]
     BINDINGS = [
         Binding(
-            "enter", "next", "Next", show=False, id="templates-next", tooltip="use it / next field / fill in the text"
+            "enter",
+            "next",
+            N_("Next"),
+            show=False,
+            id="templates-next",
+            tooltip=N_("use it / next field / fill in the text"),
         )
     ]
     DEFAULT_CSS = """
@@ -58,11 +69,11 @@ class TemplatePickerModal(BaseModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(Text(f"Templates ({self.language})", style="bold"))
+            yield Static(Text(_("Templates ({language})").format(language=self.language), style="bold"))
             yield OptionList(id="templates")
             with Vertical(id="form"):
                 yield Static("", id="preview")
-            yield Static(Text("Enter = choose · Escape = close"), id="hint")
+            yield Static(Text(_("Enter = choose · Escape = close")), id="hint")
 
     def on_mount(self) -> None:
         db, lang = self.app.db, self.language
@@ -85,7 +96,7 @@ class TemplatePickerModal(BaseModal):
         if self.templates:
             ol.highlighted = 0
         else:
-            self.query_one("#hint", Static).update(Text("No templates in the database."))
+            self.query_one("#hint", Static).update(Text(_("No templates in the database.")))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -99,10 +110,10 @@ class TemplatePickerModal(BaseModal):
         self.query_one("#preview", Static).styles.text_wrap = "wrap"
         for name in self.fields:
             value = datetime.now().strftime("%H:%M") if name == "time" else ""
-            form.mount(Input(value=value, placeholder=LABELS.get(name, name), id=f"f-{name}"))
+            form.mount(Input(value=value, placeholder=_(LABELS[name]) if name in LABELS else name, id=f"f-{name}"))
         form.add_class("-shown")
         self.query_one("#templates", OptionList).display = False
-        self.query_one("#hint", Static).update(Text("Fill in the fields · Enter = next / done · Escape = close"))
+        self.query_one("#hint", Static).update(Text(_("Fill in the fields · Enter = next / done · Escape = close")))
         if self.fields:
             self.call_after_refresh(lambda: self.set_focus(self.query_one(f"#f-{self.fields[0]}", Input)))
         else:

@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
-# 66 columns + 10 of cell padding = 76: fits 80x24 with the border.
+from bin_console.i18n import N_, _
+
+# 66 columns + 10 of cell padding = 76: fits 80x24 with the border. Titles are N_() msgids
+# (translated in on_mount; a translation must fit its column's width).
 COLUMNS: tuple[tuple[str, int], ...] = (
-    ("Name", 20),
-    ("Mobile", 16),
-    ("Address", 18),
-    ("Status", 7),
-    ("Opt", 5),
+    (N_("Name"), 20),
+    (N_("Mobile"), 16),
+    (N_("Address"), 18),
+    (N_("Status"), 7),
+    # Translators: column of opt-outs (S = SMS, E = e-mail); at most 5 characters
+    (N_("Opt"), 5),
 )
 
 
@@ -35,11 +39,11 @@ class MemberTable(DataTable):
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
-            self.add_column(label, width=width, key=label.lower())
+            self.add_column(_(label), width=width, key=label.lower())  # the key stays English
 
     def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]], *, keep_row: int | None = None) -> None:
         self.clear()
-        self._ids = [key for key, _ in rows]
+        self._ids = [key for key, _cells in rows]
         for key, cells in rows:
             self.add_row(*cells, key=str(key))
         if rows:

@@ -11,13 +11,19 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
+from bin_console.i18n import N_, _
+
 # name, kind, municipality, members, matched: 68 columns + 10 of cell padding = 78 at 80x24
+# Titles are N_() msgids, translated in on_mount; a translation must fit its column's width.
 COLUMNS: tuple[tuple[str, int], ...] = (
-    ("Network", 24),
-    ("Kind", 4),
-    ("Municipality", 14),
-    ("Members", 7),
-    ("Matched", 19),
+    (N_("Network"), 24),
+    # Translators: column of the network's kind (BIN, Z-BIN); at most 4 characters
+    (N_("Kind"), 4),
+    (N_("Municipality"), 14),
+    # Translators: column of member counts; at most 7 characters
+    (N_("Members"), 7),
+    # Translators: column showing what the search text matched (a street, a postcode)
+    (N_("Matched"), 19),
 )
 
 
@@ -46,7 +52,7 @@ class ResultList(DataTable):
 
     def on_mount(self) -> None:
         for label, width in COLUMNS:
-            self.add_column(label, width=width, key=label.lower())
+            self.add_column(_(label), width=width, key=label.lower())  # the key stays English
 
     def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]]) -> None:
         # The search answers every key; most keys deep into a word give the same matches. Redrawing
@@ -56,7 +62,7 @@ class ResultList(DataTable):
             return
         self._rows = shown
         self.clear()
-        self._keys = [key for key, _ in rows]
+        self._keys = [key for key, _cells in rows]
         for key, cells in rows:
             self.add_row(*cells, key=str(key))
         if rows:
