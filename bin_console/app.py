@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -177,6 +178,9 @@ def pick_theme(setting: str | None, term: str | None = None) -> str:
 
 class BinConsoleApp(App, inherit_bindings=False):
     CSS_PATH = "console.tcss"
+    # The VT look replaces Textual's default glyphs, so it sits in the defaults' layer (vt.tcss says why).
+    DEFAULT_CSS = (Path(__file__).parent / "vt.tcss").read_text(encoding="utf-8")
+    SCOPED_CSS = False  # its selectors start at the App's own -vt class
     TITLE = "bin-console"
     ENABLE_COMMAND_PALETTE = True
 

@@ -19,6 +19,7 @@ from .data.keys import fold
 from .data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
 from .data.networks import get_zone_by_code, search_networks
 from .data.search_index import rebuild_terms
+from .labels import kind_label
 from .textsafe import clean
 from .validation import (
     MEMBER_FIELDS,
@@ -306,6 +307,9 @@ def cmd_networks_search(args, settings) -> int:  # noqa: ANN001
     if not hits:
         print(f"no network matches {clean(args.query)!r}", file=sys.stderr)
         return 1
-    rows = [[clean(h.name), h.kind, clean(h.municipality), h.zone_code, str(h.member_count), _matched(h)] for h in hits]
+    rows = [
+        [clean(h.name), kind_label(h.kind), clean(h.municipality), h.zone_code, str(h.member_count), _matched(h)]
+        for h in hits
+    ]
     print(format_table(["NETWORK", "KIND", "MUNICIPALITY", "ZONE", "ACTIVE MEMBERS", "MATCHED"], rows))
     return 0

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import alerts
+from . import alerts, labels
 from .actor import Actor
 from .data.models import Network, PoliceZone, SenderStatus, utcnow
 from .textsafe import clean
@@ -88,12 +88,25 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def compose_text(db, args, settings) -> tuple[str, str | None]:  # noqa: ANN001
-    """(text, template key) from --text or --template/--set, after --gsm-safe."""
+def template_language(db, network_ids: list[int], settings) -> str:  # noqa: ANN001
+    """The first target network's language (what most of its members read), else the configured one."""
+    from .data.networks import network_language
+
+    if network_ids:
+        with db.read() as s:
+            found = network_language(s, network_ids[0])
+        if found:
+            return found
+    return settings.language
+
+
+def compose_text(db, args, settings, network_ids: list[int] = ()) -> tuple[str, str | None]:  # noqa: ANN001
+    """(text, template key) from --text or --template/--set, after --gsm-safe; a template is taken
+    in --lang, else in the language of the first target network."""
     template_key = None
     if args.template:
         template_key = args.template
-        lang = args.lang or settings.language
+        lang = args.lang or template_language(db, list(network_ids), settings)
         try:
             text = alerts.render_template(db, args.template, lang, _parse_sets(args.set))
         except ValueError as exc:
@@ -125,15 +138,12 @@ def compose_text(db, args, settings) -> tuple[str, str | None]:  # noqa: ANN001
 def print_plan(plan: alerts.RecipientPlan, text: str, settings=None, email_copies: int = 0) -> None:  # noqa: ANN001
     encoding, parts = alerts.analyse_text(text)
     channel = "SMS" if plan.channel == "sms" else "e-mail"
-    addr = "mobile" if plan.channel == "sms" else "e-mail address"
     print(f"Channel: {channel}")
     for _nid, name, n in plan.per_network:
         print(f"  {clean(name)}: {n} recipient(s)")
     print(f"Recipients: {plan.recipients}")
-    print(
-        f"Skipped: {plan.skipped} ({plan.skipped_opt_out} opted out, {plan.skipped_no_address} without {addr}, "
-        f"{plan.skipped_left} left or pending, {plan.skipped_duplicate} duplicate across networks)"
-    )
+    reasons = labels.skip_reasons(plan.channel, plan)
+    print(f"Skipped: {plan.skipped}" + (f" ({reasons})" if reasons else ""))
     if plan.channel == "sms":
         print(f"Encoding: {encoding.upper()}, {len(text)} characters, {parts} part(s) per SMS")
         print(f"Total SMS parts: {plan.recipients * parts}")
@@ -279,7 +289,7 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
     try:
         try:
             nets = resolve_networks(db, args.network, settings)
-            text, template_key = compose_text(db, args, settings)
+            text, template_key = compose_text(db, args, settings, [n.id for n in nets])
             inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
             if inactive:
                 raise _Refused(f"inactive network(s): {', '.join(inactive)}")
@@ -392,10 +402,8 @@ def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
             print(f"Expires: {a.expires_at:%Y-%m-%d %H:%M:%S} UTC")
         if a.cancelled_at:
             print(f"Cancelled: {a.cancelled_at:%Y-%m-%d %H:%M:%S} UTC by {clean(a.cancelled_by)}")
-        print(
-            f"Skipped: {a.skipped_opt_out} opted out, {a.skipped_no_address} without address, "
-            f"{a.skipped_left} left or pending, {a.skipped_duplicate} duplicate"
-        )
+        reasons = labels.skip_reasons(labels.channel_of(a.urgency), a)
+        print(f"Skipped: {reasons or 'none'}")
         print_summary(p)
         print("Done." if p.done else "Still sending.")
         return 0

@@ -283,6 +283,21 @@ _SHOWN_NETWORKS = (
 )
 
 
+def network_language(session: Session, network_id: int) -> str:
+    """The language most of the network's active members have ("fr" for a French-speaking network);
+    "" when it has none. Networks have no language of their own, and a municipality's language is
+    not stored: the members' choice is what the network reads (ties: the alphabetically first)."""
+    stmt = (
+        select(Member.language, func.count().label("n"))
+        .where(Member.network_id == network_id, Member.status == "active", Member.language != "")
+        .group_by(Member.language)
+        .order_by(func.count().desc(), Member.language)
+        .limit(1)
+    )
+    found = session.execute(stmt).first()
+    return found[0] if found else ""
+
+
 def list_zones(session: Session) -> list[PoliceZone]:
     return list(session.scalars(select(PoliceZone).order_by(PoliceZone.code)))
 

@@ -28,7 +28,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
-from bin_console import alerts, encoding
+from bin_console import alerts, encoding, labels
 from bin_console.textsafe import clean
 from bin_console.validation import check_alert_text
 
@@ -61,17 +61,11 @@ class _Plan:
 
 
 def describe_plan(plan: Any, urgency: str) -> Text:
-    """'SMS 412 · skipped: opted out 3, no mobile 5, left/pending 2, duplicates 1'."""
-    sms = urgency == "urgent"
+    """'SMS 412 · skipped: 3 opted out, 5 no mobile, 2 left or pending, 1 duplicate'."""
+    channel = labels.channel_of(urgency)
     t = Text()
-    t.append(f"{'SMS' if sms else 'E-mail'} {plan.recipients}", style="bold")
-    skipped = [
-        ("opted out", plan.skipped_opt_out),
-        ("no mobile" if sms else "no e-mail", plan.skipped_no_address),
-        ("left/pending", plan.skipped_left),
-        ("duplicates", plan.skipped_duplicate),
-    ]
-    t.append(" · skipped: " + ", ".join(f"{label} {n}" for label, n in skipped))
+    t.append(f"{'SMS' if channel == 'sms' else 'E-mail'} {plan.recipients}", style="bold")
+    t.append(" · " + labels.skipped_of(channel, plan))
     return t
 
 
@@ -319,7 +313,8 @@ class ComposeScreen(BaseScreen):
             if urgency in ("urgent", "normal") and urgency != self.urgency:
                 self.action_toggle_urgency()
 
-        self.app.push_buffered(TemplatePickerModal(self.app.settings.language), done)
+        first = self.network_ids[0] if self.network_ids else None  # its members' language goes first
+        self.app.push_buffered(TemplatePickerModal(self.app.settings.language, first), done)
 
     def refusal(self) -> str | None:
         """Why the alert cannot be reviewed now, or None."""

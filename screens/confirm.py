@@ -112,6 +112,7 @@ class ConfirmSendModal(ArmedOnPaint):
     """Dismisses with True to send, False/None to cancel."""
 
     INITIAL_FOCUS = "#cancel"
+    TITLE_TEXT = "Send this alert?"
     KEY_NOTES = [("y", "send, if nothing was typed ahead"), ("Enter", "press the focused button (Cancel by default)")]
     # F5 and y are handled in on_key (which sees when the key was pressed); the F5 binding only
     # names the key (help, keymap) and does nothing by itself.
@@ -224,6 +225,7 @@ class ConfirmActionModal(ArmedOnPaint):
     """'Cancel the 120 SMS not sent yet?' - Cancel/No focused; F5 or y (once painted) confirms."""
 
     INITIAL_FOCUS = "#no"
+    TITLE_TEXT = "Question"
     KEY_NOTES = [("y", "yes (once the question has been shown)"), ("Enter", "no (the focused button)")]
     BINDINGS = [
         Binding("f5", "yes_hint", "Yes", id="question-yes", tooltip="yes (once the question has been shown)"),
@@ -238,7 +240,7 @@ class ConfirmActionModal(ArmedOnPaint):
     ConfirmActionModal Button { margin: 0 2; }
     """
 
-    def __init__(self, question: Text | str, yes_label: str = "Yes (F5)", no_label: str = "No") -> None:
+    def __init__(self, question: Text | str, yes_label: str = "Yes", no_label: str = "No") -> None:
         super().__init__()
         self.question = question if isinstance(question, Text) else Text(question)
         self.yes_label, self.no_label = yes_label, no_label
@@ -249,7 +251,9 @@ class ConfirmActionModal(ArmedOnPaint):
             with Horizontal(id="buttons"):
                 yield Button(self.no_label, id="no")
                 yield Button(self.yes_label, id="yes")
-            yield Static(Text("F5 or y = yes · Enter = No · Escape or n = no"), id="hint")
+            # The keys in the buttons' own words: "F5 or y = quit anyway", never a bare yes/no.
+            yes, no = self.yes_label.lower(), self.no_label.lower()
+            yield Static(Text(f"F5 or y = {yes} · Enter, n or Escape = {no}"), id="hint")
 
     def on_key(self, event: events.Key) -> None:
         if event.key in ("y", "f5"):

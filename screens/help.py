@@ -5,6 +5,8 @@ plus the screen's ``KEY_NOTES`` for what is not a binding (typing, Enter in a fi
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -17,15 +19,18 @@ from .base import BaseScreen
 from .keys import help_line, key_label, own_bindings
 
 KEY_WIDTH = 18
+LINE_WIDTH = 78  # 80 columns less the padding
 
 
 def help_table(title: str, rows: list[tuple[str, str]]) -> Text:
-    """Plain text (no box glyphs: the Linux console fonts lack some), key column then meaning."""
+    """Plain text (no box glyphs: the Linux console fonts lack some), key column then meaning; a
+    long meaning wraps under itself (to fit 80 columns), never back under the keys."""
     out = Text(end="")
     out.append(title + "\n", style="bold underline")
     for key, what in rows:
         out.append(key.ljust(KEY_WIDTH), style="bold")
-        out.append(what + "\n")
+        lines = textwrap.wrap(what, LINE_WIDTH - KEY_WIDTH) or [""]
+        out.append(("\n" + " " * KEY_WIDTH).join(lines) + "\n")
     out.append("\n")
     return out
 
@@ -47,8 +52,7 @@ class HelpScreen(BaseScreen):
         keymap = self.app.settings.keys
         if not isinstance(screen, BaseScreen):
             return _("this screen"), []
-        name = type(screen).__name__.removesuffix("Screen").removesuffix("Modal")
-        title = _(screen.TITLE_TEXT) if screen.TITLE_TEXT else name
+        title = _(screen.TITLE_TEXT) if screen.TITLE_TEXT else _("this window")  # never a class name
         # KEY_NOTES hold N_() msgids: translated here. Key names ("Enter") are not messages, so _()
         # leaves them as they are; "type" is one.
         notes = [(_(key), _(what)) for key, what in screen.KEY_NOTES]

@@ -4,6 +4,7 @@ delivered/failed/expired counts, how it ended. Enter opens the delivery monitor 
 
 from __future__ import annotations
 
+from bin_console.widgets.fit_table import Col, FitTable, shared_prefix
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
@@ -22,6 +23,17 @@ def outcome(row: alerts.AlertRow) -> str:
     return "cancelled" if row.cancelled_at else ""
 
 
+ALERT_COLUMNS = (
+    Col("#", 3),
+    Col("When", 11),
+    Col("Networks", 10, grow=1),
+    Col("Text", 12, grow=4),  # what differs: the opening every alert shares is left out
+    Col("Delivered", 9),  # 7/9
+    Col("Failed", 6),  # failed, rejected, undeliverable or expired; per state in the line below
+    Col("Ended", 9, grow=1),
+)
+
+
 class HistoryScreen(BaseScreen):
     CSS_PATH = "history.tcss"
     INITIAL_FOCUS = "#alerts"
@@ -35,15 +47,8 @@ class HistoryScreen(BaseScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("Past alerts (newest first) - Enter opens the monitor", style="bold"), id="history-title")
-        table: DataTable = DataTable(id="alerts", cursor_type="row")
-        # Fixed widths that fit 80 columns; the highlighted alert's details show below the table.
-        table.add_column("#", width=4, key="id")
-        table.add_column("When", width=11, key="when")
-        table.add_column("Networks", width=13, key="nets")
-        table.add_column("Text", width=14, key="text")
-        table.add_column("N D/F/E", width=12, key="counts")
-        table.add_column("Ended", width=10, key="end")
-        yield table
+        # Columns share the terminal's width; the highlighted alert's details show below the table.
+        yield FitTable(ALERT_COLUMNS, id="alerts")
         yield Static("", id="alert-detail")
 
     def on_mount(self) -> None:
@@ -59,31 +64,35 @@ class HistoryScreen(BaseScreen):
         if key == self._shown:
             return
         self._shown = key
-        table = self.query_one("#alerts", DataTable)
+        table = self.query_one("#alerts", FitTable)
         cursor = table.cursor_row
         self.rows = list(rows)
-        table.clear()
-        for r in self.rows:
+        texts = [r.text.replace("\n", " ") for r in self.rows]
+        opening = shared_prefix(texts)
+        shown = []
+        for r, text in zip(self.rows, texts, strict=True):
             counts = r.counts
-            failed = sum(counts.get(s, 0) for s in ("failed", "rejected", "undeliverable"))
-            table.add_row(
+            delivered = counts.get("delivered", 0)
+            failed = sum(counts.get(s, 0) for s in ("failed", "rejected", "undeliverable", "expired"))
+            differs = "…" + text[len(opening) :] if opening else text
+            cells = [
                 Text(str(r.id)),
                 Text(r.created_at.astimezone().strftime("%d/%m %H:%M")),
                 safe_text(", ".join(r.network_names)),
-                safe_text(r.text.replace("\n", " ")[:40]),
-                Text(f"{r.recipients} {counts.get('delivered', 0)}/{failed}/{counts.get('expired', 0)}"),
+                safe_text(differs),
+                Text(f"{delivered}/{r.recipients}"),
+                Text(f"{failed}" if failed else "", style="bold"),
                 safe_text(outcome(r)),
-                key=str(r.id),
-            )
-        if self.rows:
-            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+            ]
+            shown.append((r.id, cells))
+        table.show_rows(shown, cursor_row=cursor)
         self._detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._detail()
 
     def _detail(self) -> None:
-        table = self.query_one("#alerts", DataTable)
+        table = self.query_one("#alerts", FitTable)
         w = self.query_one("#alert-detail", Static)
         if not self.rows or table.cursor_row >= len(self.rows):
             w.update(Text("No alerts sent yet."))

@@ -61,6 +61,7 @@ class ImportPathModal(BaseModal):
     """Dismisses with (path, report) after an import ran, None when cancelled."""
 
     INITIAL_FOCUS = "#import-path"
+    TITLE_TEXT = N_("Import members")
     KEY_NOTES = [("Enter", N_("import the file")), ("Escape", N_("cancel"))]
     DEFAULT_CSS = """
     ImportPathModal { align: center middle; }
@@ -118,7 +119,12 @@ class ImportReportScreen(BaseScreen):
     TITLE_TEXT = N_("Import report")
     INITIAL_FOCUS = "#report-body"
     KEY_NOTES = [("Up/Down/PgUp/PgDn", N_("scroll the report")), ("Escape", N_("back to the members"))]
-    BINDINGS = [Binding("enter", "close", N_("Close"), id="report-close", tooltip=N_("back to the members"))]
+    # key_display: the footer's own Enter glyph (⏎) is not in the Linux console fonts
+    BINDINGS = [
+        Binding(
+            "enter", "close", N_("Close"), key_display="Enter", id="report-close", tooltip=N_("back to the members")
+        )
+    ]
 
     def __init__(self, path: str, report: ImportReport) -> None:
         super().__init__()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bin_console.widgets.fit_table import Col, FitTable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from bin_console import alerts
+from bin_console import alerts, labels
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
@@ -29,6 +30,25 @@ def reply_who(r: alerts.ReplyRow) -> Text:
     if r.member_name:
         return safe_text(r.member_name)
     return safe_text(alerts.mask_phone(r.source), style="italic")
+
+
+REPLY_COLUMNS = (
+    Col("Time", 11),
+    Col("From", 16, grow=1),  # a member's name, or the masked number: "+32 470 •• •• 56"
+    Col("Network", 9, grow=1),
+    Col("Alert", 5),
+    Col("Status", 9),  # new | opted out | handled
+    Col("Reply", 14, grow=4),
+)
+
+
+def reply_status(r: alerts.ReplyRow) -> Text:
+    """What is left to do: a handled reply says so; an opt-out (STOP) was already applied when it arrived."""
+    if r.handled:
+        return Text("handled", style="dim")
+    if r.is_opt_out:
+        return Text(labels.OPTED_OUT, style="bold reverse")
+    return Text("new", style="bold")
 
 
 class InboxScreen(BaseScreen):
@@ -57,14 +77,8 @@ class InboxScreen(BaseScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="inbox-title")
-        table: DataTable = DataTable(id="replies", cursor_type="row")
-        # Fixed widths that fit 80 columns with a scrollbar; the full reply shows below the table.
-        table.add_column("Time", width=11, key="time")
-        table.add_column("From", width=16, key="who")
-        table.add_column("Network", width=12, key="net")
-        table.add_column("Alert", width=5, key="alert")
-        table.add_column("Reply", width=22, key="text")
-        yield table
+        # The reply gets the room the terminal has; the whole reply shows below the table.
+        yield FitTable(REPLY_COLUMNS, id="replies")
         yield Static("", id="reply-full")
 
     def on_mount(self) -> None:
@@ -87,39 +101,32 @@ class InboxScreen(BaseScreen):
         key = tuple((r.id, r.handled) for r in rows)
         if key == self._shown:
             return
-        table = self.query_one("#replies", DataTable)
+        table = self.query_one("#replies", FitTable)
         keep = None
         if table.row_count and table.cursor_row < len(self.rows):
             keep = self.rows[table.cursor_row].id
         self._shown = key
         self.rows = list(rows)
-        table.clear()
+        shown = []
         for r in self.rows:
-            text = Text()
-            if r.is_opt_out:
-                text.append("STOP ", style="bold reverse")
-            if r.handled:
-                text.append("done ", style="dim")
-            text.append_text(safe_text(r.text.replace("\n", " ")))
-            table.add_row(
+            cells = [
                 Text(r.received_at.astimezone().strftime("%d/%m %H:%M")),
                 reply_who(r),
                 safe_text(r.network_name or ""),
-                Text(f"#{r.alert_id}" if r.alert_id else "-"),
-                text,
-                key=str(r.id),
-            )
-        if keep is not None:
-            for i, r in enumerate(self.rows):
-                if r.id == keep:
-                    table.move_cursor(row=i)
+                Text(f"#{r.alert_id}" if r.alert_id else ""),
+                reply_status(r),
+                safe_text(r.text.replace("\n", " ")),
+            ]
+            shown.append((r.id, cells))
+        ids = [r.id for r in self.rows]
+        table.show_rows(shown, cursor_row=ids.index(keep) if keep in ids else 0)
         self._show_full()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_full()
 
     def _show_full(self) -> None:
-        table = self.query_one("#replies", DataTable)
+        table = self.query_one("#replies", FitTable)
         w = self.query_one("#reply-full", Static)
         if not self.rows or table.cursor_row >= len(self.rows):
             w.update(Text("No replies." if not self.rows else ""))
@@ -140,7 +147,7 @@ class InboxScreen(BaseScreen):
         self.action_mark_handled()
 
     def action_mark_handled(self) -> None:
-        table = self.query_one("#replies", DataTable)
+        table = self.query_one("#replies", FitTable)
         if not self.rows or table.cursor_row >= len(self.rows):
             return
         r = self.rows[table.cursor_row]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bin_console.data.models import LANGUAGES, MEMBER_ROLES
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -21,6 +22,23 @@ from bin_console.textsafe import clean, safe_text
 
 from .base import BaseModal
 from .confirm import ConfirmActionModal
+
+# What to type, shown dimmed in an empty field: on a 16-colour console an empty one-row field
+# is otherwise just blank space after its label.
+
+
+def hint(key: str) -> str:
+    """The grey text in an empty field, in the active language ("" for none)."""
+    if key == "mobile":
+        return _("+32 470 12 34 56 or 0470 12 34 56")
+    if key in ("landline", "email"):
+        return _("optional")
+    if key == "language":
+        return _("{choices} (empty: nl)").format(choices=", ".join(LANGUAGES))
+    if key == "role":
+        return _("{choices} (empty: member)").format(choices=", ".join(MEMBER_ROLES))
+    return ""
+
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("name", N_("Name")),
@@ -50,6 +68,7 @@ class MemberFormModal(BaseModal):
     """Dismisses with the member id when saved, None when cancelled."""
 
     INITIAL_FOCUS = "#f-name"
+    TITLE_TEXT = N_("Member form")
     KEY_NOTES = [
         ("Tab / Shift+Tab", N_("next / previous field")),
         ("Enter", N_("save")),
@@ -65,7 +84,7 @@ class MemberFormModal(BaseModal):
     MemberFormModal .row { height: 1; }
     MemberFormModal .row Label { width: 13; }
     MemberFormModal .row Input { width: 1fr; height: 1; border: none; padding: 0 1; }
-    MemberFormModal .row Input:focus { text-style: bold; background: $boost; }
+    MemberFormModal .row Input:focus { border: none; text-style: bold; background: $boost; }
     MemberFormModal .field-error { height: auto; color: $error; padding-left: 13; display: none; }
     MemberFormModal .field-error.-shown { display: block; }
     MemberFormModal #form-status { height: auto; }
@@ -87,7 +106,8 @@ class MemberFormModal(BaseModal):
                 for key, label in FIELDS:
                     with Horizontal(classes="row"):
                         yield Label(_("{label}:").format(label=_(label)))
-                        yield Input(value=clean(self.member.get(key, "") or ""), id=f"f-{key}")
+                        value = clean(self.member.get(key, "") or "")
+                        yield Input(value=value, placeholder=hint(key), id=f"f-{key}")
                     yield Static("", id=f"e-{key}", classes="field-error")
             yield Static(_("Enter saves, Escape cancels."), id="form-status")
 
@@ -110,7 +130,7 @@ class MemberFormModal(BaseModal):
         self.app.push_buffered(
             ConfirmActionModal(
                 _("Close the form and throw away what you typed?"),
-                yes_label=_("Discard (F5)"),
+                yes_label=_("Discard"),
                 no_label=_("Keep editing"),
             ),
             answered,
@@ -200,6 +220,8 @@ class DeactivateConfirmModal(ConfirmActionModal):
     """'Deactivate <name>?' - opens on Cancel; F5 or `y` once painted (a `y`
     typed ahead before it showed never counts); `n` / Escape / Enter cancel."""
 
+    TITLE_TEXT = N_("Deactivate member")
+
     def __init__(self, name: str) -> None:
         self.member_name = name
         super().__init__(
@@ -208,6 +230,6 @@ class DeactivateConfirmModal(ConfirmActionModal):
                 "\n",
                 _("The member stays in the register with status 'left' and receives no alerts."),
             ),
-            yes_label=_("Deactivate (F5)"),
-            no_label=_("Cancel (n)"),
+            yes_label=_("Deactivate"),
+            no_label=_("Cancel"),
         )

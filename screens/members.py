@@ -64,9 +64,9 @@ def member_cells(row: Any, *, reveal: bool) -> list[Text]:
     phone = row.mobile or row.landline
     shown = (phone or "") if reveal else mask(phone)
     address = " ".join(p for p in (row.street, row.house_number) if p)
-    opt = ("S" if row.sms_opt_out else "") + ("E" if row.email_opt_out else "")
+    opted_out = ",".join(ch for ch, out in (("SMS", row.sms_opt_out), ("e-mail", row.email_opt_out)) if out)
     status = Text(row.status, style="bold" if row.status != "active" else "")
-    return [safe_text(row.name), safe_text(shown), safe_text(address), status, Text(opt or "-")]
+    return [safe_text(row.name), safe_text(shown), safe_text(address), status, Text(opted_out)]
 
 
 def audit_reveal(db: Any, actor: Any, network_id: int, rows: int) -> None:

@@ -14,12 +14,13 @@ from collections import deque
 from typing import Any
 
 from bin_console.widgets.delivery_bar import DeliveryBar
+from bin_console.widgets.fit_table import Col, FitTable
 from bin_console.widgets.rate_sparkline import RateSparkline
 from bin_console.widgets.state_counts import StateCounts
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from bin_console import alerts
 from bin_console.textsafe import safe_text
@@ -67,6 +68,14 @@ class RateMeter:
         return max(0.0, (n1 - n0) / (t1 - t0)) if t1 > t0 else 0.0
 
 
+FAILURE_COLUMNS = (
+    Col("Member", 14, grow=2),
+    Col("Address", 16),  # the masked number: "+32 470 •• •• 56"
+    Col("State", 13),
+    Col("Reason", 14, grow=3),
+)
+
+
 class MonitorScreen(BaseScreen):
     CSS_PATH = "monitor.tcss"
     INITIAL_FOCUS = "#failures"
@@ -100,12 +109,7 @@ class MonitorScreen(BaseScreen):
         yield Static("", id="rate")
         yield RateSparkline(ascii=vt, id="spark")
         yield Static(Text("Failures", style="bold"), id="failures-title")
-        table: DataTable = DataTable(id="failures", cursor_type="row", zebra_stripes=False)
-        table.add_column("Member", width=18, key="name")
-        table.add_column("Address", width=14, key="addr")
-        table.add_column("State", width=13, key="state")
-        table.add_column("Reason", width=23, key="reason")
-        yield table
+        yield FitTable(FAILURE_COLUMNS, id="failures")
 
     def on_mount(self) -> None:
         self.query_one("#title", Static).update(Text("Loading..."))
@@ -194,10 +198,11 @@ class MonitorScreen(BaseScreen):
         if key == self._failures_shown:
             return  # unchanged: keep the cursor where the dispatcher put it
         self._failures_shown = key
-        table = self.query_one("#failures", DataTable)
-        table.clear()
-        for name, addr, state, reason in failures[:200]:
-            table.add_row(safe_text(name), safe_text(addr), Text(state), safe_text(reason))
+        rows = [
+            (i, [safe_text(name), safe_text(addr), Text(state), safe_text(reason)])
+            for i, (name, addr, state, reason) in enumerate(failures[:200])
+        ]
+        self.query_one("#failures", FitTable).show_rows(rows)
         title = Text(f"Failures ({len(failures)})", style="bold")
         self.query_one("#failures-title", Static).update(title)
 
@@ -221,7 +226,7 @@ class MonitorScreen(BaseScreen):
             # App-owned: leaving the monitor must not drop the cancel.
             app.run_write(alerts.cancel_alert, db, aid, actor, on_done=self._cancelled, what="Cancel")
 
-        self.app.push_buffered(ConfirmActionModal(q, yes_label="Cancel them (F5)", no_label="Keep sending"), done)
+        self.app.push_buffered(ConfirmActionModal(q, yes_label="Cancel them", no_label="Keep sending"), done)
 
     def _cancelled(self, n: int) -> None:
         self.app.notify(f"{n} messages cancelled.", markup=False)

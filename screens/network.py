@@ -16,6 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from bin_console.i18n import N_, _, number
+from bin_console.labels import kind_label
 from bin_console.textsafe import safe_text
 
 from .base import BaseScreen
@@ -55,7 +56,7 @@ def build_view(db: Any, network_id: int) -> NetworkView:
     with db.read() as session:
         s = network_summary(session, network_id)
         net = s.network
-        kind = "Z-BIN" if net.kind.upper() == "ZBIN" else net.kind
+        kind = kind_label(net.kind)
         title = Text.assemble(
             (f"{kind} " if not kind_in_name(kind, net.name) else "", "bold"),
             safe_text(net.name, style="bold"),
@@ -90,7 +91,7 @@ def build_view(db: Any, network_id: int) -> NetworkView:
         )
         counts.append(_("Reach:") + " ", style="bold")
         counts.append(
-            _("SMS {sms}  e-mail {email}  SMS opted out {opted_out}  no contact {none}").format(
+            _("SMS {sms} · e-mail {email} · {opted_out} opted out (SMS) · {none} no mobile and no e-mail").format(
                 sms=number(s.sms_reachable),
                 email=number(s.email_reachable),
                 opted_out=number(s.sms_opted_out),

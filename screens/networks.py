@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from bin_console.i18n import N_, _, ngettext, number
+from bin_console.labels import kind_label
 from bin_console.textsafe import clean, safe_text
 
 from .base import BaseScreen
@@ -55,10 +56,11 @@ def load_zones(db: Any) -> list[tuple[int, str, str]]:
 
 
 def hit_cells(hit: Any) -> list[Text]:
-    kind = "Z-BIN" if str(hit.kind).upper() == "ZBIN" else str(hit.kind)
-    matched = f"{hit.field}: {hit.matched}" if getattr(hit, "field", "") and hit.field != "name" else hit.matched
+    # A street's label carries its postcode and town ("Kerkstraat, 9000 Gent"): the table keeps the
+    # postcode when it cuts. A name match repeats the Network column, so it just says so.
+    matched = _("(name)") if hit.field == "name" else hit.matched
     members = Text(number(hit.member_count), justify="right")
-    return [safe_text(hit.name), safe_text(kind), safe_text(hit.municipality), members, safe_text(matched)]
+    return [safe_text(hit.name), Text(kind_label(hit.kind)), safe_text(hit.municipality), members, safe_text(matched)]
 
 
 class NetworksScreen(BaseScreen):

@@ -9,6 +9,8 @@ from .confirm import ConfirmActionModal
 
 
 class QuitConfirmModal(ConfirmActionModal):
+    TITLE_TEXT = "Quit"
+
     def __init__(self) -> None:
         super().__init__(
             _(
@@ -17,6 +19,6 @@ class QuitConfirmModal(ConfirmActionModal):
             )
             + "\n\n"
             + _("Quit anyway?"),
-            yes_label=_("Quit (F5)"),
-            no_label=_("Stay (n)"),
+            yes_label=_("Quit anyway"),
+            no_label=_("Stay"),
         )

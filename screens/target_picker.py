@@ -16,6 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bin_console.i18n import N_, _, ngettext, number
+from bin_console.labels import kind_label
 from bin_console.textsafe import safe_text
 
 from .base import BaseModal
@@ -30,6 +31,7 @@ def _search(db: Any, query: str) -> list[Any]:
 
 class TargetPickerModal(BaseModal):
     INITIAL_FOCUS = "#q"
+    TITLE_TEXT = N_("Target networks")
     KEY_NOTES = [
         (N_("type"), N_("search networks by name, street, postcode")),
         ("Enter", N_("add / remove the highlighted network")),
@@ -69,7 +71,7 @@ class TargetPickerModal(BaseModal):
             yield Static("", id="chosen")
             yield Input(placeholder=_("network, street, postcode"), id="q")
             yield OptionList(id="hits")
-            yield Static(Text(_("Enter = add/remove · F5 or Escape = done")))
+            yield Static(Text(_("Enter = add [ ] / remove [x] · F5 or Escape = done")))
 
     def on_mount(self) -> None:
         self._render_chosen()
@@ -97,9 +99,10 @@ class TargetPickerModal(BaseModal):
         ol = self.query_one("#hits", OptionList)
         ol.clear_options()
         for i, h in enumerate(self.hits):
-            label = Text("+ " if h.network_id not in self.ids else "- ", style="bold")
+            # [x] = a target already (Enter removes it), [ ] = not yet (Enter adds it)
+            label = Text("[x] " if h.network_id in self.ids else "[ ] ", style="bold")
             label.append_text(safe_text(h.name, style="bold"))
-            label.append(f"  {h.kind} · ")
+            label.append(f"  {kind_label(h.kind)} · ")
             label.append_text(safe_text(h.municipality))
             label.append(" · " + ngettext("{n} member", "{n} members", h.member_count).format(n=number(h.member_count)))
             ol.add_option(Option(label, id=str(i)))

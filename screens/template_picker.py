@@ -1,5 +1,6 @@
-"""Template picker: the message templates in the dispatcher's language, then a small form for the
-placeholders ({time} pre-filled with the current time). Returns (key, filled text, urgency).
+"""Template picker: the message templates in the target network's language (the one most of its
+members read; the dispatcher's own language when unknown), F9 for the next language; then a small
+form for the placeholders ({time} pre-filled with the current time). Returns (key, filled text, urgency).
 
 Templates come from the database (alerts.list_templates) in a worker; the filled text is made by
 alerts.render_template, also in a worker.
@@ -31,6 +32,7 @@ LABELS = {
     "description": N_("Description"),
     "municipality": N_("Municipality"),
 }
+LANGUAGES = {"nl": N_("Dutch (nl)"), "fr": N_("French (fr)"), "de": N_("German (de)"), "en": N_("English (en)")}
 
 
 def placeholders(body: str) -> list[str]:
@@ -39,6 +41,7 @@ def placeholders(body: str) -> list[str]:
 
 class TemplatePickerModal(BaseModal):
     INITIAL_FOCUS = "#templates"
+    TITLE_TEXT = N_("Templates")
     KEY_NOTES = [("Up/Down", N_("choose a template")), ("Escape", N_("close without changing the text"))]
     BINDINGS = [
         Binding(
@@ -48,7 +51,15 @@ class TemplatePickerModal(BaseModal):
             show=False,
             id="templates-next",
             tooltip=N_("use it / next field / fill in the text"),
-        )
+        ),
+        Binding(
+            "f9",
+            "next_language",
+            N_("Language"),
+            priority=True,
+            id="templates-language",
+            tooltip=N_("templates in the next language"),
+        ),
     ]
     DEFAULT_CSS = """
     TemplatePickerModal { align: center middle; }
@@ -60,38 +71,70 @@ class TemplatePickerModal(BaseModal):
     TemplatePickerModal #preview { color: $text-muted; }
     """
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, network_id: int | None = None) -> None:
         super().__init__()
-        self.language = language
+        self.language = language  # until the network's own is known
+        self.network_id = network_id
+        self.all_templates: list[Any] = []
         self.templates: list[Any] = []
         self.chosen: Any = None
         self.fields: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(Text(_("Templates ({language})").format(language=self.language), style="bold"))
+            yield Static(Text(_("Templates"), style="bold"), id="templates-title")
             yield OptionList(id="templates")
             with Vertical(id="form"):
                 yield Static("", id="preview")
             yield Static(Text(_("Enter = choose · Escape = close")), id="hint")
 
     def on_mount(self) -> None:
-        db, lang = self.app.db, self.language
+        db, fallback, network_id = self.app.db, self.language, self.network_id
 
-        def load() -> list[Any]:
-            rows = alerts.list_templates(db, lang)
-            return rows or alerts.list_templates(db, None)
+        def load() -> tuple[str, list[Any]]:
+            from bin_console.data.networks import network_language
+
+            language = ""
+            if network_id is not None:
+                with db.read() as s:
+                    language = network_language(s, network_id)
+            return language or fallback, alerts.list_templates(db, None)
 
         self.run_db(load, group="templates", on_done=self._loaded)
 
-    def _loaded(self, rows: list[Any]) -> None:
-        self.templates = list(rows)
+    @property
+    def languages(self) -> list[str]:
+        return sorted({t.language for t in self.all_templates})
+
+    def _loaded(self, result: tuple[str, list[Any]]) -> None:
+        language, rows = result
+        self.all_templates = list(rows)
+        langs = self.languages
+        self.language = language if language in langs or not langs else langs[0]
+        self._show_language()
+
+    def action_next_language(self) -> None:
+        langs = self.languages
+        if self.chosen is None and len(langs) > 1:
+            self.language = langs[(langs.index(self.language) + 1) % len(langs)]
+            self._show_language()
+
+    def _show_language(self) -> None:
+        self.templates = [t for t in self.all_templates if t.language == self.language]
+        shown = _(LANGUAGES[self.language]) if self.language in LANGUAGES else self.language
+        title = Text(_("Templates in {language}").format(language=shown), style="bold")
+        langs = self.languages
+        if len(langs) > 1:
+            following = langs[(langs.index(self.language) + 1) % len(langs)]
+            title.append(f" · F9: {LANGUAGES.get(following, following)}")
+        self.query_one("#templates-title", Static).update(title)
         ol = self.query_one("#templates", OptionList)
         ol.clear_options()
         for i, t in enumerate(self.templates):
             label = Text()
             label.append_text(safe_text(t.title, style="bold"))
-            label.append(f"  {t.key} · {t.language} · {t.urgency}")
+            label.append(f" · {'SMS' if t.urgency == 'urgent' else 'e-mail'} · ")
+            label.append(t.key, style="dim")  # what `bin-console send --template` takes
             ol.add_option(Option(label, id=str(i)))
         if self.templates:
             ol.highlighted = 0

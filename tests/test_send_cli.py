@@ -46,7 +46,7 @@ def test_plan_printed_and_refused_without_yes(seeded, capsys):
     out, err = capsys.readouterr()
     assert rc == 2
     assert "Recipients: 2" in out
-    assert "1 opted out, 1 without mobile, 0 left or pending, 1 duplicate" in out
+    assert "Skipped: 3 (1 opted out, 1 no mobile, 1 duplicate)" in out
     assert "Encoding: GSM7" in out and "1 part(s) per SMS" in out and "Total SMS parts: 2" in out
     assert "--yes" in err
     assert _count(db, Alert) == 0 and _count(db, Delivery) == 0

@@ -10,7 +10,7 @@ from bin_console.screens.compose import ComposeScreen
 from bin_console.screens.confirm import ConfirmSendModal
 from bin_console.screens.inbox import InboxScreen
 from bin_console.screens.monitor import MonitorScreen
-from textual.widgets import DataTable
+from bin_console.widgets.fit_table import FitTable
 
 from bin_console.sender import SenderRunner
 
@@ -52,8 +52,8 @@ async def test_search_compose_confirm_monitor_delivered_then_reply(sqlite_db, se
         await pilot.press("f7")
         inbox = await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen) and app.screen)
         smsc.inject_mo("32470000000", "Gezien aan de kerk")
-        table = inbox.query_one("#replies", DataTable)
+        table = inbox.query_one("#replies", FitTable)
         await wait_for(pilot, lambda: table.row_count == 1, timeout=20, what="reply in inbox")
-        row = [c.plain for c in table.get_row_at(0)]
-        assert row[1] == "[bold red]Jan[/]" and row[4] == "Gezien aan de kerk"
+        row = [c.plain for c in table.row_cells(0)]  # whole values; a cut one ends in "…"
+        assert row[1] == "[bold red]Jan[/]" and row[5] == "Gezien aan de kerk"
         assert row[3] == f"#{monitor.alert_id}"

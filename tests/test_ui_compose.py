@@ -100,7 +100,7 @@ async def test_recipients_summary_and_refusals(sqlite_db, settings):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_compose(pilot, info["network_id"])
         summary = str(screen.query_one("#recipients").render())
-        assert "SMS 12" in summary and "opted out 1" in summary and "no mobile 1" in summary
+        assert "SMS 12" in summary and "1 opted out" in summary and "1 no mobile" in summary
         await pilot.press("f5")  # empty text: refused, no modal
         await settle(pilot)
         assert app.screen is screen

@@ -7,8 +7,8 @@ from bin_console.data.models import Reply
 from bin_console.screens.history import HistoryScreen
 from bin_console.screens.inbox import InboxScreen
 from bin_console.screens.monitor import MonitorScreen
+from bin_console.widgets.fit_table import FitTable
 from sqlalchemy import select
-from textual.widgets import DataTable
 
 from bin_console import alerts, outbox
 from bin_console.actor import Actor
@@ -16,8 +16,9 @@ from bin_console.actor import Actor
 ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101")
 
 
-def rows(table: DataTable) -> list[list[str]]:
-    return [[c.plain for c in table.get_row_at(i)] for i in range(table.row_count)]
+def rows(table: FitTable) -> list[list[str]]:
+    """Whole cell values (a cell cut to its column ends in "…": tests/test_ui_tables.py)."""
+    return [[c.plain for c in table.row_cells(i)] for i in range(table.row_count)]
 
 
 async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
@@ -27,7 +28,7 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f7")
         inbox = await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen) and app.screen)
-        table = inbox.query_one("#replies", DataTable)
+        table = inbox.query_one("#replies", FitTable)
         await settle(pilot)
         assert table.row_count == 0
         # replies arrive while the inbox is open (the sender stores them; the screen re-reads)
@@ -38,10 +39,10 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
         assert newest[1] != "+32490111222" and newest[1].endswith("22")  # unknown sender: masked number
         assert first[1] == "[bold red]Jan[/]"  # member name literal
         assert first[3] == f"#{aid}"
-        assert "[bold]man[/]" in first[4] and "\x1b" not in first[4]
+        assert "[bold]man[/]" in first[5] and "\x1b" not in first[5]
         outbox.store_reply(sqlite_db, "+32470000001", "STOP")
         await wait_for(pilot, lambda: table.row_count == 3)
-        assert rows(table)[0][4].startswith("STOP ")  # opt-out marked
+        assert rows(table)[0][4] == "opted out" and rows(table)[0][5] == "STOP"  # opt-out marked
         assert rows(table)[0][1] == "Peeters [/]"
 
         # the cursor stays on the reply it was on while new ones arrive above it
@@ -51,14 +52,14 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
         await wait_for(pilot, lambda: "Jan[/]: Gezien! [bold]man[/] liep naar" in screen_text(app), what="reply panel")
         await pilot.press("up")
         await pilot.press("up", "enter")  # mark the newest handled
-        await wait_for(pilot, lambda: "done" in rows(table)[0][4], what="handled mark")
+        await wait_for(pilot, lambda: rows(table)[0][4] == "handled", what="handled mark")
         with sqlite_db.read() as s:
             handled = s.scalars(select(Reply).where(Reply.handled)).all()
         assert [r.text for r in handled] == ["STOP"] and handled[0].handled_by
 
         await pilot.press("ctrl+u")  # unhandled only
         await wait_for(pilot, lambda: table.row_count == 2)
-        assert all("done" not in r[4] for r in rows(table))
+        assert all(r[4] != "handled" for r in rows(table))
 
 
 async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings):
@@ -72,12 +73,12 @@ async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f8")
         hist = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen)
-        table = hist.query_one("#alerts", DataTable)
+        table = hist.query_one("#alerts", FitTable)
         await wait_for(pilot, lambda: table.row_count == 2)
         r = rows(table)
         assert r[0][0] == str(a2) and r[1][0] == str(a1)
-        assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4].startswith("12 ")
-        assert "cancel" in r[1][5].lower()
+        assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4] == "0/12"
+        assert "cancel" in r[1][6].lower()
         assert "BIN Kerkwijk" in r[1][2]
         detail = str(hist.query_one("#alert-detail").render())
         assert "disp1@10.1.2.3" in detail and "non-urgent e-mail" in detail  # newest highlighted

@@ -6,9 +6,9 @@ from alert_ui_helpers import fix_alert_times, freeze_clock, make_app, seed, sett
 from bin_console.data.models import Delivery, Member
 from bin_console.screens.confirm import ConfirmActionModal
 from bin_console.screens.monitor import MonitorScreen, RateMeter
+from bin_console.widgets.fit_table import FitTable
 from bin_console.widgets.rate_sparkline import spark
 from sqlalchemy import select, update
-from textual.widgets import DataTable
 
 from bin_console import alerts
 from bin_console.actor import Actor
@@ -40,8 +40,8 @@ async def test_f6_shows_latest_alert_with_literal_failures_and_cancel_confirmed(
         await wait_for(pilot, lambda: monitor.progress is not None, what="progress")
         assert monitor.alert_id == aid
         assert monitor.progress.counts == {"queued": 11, "rejected": 1}
-        table = monitor.query_one("#failures", DataTable)
-        row = [c.plain for c in table.get_row_at(0)]
+        table = monitor.query_one("#failures", FitTable)
+        row = [c.plain for c in table.row_cells(0)]  # whole values; a cut one ends in "…"
         assert row[0] == "[bold red]Jan[/]"  # literal, never markup
         assert row[1].startswith("+32") and "0000000" not in row[1]  # masked
         assert row[3] == "[link=http://x]invalid[/link] destination"

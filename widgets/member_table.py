@@ -1,7 +1,7 @@
-"""One page of members in a non-focusable DataTable (the filter field keeps focus and drives it).
+"""One page of members in a non-focusable table (the filter field keeps focus and drives it).
 
-Presentational: gets rows of already-safe rich Text cells. Fixed column widths (no auto-width
-pass over every cell, no layout shift while paging, deterministic snapshots).
+Presentational: gets rows of already-safe rich Text cells. The columns share the terminal's width
+(FitTable): a cut name or address ends in "…".
 """
 
 from __future__ import annotations
@@ -9,45 +9,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import DataTable
 
-from bin_console.i18n import N_, _
+from bin_console.i18n import N_
 
-# 66 columns + 10 of cell padding = 76: fits 80x24 with the border. Titles are N_() msgids
-# (translated in on_mount; a translation must fit its column's width).
-COLUMNS: tuple[tuple[str, int], ...] = (
-    (N_("Name"), 20),
-    (N_("Mobile"), 16),
-    (N_("Address"), 18),
-    (N_("Status"), 7),
-    # Translators: column of opt-outs (S = SMS, E = e-mail); at most 5 characters
-    (N_("Opt"), 5),
+from .fit_table import Col, FitTable
+
+# At 80 columns: Name 21, Mobile 16 ("+32 470 •• •• 56"), Address 15, Status 7, Opted out 10 ("SMS,e-mail").
+COLUMNS: tuple[Col, ...] = (
+    Col(N_("Name"), 16, grow=3),
+    Col(N_("Mobile"), 16),
+    Col(N_("Address"), 13, grow=2),
+    Col(N_("Status"), 7),
+    # Translators: column heading; the cells say "SMS", "e-mail" or "SMS,e-mail" (10 wide)
+    Col(N_("Opted out"), 10),
 )
 
 
-class MemberTable(DataTable):
+class MemberTable(FitTable):
     can_focus = False
 
-    DEFAULT_CSS = """
-    MemberTable { height: 1fr; }
-    MemberTable > .datatable--cursor { text-style: reverse bold; }
-    """
-
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(COLUMNS, **kwargs)
         self._ids: list[int] = []
 
-    def on_mount(self) -> None:
-        for label, width in COLUMNS:
-            self.add_column(_(label), width=width, key=label.lower())  # the key stays English
-
     def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]], *, keep_row: int | None = None) -> None:
-        self.clear()
-        self._ids = [key for key, _cells in rows]
-        for key, cells in rows:
-            self.add_row(*cells, key=str(key))
-        if rows:
-            self.move_cursor(row=min(keep_row or 0, len(rows) - 1))
+        self._ids = [key for key, _ in rows]
+        super().show_rows(rows, cursor_row=keep_row or 0)
 
     @property
     def selected_id(self) -> int | None:

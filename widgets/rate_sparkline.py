@@ -1,4 +1,5 @@
-"""A one-line sparkline of the sending rate that survives the Linux console.
+"""A one-line, labelled sparkline of the sending rate that survives the Linux console:
+"rate ▁▂▅█▇ peak 12.5/s", so a night shift knows what the steps are and how high the top is.
 
 Textual's Sparkline draws ▁▂▃▄▅▆▇, which the Linux console fonts lack (shared notes/textual.md §2.5).
 On the VT (``ascii=True``) the same values are drawn with ASCII steps ending in a full block █,
@@ -49,5 +50,9 @@ class RateSparkline(Static):
         self.refresh()
 
     def render(self) -> Text:
-        width = max(self.size.width, 1)
-        return Text(spark(self.values, width, ascii=self.ascii), no_wrap=True, end="")
+        label, peak = "rate ", f" peak {max(self.values, default=0.0):.1f} msg/s"
+        width = max(self.size.width - len(label) - len(peak), 1)
+        out = Text(label, style="bold", no_wrap=True, end="")
+        out.append(spark(self.values, width, ascii=self.ascii))
+        out.append(peak)
+        return out

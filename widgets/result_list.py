@@ -1,7 +1,7 @@
 """Ranked network matches: a non-focusable table the search field drives (focus never leaves the input).
 
-Presentational: it gets plain rows (already-safe rich Text cells) and keeps a selection. Fixed
-column widths so the layout never shifts while typing (and snapshots are deterministic).
+Presentational: it gets plain rows (already-safe rich Text cells) and keeps a selection. The columns
+share the terminal's width (FitTable); what matched keeps its postcode when it has to be cut.
 """
 
 from __future__ import annotations
@@ -9,30 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import DataTable
 
-from bin_console.i18n import N_, _
+from bin_console.i18n import N_
 
-# name, kind, municipality, members, matched: 68 columns + 10 of cell padding = 78 at 80x24
-# Titles are N_() msgids, translated in on_mount; a translation must fit its column's width.
-COLUMNS: tuple[tuple[str, int], ...] = (
-    (N_("Network"), 24),
-    # Translators: column of the network's kind (BIN, Z-BIN); at most 4 characters
-    (N_("Kind"), 4),
-    (N_("Municipality"), 14),
-    # Translators: column of member counts; at most 7 characters
-    (N_("Members"), 7),
-    # Translators: column showing what the search text matched (a street, a postcode)
-    (N_("Matched"), 19),
+from .fit_table import Col, FitTable
+
+# What matched gets most of the room: it is what tells two hits apart ("Kerkstraat, 9000 Gent").
+# At 80 columns: Network 19, Kind 5 ("Z-BIN"), Municipality 12, Members 7, Matched 26; at 120: 29/17/51.
+COLUMNS: tuple[Col, ...] = (
+    Col(N_("Network"), 18, grow=2),
+    # Translators: column heading of the network's kind (BIN, Z-BIN); at most 5 characters
+    Col(N_("Kind"), 5),
+    Col(N_("Municipality"), 12, grow=1),
+    # Translators: column heading of member counts; at most 7 characters
+    Col(N_("Members"), 7),
+    # Translators: column heading: what the search text matched (a street, a postcode)
+    Col(N_("Matched"), 22, grow=5, keep_postcode=True),
 )
 
 
-def _cell_identity(cell: Text) -> tuple:
-    """What a cell looks like (Text's own == ignores its base style and justification)."""
-    return (cell.plain, cell.style, tuple(cell.spans), cell.justify)
-
-
-class ResultList(DataTable):
+class ResultList(FitTable):
     """Rows are (key, cells); ``selected_key`` is the key of the highlighted row or None."""
 
     can_focus = False
@@ -46,27 +42,12 @@ class ResultList(DataTable):
     """
 
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
+        super().__init__(COLUMNS, show_cursor=True, **kwargs)
         self._keys: list[int] = []
-        self._rows: list[tuple[int, list[tuple]]] = []  # what is shown, as _cell_identity
 
-    def on_mount(self) -> None:
-        for label, width in COLUMNS:
-            self.add_column(_(label), width=width, key=label.lower())  # the key stays English
-
-    def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]]) -> None:
-        # The search answers every key; most keys deep into a word give the same matches. Redrawing
-        # them anyway re-sends the whole table (~2 KB at 80x24) to the terminal (issue 7: slow SSH).
-        shown = [(key, [_cell_identity(cell) for cell in cells]) for key, cells in rows]
-        if shown == self._rows:
-            return
-        self._rows = shown
-        self.clear()
-        self._keys = [key for key, _cells in rows]
-        for key, cells in rows:
-            self.add_row(*cells, key=str(key))
-        if rows:
-            self.move_cursor(row=0)
+    def show_rows(self, rows: Sequence[tuple[int, Sequence[Text]]], *, cursor_row: int = 0) -> None:
+        self._keys = [key for key, _ in rows]
+        super().show_rows(rows, cursor_row=cursor_row)
 
     @property
     def selected_key(self) -> int | None:
