@@ -3,6 +3,7 @@
 Without a secure credential store, a stored SMPP password or an `[smpp]` account, the console still
 opens for directory work and training: the status line shows `reason` and `fix`, and a real (urgent)
 send is refused with them before anything is written. The training SMSC needs no password.
+Reason and fix are in the operator's language (read once at start-up, after cli.main activated it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from .config import Settings, config_dir
 from .credentials import CredentialStoreUnavailable, Secret, SecretMissing, get_secret
+from .i18n import _
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class Readiness:
     fix: str = ""  # what the operator does about it, one short instruction
 
     def sentence(self) -> str:
-        return f"SMS cannot be sent: {self.reason}. {self.fix}"
+        return _("SMS cannot be sent: {reason}. {fix}").format(reason=self.reason, fix=self.fix)
 
 
 READY = Readiness(ok=True)
@@ -32,20 +34,18 @@ def smpp_password(settings: Settings) -> tuple[Readiness, Secret | None]:
         return READY, None
     if not settings.smpp.system_id:
         where = settings.config_path or config_dir() / "config.toml"
-        return Readiness(False, "no SMPP account configured", f"Set [smpp] host, port and system_id in {where}."), None
+        fix = _("Set [smpp] host, port and system_id in {path}.").format(path=where)
+        return Readiness(False, _("no SMPP account configured"), fix), None
     try:
         return READY, get_secret("smpp", settings)
     except CredentialStoreUnavailable:
-        return Readiness(False, "no secure credential store", "`bin-console credentials check` names the fixes."), None
+        fix = _("`bin-console credentials check` names the fixes.")
+        return Readiness(False, _("no secure credential store"), fix), None
     except SecretMissing:
-        return Readiness(False, "no SMPP password stored", "Run `bin-console credentials set smpp`."), None
+        return Readiness(False, _("no SMPP password stored"), _("Run `bin-console credentials set smpp`.")), None
     except Exception as exc:  # noqa: BLE001 - a locked keyring, a wrong passphrase: still open the console
-        return (
-            Readiness(
-                False, f"the keyring could not be read ({type(exc).__name__})", "Run `bin-console credentials check`."
-            ),
-            None,
-        )
+        reason = _("the keyring could not be read ({error})").format(error=type(exc).__name__)
+        return Readiness(False, reason, _("Run `bin-console credentials check`.")), None
 
 
 def sms_readiness(settings: Settings) -> Readiness:
