@@ -19,7 +19,7 @@ from .base import BaseScreen
 from .keys import help_line, key_label, own_bindings
 
 KEY_WIDTH = 18
-LINE_WIDTH = 78  # 80 columns less the padding
+LINE_WIDTH = 74  # 80 columns less the padding and the scrollbar: wider lines would wrap again, under the keys
 
 
 def help_table(title: str, rows: list[tuple[str, str]]) -> Text:

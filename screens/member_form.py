@@ -224,9 +224,13 @@ class DeactivateConfirmModal(ConfirmActionModal):
 
     def __init__(self, name: str) -> None:
         self.member_name = name
+        # the name (untrusted, bold) goes where the translation puts {name}
+        before, _placeholder, after = _("Deactivate {name}?").partition("{name}")
         super().__init__(
             Text.assemble(
-                safe_text(_("Deactivate {name}?").format(name=clean(name)), style="bold"),
+                before,
+                safe_text(name, style="bold"),
+                after,
                 "\n",
                 _("The member stays in the register with status 'left' and receives no alerts."),
             ),

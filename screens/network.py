@@ -89,7 +89,7 @@ def build_view(db: Any, network_id: int) -> NetworkView:
             )
             + "\n"
         )
-        counts.append(_("Reach:") + " ", style="bold")
+        counts.append(_("Reach:").ljust(len(_("Members:"))) + " ", style="bold")  # aligned under Members
         counts.append(
             _("SMS {sms} · e-mail {email} · {opted_out} opted out (SMS) · {none} no mobile and no e-mail").format(
                 sms=number(s.sms_reachable),
