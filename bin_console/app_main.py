@@ -65,13 +65,16 @@ def run_console(settings: Settings, db: Any, *, sender: Any = None, sms_block: A
 def cmd_console(args: Any, settings: Settings) -> int:
     from .app import check_keymap
     from .data.schema import SchemaError
-    from .runtime import open_db
+    from .runtime import create_database_if_missing, open_db
 
     settings = apply_console_options(args, settings)
     try:
         check_keymap(settings.keys)  # a [keys] typo is said before the TUI starts, not silently ignored
     except ConfigError as exc:
         return _fail(str(exc))
+    rc = create_database_if_missing(settings)  # a console works on a new SQLite file from the start
+    if rc:
+        return rc
     try:
         db = open_db(settings)
     except SchemaError as exc:

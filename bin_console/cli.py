@@ -16,11 +16,13 @@ import sys
 from . import __version__
 from .config import ConfigError, Settings, load_settings, set_private_umask
 from .i18n import _, activate, choose_language
+from .runtime import create_database_if_missing
 
 EX_CONFIG = 78
 # Commands that write: on a SQLite file that does not exist yet they start it at the current schema.
 # Every other command refuses a missing file (runtime.open_db). `demo` makes its own database.
-CREATES_DATABASE = {"console", "send", "import networks", "import members"}
+# `console` does it itself, after the checks of its own settings (a [keys] typo creates nothing).
+CREATES_DATABASE = {"send", "import networks", "import members"}
 EX_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE (`export ... | head`)
 ROW_ID_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
 
@@ -182,22 +184,6 @@ def _undecodable_argument(argv: list[str]) -> str | None:
     return None
 
 
-def _create_database_if_missing(settings: Settings) -> int:
-    from .runtime import create_if_missing
-
-    try:
-        created = create_if_missing(settings)
-    except Exception as exc:  # an unwritable folder, a full disk
-        error = f"{type(exc).__name__}: {exc}"
-        print(_("bin-console: cannot create the database: {error}").format(error=error), file=sys.stderr)
-        return EX_CONFIG
-    if created:
-        print(
-            _("bin-console: new database {path} created with the current schema").format(path=created), file=sys.stderr
-        )
-    return 0
-
-
 def _console_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--theme", choices=["auto", "textual-dark", "ansi-dark", "high-contrast"], default=None)
     p.add_argument("--no-blink", action="store_true", help=_("no blinking cursor (slow links)"))
@@ -237,7 +223,7 @@ def _main(argv: list[str]) -> int:
     # before the command's module is imported, so everything it prints is in that language
     activate(choose_language(settings, os.environ))
     if key in CREATES_DATABASE and not (key.startswith("import ") and args.dry_run):
-        rc = _create_database_if_missing(settings)
+        rc = create_database_if_missing(settings)
         if rc:
             return rc
     module_name, func_name = COMMANDS[key].split(":")

@@ -49,6 +49,20 @@ def create_if_missing(settings: Settings) -> str | None:
     return path
 
 
+def create_database_if_missing(settings: Settings) -> int:
+    """For a command that writes: start a missing SQLite file at the current schema; 0, or the exit code."""
+    try:
+        created = create_if_missing(settings)
+    except Exception as exc:  # an unwritable folder, a full disk
+        error = f"{type(exc).__name__}: {exc}"
+        print(_("bin-console: cannot create the database: {error}").format(error=error), file=sys.stderr)
+        return EX_CONFIG
+    if created:
+        message = _("bin-console: new database {path} created with the current schema")
+        print(message.format(path=created), file=sys.stderr)
+    return 0
+
+
 def open_db(settings: Settings, *, check_schema: bool = True) -> Database:
     """Open the configured database; with check_schema, raise SchemaError unless it is at head.
 

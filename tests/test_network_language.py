@@ -7,6 +7,7 @@ from alert_ui_helpers import make_app, wait_for
 from bin_console.data.models import MessageTemplate
 from bin_console.data.networks import network_language
 from bin_console.screens.compose import ComposeScreen
+from bin_console.screens.target import NetworkRef
 from bin_console.screens.template_picker import TemplatePickerModal
 from test_alerts import add_members, make_network
 
@@ -64,8 +65,7 @@ async def test_template_picker_opens_in_the_network_language_and_f9_switches(sql
     settings.language = "nl"  # the dispatcher's own language: the network's comes first
     app = make_app(settings, sqlite_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.current_network_id = fr
-        await pilot.press("f4")
+        app.open_compose((NetworkRef(fr),))
         compose = await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen) and app.screen)
         await wait_for(pilot, lambda: compose.plan is not None, what="plan")
         await pilot.press("ctrl+l")

@@ -17,6 +17,7 @@ from bin_console.data.search_index import rebuild_terms
 from bin_console.screens.history import HistoryScreen
 from bin_console.screens.members import MembersScreen
 from bin_console.screens.networks import NetworksScreen
+from bin_console.screens.target import NetworkRef
 from bin_console.widgets.fit_table import Col, cut, fit_widths, shared_prefix
 from bin_console.widgets.result_list import ResultList
 from rich.text import Text
@@ -117,9 +118,8 @@ async def test_columns_follow_the_terminal_width(db):
 async def test_invisible_characters_never_shift_a_column(db):
     app = make_app(db)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.current_network_id = db.ids[0]
         await wait_for(pilot, lambda: isinstance(app.screen, NetworksScreen), what="networks")
-        await pilot.press("f3")
+        app.open_members(NetworkRef(db.ids[0]))
         await wait_for(pilot, lambda: isinstance(app.screen, MembersScreen), what="members")
         await settle(app, pilot)
         rows = [line for line in screen_text(app).splitlines() if "+32 470" in line]
