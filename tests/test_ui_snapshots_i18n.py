@@ -17,6 +17,7 @@ from bin_console.data.engine import Database
 from bin_console.data.schema import upgrade
 from bin_console.data.templates import seed_templates
 from bin_console.screens.compose import ComposeScreen
+from bin_console.screens.help import HelpScreen
 from bin_console.screens.members import MembersScreen
 from bin_console.screens.network import NetworkScreen
 from bin_console.screens.networks import NetworksScreen
@@ -144,3 +145,23 @@ async def test_lang_starts_the_console_in_that_language(seeded_db, monkeypatch, 
                 assert (word in text) == (lang == expected), (word, lang)
     finally:
         activate("en")
+
+
+# What the palette and F1 say for F4 (Compose) and for the whole help screen, per language.
+PALETTE_WORDS = {"nl": ("Opstellen", "een bericht opstellen"), "fr": ("Rédiger", "rédiger une alerte")}
+HELP_WORDS = {"nl": ("Toetsen op Netwerken", "Overal"), "fr": ("Touches de Réseaux", "Partout")}
+
+
+async def test_palette_and_help_speak_the_active_language(seeded_db, lang):
+    app = make_app(seeded_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_searching(pilot)
+        commands = {cmd.title: cmd.help for cmd in app.get_system_commands(app.screen)}
+        title, help_word = PALETTE_WORDS[lang]
+        assert title in commands and help_word in commands[title] and "(F4)" in commands[title]
+        assert "Compose" not in commands
+        await pilot.press("f1")
+        help_screen = await on_screen(pilot, HelpScreen)
+        shown = "\n".join(str(s.content) for s in help_screen.query(Static))
+        assert all(word in shown for word in HELP_WORDS[lang]), shown
+        assert "F4" in shown and "Everywhere" not in shown  # key names stay, the words change
