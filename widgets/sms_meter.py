@@ -54,7 +54,11 @@ class SmsMeter(Static):
         if encoding == "ucs2" and ucs2_chars:
             shown = ", ".join(_char_label(c) for c in list(ucs2_chars)[:4])
             more = " " + _("+{n} more").format(n=len(ucs2_chars) - 4) if len(ucs2_chars) > 4 else ""
-            line2.append(_("UCS-2 forced by {chars}").format(chars=shown + more), style="bold")
+            # the words bold, the characters plain, wherever the translation puts them
+            before, _placeholder, after = _("UCS-2 forced by {chars}").partition("{chars}")
+            line2.append(before, style="bold")
+            line2.append(shown + more)
+            line2.append(after, style="bold")
             line2.append(" - " + _("Ctrl+G rewrites to GSM-7"))
         self.set_class(encoding == "ucs2", "-ucs2")
         self.summary = line1.plain + ("\n" + line2.plain if line2.plain else "")
