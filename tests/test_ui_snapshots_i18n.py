@@ -22,16 +22,18 @@ from bin_console.screens.members import MembersScreen
 from bin_console.screens.network import NetworkScreen
 from bin_console.screens.networks import NetworksScreen
 from bin_console.widgets.result_list import ResultList
+from bin_console.widgets.state_counts import ORDER as STATE_ORDER
 from textual.widgets import Static, TextArea
 from textual.widgets._footer import FooterKey
 from ui_helpers import make_app, settle
 from ui_seed import seed
 
 from bin_console.config import Settings
-from bin_console.i18n import activate, active_language, choose_language
+from bin_console.i18n import _, activate, active_language, choose_language
 
 SIZE = (80, 24)
 LANGS = ["nl", "fr"]
+STATE_LABEL_WIDTH = 13  # widgets/state_counts.py: f"{label:>13} "
 
 
 @pytest.fixture
@@ -165,3 +167,8 @@ async def test_palette_and_help_speak_the_active_language(seeded_db, lang):
         shown = "\n".join(str(s.content) for s in help_screen.query(Static))
         assert all(word in shown for word in HELP_WORDS[lang]), shown
         assert "F4" in shown and "Everywhere" not in shown  # key names stay, the words change
+
+
+def test_delivery_state_labels_fit_their_cells(lang):
+    # the monitor's grid right-aligns each label in 13 columns: a longer one would push the counts out
+    assert [_(label) for _key, label in STATE_ORDER if len(_(label)) > STATE_LABEL_WIDTH] == []
