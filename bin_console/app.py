@@ -50,6 +50,7 @@ from .actor import Actor
 from .config import ConfigError, Settings
 from .i18n import N_, _
 from .readiness import Readiness
+from .reminders import due_reminders
 from .screens.alert_draft import AlertDraft
 from .screens.base import BaseScreen
 from .screens.compose import ComposeScreen
@@ -112,6 +113,8 @@ class LinkStatus:
     training: bool = False
     accounts: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     sms_off: str = ""  # why SMS cannot be sent and the fix (readiness.Readiness), "" when it can
+    reminders: int = 0  # urgent alerts whose follow-up is due (reminders.due_reminders), every console alike
+    email_off: str = ""  # what of e-mail is off, why and the fix (Readiness.sentence()), "" when nothing is
 
 
 # Not palette commands: Back is Escape's alone, the palette does not open itself (nor do the
@@ -263,12 +266,15 @@ class BinConsoleApp(App, inherit_bindings=False):
         training: bool = False,
         poll_status: bool = True,
         sms_block: Readiness | None = None,
+        email_block: Readiness | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         # Why SMS cannot be sent (no keyring, password or [smpp] account; app_main/readiness.py), or
         # None. The status line shows it; compose refuses an urgent send with it before writing.
         self.sms_block = sms_block
+        # Why e-mail cannot be sent or its replies read (channels/email/service.py), or None: shown only.
+        self.email_block = email_block
         self.settings = settings
         self.db = db
         self.sender = sender
@@ -276,7 +282,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         self.actor = Actor.current()
         self._sending = False
         self._sending_set_at = 0.0
-        self.status = LinkStatus(training=self.training, sms_off=self._sms_off())
+        self.status = LinkStatus(training=self.training, sms_off=self._sms_off(), email_off=self._email_off())
         self.status_signal: Signal[LinkStatus] = Signal(self, "status")
         self._held = False
         self._key_buffer: deque[events.Key] = deque()
@@ -651,6 +657,9 @@ class BinConsoleApp(App, inherit_bindings=False):
         block = self.sms_block
         return f"{block.reason}. {block.fix}" if block is not None else ""
 
+    def _email_off(self) -> str:
+        return self.email_block.sentence() if self.email_block is not None else ""
+
     def submit_alert(self, draft: AlertDraft, requester: Screen) -> None:
         """Write the alert and all its delivery rows (one transaction), then wake the sender.
 
@@ -730,9 +739,14 @@ class BinConsoleApp(App, inherit_bindings=False):
         try:
             depth = alerts.queue_depth(self.db)
             states = alerts.sender_states(self.db)
+            due = len(due_reminders(self.db, after_minutes=self.settings.followup_reminder_minutes))
         except Exception as exc:  # noqa: BLE001 - shown on the status line, polled again
             return LinkStatus(
-                link="unknown", detail=f"{type(exc).__name__}", training=self.training, sms_off=self._sms_off()
+                link="unknown",
+                detail=f"{type(exc).__name__}",
+                training=self.training,
+                sms_off=self._sms_off(),
+                email_off=self._email_off(),
             )
         accounts = tuple((s.account, s.state) for s in states)
         link = accounts[0][1] if accounts else "stopped"
@@ -748,6 +762,8 @@ class BinConsoleApp(App, inherit_bindings=False):
             training=self.training,
             accounts=accounts,
             sms_off=self._sms_off(),
+            reminders=due,
+            email_off=self._email_off(),
         )
 
     def _set_status(self, status: LinkStatus, read_started: float | None = None) -> None:

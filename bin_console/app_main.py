@@ -3,7 +3,8 @@ starts (exit 78), then run it with the mouse off.
 
 The SMPP password is fetched here as a credentials.Secret (never a plain str) and handed to the
 embedded SenderRunner; the training SMSC needs none. Without a password, a secure keyring or an
-[smpp] account the console still opens (readiness.py): the App gets the reason as ``sms_block``.
+[smpp] account the console still opens (readiness.py): the App gets the reason as ``sms_block``;
+likewise without the SMTP/IMAP password (channels/email/service.py) as ``email_block``.
 Logs go to the log file only while the TUI owns the terminal.
 """
 
@@ -50,10 +51,14 @@ def build_sender(db: Any, settings: Settings) -> tuple[Any, Any]:
     return SenderRunner(db, settings.smpp, password=password), None
 
 
-def run_console(settings: Settings, db: Any, *, sender: Any = None, sms_block: Any = None) -> int:
+def run_console(
+    settings: Settings, db: Any, *, sender: Any = None, sms_block: Any = None, email_block: Any = None
+) -> int:
     from .app import BinConsoleApp
 
-    app = BinConsoleApp(settings, db, sender=sender, training=settings.smpp.training, sms_block=sms_block)
+    app = BinConsoleApp(
+        settings, db, sender=sender, training=settings.smpp.training, sms_block=sms_block, email_block=email_block
+    )
     app.run(mouse=False)
     # The App stops the sender in a thread when it unmounts (never on the event loop); give it a
     # bounded time to hand over outstanding resps and unbind before the process exits.
@@ -84,16 +89,13 @@ def cmd_console(args: Any, settings: Settings) -> int:
     try:
         sender, sms_block = build_sender(db, settings)
         from .channels.email.service import start_email_channel
-        from .credentials import CredentialStoreUnavailable
 
-        try:
-            # the e-mail sender (and reply reader) run beside the SMS sender, in their own threads
-            email_parts = start_email_channel(db, settings)
-        except (CredentialStoreUnavailable, LookupError) as exc:  # LookupError: credentials.SecretMissing
-            # Like SMS (readiness.py): a missing mail password is no reason not to open the console.
-            log.warning("e-mail channel not started: %s", exc)
-            print(f"bin-console: e-mail cannot be sent or read: {exc}", file=sys.stderr)
-            email_parts = []
+        # the e-mail sender (and reply reader) run beside the SMS sender, in their own threads; like
+        # SMS, a missing mail password is no reason not to open the console: the status line says it
+        email = start_email_channel(db, settings)
+        email_block = next((r for r in (email.sending, email.replies) if not r.ok), None)
+        if email_block is not None:
+            log.warning("%s", email_block.sentence())
         try:
             from .logsetup import configure_logging
 
@@ -101,9 +103,8 @@ def cmd_console(args: Any, settings: Settings) -> int:
         except Exception as exc:  # noqa: BLE001 - logging must not stop a dispatcher from working
             print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
         try:
-            return run_console(settings, db, sender=sender, sms_block=sms_block)
+            return run_console(settings, db, sender=sender, sms_block=sms_block, email_block=email_block)
         finally:
-            for part in email_parts:
-                part.stop()
+            email.stop()
     finally:
         db.dispose()

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "send": "bin_console.send_cli:cmd_send",
     "alerts show": "bin_console.send_cli:cmd_alerts_show",
     "alerts list": "bin_console.send_cli:cmd_alerts_list",
+    "alerts reminders": "bin_console.send_cli:cmd_alerts_reminders",
     "sender": "bin_console.channels.email.service:cmd_sender",
     "smsc-sim": "bin_console.smsc_sim:cmd_smsc_sim",
     "smtp-sim": "bin_console.smtp_sim:cmd_smtp_sim",
@@ -106,11 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=positive_int, default=20)
 
     snd = sub.add_parser("send", help=_("queue and send an alert without the console"))
-    snd.add_argument("--network", action="append", required=True, help=_("target network (repeatable)"))
-    body = snd.add_mutually_exclusive_group(required=True)
-    body.add_argument("--text")
-    body.add_argument("--template", help=_("template key, e.g. burglary"))
-    snd.add_argument("--lang", default=None, help=_("template language (nl/fr/de/en)"))
+    snd.add_argument("--network", action="append", default=[], help=_("target network (repeatable)"))
+    snd.add_argument("--follow-up", type=positive_int, default=None, metavar="ID", help=_("follow up alert ID"))
+    snd.add_argument("--email", action="store_true", help=_("--follow-up: by e-mail instead of the original's channel"))
+    body = snd.add_mutually_exclusive_group()
+    body.add_argument("--text", help=_("one text for every member"))
+    body.add_argument("--template", help=_("template key, e.g. burglary (each member in their language)"))
+    for lang in ("nl", "fr", "de", "en"):
+        snd.add_argument(
+            f"--text-{lang}",
+            default=None,
+            help=_("the {lang} text (each member gets their language)").format(lang=lang),
+        )
+    snd.add_argument("--combined", action="store_true", help=_("one text for all: the nl and fr texts joined"))
+    snd.add_argument("--lang", default=None, help=_("template language for everyone (nl/fr/de/en)"))
     snd.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=_("template placeholder"))
     snd.add_argument(
         "--non-urgent",
@@ -132,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_parser("list", help=_("recent alerts")).add_argument(
         "--limit", type=positive_int, default=20, help=_("how many")
     )
+    r = al.add_parser("reminders", help=_("urgent alerts whose closing message (follow-up) is due"))
+    r.add_argument("--dismiss", type=positive_int, default=None, metavar="ID", help=_("no follow-up for alert ID"))
 
     sv = sub.add_parser("sender", help=_("run the SMS and e-mail senders in the foreground (for several consoles)"))
     sv.add_argument("--channel", choices=["sms", "email", "both"], default="both", help=_("which sender(s) to run"))

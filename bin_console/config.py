@@ -113,7 +113,9 @@ class Settings:
     # true/false from older config files keep their meaning.
     cursor_blink: bool | str = "auto"
     alert_expiry_minutes: int = 60
-    language: str = "nl"  # default template language
+    language: str = "nl"  # default template language, and the text a member gets when theirs is missing
+    # after an urgent SMS alert, remind the dispatcher this long after that a closing message is due
+    followup_reminder_minutes: int = 45
     # [keys]: binding id -> key(s), e.g. compose = "f4" or quit = "ctrl+q,f10" (the console checks the ids)
     keys: dict[str, str] = field(default_factory=dict)
     ui_language: str = "auto"  # the console's own language: auto (from the locale) | en | nl | fr
@@ -261,6 +263,7 @@ def _apply_console(s: Settings, values: dict) -> None:
         "alert_expiry_minutes": int,
         "language": str,
         "ui_language": str,
+        "followup_reminder_minutes": int,
     }
     for k, v in values.items():
         if k not in allowed:
@@ -272,6 +275,8 @@ def _apply_console(s: Settings, values: dict) -> None:
             continue
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
             raise ConfigError(f"console.{k}: expected {allowed[k].__name__}, got {v!r}")
+        if k == "followup_reminder_minutes" and v <= 0:
+            raise ConfigError(f"console.followup_reminder_minutes: expected a positive number of minutes, got {v!r}")
         if k == "ui_language" and v not in ("auto", *LANGUAGES):
             raise ConfigError(f"console.ui_language: expected auto, {', '.join(LANGUAGES)}; got {v!r}")
         setattr(s, k, v)

@@ -143,6 +143,7 @@ NETWORK_HEADERS = _aliases(
             "signé",
         ),
         "status": ("status", "statut"),
+        "language": ("taal", "langue", "language", "sprache"),
         "street": ("straat", "rue", "street", "straatnaam", "straße"),
         "postcode": ("postcode", "code postal", "postal code", "zip", "plz"),
         "street_municipality": (

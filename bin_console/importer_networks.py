@@ -28,6 +28,7 @@ from .data.models import Network, NetworkStreet, PoliceZone, utcnow
 from .data.search_index import rebuild_terms
 from .i18n import _, ngettext
 from .import_fields import (
+    LANGUAGE_VALUES,
     NET_STATUS_VALUES,
     NETWORK_HEADERS,
     NO_DATA_ROWS,
@@ -61,6 +62,7 @@ _NET_ATTRS = (
     "coordinator_phone",
     "coordinator_email",
     "sms_sender",
+    "language",
 )
 
 
@@ -106,6 +108,8 @@ def _network_from_row(cols: Columns, cells: list[str], default_zone: str | None)
         lambda: parse_email(g(cells, "coordinator_email")) if g(cells, "coordinator_email") else None,
     )
     run("sms_sender", lambda: check_sender(g(cells, "sms_sender")))
+    # the members' default language; "" (no column, empty cell) leaves it to the console's default
+    run("language", lambda: _choice(g(cells, "language"), LANGUAGE_VALUES, "language", ""))
     run("street", lambda: check_text(g(cells, "street"), max_len=120, what="street"))
     run("postcode", lambda: check_postcode(g(cells, "postcode")))
     run("street_municipality", lambda: check_text(g(cells, "street_municipality"), max_len=80, what="municipality"))

@@ -44,9 +44,12 @@ class Claim(WriterJob[list[outbox.ClaimedRow]]):
     channel: str
     training: bool | None
     asked_at: float  # monotonic time the claim was asked for: its lease began after it
+    mark: bool = False  # the "on the wire" marker in the claim's commit (outbox.claim)
 
     def run(self, s: Session) -> list[outbox.ClaimedRow]:
-        return outbox.claim(s, self.owner, self.limit, self.lease_s, channel=self.channel, training=self.training)
+        return outbox.claim(
+            s, self.owner, self.limit, self.lease_s, channel=self.channel, training=self.training, mark=self.mark
+        )
 
 
 @dataclass
@@ -101,18 +104,22 @@ class Settle(WriterJob[None]):
 
 @dataclass
 class Release(WriterJob[None]):
-    """Held rows back to the queue; `on_wire` ones (a part without an answer) flagged."""
+    """Held rows back to the queue; `on_wire` ones (a part without an answer) flagged;
+    `clear_marker`: the `unsent` ones lose the marker a marking claim set (outbox.release)."""
 
     owner: str
     on_wire: Sequence[int] = ()
     unsent: Sequence[int] = ()
+    clear_marker: bool = False
 
     def run(self, s: Session) -> None:
         now = utcnow()
         if self.on_wire:
             outbox.release(s, self.owner, self.on_wire, possible_duplicate=True, now=now)
         if self.unsent:
-            outbox.release(s, self.owner, self.unsent, possible_duplicate=False, now=now)
+            outbox.release(
+                s, self.owner, self.unsent, possible_duplicate=False, clear_marker=self.clear_marker, now=now
+            )
 
 
 @dataclass

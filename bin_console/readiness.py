@@ -1,9 +1,12 @@
-"""Can this console send SMS? One answer, read once at start-up, that never stops the console opening.
+"""Can this console send SMS (or e-mail)? One answer, read once at start-up, that never stops the console opening.
 
 Without a secure credential store, a stored SMPP password or an `[smpp]` account, the console still
 opens for directory work and training: the status line shows `reason` and `fix`, and a real (urgent)
 send is refused with them before anything is written. The training SMSC needs no password.
-Reason and fix are in the operator's language (read once at start-up, after cli.main activated it).
+The e-mail channel asks the same way for its SMTP/IMAP passwords (``password_readiness``,
+bin_console/channels/email/service.py).
+Reason and fix are in the operator's language (read once at start-up, after cli.main activated it);
+``what`` is an N_() msgid, translated in ``sentence()``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 from .config import Settings, config_dir
 from .credentials import CredentialStoreUnavailable, Secret, SecretMissing, get_secret
-from .i18n import _
+from .i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -20,9 +23,10 @@ class Readiness:
     ok: bool
     reason: str = ""  # why SMS cannot be sent, e.g. "no SMPP password stored"
     fix: str = ""  # what the operator does about it, one short instruction
+    what: str = N_("SMS cannot be sent")  # what is off: "E-mail cannot be sent", "E-mail replies cannot be read"
 
     def sentence(self) -> str:
-        return _("SMS cannot be sent: {reason}. {fix}").format(reason=self.reason, fix=self.fix)
+        return _("{what}: {reason}. {fix}").format(what=_(self.what), reason=self.reason, fix=self.fix)
 
 
 READY = Readiness(ok=True)
@@ -36,16 +40,24 @@ def smpp_password(settings: Settings) -> tuple[Readiness, Secret | None]:
         where = settings.config_path or config_dir() / "config.toml"
         fix = _("Set [smpp] host, port and system_id in {path}.").format(path=where)
         return Readiness(False, _("no SMPP account configured"), fix), None
+    return password_readiness(settings, "smpp")
+
+
+def password_readiness(
+    settings: Settings, account: str, *, what: str = N_("SMS cannot be sent")
+) -> tuple[Readiness, Secret | None]:
+    """The readiness and, when ready, the stored password of `account` ("smpp", "smtp", "imap")."""
     try:
-        return READY, get_secret("smpp", settings)
+        return Readiness(True, what=what), get_secret(account, settings)
     except CredentialStoreUnavailable:
         fix = _("`bin-console credentials check` names the fixes.")
-        return Readiness(False, _("no secure credential store"), fix), None
+        return Readiness(False, _("no secure credential store"), fix, what), None
     except SecretMissing:
-        return Readiness(False, _("no SMPP password stored"), _("Run `bin-console credentials set smpp`.")), None
+        fix = _("Run `bin-console credentials set {account}`.").format(account=account)
+        return Readiness(False, _("no {account} password stored").format(account=account.upper()), fix, what), None
     except Exception as exc:  # noqa: BLE001 - a locked keyring, a wrong passphrase: still open the console
         reason = _("the keyring could not be read ({error})").format(error=type(exc).__name__)
-        return Readiness(False, reason, _("Run `bin-console credentials check`.")), None
+        return Readiness(False, reason, _("Run `bin-console credentials check`."), what), None
 
 
 def sms_readiness(settings: Settings) -> Readiness:

@@ -88,55 +88,64 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def template_language(db, network_ids: list[int], settings) -> str:  # noqa: ANN001
-    """The first target network's language (what most of its members read), else the configured one."""
-    from .data.networks import network_language
-
-    if network_ids:
-        with db.read() as s:
-            found = network_language(s, network_ids[0])
-        if found:
-            return found
-    return settings.language
+def _given_texts(args) -> dict[str, str]:  # noqa: ANN001
+    """--text-nl/--text-fr/--text-de/--text-en as language -> text (only those given)."""
+    given = {"nl": args.text_nl, "fr": args.text_fr, "de": args.text_de, "en": args.text_en}
+    return {lang: t for lang, t in given.items() if t is not None}
 
 
-def compose_text(db, args, settings, network_ids: list[int] = ()) -> tuple[str, str | None]:  # noqa: ANN001
-    """(text, template key) from --text or --template/--set, after --gsm-safe; a template is taken
-    in --lang, else in the language of the first target network."""
+def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:  # noqa: ANN001
+    """(texts, template key): {"": text} for one text to all (--text, --template --lang), else
+    language -> text (--text-XX, or --template in every language it has), after --gsm-safe."""
     template_key = None
+    given = _given_texts(args)
+    chosen = [o for o, used in (("--text", args.text is not None), ("--template", bool(args.template))) if used]
+    if given:
+        chosen.append("--text-" + "/".join(given))
+    if len(chosen) != 1:
+        raise _Refused("give one of --text, --template or --text-nl/--text-fr/--text-de/--text-en")
+    if args.combined and not given:
+        raise _Refused("--combined joins --text-nl and --text-fr")
     if args.template:
         template_key = args.template
-        lang = args.lang or template_language(db, list(network_ids), settings)
+        values = _parse_sets(args.set)
         try:
-            text = alerts.render_template(db, args.template, lang, _parse_sets(args.set))
+            if args.lang:
+                texts = {"": alerts.render_template(db, args.template, args.lang, values)}
+            else:
+                texts = alerts.render_versions(db, args.template, values)
         except ValueError as exc:
             raise _Refused(str(exc)) from None
-        missing = alerts.placeholders(text)
+        missing = list(dict.fromkeys(m for t in texts.values() for m in alerts.placeholders(t)))
         if missing:
             hint = " ".join(f"--set {m}=..." for m in missing)
             raise _Refused(f"template {args.template!r} still has placeholders {missing}; pass {hint}")
     else:
         if args.set:
             raise _Refused("--set only applies to --template")
-        text = args.text or ""
+        texts = given or {"": args.text}
     if args.gsm_safe:
         from .encoding import gsm_safe
 
-        text = gsm_safe(text)
-    if not text.strip():
+        texts = {lang: gsm_safe(t) for lang, t in texts.items()}
+    if not any(t.strip() for t in texts.values()):
         raise _Refused("the alert text is empty")
     try:
-        check_alert_text(text)  # create_alert checks again; here it is refused before the plan and the keyring
+        # create_alert checks again; here it is refused before the plan and the keyring
+        if "" in texts:
+            check_alert_text(texts[""])
+        else:
+            alerts.alert_texts(texts, combined=args.combined)
     except ValueError as exc:
         raise _Refused(f"{exc}; nothing sent") from None
-    return text, template_key
+    return texts, template_key
 
 
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def print_plan(plan: alerts.RecipientPlan, text: str, settings=None, email_copies: int = 0) -> None:  # noqa: ANN001
-    encoding, parts = alerts.analyse_text(text)
+def print_plan(vp: alerts.VersionPlan, settings=None) -> None:  # noqa: ANN001
+    plan, email_copies = vp.plan, vp.email_copies
     channel = "SMS" if plan.channel == "sms" else "e-mail"
     print(f"Channel: {channel}")
     for _nid, name, n in plan.per_network:
@@ -144,9 +153,17 @@ def print_plan(plan: alerts.RecipientPlan, text: str, settings=None, email_copie
     print(f"Recipients: {plan.recipients}")
     reasons = labels.skip_reasons(plan.channel, plan)
     print(f"Skipped: {plan.skipped}" + (f" ({reasons})" if reasons else ""))
+    if len(vp.versions) == 1 and not vp.versions[0].language:
+        v = vp.versions[0]
+        if plan.channel == "sms":
+            print(f"Encoding: {v.encoding.upper()}, {len(v.text)} characters, {v.parts_per_sms} part(s) per SMS")
+    else:
+        print("Versions:")
+        for v in vp.versions:
+            sms = f", {v.encoding.upper()}, {len(v.text)} characters, {v.parts_per_sms} part(s) per SMS"
+            print(f"  {v.language}: {v.members} member(s){sms if plan.channel == 'sms' else ''}")
     if plan.channel == "sms":
-        print(f"Encoding: {encoding.upper()}, {len(text)} characters, {parts} part(s) per SMS")
-        print(f"Total SMS parts: {plan.recipients * parts}")
+        print(f"Total SMS parts: {vp.total_parts}")
     if email_copies:
         print(f"E-mail copy for members without a mobile: {email_copies}")
     emails = email_copies if plan.channel == "sms" else plan.recipients
@@ -272,6 +289,30 @@ def _start_embedded_email(db, settings):  # noqa: ANN001, ANN202
     return EmailSender(db, settings.smtp, password=password)
 
 
+def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:  # noqa: ANN001
+    """(network ids, urgency): the --network list, or for --follow-up the original's networks and channel."""
+    if args.follow_up is None:
+        if args.email:
+            raise _Refused("--email is for a --follow-up (a new alert: --normal sends it by e-mail)")
+        if not args.network:
+            raise _Refused("name the target with --network (or --follow-up ID)")
+        nets = resolve_networks(db, args.network, settings)
+        inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
+        if inactive:
+            raise _Refused(f"inactive network(s): {', '.join(inactive)}")
+        return [n.id for n in nets], urgency
+    if args.network or args.normal:
+        raise _Refused(
+            "a --follow-up goes to the original's members by its channel (or --email); drop --network/--normal"
+        )
+    try:
+        return alerts.follow_up_networks(db, args.follow_up), alerts.follow_up_urgency(
+            db, args.follow_up, by_email=args.email
+        )
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
+
+
 def cmd_send(args, settings) -> int:  # noqa: ANN001
     from .credentials import CredentialStoreUnavailable
     from .runtime import open_db_or_exit
@@ -288,17 +329,24 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
     started = False
     try:
         try:
-            nets = resolve_networks(db, args.network, settings)
-            text, template_key = compose_text(db, args, settings, [n.id for n in nets])
-            inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
-            if inactive:
-                raise _Refused(f"inactive network(s): {', '.join(inactive)}")
-            plan = alerts.plan_alert(db, [n.id for n in nets], urgency)
+            net_ids, urgency = _targets(db, args, settings, urgency)
+            texts, template_key = compose_texts(db, args, settings)
             copy = bool(args.email_copy)
             if copy and urgency != "urgent":
                 raise _Refused("--email-copy is for urgent alerts (a non-urgent one goes by e-mail already)")
-            copies = alerts.plan_email_copy(db, [n.id for n in nets]) if copy else 0
-            print_plan(plan, text, settings, copies)
+            vp = alerts.plan_versions(
+                db,
+                net_ids,
+                texts,
+                urgency=urgency,
+                default_language=settings.language,
+                combined=args.combined,
+                email_copy=copy,
+                follow_up_of=args.follow_up,
+                by_email=args.email,
+            )
+            plan, copies = vp.plan, vp.email_copies
+            print_plan(vp, settings)
             if plan.recipients == 0 and not copies:
                 raise _Refused("no reachable recipient: nothing to send")
             if not args.yes:
@@ -315,8 +363,13 @@ def cmd_send(args, settings) -> int:  # noqa: ANN001
                 expires = settings.alert_expiry_minutes
             alert_id = alerts.create_alert(
                 db,
-                network_ids=[n.id for n in nets],
-                text=text,
+                network_ids=net_ids,
+                text=texts.get("", ""),
+                texts=None if "" in texts else texts,
+                combined=args.combined,
+                default_language=settings.language,
+                follow_up_of=args.follow_up,
+                by_email=args.email,
                 urgency=urgency,
                 actor=Actor.current(),
                 template_key=template_key,
@@ -397,7 +450,17 @@ def cmd_alerts_show(args, settings) -> int:  # noqa: ANN001
         print(f"Alert {a.id}  {a.created_at:%Y-%m-%d %H:%M:%S} UTC  by {clean(who)} on {clean(a.host)}")
         print(f"Networks: {', '.join(clean(n) for n in p.network_names)}")
         print(f"Urgency: {a.urgency}{'  TRAINING' if a.training else ''}  template: {a.template_key or '-'}")
-        print(f"Text ({a.encoding.upper()}, {a.parts_per_sms} part(s)): {clean(a.text)}")
+        if a.follow_up_of is not None:
+            print(f"Follow-up of alert {a.follow_up_of}")
+        versions = alerts.alert_versions(db, a.id)
+        if versions:
+            for lang, text, n in versions:
+                print(f"Text {lang} ({n} recipient(s)): {clean(text)}")
+        else:
+            print(f"Text ({a.encoding.upper()}, {a.parts_per_sms} part(s)): {clean(a.text)}")
+        thread = alerts.alert_thread(db, a.id)
+        if thread:
+            print(f"Follow-ups: {', '.join(f'alert {i}' for i in thread)}")
         if a.expires_at:
             print(f"Expires: {a.expires_at:%Y-%m-%d %H:%M:%S} UTC")
         if a.cancelled_at:
@@ -427,9 +490,44 @@ def cmd_alerts_list(args, settings) -> int:  # noqa: ANN001
         text = text if len(text) <= 40 else text[:39] + "…"
         nets = clean(", ".join(r.network_names))
         flag = " TRAINING" if r.training else ""
+        if r.follow_up_of is not None:
+            flag += f" follow-up of {r.follow_up_of}"
+        if r.follow_ups:
+            flag += f" followed up by {', '.join(map(str, r.follow_ups))}"
         channels = "+".join("SMS" if c == "sms" else "e-mail" for c in sorted(r.by_channel, reverse=True))
         print(
             f"{r.id:>6}  {r.created_at:%Y-%m-%d %H:%M}  {clean(r.who):<16} {r.urgency:<6}{flag} "
             f"{r.recipients:>6} rcpt {channels or '-'}  {r.outcome}  [{nets}]  {text}"
         )
+    return 0
+
+
+def cmd_alerts_reminders(args, settings) -> int:  # noqa: ANN001
+    """Urgent alerts whose closing message is due; --dismiss ID ends one reminder (audited)."""
+    from .reminders import dismiss_reminder, due_reminders
+    from .runtime import open_db_or_exit
+
+    db = open_db_or_exit(settings)
+    try:
+        if args.dismiss is not None:
+            try:
+                dismiss_reminder(db, args.dismiss, Actor.current())
+            except ValueError as exc:
+                _err(str(exc))
+                return 2
+            print(f"Reminder for alert {args.dismiss} dismissed.")
+            return 0
+        due = due_reminders(db, after_minutes=settings.followup_reminder_minutes)
+    finally:
+        db.dispose()
+    if not due:
+        print("No follow-up due.")
+        return 0
+    for r in due:
+        text = clean(r.text)
+        text = text if len(text) <= 50 else text[:49] + "…"
+        print(
+            f"{r.alert_id:>6}  sent {r.created_at:%Y-%m-%d %H:%M}  follow-up due since {r.due_since:%H:%M} UTC  {text}"
+        )
+    print(f"Send one: bin-console send --follow-up ID --template all_clear; or --dismiss ID ({len(due)} due)")
     return 0

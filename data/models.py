@@ -93,6 +93,8 @@ class Network(SQLModel, table=True):
     coordinator_phone: str | None = Field(default=None, max_length=20)  # E.164
     coordinator_email: str | None = Field(default=None, max_length=254)
     sms_sender: str | None = Field(default=None, max_length=11)  # alphanumeric sender, <= 11 chars
+    # default language of its members' alerts (nl|fr|de|en); "" = not known: the console's default applies
+    language: str = Field(default="", max_length=2)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -246,6 +248,26 @@ class Alert(SQLModel, table=True):
     training: bool = False  # sent to the training SMSC
     cancelled_at: datetime | None = None
     cancelled_by: str | None = Field(default=None, max_length=64)
+    # a closing message ("all clear") for an earlier alert: it went to that alert's members
+    follow_up_of: int | None = Field(default=None, foreign_key="alert.id", index=True, ondelete="SET NULL")
+    # the dispatcher said no closing message is due (bin_console/reminders.py)
+    reminder_dismissed_at: datetime | None = None
+    reminder_dismissed_by: str | None = Field(default=None, max_length=64)
+
+
+class AlertText(SQLModel, table=True):
+    """One language version of an alert's text; a delivery names the version it gets (Delivery.language).
+
+    An alert with one text for everyone has no rows here (Alert.text is that text). The claim reads the
+    few versions of the claimed alerts in one query, so 10,000 recipients cost no join per row."""
+
+    __tablename__ = "alert_text"
+
+    alert_id: int = Field(foreign_key="alert.id", primary_key=True, ondelete="CASCADE")
+    language: str = Field(primary_key=True, max_length=2)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    encoding: str = Field(default="gsm7", max_length=8)
+    parts_per_sms: int = 1
 
 
 class AlertNetwork(SQLModel, table=True):
@@ -271,6 +293,8 @@ class Delivery(SQLModel, table=True):
     alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE")
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True, ondelete="SET NULL")
     channel: str = Field(default="sms", max_length=8)
+    # the AlertText version this row sends; "" = Alert.text (one text for everyone)
+    language: str = Field(default="", max_length=2)
     address: str = Field(max_length=254)  # E.164 mobile (sms) or e-mail address, snapshot at confirm time
     state: str = Field(default="queued", max_length=16)
     attempts: int = 0

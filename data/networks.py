@@ -284,9 +284,12 @@ _SHOWN_NETWORKS = (
 
 
 def network_language(session: Session, network_id: int) -> str:
-    """The language most of the network's active members have ("fr" for a French-speaking network);
-    "" when it has none. Networks have no language of their own, and a municipality's language is
-    not stored: the members' choice is what the network reads (ties: the alphabetically first)."""
+    """The network's own language (``network.language``, from its import or the coordinator), else the
+    language most of its active members have ("fr" for a French-speaking network); "" when neither is
+    known (the caller then takes ``console.language``). Ties: the alphabetically first."""
+    own = session.scalar(select(Network.language).where(Network.id == network_id))
+    if own:
+        return own
     stmt = (
         select(Member.language, func.count().label("n"))
         .where(Member.network_id == network_id, Member.status == "active", Member.language != "")

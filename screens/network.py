@@ -63,6 +63,8 @@ def build_view(db: Any, network_id: int) -> NetworkView:
             "  ",
             safe_text(net.municipality),
             "  " + _("zone {code}").format(code=s.zone_code),
+            # "-": the console's default language applies
+            "  " + _("lang {language}").format(language=net.language or "-"),
             ("  " + _("(inactive)") if net.status != "active" else ""),
             no_wrap=True,
             end="",

@@ -24,6 +24,9 @@ def test_kill_9_mid_alert_loses_nothing_and_every_duplicate_was_flagged(sqlite_d
     conf.write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sim.port}\nsecurity = "none"\ntraining = true\n'
         "max_per_minute = 1200\n"  # 20 a second: the kill lands mid-alert
+        # lease = max(12 s, 2 x timeout): the killed sender's rows come back to the next sender
+        # once that lease ran out unrenewed (outbox.claim), never earlier
+        "timeout = 3\n"
     )
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
     proc = subprocess.Popen(

@@ -68,7 +68,7 @@ def test_console_opens_without_a_keyring_with_sms_blocked(sqlite_db, no_systemd,
     cfg.write_text('[smpp]\nsystem_id = "bin01"\n', encoding="utf-8")
     seen = {}
 
-    def fake_run_console(settings, db, *, sender=None, sms_block=None):
+    def fake_run_console(settings, db, *, sender=None, sms_block=None, email_block=None):
         seen.update(sender=sender, sms_block=sms_block)
         return 0
 

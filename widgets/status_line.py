@@ -37,11 +37,22 @@ def render_status(status: Any) -> Text:
     if detail:
         out.append(f" ({clean(detail)[:40]})")  # SMSC error text: untrusted
     out.append(f" | queue {getattr(status, 'queue_depth', 0):,}")
+    # urgent alerts whose closing message is due (bin_console/reminders.py); status is None before the App has one
+    reminders = getattr(status, "reminders", 0)
+    if reminders:
+        out.append(" | ")
+        out.append(f"FOLLOW-UP DUE {reminders}", style="bold yellow")
     sms_off = getattr(status, "sms_off", "")
     if sms_off:  # why SMS cannot be sent and the fix (readiness): the reason comes first, the fix may be cut
         out.append(" | ")
         out.append("SMS OFF", style="bold red")
         out.append(f": {sms_off}")
+    email_off = getattr(status, "email_off", "")
+    if email_off:  # readiness.Readiness.sentence(): "E-mail cannot be sent: <reason>. <fix>"
+        what, _, why = email_off.partition(": ")
+        out.append(" | ")
+        out.append(what, style="bold red")
+        out.append(f": {why}")
     return out
 
 

@@ -1,17 +1,21 @@
-"""The e-mail sender: `connections` SMTP sessions drain the e-mail outbox, one message per member.
+"""The e-mail sender: a driver on the outbox port (bin_console/outbox.py), `connections` SMTP sessions.
 
 Embedded in the console beside the SMS sender, or run by `bin-console sender --channel email`.
-Each session thread loops: claim a small batch (marked on the wire in the claim's commit, see
-store.py), then per message wait for the shared pace slot, build it, MAIL/RCPT/DATA over the reused
-session, and keep the answer; the answers of a batch and the renewal of the rows it still holds are
-committed together, at most every `flush_s` or `batch` answers. So:
-* a kill -9 loses nothing: claimed rows come back through `outbox.recover` (flagged: they carried
+Each session thread loops: claim a small batch with the "on the wire" marker in the claim's own
+commit (``outbox.claim(..., channel="email", mark=True)``), then per message wait for the shared
+pace slot, build it, MAIL/RCPT/DATA over the reused session, and keep the answer. The answers of
+a batch (the port's typed jobs ``Settle`` and ``Release``, bin_console/outbox_jobs.py) are committed
+in ONE transaction with the next claim or with the renewal of the rows the session still holds,
+at most every `flush_s` or `batch` answers: on a busy disk every fsync costs more than the SMTP
+exchanges of the batch. So:
+* a kill -9 loses nothing: claimed rows come back through ``outbox.recover`` (flagged: they carried
   the marker) and are sent again with the same Message-ID;
-* what the relay accepted is never sent again by this sender (its 250 is stored before the row is
-  released, and `write_outcomes` settles it whoever holds it);
-* 4xx (greylisting, rate limits) is retried after `retry_initial_s`, doubling; 5xx fails that
-  recipient with the server's code and text; a dropped session is reopened with back-off and only
-  the message inside DATA at that moment is flagged a possible duplicate.
+* what the relay accepted is never sent again: its 250 is an ``Ack(delivery_id, 1, message_id)``,
+  and a row whose part is acked is only settled by the next claim, never re-sent;
+* 4xx (greylisting, rate limits) is a transient ``Failure`` retried after `retry_initial_s`,
+  doubling; 5xx a permanent one with the server's code and text; a dropped session is reopened
+  with back-off and only the message inside DATA at that moment is flagged a possible duplicate
+  (released with ``possible_duplicate``; the others lose the claim's marker).
 """
 
 from __future__ import annotations
@@ -21,22 +25,63 @@ import random
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from datetime import timedelta
+from email.message import Message
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bin_console import outbox
-from bin_console.channels.email import store
 from bin_console.channels.email.message import build_message
 from bin_console.channels.email.pacer import Pacer
 from bin_console.channels.email.smtp_link import Answer, LinkDown, LinkRefused, SmtpLink, wire_bytes
+from bin_console.channels.email.tokens import tokens_for
 from bin_console.config import SmtpSettings
 from bin_console.credentials import Secret
-from bin_console.data.models import SenderStatus, utcnow
+from bin_console.data.models import utcnow
+from bin_console.outbox_jobs import Claim, Release, RenewLeases, Settle, WriterJob, WriteStatus
 
 log = logging.getLogger("bin_console.email")
 
 ACCOUNT = "email"
+CHANNEL = "email"
+# Leases as short as the SMS sender's (a killed sender's rows are back within about this), but
+# never shorter than two SMTP timeouts: a session renews between messages, and one message
+# stuck in a slow command must not outlive its lease (another sender would send it again).
+LEASE_S = 12.0
+
+
+@dataclass(frozen=True)
+class Work:
+    """One claimed e-mail and the unsubscribe token of its member ("" when the member is gone)."""
+
+    row: outbox.ClaimedRow
+    token: str
+
+
+@dataclass
+class Answers:
+    """What one session learnt since its last commit; stored by the port's jobs (``jobs``)."""
+
+    acks: list[outbox.Ack] = field(default_factory=list)
+    failures: list[outbox.Failure] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)  # past expires_at while waiting for a pace slot
+    settled: list[int] = field(default_factory=list)  # claimed with their one part already acked
+    unsent: list[int] = field(default_factory=list)  # never reached DATA: back to the queue, unmarked
+    ambiguous: list[int] = field(default_factory=list)  # no answer after the final dot: flagged
+
+    @property
+    def answered(self) -> int:
+        return len(self.acks) + len(self.failures)
+
+    def __bool__(self) -> bool:
+        return bool(self.acks or self.failures or self.expired or self.settled or self.unsent or self.ambiguous)
+
+    def jobs(self, owner: str) -> list[WriterJob]:
+        return [
+            Settle(owner=owner, acks=self.acks, failures=self.failures, expired=self.expired, settled=self.settled),
+            Release(owner=owner, on_wire=self.ambiguous, unsent=self.unsent, clear_marker=True),
+        ]
 
 
 class EmailSender:
@@ -48,7 +93,7 @@ class EmailSender:
         password: Secret | None,
         account: str = ACCOUNT,
         batch: int = 20,
-        lease_s: float = 120.0,
+        lease_s: float | None = None,
         poll_s: float = 1.0,
         flush_s: float = 0.5,
         heartbeat_s: float = 5.0,
@@ -57,8 +102,8 @@ class EmailSender:
         self.db = db
         self.cfg = settings
         self.account = account
-        self.owner = outbox.owner_id(account)
-        self.lease_s = lease_s
+        self.owner = outbox.new_owner_id(account)
+        self.lease_s = lease_s if lease_s is not None else max(LEASE_S, 2 * settings.timeout)
         self.poll_s = poll_s
         self.flush_s = flush_s
         self.heartbeat_s = heartbeat_s
@@ -87,7 +132,8 @@ class EmailSender:
         if self.running:
             return
         self._stop.clear()
-        n = outbox.recover(self.db, self.owner)
+        with self.db.write() as s:
+            n = outbox.recover(s, self.owner)
         if n:
             log.info("e-mail sender: %d claimed message(s) of an earlier run back in the queue", n)
         self._set_state("idle", self._where())  # connects when there is mail to send
@@ -131,15 +177,12 @@ class EmailSender:
             self._write_status()
 
     def _write_status(self) -> None:
+        status = WriteStatus(
+            account=self.account, state=self.state, detail=self.detail, training=self.cfg.training, owner=self.owner
+        )
         try:
             with self.db.write() as s:
-                row = s.get(SenderStatus, self.account)
-                if row is None:
-                    row = SenderStatus(account=self.account)
-                    s.add(row)
-                row.state, row.detail = self.state, self.detail[:200]
-                row.training, row.owner = self.cfg.training, self.owner[:120]
-                row.updated_at = utcnow()
+                status.run(s)
         except SQLAlchemyError as exc:
             log.warning("cannot write e-mail sender status: %s", type(exc).__name__)
 
@@ -149,7 +192,8 @@ class EmailSender:
         while not self._stop.wait(self.heartbeat_s):
             self._write_status()
             try:
-                outbox.reap_expired_leases(self.db)
+                with self.db.write() as s:
+                    outbox.reap_expired_leases(s, exclude=self.owner)
             except SQLAlchemyError as exc:
                 log.warning("lease reaper: %s", type(exc).__name__)
 
@@ -164,8 +208,8 @@ class EmailSender:
 
     def _session(self, n: int) -> None:
         link = SmtpLink(self.cfg, self._password)
-        held: deque[store.EmailWork] = deque()
-        out = store.Outcomes()
+        held: deque[Work] = deque()
+        out = Answers()
         wake = self._wakes[n]
         last_flush = last_renew = time.monotonic()
         failures = 0
@@ -176,12 +220,17 @@ class EmailSender:
                     if claimed is None:  # the database refused: the answers stay in `out`, try again
                         self._stop.wait(self.poll_s)
                         continue
-                    out = store.Outcomes()
-                    held.extend(claimed)
+                    out = Answers()
+                    for work in claimed:
+                        if work.row.parts_to_send():
+                            held.append(work)
+                        else:  # the relay took it, the state change was lost (reaped before it was stored)
+                            out.settled.append(work.row.delivery_id)
                     last_flush = last_renew = time.monotonic()
                     if not held:
-                        wake.wait(self.poll_s)
-                        wake.clear()
+                        if not out:
+                            wake.wait(self.poll_s)
+                            wake.clear()
                         continue
                 if not link.connected:
                     try:
@@ -191,95 +240,123 @@ class EmailSender:
                         delay = self._backoff(failures)
                         state = "config_error" if exc.config else "reconnecting"
                         self._set_state(state, f"{exc}; retry in {delay:.0f} s")
-                        out.untouched.extend(w.delivery_id for w in held)
+                        out.unsent.extend(w.row.delivery_id for w in held)
                         held.clear()
                         self._flush(out, [])
-                        out = store.Outcomes()
+                        out = Answers()
                         self._stop.wait(delay)
                         continue
                     failures = 0
                     self._link_changed(+1)
-                work = held[0]
-                if work.expires_at is not None and utcnow() >= work.expires_at:
+                now = time.monotonic()
+                renew_due = now - last_renew >= self.lease_s / 3
+                if renew_due or (out and (out.answered >= self.batch or now - last_flush >= self.flush_s)):
+                    renew = [w.row.delivery_id for w in held] if renew_due else []
+                    kept = self._flush(out, renew)
+                    out = Answers()
+                    last_flush = now
+                    if renew_due:
+                        last_renew = now
+                        mine = set(kept)
+                        held = deque(w for w in held if w.row.delivery_id in mine)  # the others were reaped
+                        if not held:
+                            continue
+                row = held[0].row
+                if row.expires_at is not None and utcnow() >= row.expires_at:
                     held.popleft()
-                    store.close_expired(self.db, self.owner, [work.delivery_id])
+                    out.expired.append(row.delivery_id)  # never sent late
                     continue
                 if not self._pacer.wait(self._stop):
                     break
+                msg = self._message(held[0])
                 try:
-                    answer = link.send(self.cfg.from_addr, work.address, self._wire(work))
+                    answer = link.send(self.cfg.from_addr, row.address, wire_bytes(msg))
                 except LinkDown as exc:
                     held.popleft()
-                    (out.ambiguous if exc.ambiguous else out.untouched).append(work.delivery_id)
+                    (out.ambiguous if exc.ambiguous else out.unsent).append(row.delivery_id)
                     self._link_changed(-1)
                     self._set_state("reconnecting", f"{self._where()}: {exc}")
-                    self._flush(out, [w.delivery_id for w in held])
-                    out = store.Outcomes()
+                    self._flush(out, [w.row.delivery_id for w in held])
+                    out = Answers()
                     failures += 1
                     self._stop.wait(min(self._backoff(failures), 2.0))
                     continue
                 held.popleft()
-                self._classify(work, answer, out)
-                now = time.monotonic()
-                if held and (out.answered >= self.batch or now - last_flush >= self.flush_s):
-                    renew = [w.delivery_id for w in held] if now - last_renew >= self.lease_s / 3 else []
-                    kept = self._flush(out, renew)
-                    out = store.Outcomes()
-                    last_flush = now
-                    if renew:
-                        last_renew = now
-                        held = deque(w for w in held if w.delivery_id in set(kept))
+                self._classify(row, str(msg["Message-ID"]), answer, out)
         finally:
-            out.untouched.extend(w.delivery_id for w in held)
+            out.unsent.extend(w.row.delivery_id for w in held)
             if out:
                 self._flush(out, [])
             if link.connected:
                 self._link_changed(-1)
             link.close()
 
-    def _claim(self, out: store.Outcomes) -> list[store.EmailWork] | None:
-        """Store the last answers and lease the next batch in one commit; None when that failed."""
+    def _claim(self, out: Answers) -> list[Work] | None:
+        """Store the last answers and lease the next batch (marked on the wire) in one commit; None
+        when that failed."""
+        claim = Claim(
+            owner=self.owner,
+            limit=self.batch,
+            lease_s=self.lease_s,
+            channel=CHANNEL,
+            training=self.cfg.training,
+            asked_at=time.monotonic(),
+            mark=True,
+        )
         try:
-            return store.claim(self.db, self.owner, self.batch, self.lease_s, training=self.cfg.training, outcomes=out)
+            with self.db.write() as s:
+                for job in out.jobs(self.owner):
+                    job.run(s)
+                rows = claim.run(s)
+                tokens = tokens_for(s, sorted({r.member_id for r in rows if r.member_id is not None}), utcnow())
         except SQLAlchemyError as exc:
             log.warning("e-mail claim failed (%s); retrying", type(exc).__name__)
             return None
+        return [Work(r, tokens.get(r.member_id, "")) for r in rows]
 
-    def _flush(self, out: store.Outcomes, renew: list[int]) -> list[int]:
-        """Commit a batch's answers; a failing database is retried (the answers are only in memory)."""
+    def _flush(self, out: Answers, renew: list[int]) -> list[int]:
+        """Commit a batch's answers, with `renew` the leases of those rows in the same commit;
+        returns the ids still ours (a row not returned was reaped: the session drops it). A
+        failing database is retried: the answers are only in memory."""
+        jobs = out.jobs(self.owner)
+        renewal = RenewLeases(owner=self.owner, delivery_ids=renew, lease_s=self.lease_s, asked_at=time.monotonic())
         attempt = 0
         while True:
             try:
-                return store.write_outcomes(self.db, self.owner, out, renew=renew, lease_s=self.lease_s)
+                with self.db.write() as s:
+                    for job in jobs:
+                        job.run(s)
+                    return renewal.run(s) if renew else []
             except SQLAlchemyError as exc:
                 attempt += 1
                 log.error("e-mail outcomes not stored (%s, attempt %d); retrying", type(exc).__name__, attempt)
                 time.sleep(min(0.1 * 2**attempt, 5.0))
 
-    def _wire(self, work: store.EmailWork) -> bytes:
-        msg = build_message(
+    def _message(self, work: Work) -> Message:
+        row = work.row
+        return build_message(
             self.cfg,
-            alert_id=work.alert_id,
-            delivery_id=work.delivery_id,
-            to_addr=work.address,
-            text=work.text,
-            language=work.language,
+            alert_id=row.alert_id,
+            delivery_id=row.delivery_id,
+            to_addr=row.address,
+            text=row.text,
+            language=row.language or "nl",  # the member is gone: the console's first language
             token=work.token,
-            possible_duplicate=work.possible_duplicate,
+            possible_duplicate=row.possible_duplicate,
         )
-        return wire_bytes(msg)
 
-    def _classify(self, work: store.EmailWork, answer: Answer, out: store.Outcomes) -> None:
+    def _classify(self, row: outbox.ClaimedRow, message_id: str, answer: Answer, out: Answers) -> None:
         if answer.accepted:
-            out.accepted.append(work.delivery_id)
-        elif answer.transient and work.attempts < self.cfg.max_attempts:
-            delay = min(self.cfg.retry_initial_s * 2 ** (work.attempts - 1), self.cfg.retry_max_s)
-            out.retry.append((work.delivery_id, answer.code, answer.describe(), utcnow() + timedelta(seconds=delay)))
+            out.acks.append(outbox.Ack(row.delivery_id, 1, message_id))  # an e-mail is one part
+        elif answer.transient and row.attempts < self.cfg.max_attempts:
+            delay = min(self.cfg.retry_initial_s * 2 ** (row.attempts - 1), self.cfg.retry_max_s)
+            retry_at = utcnow() + timedelta(seconds=delay)
+            out.failures.append(outbox.Failure(row.delivery_id, answer.code, answer.describe(), False, retry_at))
         elif answer.transient:
-            reason = f"gave up after {work.attempts} attempts: {answer.describe()}"
-            out.failed.append((work.delivery_id, answer.code, reason))
+            reason = f"gave up after {row.attempts} attempts: {answer.describe()}"
+            out.failures.append(outbox.Failure(row.delivery_id, answer.code, reason, True))
         else:
-            out.failed.append((work.delivery_id, answer.code, answer.describe()))
+            out.failures.append(outbox.Failure(row.delivery_id, answer.code, answer.describe(), True))
 
     def _backoff(self, failures: int) -> float:
         return min(self.reconnect_max_s, 0.5 * 2 ** min(failures, 10)) * random.uniform(0.8, 1.2)

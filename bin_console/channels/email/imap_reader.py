@@ -21,7 +21,7 @@ from bin_console.channels.email.replies import store_email_reply
 from bin_console.config import ImapSettings
 from bin_console.credentials import Secret
 from bin_console.data.models import ImapState, SenderStatus, utcnow
-from bin_console.outbox import owner_id
+from bin_console.outbox import new_owner_id
 
 log = logging.getLogger("bin_console.email")
 
@@ -39,7 +39,7 @@ class ImapReader:
         self.last_error = ""
         self.key = f"{settings.username}@{settings.host}/{settings.mailbox}"[:254]
         self._actor = Actor.current()
-        self._owner = owner_id(ACCOUNT)[:120]
+        self._owner = new_owner_id(ACCOUNT)[:120]
 
     def start(self) -> None:
         self._stop.clear()

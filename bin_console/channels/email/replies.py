@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bin_console import audit
 from bin_console.actor import Actor
 from bin_console.channels.email.message import UNSUBSCRIBE_WORD, parse_message_id
-from bin_console.channels.email.store import member_for_token
+from bin_console.channels.email.tokens import member_for_token
 from bin_console.data.keys import fold
 from bin_console.data.models import Delivery, Member, Reply
 

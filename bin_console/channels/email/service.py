@@ -1,8 +1,10 @@
-"""`bin-console sender [--channel sms|email|both]`: the senders a control room runs once for all consoles.
+"""`bin-console sender [--channel sms|email|both]` and the console's e-mail channel, each with its readiness.
 
 The SMS sender keeps its own loop (bin_console/sender.py: cmd_sender, signals, exit codes); the
 e-mail sender runs beside it in its own threads and stops when that loop ends. `--channel email`
-runs the e-mail sender alone until SIGTERM/SIGINT.
+runs the e-mail sender alone until SIGTERM/SIGINT. Like SMS (bin_console/readiness.py), a missing
+SMTP/IMAP password or keyring never stops the console opening nor the SMS side running: the
+readiness says why e-mail is off and the fix.
 """
 
 from __future__ import annotations
@@ -10,49 +12,87 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from dataclasses import dataclass, field
 
 from bin_console.channels.email.driver import EmailSender
+from bin_console.config import Settings
+from bin_console.credentials import Secret
+from bin_console.readiness import Readiness, password_readiness
 
 EX_CONFIG = 78
+SEND_OFF = "E-mail cannot be sent"
+READ_OFF = "E-mail replies cannot be read"
 
 
-def build_email_sender(db, settings) -> EmailSender:  # noqa: ANN001
-    """The e-mail sender for these settings; the relay password only when it wants a login
-    (CredentialStoreUnavailable / SecretMissing otherwise, before anything starts)."""
-    password = None
-    if settings.smtp.username and not settings.smtp.training:
-        from bin_console.credentials import get_secret
-
-        password = get_secret("smtp", settings)
-    return EmailSender(db, settings.smtp, password=password)
+def smtp_password(settings: Settings) -> tuple[Readiness, Secret | None]:
+    """The relay's password only when it wants a login; the training mail server and a relay
+    that trusts the host need none."""
+    if settings.smtp.training or not settings.smtp.username:
+        return Readiness(True, what=SEND_OFF), None
+    return password_readiness(settings, "smtp", what=SEND_OFF)
 
 
-def cmd_sender(args, settings) -> int:  # noqa: ANN001
+def imap_password(settings: Settings) -> tuple[Readiness, Secret | None]:
+    """Only when [imap] names a host (empty: replies by e-mail are not read, nothing is off)."""
+    if not settings.imap.host:
+        return Readiness(True, what=READ_OFF), None
+    return password_readiness(settings, "imap", what=READ_OFF)
+
+
+@dataclass
+class EmailChannel:
+    """What the console started for e-mail, and why the rest is off."""
+
+    sending: Readiness
+    replies: Readiness
+    parts: list = field(default_factory=list)  # EmailSender, ImapReader: each has .stop()
+
+    def stop(self) -> None:
+        for part in self.parts:
+            part.stop()
+
+
+def start_email_channel(db, settings: Settings) -> EmailChannel:  # noqa: ANN001 - data.engine.Database
+    """Start the embedded e-mail sender and, when [imap] names a host, the reply reader; each only
+    when its password could be read (the other still starts)."""
+    sending, smtp_secret = smtp_password(settings)
+    replies, imap_secret = imap_password(settings)
+    channel = EmailChannel(sending, replies)
+    if sending.ok:
+        email = EmailSender(db, settings.smtp, password=smtp_secret)
+        email.start()
+        channel.parts.append(email)
+    if settings.imap.host and replies.ok:
+        from bin_console.channels.email.imap_reader import ImapReader
+
+        reader = ImapReader(db, settings.imap, password=imap_secret)
+        reader.start()
+        channel.parts.append(reader)
+    return channel
+
+
+def cmd_sender(args, settings: Settings) -> int:  # noqa: ANN001 - argparse.Namespace
     from bin_console.runtime import open_db_or_exit
+    from bin_console.sender import cmd_sender as sms_sender
 
     channel = args.channel
+    if channel == "sms":
+        return sms_sender(args, settings)
     if channel == "email":
         from bin_console.logsetup import configure_logging
 
         configure_logging(settings, to_file=True, to_stderr=True)
-    if channel == "sms":
-        from bin_console.sender import cmd_sender as sms_sender
-
-        return sms_sender(args, settings)
+    ready, password = smtp_password(settings)
+    if not ready.ok:
+        # one line, and the SMS side runs on: e-mail being off is no reason to stop SMS
+        print(f"bin-console sender: {ready.sentence()}", file=sys.stderr)
+        return sms_sender(args, settings) if channel == "both" else EX_CONFIG
     db = open_db_or_exit(settings)
     try:
-        try:
-            email = build_email_sender(db, settings)
-        except (RuntimeError, LookupError) as exc:  # CredentialStoreUnavailable, SecretMissing
-            print(f"bin-console sender: {exc}", file=sys.stderr)
-            return EX_CONFIG
+        email = EmailSender(db, settings.smtp, password=password)
         email.start()
         try:
-            if channel == "both":
-                from bin_console.sender import cmd_sender as sms_sender
-
-                return sms_sender(args, settings)
-            return _wait_for_signal()
+            return sms_sender(args, settings) if channel == "both" else _wait_for_signal()
         finally:
             email.stop(timeout=10.0)
     finally:
@@ -66,22 +106,3 @@ def _wait_for_signal() -> int:
     while not stop.wait(0.5):
         pass
     return 0
-
-
-def start_email_channel(db, settings) -> list:  # noqa: ANN001
-    """Start the embedded e-mail sender (and the reply reader when [imap] names a host) for the
-    console; returns what was started, each with .stop(). Raises like build_email_sender."""
-    started: list = []
-    email = build_email_sender(db, settings)
-    reader = None
-    if settings.imap.host:
-        from bin_console.channels.email.imap_reader import ImapReader
-        from bin_console.credentials import get_secret
-
-        reader = ImapReader(db, settings.imap, password=get_secret("imap", settings))
-    email.start()
-    started.append(email)
-    if reader is not None:
-        reader.start()
-        started.append(reader)
-    return started
