@@ -49,6 +49,7 @@ from textual.worker import get_current_worker
 from bin_console.alerts import service as alerts
 from bin_console.alerts.reminders import due_reminders
 from bin_console.config import ConfigError, Settings
+from bin_console.i18n import N_, _
 from bin_console.screens.alert_draft import AlertDraft
 from bin_console.screens.base import BaseScreen
 from bin_console.screens.compose import ComposeScreen
@@ -134,7 +135,7 @@ IMAP_ACCOUNT = "imap"
 MAIL_ACCOUNTS = frozenset({EMAIL_ACCOUNT, IMAP_ACCOUNT})
 NO_MAIL_SENDER = "no e-mail sender running"
 
-NOTHING_SELECTED = "Nothing selected: search a network (F2) and highlight it, or open one, first."
+NOTHING_SELECTED = N_("Nothing selected: search a network (F2) and highlight it, or open one, first.")
 
 # Every screen class, for the binding ids a [keys] table may name.
 SCREEN_CLASSES: tuple[type[Screen], ...] = (
@@ -222,42 +223,55 @@ class BinConsoleApp(App, inherit_bindings=False):
     # and so they are handled by the App before the keys that follow (type-ahead). The tooltip is the
     # help text (F1 and the palette); with the mouse off Textual never shows it as a tooltip.
     BINDINGS = [
-        Binding("f1", "help", "Help", priority=True, id="help", tooltip="help for this screen"),
-        Binding("f2", "open_networks", "Networks", priority=True, id="networks", tooltip="networks (search)"),
+        Binding("f1", "help", N_("Help"), priority=True, id="help", tooltip=N_("help for this screen")),
+        Binding("f2", "open_networks", N_("Networks"), priority=True, id="networks", tooltip=N_("networks (search)")),
         Binding(
-            "f3", "open_members", "Members", priority=True, id="members", tooltip="members of the network on screen"
+            "f3",
+            "open_members",
+            N_("Members"),
+            priority=True,
+            id="members",
+            tooltip=N_("members of the network on screen"),
         ),
         Binding(
             "f4",
             "open_compose",
-            "Compose",
+            N_("Compose"),
             priority=True,
             id="compose",
-            tooltip="compose an alert to the network(s) on screen",
+            tooltip=N_("compose an alert to the network(s) on screen"),
         ),
-        Binding("f6", "open_monitor", "Monitor", show=False, priority=True, id="monitor", tooltip="delivery monitor"),
-        Binding("f7", "open_inbox", "Inbox", show=False, priority=True, id="inbox", tooltip="inbox (replies)"),
         Binding(
-            "f8", "open_history", "History", show=False, priority=True, id="history", tooltip="history (past alerts)"
+            "f6", "open_monitor", N_("Monitor"), show=False, priority=True, id="monitor", tooltip=N_("delivery monitor")
         ),
-        Binding("escape", "back", "Back", show=False, priority=True, id="back", tooltip="back"),
+        Binding("f7", "open_inbox", N_("Inbox"), show=False, priority=True, id="inbox", tooltip=N_("inbox (replies)")),
+        Binding(
+            "f8",
+            "open_history",
+            N_("History"),
+            show=False,
+            priority=True,
+            id="history",
+            tooltip=N_("history (past alerts)"),
+        ),
+        Binding("escape", "back", N_("Back"), show=False, priority=True, id="back", tooltip=N_("back")),
         Binding(
             "ctrl+p",
             "command_palette",
-            "Palette",
+            N_("Palette"),
             show=False,
             priority=True,
             id="palette",
-            tooltip="command palette",
+            tooltip=N_("command palette"),
         ),
         Binding(
             "ctrl+q",
             "request_quit",
-            "Quit",
+            N_("Quit"),
             show=False,
             priority=True,
             id="quit",
-            tooltip="quit (asks when sends are in flight)",
+            tooltip=N_("quit (asks when sends are in flight)"),
         ),
     ]
     # Under a modal (a question, a form, the palette) only its own keys, Escape and F1 work: global
@@ -547,16 +561,16 @@ class BinConsoleApp(App, inherit_bindings=False):
     def action_open_members(self) -> None:
         targets = self.screen_target()
         if not targets:
-            self.notify(NOTHING_SELECTED, severity="warning", markup=False)
+            self.notify(_(NOTHING_SELECTED), severity="warning", markup=False)
         elif len(targets) > 1:
-            self.notify("This alert has several networks: open one (F2) to see its members.", markup=False)
+            self.notify(_("This alert has several networks: open one (F2) to see its members."), markup=False)
         elif not isinstance(self.screen, MembersScreen):
             self.open_members(targets[0])
 
     def action_open_compose(self) -> None:
         targets = self.screen_target()
         if not targets:
-            self.notify(NOTHING_SELECTED, severity="warning", markup=False)
+            self.notify(_(NOTHING_SELECTED), severity="warning", markup=False)
         elif not isinstance(self.screen, ComposeScreen):
             self.open_compose(targets)
 
@@ -643,8 +657,9 @@ class BinConsoleApp(App, inherit_bindings=False):
         for binding, node in own:
             if binding.system or binding.action in PALETTE_SKIPS:
                 continue
-            help_text = f"{help_line(binding)} ({key_label(binding.key)})"
-            yield SystemCommand(binding.description, help_text, partial(self.run_action, binding.action, node))
+            help_text = f"{help_line(binding)} ({key_label(binding.key)})"  # help_line translates
+            title = _(binding.description)  # an N_() msgid
+            yield SystemCommand(title, help_text, partial(self.run_action, binding.action, node))
 
     # ------------------------------------------------------------------ writes
     def run_write(
@@ -676,7 +691,8 @@ class BinConsoleApp(App, inherit_bindings=False):
         if on_error is not None:
             on_error(exc)
         else:
-            self.notify(f"{what} failed: {type(exc).__name__}: {exc}", severity="error", markup=False)
+            message = _("{what} failed: {error}").format(what=what, error=f"{type(exc).__name__}: {exc}")
+            self.notify(message, severity="error", markup=False)
 
     # ------------------------------------------------------------------ alerts
     def _sms_off(self) -> str:

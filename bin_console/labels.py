@@ -1,24 +1,27 @@
 """The dispatcher's words for what several screens and the CLI show: one place, so the network
 screen, compose, the confirm window and `bin-console send` say the same thing the same way.
 
-Plain Python (no Textual, no database): screens, widgets and the CLI all import it.
+Plain Python (no Textual, no database): screens, widgets and the CLI all import it. The words are
+N_() msgids: functions here return them in the active language; a caller of a constant uses _().
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from bin_console.i18n import N_, _, ngettext, number
+
 # Why a member gets no message (alerts.RecipientPlan.skipped_* / Alert.skipped_*).
-OPTED_OUT = "opted out"
-NO_MOBILE = "no mobile"
-NO_EMAIL = "no e-mail"
-LEFT_OR_PENDING = "left or pending"
-DUPLICATE = "duplicate"  # the same address in two targeted networks: sent once
+OPTED_OUT = N_("opted out")
+NO_MOBILE = N_("no mobile")
+NO_EMAIL = N_("no e-mail")
+LEFT_OR_PENDING = N_("left or pending")
+DUPLICATE = N_("duplicate")  # the same address in two targeted networks: sent once
 
 
 def no_address(channel: str) -> str:
-    """'no mobile' for SMS, 'no e-mail' for e-mail (channel as in RecipientPlan.channel)."""
-    return NO_MOBILE if channel == "sms" else NO_EMAIL
+    """'no mobile' for SMS, 'no e-mail' for e-mail (channel as in RecipientPlan.channel), translated."""
+    return _(NO_MOBILE) if channel == "sms" else _(NO_EMAIL)
 
 
 def channel_of(urgency: str) -> str:
@@ -42,19 +45,25 @@ class SkipCounts(Protocol):
 
 def skip_reasons(channel: str, counts: SkipCounts) -> str:
     """'3 opted out, 5 no mobile, 1 duplicate': the reasons that have a count, "" when none."""
+    # One message per reason and count: French agrees ("3 désinscrits"), so no "{n} {label}" gluing.
+    no_address_reason = (
+        ngettext("{n} no mobile", "{n} no mobile", counts.skipped_no_address)
+        if channel == "sms"
+        else ngettext("{n} no e-mail", "{n} no e-mail", counts.skipped_no_address)
+    )
     reasons = [
-        (counts.skipped_opt_out, OPTED_OUT),
-        (counts.skipped_no_address, no_address(channel)),
-        (counts.skipped_left, LEFT_OR_PENDING),
-        (counts.skipped_duplicate, DUPLICATE),
+        (counts.skipped_opt_out, ngettext("{n} opted out", "{n} opted out", counts.skipped_opt_out)),
+        (counts.skipped_no_address, no_address_reason),
+        (counts.skipped_left, ngettext("{n} left or pending", "{n} left or pending", counts.skipped_left)),
+        (counts.skipped_duplicate, ngettext("{n} duplicate", "{n} duplicates", counts.skipped_duplicate)),
     ]
-    return ", ".join(f"{n:,} {label}" for n, label in reasons if n)
+    return ", ".join(message.format(n=number(n)) for n, message in reasons if n)
 
 
 def skipped_of(channel: str, counts: SkipCounts) -> str:
     """'skipped: 3 opted out, 5 no mobile' or 'nobody skipped'."""
     reasons = skip_reasons(channel, counts)
-    return f"skipped: {reasons}" if reasons else "nobody skipped"
+    return _("skipped: {reasons}").format(reasons=reasons) if reasons else _("nobody skipped")
 
 
 def kind_label(kind: str) -> str:

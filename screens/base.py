@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import getters
 from textual.app import ComposeResult
-from textual.binding import ActiveBinding
+from textual.binding import ActiveBinding, Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, get_current_worker
+
+from bin_console.i18n import _
 
 from .target import NetworkRef
 
@@ -47,6 +49,16 @@ else:
     _MixedInto = object
 
 log = logging.getLogger(__name__)
+
+
+def translated(binding: Binding) -> Binding:
+    """The binding with its description and tooltip in the active language (key names never change)."""
+    # _("") would be the catalogue's header, hence the guards
+    return replace(
+        binding,
+        description=_(binding.description) if binding.description else "",
+        tooltip=_(binding.tooltip) if binding.tooltip else "",
+    )
 
 
 class _ScreenShared(_MixedInto):
@@ -71,7 +83,12 @@ class _ScreenShared(_MixedInto):
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
-        merged = super().active_bindings
+        # Descriptions and tooltips are N_() msgids (class attributes, evaluated at import):
+        # translated here, where footer, key panel and palette read them (docs/I18N.md).
+        merged = {
+            key: active._replace(binding=translated(active.binding))
+            for key, active in super().active_bindings.items()  # type: ignore[misc]
+        }
         app = self.app
         ordered: dict[str, ActiveBinding] = {}
         for binding_id in self.FOOTER_GLOBAL:

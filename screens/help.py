@@ -13,6 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from bin_console.i18n import N_, _
+
 from .base import BaseScreen
 from .keys import help_line, key_label, own_bindings
 
@@ -39,7 +41,7 @@ def binding_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
 
 class HelpScreen(BaseScreen):
     INITIAL_FOCUS = "#help-body"
-    KEY_NOTES = [("Escape", "close help"), ("Up/Down/PgUp/PgDn", "scroll")]
+    KEY_NOTES = [("Escape", N_("close help")), ("Up/Down/PgUp/PgDn", N_("scroll"))]
 
     def __init__(self, for_screen: Screen) -> None:
         super().__init__()
@@ -49,16 +51,19 @@ class HelpScreen(BaseScreen):
         screen = self._for
         keymap = self.app.settings.keys
         if not isinstance(screen, BaseScreen):
-            return "This screen", []
-        title = screen.TITLE_TEXT or "this window"  # never a class name
-        return title, binding_rows(own_bindings(type(screen).BINDINGS, keymap)) + list(screen.KEY_NOTES)
+            return _("this screen"), []
+        title = _(screen.TITLE_TEXT) if screen.TITLE_TEXT else _("this window")  # never a class name
+        # KEY_NOTES hold N_() msgids: translated here. Key names ("Enter") are not messages, so _()
+        # leaves them as they are; "type" is one.
+        notes = [(_(key), _(what)) for key, what in screen.KEY_NOTES]
+        return title, binding_rows(own_bindings(type(screen).BINDINGS, keymap)) + notes
 
     def compose_body(self):
         title, rows = self.screen_rows()
         everywhere = binding_rows(own_bindings(self.app.BINDINGS, self.app.settings.keys))
         with VerticalScroll(id="help-body"):
-            yield Static(help_table(f"Keys on {title}", rows), id="help-screen-keys")
-            yield Static(help_table("Everywhere", everywhere), id="help-global-keys")
+            yield Static(help_table(_("Keys on {screen}").format(screen=title), rows), id="help-screen-keys")
+            yield Static(help_table(_("Everywhere"), everywhere), id="help-global-keys")
 
     def go_back(self) -> bool:
         self.app.pop_screen()

@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from bin_console.directory.import_report import ImportReport
+from bin_console.i18n import N_, _, ngettext, number
 from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseModal, BaseScreen
@@ -39,11 +40,11 @@ def run_import(db: Any, path: str, network_id: int) -> ImportReport:
 def report_text(report: ImportReport, path: str) -> Text:
     """The importer's own account (ImportReport.summary / detail_lines): the same words as the CLI."""
     out = Text(end="")
-    out.append("File: ", style="bold")
+    out.append(_("File:") + " ", style="bold")
     out.append_text(safe_text(path))
     out.append("\n")
     if report.fatal:
-        out.append("Nothing imported: ", style="bold")
+        out.append(_("Nothing imported:") + " ", style="bold")
         out.append(clean(report.fatal))
         out.append("\n")
         return out
@@ -60,8 +61,8 @@ class ImportPathModal(BaseModal):
     """Dismisses with (path, report) after an import ran, None when cancelled."""
 
     INITIAL_FOCUS = "#import-path"
-    TITLE_TEXT = "Import members"
-    KEY_NOTES = [("Enter", "import the file"), ("Escape", "cancel")]
+    TITLE_TEXT = N_("Import members")
+    KEY_NOTES = [("Enter", N_("import the file")), ("Escape", N_("cancel"))]
     DEFAULT_CSS = """
     ImportPathModal { align: center middle; }
     ImportPathModal > Vertical { width: 72; height: auto; border: double $accent; background: $panel; padding: 0 1; }
@@ -75,9 +76,9 @@ class ImportPathModal(BaseModal):
 
     def compose_body(self):
         with Vertical():
-            yield Static(Text("Import members (CSV or XLSX)", style="bold"))
-            yield Input(placeholder="path of the file, e.g. ~/leden.csv", id="import-path")
-            yield Static("Enter imports; Escape cancels.", id="import-status")
+            yield Static(Text(_("Import members (CSV or XLSX)"), style="bold"))
+            yield Input(placeholder=_("path of the file, e.g. ~/leden.csv"), id="import-path")
+            yield Static(_("Enter imports; Escape cancels."), id="import-status")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -85,24 +86,29 @@ class ImportPathModal(BaseModal):
         if not path or self._importing:
             return
         self._importing = True
-        self.query_one("#import-status", Static).update("Importing...")
+        self.query_one("#import-status", Static).update(_("Importing..."))
         app = self.app
 
         def done(report: ImportReport) -> None:
             if self.is_attached:
                 self.dismiss((path, report))
             else:  # the prompt was closed meanwhile; the import itself went through
-                app.notify(f"Import of {clean(path)} finished: {report.imported} imported.", markup=False)
+                message = ngettext(
+                    "Import of {path} finished: {n} imported.",
+                    "Import of {path} finished: {n} imported.",
+                    report.imported,
+                )
+                app.notify(message.format(path=clean(path), n=number(report.imported)), markup=False)
 
         # App-owned: closing the prompt while the file is read must not drop the import.
-        app.run_write(run_import, app.db, path, self.network_id, on_done=done, on_error=self._failed, what="Import")
+        app.run_write(run_import, app.db, path, self.network_id, on_done=done, on_error=self._failed, what=_("Import"))
 
     def _failed(self, exc: BaseException) -> None:
         self._importing = False
         if isinstance(exc, NoSuchFile):
-            msg = Text.assemble("No such file: ", safe_text(str(exc)))
+            msg = safe_text(_("No such file: {path}").format(path=clean(str(exc))))
         else:
-            msg = Text(f"Import failed: {type(exc).__name__}: {clean(exc)}")
+            msg = Text(_("Import failed: {error}").format(error=f"{type(exc).__name__}: {clean(exc)}"))
         if self.is_attached:
             self.query_one("#import-status", Static).update(msg)
         else:
@@ -110,12 +116,14 @@ class ImportPathModal(BaseModal):
 
 
 class ImportReportScreen(BaseScreen):
-    TITLE_TEXT = "Import report"
+    TITLE_TEXT = N_("Import report")
     INITIAL_FOCUS = "#report-body"
-    KEY_NOTES = [("Up/Down/PgUp/PgDn", "scroll the report"), ("Escape", "back to the members")]
+    KEY_NOTES = [("Up/Down/PgUp/PgDn", N_("scroll the report")), ("Escape", N_("back to the members"))]
     # key_display: the footer's own Enter glyph (⏎) is not in the Linux console fonts
     BINDINGS = [
-        Binding("enter", "close", "Close", key_display="Enter", id="report-close", tooltip="back to the members")
+        Binding(
+            "enter", "close", N_("Close"), key_display="Enter", id="report-close", tooltip=N_("back to the members")
+        )
     ]
 
     def __init__(self, path: str, report: ImportReport) -> None:

@@ -8,6 +8,8 @@ from dataclasses import replace
 
 from textual.binding import Binding
 
+from bin_console.i18n import _
+
 KEY_NAMES = {
     "escape": "Escape",
     "enter": "Enter",
@@ -45,5 +47,6 @@ def own_bindings(bindings: Iterable[Binding | tuple[str, ...]], keymap: Mapping[
 
 
 def help_line(binding: Binding) -> str:
-    """What a binding does, in words: its tooltip (the long form), else its footer description."""
-    return binding.tooltip or binding.description
+    """What a binding does, in words, in the active language: its tooltip (the long form), else its
+    footer description (both N_() msgids)."""
+    return _(binding.tooltip or binding.description)

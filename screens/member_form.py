@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
+from bin_console.i18n import N_, _
 from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseModal
@@ -24,25 +25,33 @@ from .confirm import ConfirmActionModal
 
 # What to type, shown dimmed in an empty field: on a 16-colour console an empty one-row field
 # is otherwise just blank space after its label.
-HINTS = {
-    "mobile": "+32 470 12 34 56 or 0470 12 34 56",
-    "landline": "optional",
-    "email": "optional",
-    "language": f"{', '.join(LANGUAGES)} (empty: nl)",
-    "role": f"{', '.join(MEMBER_ROLES)} (empty: member)",
-}
+
+
+def hint(key: str) -> str:
+    """The grey text in an empty field, in the active language ("" for none)."""
+    if key == "mobile":
+        return _("+32 470 12 34 56 or 0470 12 34 56")
+    if key in ("landline", "email"):
+        return _("optional")
+    if key == "language":
+        return _("{choices} (empty: nl)").format(choices=", ".join(LANGUAGES))
+    if key == "role":
+        return _("{choices} (empty: member)").format(choices=", ".join(MEMBER_ROLES))
+    return ""
+
 
 FIELDS: tuple[tuple[str, str], ...] = (
-    ("name", "Name"),
-    ("mobile", "Mobile"),
-    ("landline", "Landline"),
-    ("email", "E-mail"),
-    ("street", "Street"),
-    ("house_number", "Number"),
-    ("postcode", "Postcode"),
-    ("municipality", "Municipality"),
-    ("language", "Language"),
-    ("role", "Role"),
+    ("name", N_("Name")),
+    ("mobile", N_("Mobile")),
+    ("landline", N_("Landline")),
+    ("email", N_("E-mail")),
+    ("street", N_("Street")),
+    # Translators: house number, in the member form
+    ("house_number", N_("Number")),
+    ("postcode", N_("Postcode")),
+    ("municipality", N_("Municipality")),
+    ("language", N_("Language")),
+    ("role", N_("Role")),
 )
 
 
@@ -59,13 +68,13 @@ class MemberFormModal(BaseModal):
     """Dismisses with the member id when saved, None when cancelled."""
 
     INITIAL_FOCUS = "#f-name"
-    TITLE_TEXT = "Member form"
+    TITLE_TEXT = N_("Member form")
     KEY_NOTES = [
-        ("Tab / Shift+Tab", "next / previous field"),
-        ("Enter", "save"),
-        ("Escape", "close without saving (asks first when something was changed)"),
+        ("Tab / Shift+Tab", N_("next / previous field")),
+        ("Enter", N_("save")),
+        ("Escape", N_("close without saving (asks first when something was changed)")),
     ]
-    BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True, id="member-save", tooltip="save")]
+    BINDINGS = [Binding("ctrl+s", "save", N_("Save"), priority=True, id="member-save", tooltip=N_("save"))]
     DEFAULT_CSS = """
     MemberFormModal { align: center middle; }
     MemberFormModal > Vertical { width: 72; height: auto; max-height: 100%; border: double $accent;
@@ -90,17 +99,17 @@ class MemberFormModal(BaseModal):
         self._initial: dict[str, Any] | None = None
 
     def compose_body(self):
-        title = "Edit member" if self.member_id else "New member"
+        title = _("Edit member") if self.member_id else _("New member")
         with Vertical():
             yield Static(title, id="form-title")
             with VerticalScroll():
                 for key, label in FIELDS:
                     with Horizontal(classes="row"):
-                        yield Label(f"{label}:")
+                        yield Label(_("{label}:").format(label=_(label)))
                         value = clean(self.member.get(key, "") or "")
-                        yield Input(value=value, placeholder=HINTS.get(key, ""), id=f"f-{key}")
+                        yield Input(value=value, placeholder=hint(key), id=f"f-{key}")
                     yield Static("", id=f"e-{key}", classes="field-error")
-            yield Static("Enter saves, Escape cancels.", id="form-status")
+            yield Static(_("Enter saves, Escape cancels."), id="form-status")
 
     def on_mount(self) -> None:
         self._initial = self.values()  # what "changed" is measured against
@@ -120,9 +129,9 @@ class MemberFormModal(BaseModal):
 
         self.app.push_buffered(
             ConfirmActionModal(
-                "Close the form and throw away what you typed?",
-                yes_label="Discard",
-                no_label="Keep editing",
+                _("Close the form and throw away what you typed?"),
+                yes_label=_("Discard"),
+                no_label=_("Keep editing"),
             ),
             answered,
         )
@@ -130,7 +139,7 @@ class MemberFormModal(BaseModal):
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, _ in FIELDS:
+        for key, _label in FIELDS:
             value = self.query_one(f"#f-{key}", Input).value.strip()
             if key in ("language", "role") and not value:
                 continue  # service defaults (nl / member)
@@ -139,7 +148,7 @@ class MemberFormModal(BaseModal):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         first: Input | None = None
-        for key, _ in FIELDS:
+        for key, _label in FIELDS:
             box = self.query_one(f"#e-{key}", Static)
             reason = errors.get(key)
             if reason:
@@ -155,7 +164,7 @@ class MemberFormModal(BaseModal):
         if other:
             status.update(Text("; ".join(f"{k}: {clean(v)}" for k, v in other.items()), style="bold"))
         else:
-            status.update(Text("Please correct the marked fields.", style="bold"))
+            status.update(Text(_("Please correct the marked fields."), style="bold"))
         if first is not None:
             self.set_focus(first)
 
@@ -167,12 +176,12 @@ class MemberFormModal(BaseModal):
         if self._saving:
             return
         self._saving = True
-        self.query_one("#form-status", Static).update("Saving...")
+        self.query_one("#form-status", Static).update(_("Saving..."))
         data = self.values()
         app = self.app
 
         def saved(member_id: int) -> None:
-            app.notify(f"Saved {clean(data.get('name', ''))}.", markup=False)
+            app.notify(_("Saved {name}.").format(name=clean(data.get("name", ""))), markup=False)
             self._saving = False
             if self.is_attached:
                 self.dismiss(member_id)
@@ -187,7 +196,7 @@ class MemberFormModal(BaseModal):
             app.actor,
             on_done=saved,
             on_error=self._failed,
-            what="Save member",
+            what=_("Save member"),
         )
 
     def _failed(self, exc: BaseException) -> None:
@@ -195,7 +204,7 @@ class MemberFormModal(BaseModal):
 
         self._saving = False
         if not self.is_attached:
-            self.app.notify(f"Member NOT saved: {clean(exc)}", severity="error", markup=False)
+            self.app.notify(_("Member NOT saved: {error}").format(error=clean(exc)), severity="error", markup=False)
             return
         if isinstance(exc, ValidationError):
             self.show_errors(exc.errors)
@@ -203,7 +212,7 @@ class MemberFormModal(BaseModal):
             self.show_errors({exc.field if exc.field in dict(FIELDS) else "name": str(exc)})
         else:
             self.query_one("#form-status", Static).update(
-                Text(f"Not saved: {type(exc).__name__}: {clean(exc)}", style="bold")
+                Text(_("Not saved: {error}").format(error=f"{type(exc).__name__}: {clean(exc)}"), style="bold")
             )
 
 
@@ -211,16 +220,20 @@ class DeactivateConfirmModal(ConfirmActionModal):
     """'Deactivate <name>?' - opens on Cancel; F5 or `y` once painted (a `y`
     typed ahead before it showed never counts); `n` / Escape / Enter cancel."""
 
-    TITLE_TEXT = "Deactivate member"
+    TITLE_TEXT = N_("Deactivate member")
 
     def __init__(self, name: str) -> None:
         self.member_name = name
+        # the name (untrusted, bold) goes where the translation puts {name}
+        before, _placeholder, after = _("Deactivate {name}?").partition("{name}")
         super().__init__(
             Text.assemble(
-                "Deactivate ",
+                before,
                 safe_text(name, style="bold"),
-                "?\nThe member stays in the register with status 'left' and receives no alerts.",
+                after,
+                "\n",
+                _("The member stays in the register with status 'left' and receives no alerts."),
             ),
-            yes_label="Deactivate",
-            no_label="Cancel",
+            yes_label=_("Deactivate"),
+            no_label=_("Cancel"),
         )

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
+from bin_console.i18n import N_, _, number
 from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseScreen
@@ -106,52 +107,60 @@ def deactivate(db: Any, member_id: int, actor: Any) -> int:
 
 
 class MembersScreen(BaseScreen):
-    TITLE_TEXT = "Members"
+    TITLE_TEXT = N_("Members")
     INITIAL_FOCUS = "#member-filter"
-    KEY_NOTES = [("type", "filter: start of a name word, start of a street, or digits of a phone number")]
+    KEY_NOTES = [(N_("type"), N_("filter: start of a name word, start of a street, or digits of a phone number"))]
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False, system=True, id="members-up", tooltip="previous member"),
-        Binding("down", "move(1)", "Down", show=False, system=True, id="members-down", tooltip="next member"),
+        Binding("up", "move(-1)", N_("Up"), show=False, system=True, id="members-up", tooltip=N_("previous member")),
+        Binding("down", "move(1)", N_("Down"), show=False, system=True, id="members-down", tooltip=N_("next member")),
         Binding(
-            "pagedown", "page(1)", "Next page", show=False, system=True, id="members-next-page", tooltip="next page"
+            "pagedown",
+            "page(1)",
+            N_("Next page"),
+            show=False,
+            system=True,
+            id="members-next-page",
+            tooltip=N_("next page"),
         ),
         Binding(
             "pageup",
             "page(-1)",
-            "Previous page",
+            N_("Previous page"),
             show=False,
             system=True,
             id="members-previous-page",
-            tooltip="previous page",
+            tooltip=N_("previous page"),
         ),
-        Binding("ctrl+n", "new", "New", priority=True, id="members-new", tooltip="new member (form)"),
-        Binding("ctrl+e", "edit", "Edit", priority=True, id="members-edit", tooltip="edit the highlighted member"),
+        Binding("ctrl+n", "new", N_("New"), priority=True, id="members-new", tooltip=N_("new member (form)")),
+        Binding(
+            "ctrl+e", "edit", N_("Edit"), priority=True, id="members-edit", tooltip=N_("edit the highlighted member")
+        ),
         Binding(
             "ctrl+d",
             "deactivate",
-            "Deactivate",
+            N_("Deactivate"),
             show=False,
             priority=True,
             id="members-deactivate",
-            tooltip="deactivate the highlighted member (asks first; status becomes 'left')",
+            tooltip=N_("deactivate the highlighted member (asks first; status becomes 'left')"),
         ),
         Binding(
             "ctrl+o",
             "import",
-            "Import",
+            N_("Import"),
             show=False,
             priority=True,
             id="members-import",
-            tooltip="import members from a CSV/XLSX file (report per row)",
+            tooltip=N_("import members from a CSV/XLSX file (report per row)"),
         ),
         Binding(
             "ctrl+r",
             "reveal",
-            "Reveal",
+            N_("Reveal"),
             show=False,
             priority=True,
             id="members-reveal",
-            tooltip="reveal / mask phone numbers (revealing is audited)",
+            tooltip=N_("reveal / mask phone numbers (revealing is audited)"),
         ),
     ]
     DEFAULT_CSS = """
@@ -176,11 +185,11 @@ class MembersScreen(BaseScreen):
         return (self.network,)
 
     def _title(self) -> Text:
-        return Text.assemble(("Members of ", "bold"), target_text(self.target()))
+        return Text.assemble((_("Members of") + " ", "bold"), target_text(self.target()))
 
     def compose_body(self) -> ComposeResult:
         yield Static(self._title(), id="member-title")
-        yield Input(placeholder="filter: name, street or phone digits", id="member-filter")
+        yield Input(placeholder=_("filter: name, street or phone digits"), id="member-filter")
         yield Static("", id="member-info")
         yield MemberTable(id="member-table")
 
@@ -224,19 +233,24 @@ class MembersScreen(BaseScreen):
         if message:
             info.append(message)
         elif res is None:
-            info.append("Loading...")
+            info.append(_("Loading..."))
         elif not res.page.rows:
             if res.request.text.strip():
-                info.append_text(Text.assemble("No member matches ", safe_text(res.request.text.strip())))
+                message = _("No member matches {text}").format(text=clean(res.request.text.strip()))
+                info.append_text(safe_text(message))
             else:
-                info.append("No members yet: Ctrl+N adds one, Ctrl+O imports a file.")
+                info.append(_("No members yet: Ctrl+N adds one, Ctrl+O imports a file."))
         else:
             first = res.page.offset + 1
             last = res.page.offset + len(res.page.rows)
-            info.append(f"rows {first:,}-{last:,} of {res.page.total:,}")
+            info.append(
+                _("rows {first}-{last} of {total}").format(
+                    first=number(first), last=number(last), total=number(res.page.total)
+                )
+            )
             if last < res.page.total:
-                info.append("  PgDn next page")
-        info.append("   phones shown" if self.reveal else "   phones masked (Ctrl+R)")
+                info.append("  " + _("PgDn next page"))
+        info.append("   " + (_("phones shown") if self.reveal else _("phones masked (Ctrl+R)")))
         self.query_one("#member-info", Static).update(info)
 
     # ---------------------------------------------------------------- keys
@@ -278,7 +292,7 @@ class MembersScreen(BaseScreen):
     def action_edit(self) -> None:
         member_id = self._selected()
         if member_id is None:
-            self.app.notify("No member highlighted.", severity="warning")
+            self.app.notify(_("No member highlighted."), severity="warning")
             return
         self.app.hold_keys()  # keys typed now belong to the form that is about to open
         self.run_db(
@@ -292,14 +306,16 @@ class MembersScreen(BaseScreen):
 
     def _load_failed(self, exc: BaseException) -> None:
         self.app.release_keys()
-        self.app.notify(f"Cannot open the member: {type(exc).__name__}", severity="error", markup=False)
+        self.app.notify(
+            _("Cannot open the member: {error}").format(error=type(exc).__name__), severity="error", markup=False
+        )
 
     def _open_edit(self, data: dict[str, Any] | None) -> None:
         from .member_form import MemberFormModal
 
         if data is None:
             self.app.release_keys()
-            self.app.notify("That member no longer exists.", severity="warning")
+            self.app.notify(_("That member no longer exists."), severity="warning")
             self.reload()
             return
         self.app.push_buffered(MemberFormModal(self.network_id, data), self._form_done)
@@ -314,13 +330,13 @@ class MembersScreen(BaseScreen):
         member_id = self._selected()
         res = self._result
         if member_id is None or res is None:
-            self.app.notify("No member highlighted.", severity="warning")
+            self.app.notify(_("No member highlighted."), severity="warning")
             return
         row = next((r for r in res.page.rows if r.id == member_id), None)
         if row is None:
             return
         if row.status == "left":
-            self.app.notify(f"{clean(row.name)} is already inactive.", markup=False)
+            self.app.notify(_("{name} is already inactive.").format(name=clean(row.name)), markup=False)
             return
 
         app = self.app
@@ -335,13 +351,13 @@ class MembersScreen(BaseScreen):
                     member_id,
                     app.actor,
                     on_done=lambda _id: self._deactivated(row.name),
-                    what="Deactivate",
+                    what=_("Deactivate"),
                 )
 
         self.app.push_buffered(DeactivateConfirmModal(row.name), confirmed)
 
     def _deactivated(self, name: str) -> None:
-        self.app.notify(f"{clean(name)} deactivated (status: left).", markup=False)
+        self.app.notify(_("{name} deactivated (status: left).").format(name=clean(name)), markup=False)
         if self.is_attached:
             self.reload()
 

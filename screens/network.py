@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from bin_console import labels
+from bin_console.i18n import N_, _, number
 from bin_console.labels import kind_label
 from bin_console.trust.textsafe import safe_text
 
@@ -62,15 +62,16 @@ def build_view(db: Any, network_id: int) -> NetworkView:
             safe_text(net.name, style="bold"),
             "  ",
             safe_text(net.municipality),
-            f"  zone {s.zone_code}",
-            f"  lang {net.language or '-'}",  # "-": the console's default language applies
-            ("  (inactive)" if net.status != "active" else ""),
+            "  " + _("zone {code}").format(code=s.zone_code),
+            # "-": the console's default language applies
+            "  " + _("lang {language}").format(language=net.language or "-"),
+            ("  " + _("(inactive)") if net.status != "active" else ""),
             no_wrap=True,
             end="",
         )
         counts = Text(end="")
         coords = s.coordinators
-        counts.append("Coordinator: ", style="bold")
+        counts.append(_("Coordinator:") + " ", style="bold")
         if coords:
             for i, c in enumerate(coords[:3]):
                 if i:
@@ -79,39 +80,50 @@ def build_view(db: Any, network_id: int) -> NetworkView:
         elif net.coordinator_name:
             counts.append_text(safe_text(net.coordinator_name))
         else:
-            counts.append("none recorded")
+            counts.append(_("none recorded"))
         counts.append("\n")
-        counts.append("Members: ", style="bold")
+        counts.append(_("Members:") + " ", style="bold")
         counts.append(
-            f"{s.by_status.get('active', 0):,} active, {s.by_status.get('pending', 0):,} pending, "
-            f"{s.by_status.get('left', 0):,} left\n"
+            _("{active} active, {pending} pending, {left} left").format(
+                active=number(s.by_status.get("active", 0)),
+                pending=number(s.by_status.get("pending", 0)),
+                left=number(s.by_status.get("left", 0)),
+            )
+            + "\n"
         )
-        counts.append("Reach:   ", style="bold")
+        counts.append(_("Reach:").ljust(len(_("Members:"))) + " ", style="bold")  # aligned under Members
         counts.append(
-            f"SMS {s.sms_reachable:,} · e-mail {s.email_reachable:,} · {s.sms_opted_out:,} {labels.OPTED_OUT} (SMS)"
-            f" · {s.no_contact:,} {labels.NO_MOBILE} and {labels.NO_EMAIL}"
+            _("SMS {sms} · e-mail {email} · {opted_out} opted out (SMS) · {none} no mobile and no e-mail").format(
+                sms=number(s.sms_reachable),
+                email=number(s.email_reachable),
+                opted_out=number(s.sms_opted_out),
+                none=number(s.no_contact),
+            )
         )
         streets = Text(end="")
-        streets.append(f"Streets ({len(s.streets)})\n", style="bold")
+        streets.append(_("Streets ({n})").format(n=number(len(s.streets))) + "\n", style="bold")
         for st in s.streets[:MAX_STREETS]:
             streets.append_text(safe_text(st.street))
             streets.append(" ")
             streets.append_text(safe_text(st.postcode))
             streets.append("\n")
         if len(s.streets) > MAX_STREETS:
-            streets.append(f"... and {len(s.streets) - MAX_STREETS} more\n")
+            streets.append(_("... and {n} more").format(n=number(len(s.streets) - MAX_STREETS)) + "\n")
         activity = Text(end="")
-        activity.append("Recent alerts\n", style="bold")
+        activity.append(_("Recent alerts") + "\n", style="bold")
         if not s.recent_alerts:
-            activity.append("none yet\n")
+            activity.append(_("none yet") + "\n")
         for a in s.recent_alerts:
-            channel = "SMS" if a.urgency == "urgent" else "e-mail"
-            activity.append(f"{_when(a.created_at)} {channel} {a.recipients:,} to  ")
+            if a.urgency == "urgent":
+                line = _("{when} SMS to {n}").format(when=_when(a.created_at), n=number(a.recipients))
+            else:
+                line = _("{when} e-mail to {n}").format(when=_when(a.created_at), n=number(a.recipients))
+            activity.append(line + "  ")
             activity.append_text(safe_text(a.text[:40]))
             activity.append("\n")
-        activity.append("Recent replies\n", style="bold")
+        activity.append(_("Recent replies") + "\n", style="bold")
         if not s.recent_replies:
-            activity.append("none\n")
+            activity.append(_("none") + "\n")
         for r in s.recent_replies:
             activity.append(f"{_when(r.received_at)} ")
             if r.is_opt_out:
@@ -122,10 +134,10 @@ def build_view(db: Any, network_id: int) -> NetworkView:
 
 
 class NetworkScreen(BaseScreen):
-    TITLE_TEXT = "Network"
+    TITLE_TEXT = N_("Network")
     INITIAL_FOCUS = "#network-body"
     FOOTER_GLOBAL = ("help", "networks", "members", "compose")
-    KEY_NOTES = [("Up/Down/PgUp/PgDn", "scroll")]
+    KEY_NOTES = [("Up/Down/PgUp/PgDn", N_("scroll"))]
     DEFAULT_CSS = """
     NetworkScreen #network-title { height: 1; padding: 0 1; background: $boost; }
     NetworkScreen #network-counts { height: 3; padding: 0 1; }

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from bin_console.i18n import N_, _, ngettext, number
 from bin_console.labels import kind_label
 from bin_console.trust.textsafe import clean, safe_text
 
@@ -62,35 +63,58 @@ def load_zones(db: Any) -> list[tuple[int, str, str]]:
 def hit_cells(hit: Any) -> list[Text]:
     # A street's label carries its postcode and town ("Kerkstraat, 9000 Gent"): the table keeps the
     # postcode when it cuts. A name match repeats the Network column, so it just says so.
-    matched = "(name)" if hit.field == "name" else hit.matched
-    members = Text(f"{hit.member_count:,}", justify="right")
+    matched = _("(name)") if hit.field == "name" else hit.matched
+    members = Text(number(hit.member_count), justify="right")
     return [safe_text(hit.name), Text(kind_label(hit.kind)), safe_text(hit.municipality), members, safe_text(matched)]
 
 
 class NetworksScreen(BaseScreen):
-    TITLE_TEXT = "Networks"
+    TITLE_TEXT = N_("Networks")
     INITIAL_FOCUS = "#search"
     HOLD_AFTER = frozenset({"enter"})
     KEY_NOTES = [
-        ("type", "search by network name, street, postcode or municipality"),
-        ("Enter", "open the selected network (the top match if you typed and pressed Enter at once)"),
+        # Translators: in the key column of F1, for "what you type" (not a key name)
+        (N_("type"), N_("search by network name, street, postcode or municipality")),
+        ("Enter", N_("open the selected network (the top match if you typed and pressed Enter at once)")),
     ]
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False, system=True, id="networks-up", tooltip="move the selection up"),
         Binding(
-            "down", "move(1)", "Down", show=False, system=True, id="networks-down", tooltip="move the selection down"
+            "up", "move(-1)", N_("Up"), show=False, system=True, id="networks-up", tooltip=N_("move the selection up")
         ),
-        Binding("pageup", "move(-10)", "Page up", show=False, system=True, id="networks-page-up", tooltip="a page up"),
         Binding(
-            "pagedown", "move(10)", "Page down", show=False, system=True, id="networks-page-down", tooltip="a page down"
+            "down",
+            "move(1)",
+            N_("Down"),
+            show=False,
+            system=True,
+            id="networks-down",
+            tooltip=N_("move the selection down"),
+        ),
+        Binding(
+            "pageup",
+            "move(-10)",
+            N_("Page up"),
+            show=False,
+            system=True,
+            id="networks-page-up",
+            tooltip=N_("a page up"),
+        ),
+        Binding(
+            "pagedown",
+            "move(10)",
+            N_("Page down"),
+            show=False,
+            system=True,
+            id="networks-page-down",
+            tooltip=N_("a page down"),
         ),
         Binding(
             "f9",
             "cycle_zone",
-            "Zone",
+            N_("Zone"),
             priority=True,
             id="networks-zone",
-            tooltip="zone filter: cycle through the police zones",
+            tooltip=N_("zone filter: cycle through the police zones"),
         ),
     ]
     DEFAULT_CSS = """
@@ -108,7 +132,7 @@ class NetworksScreen(BaseScreen):
 
     def compose_body(self) -> ComposeResult:
         # select_on_focus off: after Escape back, type-ahead must append, not replace the whole search.
-        yield Input(placeholder="network, street, postcode or municipality", id="search", select_on_focus=False)
+        yield Input(placeholder=_("network, street, postcode or municipality"), id="search", select_on_focus=False)
         yield Static(self._info_text(), id="search-info")
         yield ResultList(id="results")
 
@@ -124,9 +148,9 @@ class NetworksScreen(BaseScreen):
 
     def _zone_label(self) -> str:
         if self._zones and 0 <= self._zone_index < len(self._zones):
-            _, code, name = self._zones[self._zone_index]
-            return f"zone {clean(code)} {clean(name)}"
-        return "all zones"
+            _id, code, name = self._zones[self._zone_index]
+            return _("zone {code} {name}").format(code=clean(code), name=clean(name))
+        return _("all zones")
 
     def _info_text(self, message: str | None = None) -> Text:
         out = Text(no_wrap=True, end="")
@@ -135,24 +159,29 @@ class NetworksScreen(BaseScreen):
         if message is not None:
             out.append(message)
         elif self._shown is None or not self._shown.query.strip():
-            out.append("Type a network name, street, postcode or municipality.")
+            out.append(_("Type a network name, street, postcode or municipality."))
         elif not self._shown.hits:
-            out.append_text(Text("No match for ", style="bold"))
-            out.append_text(safe_text(self._shown.query.strip(), style="bold"))
-            out.append(" - check the spelling or try a street or postcode.")
+            message = _("No match for {text} - check the spelling or try a street or postcode.")
+            out.append_text(safe_text(message.format(text=clean(self._shown.query.strip()))))
         elif self._shown.hits[0].fuzzy:  # nothing starts with what was typed: say what it is close to
-            out.append_text(safe_text(f'No exact match; did you mean "{self._shown.hits[0].suggestion}"?'))
+            message = _('No exact match; did you mean "{suggestion}"?')
+            out.append_text(safe_text(message.format(suggestion=clean(self._shown.hits[0].suggestion))))
         else:
             n = len(self._shown.hits)
-            more = "+" if n >= SEARCH_LIMIT else ""
-            out.append(f"{n}{more} match{'es' if n != 1 else ''}; Enter opens the highlighted one.")
+            if n >= SEARCH_LIMIT:
+                message = _("{n}+ matches; Enter opens the highlighted one.").format(n=number(n))
+            else:
+                message = ngettext(
+                    "{n} match; Enter opens the highlighted one.", "{n} matches; Enter opens the highlighted one.", n
+                ).format(n=number(n))
+            out.append(message)
         return out
 
     def _zones_loaded(self, zones: list[tuple[int, str, str]]) -> None:
         self._zones = zones
         default = self.app.settings.zone
         if default:
-            for i, (_, code, _) in enumerate(zones):
+            for i, (_id, code, _name) in enumerate(zones):
                 if code == default:
                     self._zone_index = i
         self._refresh_info()
@@ -208,7 +237,7 @@ class NetworksScreen(BaseScreen):
             self._open_selected()
 
     def _search_failed(self, exc: BaseException) -> None:
-        self._refresh_info(f"Search failed: {type(exc).__name__}. Try again.")
+        self._refresh_info(_("Search failed: {error}. Try again.").format(error=type(exc).__name__))
         if self._pending_enter:
             self._pending_enter = False
             self.app.release_keys()
@@ -234,14 +263,16 @@ class NetworksScreen(BaseScreen):
         if not target:
             query = self._shown.query.strip() if self._shown else ""
             if query:
-                self.app.notify(f"No network matches {clean(query)}", severity="warning", markup=False)
+                self.app.notify(
+                    _("No network matches {text}").format(text=clean(query)), severity="warning", markup=False
+                )
             self.app.release_keys()
             return
         self.app.open_network(target[0])
 
     def action_cycle_zone(self) -> None:
         if not self._zones:
-            self.app.notify("No police zones in the database.", severity="warning")
+            self.app.notify(_("No police zones in the database."), severity="warning")
             return
         self._zone_index += 1
         if self._zone_index >= len(self._zones):

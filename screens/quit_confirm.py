@@ -3,6 +3,8 @@ once the question has been painted and armed (ConfirmActionModal), so a `y` type
 
 from __future__ import annotations
 
+from bin_console.i18n import _
+
 from .confirm import ConfirmActionModal
 
 
@@ -11,8 +13,12 @@ class QuitConfirmModal(ConfirmActionModal):
 
     def __init__(self) -> None:
         super().__init__(
-            "Alerts are still being sent. If you quit, messages not yet handed to the SMSC stay "
-            "queued and leave when a console or the sender service runs again.\n\nQuit anyway?",
-            yes_label="Quit anyway",
-            no_label="Stay",
+            _(
+                "Alerts are still being sent. If you quit, messages not yet handed to the SMSC stay "
+                "queued and leave when a console or the sender service runs again."
+            )
+            + "\n\n"
+            + _("Quit anyway?"),
+            yes_label=_("Quit anyway"),
+            no_label=_("Stay"),
         )

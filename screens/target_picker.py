@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from bin_console.i18n import N_, _, ngettext, number
 from bin_console.labels import kind_label
 from bin_console.trust.textsafe import safe_text
 
@@ -30,17 +31,26 @@ def _search(db: Any, query: str) -> list[Any]:
 
 class TargetPickerModal(BaseModal):
     INITIAL_FOCUS = "#q"
-    TITLE_TEXT = "Target networks"
+    TITLE_TEXT = N_("Target networks")
     KEY_NOTES = [
-        ("type", "search networks by name, street, postcode"),
-        ("Enter", "add / remove the highlighted network"),
-        ("Escape", "done: back to the alert with these targets"),
+        (N_("type"), N_("search networks by name, street, postcode")),
+        ("Enter", N_("add / remove the highlighted network")),
+        ("Escape", N_("done: back to the alert with these targets")),
     ]
     BINDINGS = [
-        Binding("down", "move(1)", "Down", show=False, priority=True, system=True, id="targets-down", tooltip="next"),
-        Binding("up", "move(-1)", "Up", show=False, priority=True, system=True, id="targets-up", tooltip="previous"),
         Binding(
-            "f5", "done", "Done", priority=True, id="targets-done", tooltip="done: back to the alert with these targets"
+            "down", "move(1)", N_("Down"), show=False, priority=True, system=True, id="targets-down", tooltip=N_("next")
+        ),
+        Binding(
+            "up", "move(-1)", N_("Up"), show=False, priority=True, system=True, id="targets-up", tooltip=N_("previous")
+        ),
+        Binding(
+            "f5",
+            "done",
+            N_("Done"),
+            priority=True,
+            id="targets-done",
+            tooltip=N_("done: back to the alert with these targets"),
         ),
     ]
     DEFAULT_CSS = """
@@ -59,17 +69,17 @@ class TargetPickerModal(BaseModal):
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
             yield Static("", id="chosen")
-            yield Input(placeholder="network, street, postcode", id="q")
+            yield Input(placeholder=_("network, street, postcode"), id="q")
             yield OptionList(id="hits")
-            yield Static(Text("Enter = add [ ] / remove [x] · F5 or Escape = done"))
+            yield Static(Text(_("Enter = add [ ] / remove [x] · F5 or Escape = done")))
 
     def on_mount(self) -> None:
         self._render_chosen()
 
     def _render_chosen(self) -> None:
-        t = Text("Targets: ", style="bold")
+        t = Text(_("Targets:") + " ", style="bold")
         if not self.ids:
-            t.append("none", style="")
+            t.append(_("none"), style="")
         for i, nid in enumerate(self.ids):
             if i:
                 t.append(", ")
@@ -94,7 +104,7 @@ class TargetPickerModal(BaseModal):
             label.append_text(safe_text(h.name, style="bold"))
             label.append(f"  {kind_label(h.kind)} · ")
             label.append_text(safe_text(h.municipality))
-            label.append(f" · {h.member_count} members")
+            label.append(" · " + ngettext("{n} member", "{n} members", h.member_count).format(n=number(h.member_count)))
             ol.add_option(Option(label, id=str(i)))
         if self.hits:
             ol.highlighted = 0

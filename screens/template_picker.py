@@ -20,13 +20,19 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bin_console.alerts import service as alerts
+from bin_console.i18n import N_, _
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseModal
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-LABELS = {"time": "Time", "street": "Street", "description": "Description", "municipality": "Municipality"}
-LANGUAGES = {"nl": "Dutch (nl)", "fr": "French (fr)", "de": "German (de)", "en": "English (en)"}
+LABELS = {
+    "time": N_("Time"),
+    "street": N_("Street"),
+    "description": N_("Description"),
+    "municipality": N_("Municipality"),
+}
+LANGUAGES = {"nl": N_("Dutch (nl)"), "fr": N_("French (fr)"), "de": N_("German (de)"), "en": N_("English (en)")}
 
 
 def placeholders(body: str) -> list[str]:
@@ -35,19 +41,24 @@ def placeholders(body: str) -> list[str]:
 
 class TemplatePickerModal(BaseModal):
     INITIAL_FOCUS = "#templates"
-    TITLE_TEXT = "Templates"
-    KEY_NOTES = [("Up/Down", "choose a template"), ("Escape", "close without changing the text")]
+    TITLE_TEXT = N_("Templates")
+    KEY_NOTES = [("Up/Down", N_("choose a template")), ("Escape", N_("close without changing the text"))]
     BINDINGS = [
         Binding(
-            "enter", "next", "Next", show=False, id="templates-next", tooltip="use it / next field / fill in the text"
+            "enter",
+            "next",
+            N_("Next"),
+            show=False,
+            id="templates-next",
+            tooltip=N_("use it / next field / fill in the text"),
         ),
         Binding(
             "f9",
             "next_language",
-            "Language",
+            N_("Language"),
             priority=True,
             id="templates-language",
-            tooltip="templates in the next language",
+            tooltip=N_("templates in the next language"),
         ),
     ]
     DEFAULT_CSS = """
@@ -71,11 +82,11 @@ class TemplatePickerModal(BaseModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(Text("Templates", style="bold"), id="templates-title")
+            yield Static(Text(_("Templates"), style="bold"), id="templates-title")
             yield OptionList(id="templates")
             with Vertical(id="form"):
                 yield Static("", id="preview")
-            yield Static(Text("Enter = choose · Escape = close"), id="hint")
+            yield Static(Text(_("Enter = choose · Escape = close")), id="hint")
 
     def on_mount(self) -> None:
         db, fallback, network_id = self.app.db, self.language, self.network_id
@@ -110,7 +121,8 @@ class TemplatePickerModal(BaseModal):
 
     def _show_language(self) -> None:
         self.templates = [t for t in self.all_templates if t.language == self.language]
-        title = Text(f"Templates in {LANGUAGES.get(self.language, self.language)}", style="bold")
+        shown = _(LANGUAGES[self.language]) if self.language in LANGUAGES else self.language
+        title = Text(_("Templates in {language}").format(language=shown), style="bold")
         langs = self.languages
         if len(langs) > 1:
             following = langs[(langs.index(self.language) + 1) % len(langs)]
@@ -127,7 +139,7 @@ class TemplatePickerModal(BaseModal):
         if self.templates:
             ol.highlighted = 0
         else:
-            self.query_one("#hint", Static).update(Text("No templates in the database."))
+            self.query_one("#hint", Static).update(Text(_("No templates in the database.")))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -141,10 +153,10 @@ class TemplatePickerModal(BaseModal):
         self.query_one("#preview", Static).styles.text_wrap = "wrap"
         for name in self.fields:
             value = datetime.now().strftime("%H:%M") if name == "time" else ""
-            form.mount(Input(value=value, placeholder=LABELS.get(name, name), id=f"f-{name}"))
+            form.mount(Input(value=value, placeholder=_(LABELS[name]) if name in LABELS else name, id=f"f-{name}"))
         form.add_class("-shown")
         self.query_one("#templates", OptionList).display = False
-        self.query_one("#hint", Static).update(Text("Fill in the fields · Enter = next / done · Escape = close"))
+        self.query_one("#hint", Static).update(Text(_("Fill in the fields · Enter = next / done · Escape = close")))
         if self.fields:
             self.call_after_refresh(lambda: self.set_focus(self.query_one(f"#f-{self.fields[0]}", Input)))
         else:

@@ -23,6 +23,8 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
+from bin_console.i18n import _
+
 ELLIPSIS = "…"  # in every Linux console font (shared notes/textual.md §2.5)
 POSTCODE = re.compile(r"(?<!\d)\d{4}(?!\d)")
 HEAD_MIN = 10  # cells of a street kept before its postcode when both cannot fit
@@ -30,7 +32,7 @@ HEAD_MIN = 10  # cells of a street kept before its postcode when both cannot fit
 
 @dataclass(frozen=True)
 class Col:
-    label: str
+    label: str  # an N_() msgid: translated where the heading is measured and shown
     width: int  # the minimum, in cells (never less than the label)
     grow: int = 0  # share of the spare width; 0 keeps the column at its minimum
     keep_postcode: bool = False
@@ -38,7 +40,7 @@ class Col:
 
 def fit_widths(columns: Sequence[Col], available: int, padding: int = 1) -> list[int]:
     """Column widths for ``available`` cells (each column also takes 2 x ``padding``)."""
-    widths = [max(c.width, cell_len(c.label)) for c in columns]  # a heading is never cut
+    widths = [max(c.width, cell_len(_(c.label))) for c in columns]  # a heading is never cut
     spare = available - sum(widths) - 2 * padding * len(columns)
     shares = sum(c.grow for c in columns)
     if spare <= 0 or shares == 0:
@@ -132,7 +134,7 @@ class FitTable(DataTable, Generic[K]):
         row = self.cursor_row
         self.clear(columns=True)
         for col, w in zip(self.fit_columns, widths, strict=True):
-            self.add_column(col.label, width=w)
+            self.add_column(_(col.label), width=w)
         self._add_rows(row)
 
     def _add_rows(self, cursor_row: int) -> None:

@@ -10,15 +10,18 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from bin_console.i18n import N_
+
 from .fit_table import Col, FitTable
 
 # At 80 columns: Name 21, Mobile 16 ("+32 470 •• •• 56"), Address 15, Status 7, Opted out 10 ("SMS,e-mail").
 COLUMNS: tuple[Col, ...] = (
-    Col("Name", 16, grow=3),
-    Col("Mobile", 16),
-    Col("Address", 13, grow=2),
-    Col("Status", 7),
-    Col("Opted out", 10),
+    Col(N_("Name"), 16, grow=3),
+    Col(N_("Mobile"), 16),
+    Col(N_("Address"), 13, grow=2),
+    Col(N_("Status"), 7),
+    # Translators: column heading; the cells say "SMS", "e-mail" or "SMS,e-mail" (10 wide)
+    Col(N_("Opted out"), 10),
 )
 
 

@@ -10,16 +10,21 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from bin_console.i18n import N_
+
 from .fit_table import Col, FitTable
 
 # What matched gets most of the room: it is what tells two hits apart ("Kerkstraat, 9000 Gent").
 # At 80 columns: Network 19, Kind 5 ("Z-BIN"), Municipality 12, Members 7, Matched 26; at 120: 29/17/51.
 COLUMNS: tuple[Col, ...] = (
-    Col("Network", 18, grow=2),
-    Col("Kind", 5),
-    Col("Municipality", 12, grow=1),
-    Col("Members", 7),
-    Col("Matched", 22, grow=5, keep_postcode=True),
+    Col(N_("Network"), 18, grow=2),
+    # Translators: column heading of the network's kind (BIN, Z-BIN); at most 5 characters
+    Col(N_("Kind"), 5),
+    Col(N_("Municipality"), 12, grow=1),
+    # Translators: column heading of member counts; at most 7 characters
+    Col(N_("Members"), 7),
+    # Translators: column heading: what the search text matched (a street, a postcode)
+    Col(N_("Matched"), 22, grow=5, keep_postcode=True),
 )
 
 

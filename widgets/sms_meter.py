@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from bin_console.i18n import _, ngettext, number
 from bin_console.trust.textsafe import clean
 
 
@@ -41,17 +42,24 @@ class SmsMeter(Static):
     ) -> None:
         enc = "UCS-2" if encoding == "ucs2" else "GSM-7"
         line1 = Text()
-        line1.append(f"{chars} chars", style="bold")
-        line1.append(f" · {enc} · {parts} part{'s' if parts != 1 else ''} per SMS ({per_part}/part)")
+        line1.append(ngettext("{n} char", "{n} chars", chars).format(n=number(chars)), style="bold")
+        per_sms = ngettext("{n} part per SMS ({per_part}/part)", "{n} parts per SMS ({per_part}/part)", parts)
+        line1.append(f" · {enc} · " + per_sms.format(n=number(parts), per_part=per_part))
         if recipients is not None:
-            line1.append(f" · {recipients * parts} parts for {recipients} recipients")
+            total = ngettext(
+                "{n} parts for {recipients} recipient", "{n} parts for {recipients} recipients", recipients
+            )
+            line1.append(" · " + total.format(n=number(recipients * parts), recipients=number(recipients)))
         line2 = Text()
         if encoding == "ucs2" and ucs2_chars:
             shown = ", ".join(_char_label(c) for c in list(ucs2_chars)[:4])
-            more = f" +{len(ucs2_chars) - 4} more" if len(ucs2_chars) > 4 else ""
-            line2.append("UCS-2 forced by ", style="bold")
+            more = " " + _("+{n} more").format(n=len(ucs2_chars) - 4) if len(ucs2_chars) > 4 else ""
+            # the words bold, the characters plain, wherever the translation puts them
+            before, _placeholder, after = _("UCS-2 forced by {chars}").partition("{chars}")
+            line2.append(before, style="bold")
             line2.append(shown + more)
-            line2.append(" - Ctrl+G rewrites to GSM-7")
+            line2.append(after, style="bold")
+            line2.append(" - " + _("Ctrl+G rewrites to GSM-7"))
         self.set_class(encoding == "ucs2", "-ucs2")
         self.summary = line1.plain + ("\n" + line2.plain if line2.plain else "")
         self.update(Text("\n").join([line1, line2]) if line2.plain else line1)

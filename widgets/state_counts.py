@@ -9,17 +9,21 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from bin_console.i18n import N_, _
+
+# Labels are N_() msgids, translated in set_counts; each fits 13 columns in every language.
 ORDER = (
-    ("queued", "queued"),
-    ("submitting", "submitting"),
-    ("submitted", "at SMSC"),
-    ("delivered", "delivered"),
-    ("undeliverable", "undeliverable"),
-    ("expired", "expired"),
-    ("rejected", "rejected"),
-    ("failed", "failed"),
-    ("cancelled", "cancelled"),
-    ("possible_duplicates", "possible dup."),
+    # Translators: delivery states of messages, each at most 13 characters
+    ("queued", N_("queued")),
+    ("submitting", N_("submitting")),
+    ("submitted", N_("at SMSC")),
+    ("delivered", N_("delivered")),
+    ("undeliverable", N_("undeliverable")),
+    ("expired", N_("expired")),
+    ("rejected", N_("rejected")),
+    ("failed", N_("failed")),
+    ("cancelled", N_("cancelled")),
+    ("possible_duplicates", N_("possible dup.")),
 )
 BAD = {"undeliverable", "expired", "rejected", "failed"}
 CELL = 19  # 4 cells per row fit in 78 columns
@@ -43,7 +47,7 @@ class StateCounts(Static):
             style = (
                 "dim" if n == 0 else ("bold red" if key in BAD else ("bold green" if key == "delivered" else "bold"))
             )
-            cell = Text(f"{label:>13} ", style="dim" if n == 0 else "")
+            cell = Text(f"{_(label):>13} ", style="dim" if n == 0 else "")
             cell.append(f"{n:<5}", style=style)
             line.append_text(cell)
             if i % 4 == 3:

@@ -19,6 +19,7 @@ from bin_console.config import Settings
 from bin_console.data.demo.generate import generate_demo
 from bin_console.data.engine import Database
 from bin_console.data.schema import upgrade
+from bin_console.i18n import _, number
 
 DEMO_DB_NAME = "bin-console-demo.db"
 # Beside the database in --path: the CLI (send, alerts, export...) on the demo and `bin-console smsc-sim`.
@@ -46,7 +47,7 @@ def create_demo_db(path_dir: str | os.PathLike, *, force: bool = False, seed: in
     db_file = folder / DEMO_DB_NAME
     if db_file.exists():
         if not force:
-            raise FileExistsError(f"{db_file} already exists; use --force to replace it")
+            raise FileExistsError(_("{path} already exists; use --force to replace it").format(path=db_file))
         for suffix in ("", "-wal", "-shm", "-journal", ".pre-upgrade"):
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{db_file}"
@@ -68,11 +69,12 @@ def write_training_config(folder: Path, url: str, port: int = 2775) -> Path:
 
 
 def _print_counts(url: str, counts: dict) -> None:
-    print(f"demo database: {url}")
-    print(
-        f"  {counts['networks']} networks, {counts['streets']} streets, {counts['members']} members, "
-        f"{counts['templates']} templates (police zone PZ Demerdal, fictitious)"
+    print(_("demo database: {url}").format(url=url))
+    counted = _(
+        "{networks} networks, {streets} streets, {members} members, {templates} templates "
+        "(police zone PZ Demerdal, fictitious)"
     )
+    print("  " + counted.format(**{k: number(counts[k]) for k in ("networks", "streets", "members", "templates")}))
 
 
 def cmd_demo(args, settings: Settings) -> int:
@@ -81,7 +83,7 @@ def cmd_demo(args, settings: Settings) -> int:
     if args.path is None:
         if args.no_ui:
             print(
-                "bin-console: --no-ui needs --path (a temporary demo is removed when the console closes)",
+                _("bin-console: --no-ui needs --path (a temporary demo is removed when the console closes)"),
                 file=sys.stderr,
             )
             return 2
@@ -89,15 +91,18 @@ def cmd_demo(args, settings: Settings) -> int:
     db_file = Path(args.path) / DEMO_DB_NAME
     if db_file.exists() and not args.force:
         url = f"sqlite:///{db_file}"
-        print(f"demo database: {url} (reopened as it was; --force replaces it with a fresh one)")
+        print(_("demo database: {url} (reopened as it was; --force replaces it with a fresh one)").format(url=url))
     else:
         url, counts = create_demo_db(args.path, force=args.force)
         _print_counts(url, counts)
     settings.db_url = url
     config = write_training_config(Path(args.path), url)
     if args.no_ui:
-        print(f"open it with: bin-console demo --path {args.path}")
-        print(f"command line on it: bin-console --config {config} send|alerts|export ... (with `bin-console smsc-sim`)")
+        print(_("open it with: bin-console demo --path {path}").format(path=args.path))
+        command_line = _(
+            "command line on it: bin-console --config {config} send|alerts|export ... (with `bin-console smsc-sim`)"
+        )
+        print(command_line.format(config=config))
         return 0
     return _run_with_training_smsc(args, settings)
 
@@ -111,7 +116,7 @@ def _temporary_demo(args, settings: Settings) -> int:
         return _run_with_training_smsc(args, settings)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        print("the temporary demo database was removed (bin-console demo --path DIR keeps one)")
+        print(_("the temporary demo database was removed (bin-console demo --path DIR keeps one)"))
 
 
 def _run_with_training_smsc(args, settings: Settings) -> int:
@@ -133,8 +138,9 @@ def _run_with_training_smsc(args, settings: Settings) -> int:
             settings.smtp, host="127.0.0.1", port=mail.port, security="none", username="", training=True
         )
         settings.imap = dataclasses.replace(settings.imap, host="")
-        print(f"training SMSC on 127.0.0.1:{sim.port} - nothing is sent to real phones")
-        print(f"training mail server on 127.0.0.1:{mail.port} - e-mails are kept in {maildir}")
+        print(_("training SMSC on 127.0.0.1:{port} - nothing is sent to real phones").format(port=sim.port))
+        kept = _("training mail server on 127.0.0.1:{port} - e-mails are kept in {maildir}")
+        print(kept.format(port=mail.port, maildir=maildir))
         # the same path as `bin-console console`: theme options, schema check, embedded sender, logging
         return int(cmd_console(args, settings))
     finally:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 from bin_console.config import Settings
 from bin_console.data.engine import Database, normalise_url, sqlite_path
 from bin_console.data.schema import SchemaError, require_current, upgrade
+from bin_console.i18n import _
 
 EX_CONFIG = 78
 
@@ -53,10 +54,12 @@ def create_database_if_missing(settings: Settings) -> int:
     try:
         created = create_if_missing(settings)
     except Exception as exc:  # an unwritable folder, a full disk
-        print(f"bin-console: cannot create the database: {type(exc).__name__}: {exc}", file=sys.stderr)
+        error = f"{type(exc).__name__}: {exc}"
+        print(_("bin-console: cannot create the database: {error}").format(error=error), file=sys.stderr)
         return EX_CONFIG
     if created:
-        print(f"bin-console: new database {created} created with the current schema", file=sys.stderr)
+        message = _("bin-console: new database {path} created with the current schema")
+        print(message.format(path=created), file=sys.stderr)
     return 0
 
 
@@ -68,8 +71,10 @@ def open_db(settings: Settings, *, check_schema: bool = True) -> Database:
     path = missing_sqlite_file(settings.db_url)
     if path is not None:
         raise DatabaseMissing(
-            f"database file {path} does not exist; check --db / BIN_CONSOLE_DB / [database] url, or create it "
-            "with `bin-console db upgrade` (the console, import and send create it too)"
+            _(
+                "database file {path} does not exist; check --db / BIN_CONSOLE_DB / [database] url, or create it "
+                "with `bin-console db upgrade` (the console, import and send create it too)"
+            ).format(path=path)
         )
     db = Database.from_url(settings.db_url)
     if check_schema:
@@ -89,5 +94,6 @@ def open_db_or_exit(settings: Settings) -> Database:
         print(f"bin-console: {exc}", file=sys.stderr)
         raise SystemExit(EX_CONFIG) from None
     except Exception as exc:  # connection refused, bad URL, unreadable file...
-        print(f"bin-console: cannot open database: {type(exc).__name__}: {exc}", file=sys.stderr)
+        error = f"{type(exc).__name__}: {exc}"
+        print(_("bin-console: cannot open database: {error}").format(error=error), file=sys.stderr)
         raise SystemExit(EX_CONFIG) from None

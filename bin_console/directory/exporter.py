@@ -19,6 +19,7 @@ from sqlmodel import col
 from bin_console.data.engine import Database
 from bin_console.data.models import Member, PoliceZone
 from bin_console.data.networks import find_networks
+from bin_console.i18n import _, ngettext, number
 from bin_console.trust.textsafe import clean
 
 HEADER = [
@@ -131,15 +132,19 @@ def cmd_export_members(args, settings) -> int:
                 zone = s.scalars(select(PoliceZone).where(col(PoliceZone.code) == settings.zone)).first()
                 found = [n for n in found if zone is not None and n.zone_id == zone.id]
         if len(found) != 1:
-            why = "no network" if not found else "several networks (set [console] zone to choose)"
-            print(f"bin-console: {why} named {clean(args.network)!r}", file=sys.stderr)
+            if not found:
+                message = _("bin-console: no network named {name}")
+            else:
+                message = _("bin-console: several networks named {name} (set [console] zone to choose)")
+            print(message.format(name=repr(clean(args.network))), file=sys.stderr)
             return 2
         nid = found[0].id
         assert nid is not None  # a stored row
         if args.output:
             n = export_members(db, nid, args.output)
             target = os.path.basename(args.output)
-            print(f"{n} members written to {clean(args.output)}", file=sys.stderr)
+            written = ngettext("{n} member written to {path}", "{n} members written to {path}", n)
+            print(written.format(n=number(n), path=clean(args.output)), file=sys.stderr)
         else:
             out = sys.stdout
             out.write("\ufeff")

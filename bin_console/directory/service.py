@@ -27,6 +27,7 @@ from bin_console.directory.validation import (
     validate_network,
     validate_street,
 )
+from bin_console.i18n import _
 from bin_console.labels import kind_label
 from bin_console.trust.actor import Actor
 from bin_console.trust.audit import append
@@ -58,7 +59,7 @@ def audit(session: Session, actor: Actor, action: str, object_ref: str, detail: 
 
 def _require_contact(vals: dict) -> None:
     if not (vals.get("mobile") or vals.get("landline") or vals.get("email")):
-        raise ValidationError({"mobile": "give a mobile number, a landline or an e-mail address"})
+        raise ValidationError({"mobile": _("give a mobile number, a landline or an e-mail address")})
 
 
 def find_member_clash(session: Session, network_id: int, vals: dict, *, exclude_id: int | None = None):
@@ -99,7 +100,7 @@ def add_member(db: Database, network_id: int, data: dict, actor: Actor) -> int:
     _require_contact(vals)
     with db.write() as s:
         if s.get(Network, network_id) is None:
-            raise ValidationError({"network": f"network {network_id} does not exist"})
+            raise ValidationError({"network": _("network {id} does not exist").format(id=network_id)})
         clash = find_member_clash(s, network_id, vals)
         if clash:
             raise DuplicateMemberError(*clash)
@@ -118,11 +119,11 @@ def add_member(db: Database, network_id: int, data: dict, actor: Actor) -> int:
 def update_member(db: Database, member_id: int, changes: dict, actor: Actor) -> None:
     unknown = set(changes) - set(MEMBER_FIELDS)
     if unknown:
-        raise ValidationError({k: "unknown field" for k in sorted(unknown)})
+        raise ValidationError({k: _("unknown field") for k in sorted(unknown)})
     with db.write() as s:
         m = s.get(Member, member_id)
         if m is None:
-            raise ValidationError({"member": f"member {member_id} does not exist"})
+            raise ValidationError({"member": _("member {id} does not exist").format(id=member_id)})
         merged = {f: getattr(m, f) for f in MEMBER_FIELDS}
         merged.update(changes)
         vals = validate_member(merged)
@@ -148,7 +149,7 @@ def deactivate_member(db: Database, member_id: int, actor: Actor) -> None:
     with db.write() as s:
         m = s.get(Member, member_id)
         if m is None:
-            raise ValidationError({"member": f"member {member_id} does not exist"})
+            raise ValidationError({"member": _("member {id} does not exist").format(id=member_id)})
         if m.status == "left":
             return
         m.status = "left"
@@ -162,14 +163,14 @@ def deactivate_member(db: Database, member_id: int, actor: Actor) -> None:
 def _resolve_zone(session: Session, data: dict) -> int:
     if data.get("zone_id") is not None:
         if session.get(PoliceZone, data["zone_id"]) is None:
-            raise ValidationError({"zone": f"police zone {data['zone_id']} does not exist"})
+            raise ValidationError({"zone": _("police zone {zone} does not exist").format(zone=data["zone_id"])})
         return int(data["zone_id"])
     code = str(data.get("zone_code") or "").strip()
     if not code:
-        raise ValidationError({"zone": "police zone is required"})
+        raise ValidationError({"zone": _("police zone is required")})
     zone = get_zone_by_code(session, code)
     if zone is None:
-        raise ValidationError({"zone": f"police zone {code!r} does not exist"})
+        raise ValidationError({"zone": _("police zone {zone} does not exist").format(zone=repr(code))})
     assert zone.id is not None  # a stored row
     return zone.id
 
@@ -197,7 +198,9 @@ def _name_clash(session: Session, zone_id: int, name: str, exclude_id: int | Non
     if exclude_id is not None:
         stmt = stmt.where(col(Network.id) != exclude_id)
     if session.execute(stmt.limit(1)).first():
-        raise ValidationError({"name": f"a network named {name!r} already exists in this police zone"})
+        raise ValidationError(
+            {"name": _("a network named {name} already exists in this police zone").format(name=repr(name))}
+        )
 
 
 def _replace_streets(session: Session, network_id: int, streets: list[dict]) -> None:
@@ -234,7 +237,7 @@ def update_network(db: Database, network_id: int, changes: dict, actor: Actor) -
     with db.write() as s:
         net = s.get(Network, network_id)
         if net is None:
-            raise ValidationError({"network": f"network {network_id} does not exist"})
+            raise ValidationError({"network": _("network {id} does not exist").format(id=network_id)})
         zone_id = _resolve_zone(s, changes) if ("zone_id" in changes or "zone_code" in changes) else net.zone_id
         if "name" in vals or zone_id != net.zone_id:
             _name_clash(s, zone_id, vals.get("name", net.name), exclude_id=net.id)
@@ -263,7 +266,7 @@ def deactivate_network(db: Database, network_id: int, actor: Actor) -> None:
     with db.write() as s:
         net = s.get(Network, network_id)
         if net is None:
-            raise ValidationError({"network": f"network {network_id} does not exist"})
+            raise ValidationError({"network": _("network {id} does not exist").format(id=network_id)})
         if net.status == "closed":
             return
         net.status = "closed"
@@ -299,14 +302,14 @@ def cmd_networks_search(args, settings) -> int:
             if code:
                 zone = get_zone_by_code(s, code)
                 if zone is None:
-                    print(f"bin-console: unknown police zone {code!r}", file=sys.stderr)
+                    print(_("bin-console: unknown police zone {zone}").format(zone=repr(code)), file=sys.stderr)
                     return 2
                 zone_id = zone.id
             hits = search_networks(s, args.query, zone_id=zone_id, limit=max(1, int(args.limit or 20)))
     finally:
         db.dispose()
     if not hits:
-        print(f"no network matches {clean(args.query)!r}", file=sys.stderr)
+        print(_("no network matches {text}").format(text=repr(clean(args.query))), file=sys.stderr)
         return 1
     rows = [
         [clean(h.name), kind_label(h.kind), clean(h.municipality), h.zone_code, str(h.member_count), _matched(h)]

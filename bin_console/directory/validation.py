@@ -19,6 +19,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from bin_console.data.models import LANGUAGES, MEMBER_ROLES, MEMBER_STATUSES, NETWORK_KINDS, NETWORK_STATUSES
+from bin_console.i18n import N_, _
 from bin_console.trust.textsafe import has_control_chars
 
 DEFAULT_REGION = "BE"
@@ -40,8 +41,15 @@ class DuplicateMemberError(ValueError):
         self.clash_id = clash_id
         self.clash_name = clash_name
         self.field = field
-        what = {"mobile": "mobile number", "email": "e-mail address", "name": "name and address"}.get(field, field)
-        super().__init__(f"same {what} as member {clash_name!r} (#{clash_id}) in this network")
+        messages = {
+            "mobile": N_("same mobile number as member {name} (#{id}) in this network"),
+            "email": N_("same e-mail address as member {name} (#{id}) in this network"),
+            "name": N_("same name and address as member {name} (#{id}) in this network"),
+        }
+        message = (
+            _(messages[field]) if field in messages else _("same {field} as member {name} (#{id}) in this network")
+        )
+        super().__init__(message.format(field=field, name=repr(clash_name), id=clash_id))
 
 
 # --- phone numbers ----------------------------------------------------------------------------------
@@ -56,27 +64,29 @@ assert _BE_METADATA.mobile.national_number_pattern is not None
 _BE_MOBILE_NSN = re.compile(_BE_METADATA.mobile.national_number_pattern)
 _LANDLINE_TYPES = {PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.VOIP}
 _TYPE_NAMES = {
-    PhoneNumberType.FIXED_LINE: "a landline",
-    PhoneNumberType.TOLL_FREE: "a free-phone (0800) number",
-    PhoneNumberType.PREMIUM_RATE: "a premium-rate (090x) number",
-    PhoneNumberType.SHARED_COST: "a shared-cost number",
-    PhoneNumberType.VOIP: "a VoIP number",
-    PhoneNumberType.PAGER: "a pager number",
-    PhoneNumberType.UAN: "a service number",
-    PhoneNumberType.VOICEMAIL: "a voicemail number",
-    PhoneNumberType.MOBILE: "a mobile number",
+    # N_() msgids, translated where the reason is built
+    PhoneNumberType.FIXED_LINE: N_("a landline"),
+    PhoneNumberType.TOLL_FREE: N_("a free-phone (0800) number"),
+    PhoneNumberType.PREMIUM_RATE: N_("a premium-rate (090x) number"),
+    PhoneNumberType.SHARED_COST: N_("a shared-cost number"),
+    PhoneNumberType.VOIP: N_("a VoIP number"),
+    PhoneNumberType.PAGER: N_("a pager number"),
+    PhoneNumberType.UAN: N_("a service number"),
+    PhoneNumberType.VOICEMAIL: N_("a voicemail number"),
+    PhoneNumberType.MOBILE: N_("a mobile number"),
 }
 
 
 def _gate(raw: str) -> str:
     s = (raw or "").strip()
     if not s:
-        raise ValueError("empty")
+        raise ValueError(_("empty"))
     # A spreadsheet-safe export prefixes phone cells with ' (see exporter); take them back.
     if s.startswith("'"):
         s = s[1:].strip()
     if not _PHONE_CHARS.fullmatch(s):
-        raise ValueError(f"{s!r} is not a phone number (only digits, spaces and + ( ) . / - allowed, 6-25 characters)")
+        reason = _("{value} is not a phone number (only digits, spaces and + ( ) . / - allowed, 6-25 characters)")
+        raise ValueError(reason.format(value=repr(s)))
     return s
 
 
@@ -100,12 +110,14 @@ def _parse(s: str) -> phonenumbers.PhoneNumber:
     try:
         num = phonenumbers.parse(s, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{s!r} is not a phone number ({exc._msg})") from None
+        raise ValueError(_("{value} is not a phone number ({error})").format(value=repr(s), error=exc._msg)) from None
     if num.country_code != COUNTRY_CODE:
         region = phonenumbers.region_code_for_number(num) or f"+{num.country_code}"
-        raise ValueError(f"{s!r} is a foreign number ({region}); only Belgian (+32) numbers are accepted")
+        reason = _("{value} is a foreign number ({region}); only Belgian (+32) numbers are accepted")
+        raise ValueError(reason.format(value=repr(s), region=region))
     if not phonenumbers.is_valid_number(num):
-        raise ValueError(f"{s!r} is not a valid Belgian number (too short, too long or unknown range)")
+        reason = _("{value} is not a valid Belgian number (too short, too long or unknown range)")
+        raise ValueError(reason.format(value=repr(s)))
     return num
 
 
@@ -118,9 +130,12 @@ def parse_mobile(raw: str) -> str:
     num = _parse(s)
     kind = phonenumbers.number_type(num)
     if kind != PhoneNumberType.MOBILE:
-        what = _TYPE_NAMES.get(kind, "not a mobile number")
-        hint = " (it can be stored as landline, but never receives SMS)" if kind in _LANDLINE_TYPES else ""
-        raise ValueError(f"{s!r} is {what}, not a mobile number{hint}")
+        what = _(_TYPE_NAMES[kind]) if kind in _TYPE_NAMES else _("not a mobile number")
+        if kind in _LANDLINE_TYPES:
+            reason = _("{value} is {what}, not a mobile number (it can be stored as landline, but never receives SMS)")
+        else:
+            reason = _("{value} is {what}, not a mobile number")
+        raise ValueError(reason.format(value=repr(s), what=what))
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -130,7 +145,8 @@ def parse_landline(raw: str) -> str:
     num = _parse(s)
     kind = phonenumbers.number_type(num)
     if kind not in _LANDLINE_TYPES and kind != PhoneNumberType.MOBILE:
-        raise ValueError(f"{s!r} is {_TYPE_NAMES.get(kind, 'not a personal number')}, not a member's phone")
+        what = _(_TYPE_NAMES[kind]) if kind in _TYPE_NAMES else _("not a personal number")
+        raise ValueError(_("{value} is {what}, not a member's phone").format(value=repr(s), what=what))
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -158,7 +174,7 @@ def parse_email(raw: str) -> str:
     """A deliverable-looking address, normalised (domain lower case). No DNS lookups (isolated hosts)."""
     s = (raw or "").strip()
     if not s:
-        raise ValueError("empty")
+        raise ValueError(_("empty"))
     m = _FAST_EMAIL.fullmatch(s)
     if m and len(s) <= 254 and len(m.group(1)) <= 64 and "--" not in m.group(2):
         domain = m.group(2).lower()
@@ -169,7 +185,7 @@ def parse_email(raw: str) -> str:
     try:
         v = email_validator.validate_email(s, check_deliverability=False, strict=True, allow_smtputf8=False)
     except email_validator.EmailNotValidError as exc:
-        raise ValueError(f"{s!r} is not a valid e-mail address: {exc}") from None
+        raise ValueError(_("{value} is not a valid e-mail address: {error}").format(value=repr(s), error=exc)) from None
     return v.normalized
 
 
@@ -178,19 +194,24 @@ def parse_email(raw: str) -> str:
 _FORMULA_START = ("=", "+", "-", "@")
 
 
-def check_text(value: object, *, max_len: int, required: bool = False, what: str = "text") -> str:
-    """Trimmed text; refuses control characters, a leading formula character and overlong values."""
+def check_text(value: object, *, max_len: int, required: bool = False, what: str = N_("text")) -> str:
+    """Trimmed text; refuses control characters, a leading formula character and overlong values.
+
+    ``what`` names the field, an N_() msgid (translated here; the reasons are worded so that no
+    adjective agrees with it in French).
+    """
     s = "" if value is None else str(value).strip()
+    field = _(what)
     if not s:
         if required:
-            raise ValueError(f"{what} is required")
+            raise ValueError(_("{field} is required").format(field=field))
         return ""
     if has_control_chars(s):
-        raise ValueError(f"{what} contains control characters")
+        raise ValueError(_("{field} contains control characters").format(field=field))
     if s.startswith(_FORMULA_START):
-        raise ValueError(f"{what} may not start with = + - or @")
+        raise ValueError(_("{field} may not start with = + - or @").format(field=field))
     if len(s) > max_len:
-        raise ValueError(f"{what} is longer than {max_len} characters")
+        raise ValueError(_("{field} is longer than {max_len} characters").format(field=field, max_len=max_len))
     return s
 
 
@@ -203,15 +224,13 @@ def check_alert_text(text: str) -> str:
     """
     for position, char in enumerate(text, start=1):
         if char != "\n" and has_control_chars(char):
-            raise ValueError(
-                f"the alert text holds an invisible control character (U+{ord(char):04X}) at position "
-                f"{position}; remove it"
-            )
+            reason = _("the alert text holds an invisible control character ({code}) at position {position}; remove it")
+            raise ValueError(reason.format(code=f"U+{ord(char):04X}", position=position))
     return text
 
 
 def check_name(value: object) -> str:
-    return check_text(value, max_len=120, required=True, what="name")
+    return check_text(value, max_len=120, required=True, what=N_("name"))
 
 
 _POSTCODE = re.compile(r"(?:B\s*-?\s*)?(\d{4})", re.IGNORECASE)
@@ -223,7 +242,7 @@ def check_postcode(value: object) -> str:
         return ""
     m = _POSTCODE.fullmatch(s)
     if not m:
-        raise ValueError(f"{s!r} is not a Belgian postcode (4 digits)")
+        raise ValueError(_("{value} is not a Belgian postcode (4 digits)").format(value=repr(s)))
     return m.group(1)
 
 
@@ -234,12 +253,12 @@ def check_sender(value: object) -> str | None:
         return None
     if s.lstrip("+").isdigit():
         if len(s) > 16:
-            raise ValueError("a numeric sender has at most 15 digits")
+            raise ValueError(_("a numeric sender has at most 15 digits"))
         return s
     if len(s) > 11:
-        raise ValueError(f"{s!r}: an alphanumeric SMS sender has at most 11 characters")
+        raise ValueError(_("{value}: an alphanumeric SMS sender has at most 11 characters").format(value=repr(s)))
     if not re.fullmatch(r"[A-Za-z0-9 ._-]+", s):
-        raise ValueError(f"{s!r}: an SMS sender may only use A-Z, a-z, 0-9, space . _ -")
+        raise ValueError(_("{value}: an SMS sender may only use A-Z, a-z, 0-9, space . _ -").format(value=repr(s)))
     return s
 
 
@@ -249,7 +268,8 @@ def check_choice(value: object, allowed: tuple[str, ...], what: str, default: st
         return default
     low = s.lower()
     if low not in allowed:
-        raise ValueError(f"{what} {s!r} is not one of {', '.join(allowed)}")
+        reason = _("{field} {value} is not one of {choices}")
+        raise ValueError(reason.format(field=_(what), value=repr(s), choices=", ".join(allowed)))
     return low
 
 
@@ -284,7 +304,7 @@ def parse_date_text(s: str) -> date | None:
             return date(year, int(m.group(2)), int(m.group(1)))
     except ValueError:
         pass
-    raise ValueError(f"{s!r} is not a date (use dd/mm/yyyy or yyyy-mm-dd)")
+    raise ValueError(_("{value} is not a date (use dd/mm/yyyy or yyyy-mm-dd)").format(value=repr(s)))
 
 
 # --- whole records ----------------------------------------------------------------------------------
@@ -318,19 +338,19 @@ def validate_member(data: dict) -> dict:
     out: dict = {}
     unknown = set(data) - set(MEMBER_FIELDS)
     if unknown:
-        errors.update({k: "unknown field" for k in sorted(unknown)})
+        errors.update({k: _("unknown field") for k in sorted(unknown)})
     checks = {
         "name": lambda v: check_name(v),
         "mobile": lambda v: _opt(parse_mobile, v),
         "landline": lambda v: _opt(parse_landline, v),
         "email": lambda v: _opt(parse_email, v),
-        "street": lambda v: check_text(v, max_len=120, what="street"),
-        "house_number": lambda v: check_text(v, max_len=12, what="house number"),
+        "street": lambda v: check_text(v, max_len=120, what=N_("street")),
+        "house_number": lambda v: check_text(v, max_len=12, what=N_("house number")),
         "postcode": check_postcode,
-        "municipality": lambda v: check_text(v, max_len=80, what="municipality"),
-        "language": lambda v: check_choice(v, LANGUAGES, "language", "nl"),
-        "role": lambda v: check_choice(v, MEMBER_ROLES, "role", "member"),
-        "status": lambda v: check_choice(v, MEMBER_STATUSES, "status", "active"),
+        "municipality": lambda v: check_text(v, max_len=80, what=N_("municipality")),
+        "language": lambda v: check_choice(v, LANGUAGES, N_("language"), "nl"),
+        "role": lambda v: check_choice(v, MEMBER_ROLES, N_("role"), "member"),
+        "status": lambda v: check_choice(v, MEMBER_STATUSES, N_("status"), "active"),
         "consent_date": check_date,
         "sms_opt_out": bool,
         "email_opt_out": bool,
@@ -372,7 +392,7 @@ def check_kind(value: object) -> str:
     key = re.sub(r"[^a-z]", "", s.lower())
     kind = KIND_ALIASES.get(key)
     if kind is None or kind not in NETWORK_KINDS:
-        raise ValueError(f"kind {s!r} is not one of BIN, Z-BIN, PLP, PLP-I")
+        raise ValueError(_("kind {value} is not one of BIN, Z-BIN, PLP, PLP-I").format(value=repr(s)))
     return kind
 
 
@@ -391,12 +411,12 @@ def validate_network(data: dict, *, partial: bool = False) -> dict:
     errors: dict[str, str] = {}
     out: dict = {}
     checks = {
-        "name": lambda v: check_text(v, max_len=120, required=True, what="network name"),
+        "name": lambda v: check_text(v, max_len=120, required=True, what=N_("network name")),
         "kind": check_kind,
-        "municipality": lambda v: check_text(v, max_len=80, what="municipality"),
-        "status": lambda v: check_choice(v, NETWORK_STATUSES, "status", "active"),
+        "municipality": lambda v: check_text(v, max_len=80, what=N_("municipality")),
+        "status": lambda v: check_choice(v, NETWORK_STATUSES, N_("status"), "active"),
         "charter_signed": check_date,
-        "coordinator_name": lambda v: check_text(v, max_len=120, what="coordinator"),
+        "coordinator_name": lambda v: check_text(v, max_len=120, what=N_("coordinator")),
         "coordinator_phone": _coordinator_phone,
         "coordinator_email": lambda v: _opt(parse_email, v),
         "sms_sender": check_sender,
@@ -409,9 +429,9 @@ def validate_network(data: dict, *, partial: bool = False) -> dict:
         except ValueError as exc:
             errors[field] = str(exc)
     if not partial and "name" not in data:
-        errors["name"] = "network name is required"
+        errors["name"] = _("network name is required")
     unknown = set(data) - set(NETWORK_FIELDS)
-    errors.update({k: "unknown field" for k in sorted(unknown)})
+    errors.update({k: _("unknown field") for k in sorted(unknown)})
     if errors:
         raise ValidationError(errors)
     return out
@@ -421,7 +441,7 @@ def validate_street(data: dict) -> dict:
     errors: dict[str, str] = {}
     out: dict = {}
     try:
-        out["street"] = check_text(data.get("street"), max_len=120, required=True, what="street")
+        out["street"] = check_text(data.get("street"), max_len=120, required=True, what=N_("street"))
     except ValueError as exc:
         errors["street"] = str(exc)
     try:
@@ -429,7 +449,7 @@ def validate_street(data: dict) -> dict:
     except ValueError as exc:
         errors["postcode"] = str(exc)
     try:
-        out["municipality"] = check_text(data.get("municipality"), max_len=80, what="municipality")
+        out["municipality"] = check_text(data.get("municipality"), max_len=80, what=N_("municipality"))
     except ValueError as exc:
         errors["municipality"] = str(exc)
     if errors:

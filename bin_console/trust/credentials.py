@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from bin_console.i18n import N_, _
 from bin_console.trust.logsetup import MIN_SECRET_LEN
 
 SERVICE_NAME = "bin-console"
@@ -39,7 +40,7 @@ _PASSPHRASE_BACKEND = "keyrings.cryptfile.cryptfile.CryptFileKeyring"
 PR_SET_DUMPABLE = 4  # <linux/prctl.h>
 T = TypeVar("T")
 
-FIXES = (
+FIXES = N_(  # translated where it is shown: _(FIXES)
     "Fixes: (1) over SSH without D-Bus, run the console inside 'dbus-run-session' with an unlocked "
     "gnome-keyring ('gnome-keyring-daemon --unlock --components=secrets'); "
     "(2) or pip install keyrings.cryptfile and set "
@@ -123,24 +124,27 @@ def secure_backend():
 
         backend = keyring.get_keyring()
     except Exception as exc:  # ModuleNotFoundError from a bad PYTHON_KEYRING_BACKEND / keyringrc.cfg
-        raise CredentialStoreUnavailable(
-            f"keyring configuration is broken ({type(exc).__name__}: {exc}); check PYTHON_KEYRING_BACKEND "
-            f"and ~/.config/python_keyring/keyringrc.cfg. {FIXES}"
-        ) from None
+        message = _(
+            "keyring configuration is broken ({error}); check PYTHON_KEYRING_BACKEND "
+            "and ~/.config/python_keyring/keyringrc.cfg. {fixes}"
+        )
+        raise CredentialStoreUnavailable(message.format(error=f"{type(exc).__name__}: {exc}", fixes=_(FIXES))) from None
     name = _backend_name(backend)
     if isinstance(backend, ChainerBackend):
         chained = list(backend.backends)
         bad = [_backend_name(b) for b in chained if not _backend_ok(b)]
         if bad or not chained:
-            raise CredentialStoreUnavailable(
-                f"keyring chains insecure backends {bad or '[none]'}; set PYTHON_KEYRING_BACKEND to one secure "
-                f"backend. {FIXES}"
+            message = _(
+                "keyring chains insecure backends {backends}; set PYTHON_KEYRING_BACKEND to one secure backend. {fixes}"
             )
+            raise CredentialStoreUnavailable(message.format(backends=bad or "[none]", fixes=_(FIXES)))
         return backend
     if getattr(backend, "is_test_backend", False) and not _backend_ok(backend):
-        raise CredentialStoreUnavailable(f"keyring backend {name} is a test backend, refused outside tests. {FIXES}")
+        message = _("keyring backend {name} is a test backend, refused outside tests. {fixes}")
+        raise CredentialStoreUnavailable(message.format(name=name, fixes=_(FIXES)))
     if not _backend_ok(backend):
-        raise CredentialStoreUnavailable(f"no secure credential store (keyring picked {name}). {FIXES}")
+        message = _("no secure credential store (keyring picked {name}). {fixes}")
+        raise CredentialStoreUnavailable(message.format(name=name, fixes=_(FIXES)))
     return backend
 
 
@@ -155,11 +159,12 @@ def _can_prompt() -> bool:
 
 
 def _no_passphrase(name: str) -> CredentialStoreUnavailable:
-    return CredentialStoreUnavailable(
-        f"the keyring {name} needs its passphrase and there is no terminal to ask it on; run this command "
+    message = _(
+        "the keyring {name} needs its passphrase and there is no terminal to ask it on; run this command "
         "in a terminal, or for the 'bin-console sender' service use systemd credentials "
         "(LoadCredentialEncrypted=smpp-password:... in the unit)."
     )
+    return CredentialStoreUnavailable(message.format(name=name))
 
 
 def _backend_call(backend, call: Callable[..., T], *args: str) -> T:
@@ -201,7 +206,8 @@ def _from_systemd(service: str) -> Secret | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise CredentialStoreUnavailable(f"cannot read systemd credential {path}: {exc.strerror}") from None
+        message = _("cannot read systemd credential {path}: {error}")
+        raise CredentialStoreUnavailable(message.format(path=path, error=exc.strerror)) from None
     if raw.endswith("\n"):
         raw = raw[:-1]
     return _registered(Secret(raw))
@@ -228,10 +234,8 @@ def get_secret(service: str, settings=None, *, required: bool = True) -> Secret 
     if value is None:
         if not required:
             return None
-        raise SecretMissing(
-            f"no {service} password stored for {account_name(service, settings)}; "
-            f"run 'bin-console credentials set {service}'"
-        )
+        message = _("no {service} password stored for {account}; run 'bin-console credentials set {service}'")
+        raise SecretMissing(message.format(service=service, account=account_name(service, settings)))
     return _registered(Secret(value))
 
 
@@ -253,23 +257,23 @@ def validate(service: str, secret: Secret, settings=None) -> str | None:
     """Why this secret cannot work, or None."""
     value = secret.reveal()
     if not value:
-        return "the password is empty"
+        return _("the password is empty")
     if service == "smpp":
         if len(value.encode("utf-8")) > SMPP_PASSWORD_MAX:
-            return (
-                f"an SMPP password has at most {SMPP_PASSWORD_MAX} characters (SMPP 3.4 allows 8 + NUL, and "
+            return _(
+                "an SMPP password has at most {max} characters (SMPP 3.4 allows 8 + NUL, and "
                 "smpplib silently truncates longer ones, so the bind would fail with ESME_RINVPASWD)"
-            )
+            ).format(max=SMPP_PASSWORD_MAX)
         if settings is not None and len(settings.smpp.system_id) > SMPP_SYSTEM_ID_MAX:
-            return (
-                f"smpp.system_id {settings.smpp.system_id!r} is longer than {SMPP_SYSTEM_ID_MAX} characters "
+            return _(
+                "smpp.system_id {system_id} is longer than {max} characters "
                 "(SMPP 3.4 limit; smpplib would silently truncate it)"
-            )
+            ).format(system_id=repr(settings.smpp.system_id), max=SMPP_SYSTEM_ID_MAX)
     if "\n" in value or "\r" in value or "\x00" in value:
-        return "the password contains a line break or NUL"
+        return _("the password contains a line break or NUL")
     if len(value) < MIN_SECRET_LEN:
         # the log redaction skips values this short (they would blank words out of every line)
-        return f"the password is shorter than {MIN_SECRET_LEN} characters"
+        return _("the password is shorter than {min} characters").format(min=MIN_SECRET_LEN)
     return None
 
 
@@ -284,25 +288,27 @@ def cmd_credentials_set(args, settings) -> int:
         print(f"bin-console: {exc}", file=sys.stderr)
         return EX_CONFIG
     if service == "smpp" and len(settings.smpp.system_id) > SMPP_SYSTEM_ID_MAX:
-        print(
-            f"bin-console: smpp.system_id is longer than {SMPP_SYSTEM_ID_MAX} characters (SMPP 3.4 limit); "
-            "fix the config file first",
-            file=sys.stderr,
+        message = _(
+            "bin-console: smpp.system_id is longer than {max} characters (SMPP 3.4 limit); fix the config file first"
         )
+        print(message.format(max=SMPP_SYSTEM_ID_MAX), file=sys.stderr)
         return 2
     forbid_core_dumps()
     try:
-        first = Secret(getpass.getpass(f"{service} password for {account_name(service, settings)}: "))
-        second = Secret(getpass.getpass("again: "))
+        prompt = _("{service} password for {account}: ").format(
+            service=service, account=account_name(service, settings)
+        )
+        first = Secret(getpass.getpass(prompt))
+        second = Secret(getpass.getpass(_("again: ")))
     except (EOFError, KeyboardInterrupt):
-        print("\nbin-console: no password entered; nothing stored", file=sys.stderr)
+        print("\n" + _("bin-console: no password entered; nothing stored"), file=sys.stderr)
         return 2
     if first != second:
-        print("bin-console: the two entries differ; nothing stored", file=sys.stderr)
+        print(_("bin-console: the two entries differ; nothing stored"), file=sys.stderr)
         return 2
     problem = validate(service, first, settings)
     if problem:
-        print(f"bin-console: {problem}; nothing stored", file=sys.stderr)
+        print(_("bin-console: {problem}; nothing stored").format(problem=problem), file=sys.stderr)
         return 2
     try:
         account = set_secret(service, first, settings)
@@ -310,10 +316,13 @@ def cmd_credentials_set(args, settings) -> int:
         print(f"bin-console: {exc}", file=sys.stderr)
         return EX_CONFIG
     except Exception as exc:  # the backend refused (locked keyring, wrong cryptfile passphrase...)
-        print(f"bin-console: the keyring refused to store it: {type(exc).__name__}", file=sys.stderr)
+        print(
+            _("bin-console: the keyring refused to store it: {error}").format(error=type(exc).__name__), file=sys.stderr
+        )
         return EX_CONFIG
     _audit_set(settings, service, account)
-    print(f"{service} password stored in {name} as {SERVICE_NAME}/{account}")
+    stored = _("{service} password stored in {backend} as {entry}")
+    print(stored.format(service=service, backend=name, entry=f"{SERVICE_NAME}/{account}"))
     return 0
 
 
@@ -344,21 +353,22 @@ def cmd_credentials_check(args, settings) -> int:
         print(f"bin-console: {exc}", file=sys.stderr)
         return EX_CONFIG
     forbid_core_dumps()
-    print(f"keyring backend: {name}")
+    print(_("keyring backend: {name}").format(name=name))
     systemd_dir = os.environ.get("CREDENTIALS_DIRECTORY")
     for service in SERVICES:
         if systemd_dir and (Path(systemd_dir) / f"{service}-password").is_file():
-            print(f"{service}: present (systemd credential {service}-password)")
+            print(_("{service}: present (systemd credential {service}-password)").format(service=service))
             continue
         account = account_name(service, settings)
         try:
             backend = secure_backend()
             present = _backend_call(backend, backend.get_password, SERVICE_NAME, account) is not None
         except CredentialStoreUnavailable as exc:
-            print(f"{service}: cannot read ({exc})")
+            print(_("{service}: cannot read ({error})").format(service=service, error=exc))
             continue
         except Exception as exc:  # a locked keyring, a wrong cryptfile passphrase
-            print(f"{service}: cannot read ({type(exc).__name__})")
+            print(_("{service}: cannot read ({error})").format(service=service, error=type(exc).__name__))
             continue
-        print(f"{service}: {'present' if present else 'MISSING'} ({SERVICE_NAME}/{account})")
+        found = _("{service}: present ({entry})") if present else _("{service}: MISSING ({entry})")
+        print(found.format(service=service, entry=f"{SERVICE_NAME}/{account}"))
     return 0
