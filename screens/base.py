@@ -87,7 +87,7 @@ class _ScreenShared(_MixedInto):
         # translated here, where footer, key panel and palette read them (docs/I18N.md).
         merged = {
             key: active._replace(binding=translated(active.binding))
-            for key, active in super().active_bindings.items()  # type: ignore[misc]
+            for key, active in super().active_bindings.items()
         }
         app = self.app
         ordered: dict[str, ActiveBinding] = {}
