@@ -86,8 +86,7 @@ class _ScreenShared(_MixedInto):
         # Descriptions and tooltips are N_() msgids (class attributes, evaluated at import):
         # translated here, where footer, key panel and palette read them (docs/I18N.md).
         merged = {
-            key: active._replace(binding=translated(active.binding))
-            for key, active in super().active_bindings.items()
+            key: active._replace(binding=translated(active.binding)) for key, active in super().active_bindings.items()
         }
         app = self.app
         ordered: dict[str, ActiveBinding] = {}

@@ -48,7 +48,7 @@ ALERT_COLUMNS = (
     Col("SMS/mail", 8),  # recipients per channel: "12/1"
     Col("Delivered", 9),  # 7/9
     Col("Failed", 6),  # failed, rejected, undeliverable or expired; per state in the line below
-    Col("Ended", 7, grow=1),
+    Col("Ended", 5, grow=1),
 )
 
 

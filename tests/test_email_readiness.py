@@ -99,7 +99,7 @@ def test_the_console_opens_with_email_blocked(sqlite_db, no_systemd, monkeypatch
     cfg.write_text('[smpp]\ntraining = true\n\n[smtp]\nusername = "bin-relay"\n', encoding="utf-8")
     seen = {}
 
-    def fake_run_console(settings, db, *, sender=None, sms_block=None, email_block=None):
+    def fake_run_console(settings, db, *, sender=None, sms_block=None, email_block=None, email_sending=False):
         seen.update(sms_block=sms_block, email_block=email_block)
         return 0
 

@@ -9,8 +9,8 @@ import dataclasses
 from alert_ui_helpers import ACTOR, make_app, seed, wait_for
 from bin_console.data.models import Delivery, SenderStatus, utcnow
 from bin_console.screens.monitor import MonitorScreen
+from bin_console.widgets.fit_table import FitTable
 from sqlalchemy import update
-from textual.widgets import DataTable
 
 from bin_console.alerts import service as alerts
 
@@ -42,7 +42,7 @@ async def test_monitor_counts_per_channel_and_shows_the_smtp_code_and_masked_add
         assert "URGENT SMS + e-mail ·" in str(monitor.query_one("#title").render())
         channels = str(monitor.query_one("#channels").render())
         assert channels == "SMS 0/12 out, 0 failed · e-mail 1/1 out, 1 failed"
-        row = [c.plain for c in monitor.query_one("#failures", DataTable).get_row_at(0)]
+        row = [c.plain for c in monitor.query_one("#failures", FitTable).row_cells(0)]  # whole, uncut cells
         assert row[0] == "No Mobile"
         assert row[1] == "n•••@example.be"  # masked, never the whole address
         assert row[3] == "550 5.1.1 <nm@example.be>: [b]no such user[/b]"  # code + text, literally

@@ -40,7 +40,7 @@ async def test_reply_arrives_is_literal_and_marked_handled(sqlite_db, settings):
         assert newest[1] != "+32490111222" and newest[1].endswith("22")  # unknown sender: masked number
         assert first[1] == "[bold red]Jan[/]"  # member name literal
         assert first[3] == f"#{aid}"
-        assert "[bold]man[/]" in first[5] and "\x1b" not in first[5]
+        assert "[bold]man[/]" in first[6] and "\x1b" not in first[6]
         outbox.store_reply(sqlite_db, "+32470000001", "STOP")
         await wait_for(pilot, lambda: table.row_count == 3)
         assert rows(table)[0][5] == "opted out" and rows(table)[0][6] == "STOP"  # opt-out marked
@@ -79,7 +79,7 @@ async def test_history_lists_alerts_and_enter_opens_monitor(sqlite_db, settings)
         r = rows(table)
         assert r[0][0] == str(a2) and r[1][0] == str(a1)
         assert r[1][3] == "Eerste [b]alarm[/b]" and r[1][4] == "12/-" and r[0][4] == "-/1" and r[1][5] == "0/12"
-        assert "cancel" in r[1][6].lower()
+        assert "cancel" in r[1][7].lower()
         assert "BIN Kerkwijk" in r[1][2]
         detail = str(hist.query_one("#alert-detail").render())
         assert "disp1@10.1.2.3" in detail and "non-urgent e-mail" in detail  # newest highlighted

@@ -560,7 +560,7 @@ def _network_names(s: Session, alert_ids: list[int]) -> dict[int, list[str]]:
 def _reason(state: str, error: str | None, code: int | None, channel: str = "sms") -> str:
     if error:
         # An SMTP answer is stored as its code and the server's text: show both ("550 5.1.1 ...").
-        if channel == "email" and code and not error.startswith(str(code)):
+        if channel == "email" and code and str(code) not in error:
             return f"{code} {error}"
         return error
     default = {

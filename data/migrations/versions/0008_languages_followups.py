@@ -62,6 +62,20 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("alert_text")
+    if op.get_bind().dialect.name == "sqlite":
+        # Batch mode would recreate alert, delivery and network, and dropping the old table cascades
+        # (foreign keys are on): every delivery, part and street would go. Native DROP COLUMN keeps
+        # the rows; a column in a foreign key cannot be dropped that way, so follow_up_of stays
+        # (unused by 0007's code, NULL for every alert that is not a follow-up).
+        op.drop_index("ix_alert_follow_up_of", table_name="alert")
+        for table, column in (
+            ("alert", "reminder_dismissed_by"),
+            ("alert", "reminder_dismissed_at"),
+            ("delivery", "language"),
+            ("network", "language"),
+        ):
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        return
     with op.batch_alter_table("alert") as batch:
         batch.drop_index("ix_alert_follow_up_of")
         batch.drop_constraint("fk_alert_follow_up_of_alert", type_="foreignkey")
