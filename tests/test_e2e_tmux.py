@@ -125,3 +125,21 @@ def test_a_search_with_no_match_leaves_nothing_to_alert(console):
     assert "URGENT" not in screen and "Members of" not in screen and "Send this alert" not in screen
     t.keys("C-q")
     t.wait_for(r"\[exit 0\]", timeout=20)
+
+
+def test_the_member_form_shows_what_is_typed_on_the_linux_console(console):
+    """Issue 7: on TERM=linux the VT stylesheet's Input border hid the form's one-row values."""
+    t = console("linux")
+    t.text("kerkwijk")
+    t.wait_for(r"\d+ match")
+    t.keys("Enter")
+    t.wait_for(r"Coordinator:")
+    t.keys("F3")
+    t.wait_for(r"Members")
+    t.keys("C-n")
+    t.wait_for(r"New member")
+    t.text("Zoe Vandamme")
+    t.keys("Tab")
+    t.text("0470123456")
+    t.wait_for(r"Zoe Vandamme")  # the typed values are on the terminal, not only border lines
+    t.wait_for(r"0470123456")
