@@ -99,7 +99,10 @@ def test_stop_reply_opts_out_and_next_alert_skips_member(sqlite_db, smsc, starte
 def test_cancel_before_submit_is_honoured(sqlite_db, smsc_factory, started):
     sim = smsc_factory()
     net = make_network(sqlite_db, 200)
-    r = started(runner(sqlite_db, sim, max_tps=100.0))
+    # paced so that sending all 200 takes 10 s: the cancel's write waits for SQLite's write lock
+    # behind the sender's commits (0.1-0.25 s on a quiet machine, over 2 s seen on a loaded CI host),
+    # and it must land while most rows are still unsent whatever the load
+    r = started(runner(sqlite_db, sim, max_tps=20.0))
     a = alert(sqlite_db, net, "Annuleren graag")
     r.wake()
     assert sim.wait_for(lambda: len(sim.received) >= 5)
