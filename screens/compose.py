@@ -392,6 +392,7 @@ class ComposeScreen(BaseScreen):
         recipients = None
         if self.plan is not None and self.urgency == "urgent":
             recipients = self.plan.plan.recipients
+        versions = self._version_meters()
         self.query_one("#meter", SmsMeter).show(
             chars=a.chars,
             encoding=a.encoding,
@@ -399,8 +400,8 @@ class ComposeScreen(BaseScreen):
             per_part=a.per_part,
             ucs2_chars=a.ucs2_chars,
             recipients=recipients,
-            language=self.editing,
-            versions=self._version_meters(),
+            language=self.editing if versions else "",  # one text: the language bar says which
+            versions=versions,
             sms=self.urgency == "urgent",
         )
 

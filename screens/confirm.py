@@ -118,8 +118,12 @@ class SendSummary:
         """'Versions: nl: 8 members, GSM-7, 1 part each · fr: 4 members, ...', None for one text."""
         if not self.versions:
             return None
-        t = Text(_("Versions:") + " ", style="bold")
-        t.append(" · ".join(v.label(self.channel) for v in self.versions))
+        head = _("Versions:") + " "
+        labels = [v.label(self.channel) for v in self.versions]
+        one_line = " · ".join(labels)
+        t = Text(head, style="bold")
+        # on one line when it fits the window (72 columns inside), else one version a line
+        t.append(one_line if len(head) + len(one_line) <= 72 else ("\n" + " " * len(head)).join(labels))
         return t
 
     @property
@@ -228,7 +232,7 @@ class ConfirmSendModal(ArmedOnPaint):
             if s.versions:
                 # one line per version: "NL: ...", cut to the line (the confirm fits 80x24)
                 lines = [line if len(line) <= 72 else line[:69] + "..." for line in s.text.split("\n")]
-                yield Static(Text(safe_text("\n".join(lines)).plain, no_wrap=True), id="preview")
+                yield Static(Text("\n").join(safe_text(line) for line in lines), id="preview")
             else:
                 preview = s.text if len(s.text) <= 300 else s.text[:300] + "..."
                 yield Static(Text(safe_text(preview.replace("\n", " ")).plain, no_wrap=False), id="preview")

@@ -169,7 +169,10 @@ async def test_confirm_shows_members_per_version_and_the_total(sqlite_db, settin
         modal = await review(pilot)
         assert "6 members" in modal.query_one("#headline").render().plain
         versions = modal.query_one("#versions").render().plain
-        assert versions == "Versions: nl: 3 members, GSM-7, 1 part each · fr: 3 members, GSM-7, 1 part each"
+        assert versions.splitlines() == [
+            "Versions: nl: 3 members, GSM-7, 1 part each",
+            "          fr: 3 members, GSM-7, 1 part each",
+        ]
         preview = modal.query_one("#preview").render().plain
         assert f"NL: {NL}" in preview and f"FR: {FR}" in preview
         await pilot.press("escape")  # nothing sent
