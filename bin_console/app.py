@@ -3,7 +3,7 @@
 Contract for screens (docs/ARCHITECTURE.md, TUI section). Screens read ``app.db``, ``app.settings``
 (``bin_console.config.Settings``), ``app.training``, ``app.actor``, ``app.status`` /
 ``app.status_signal`` and call the App's use cases: ``open_network(ref)``, ``open_members(ref)``,
-``open_compose(targets)``, ``open_monitor(alert_id)``, ``keep_draft(draft)``,
+``open_compose(targets)``, ``open_follow_up(alert_id)``, ``open_monitor(alert_id)``, ``keep_draft(draft)``,
 ``submit_alert(draft, requester)``, ``run_write(...)``, ``push_buffered(screen)``,
 ``hold_keys()`` / ``release_keys()``. The App answers ``submit_alert`` with the messages of
 ``screens/messages.py``. Screens never set App attributes.
@@ -327,8 +327,9 @@ class BinConsoleApp(App, inherit_bindings=False):
         self._poll = poll_status
         # Alerts confirmed in compose whose rows are being written (Ctrl+Q asks meanwhile).
         self._pending_creates = 0
-        # The compose screen's unsent text: Escape keeps it (keep_draft).
-        self._draft: AlertDraft | None = None
+        # The compose screens' unsent texts: Escape keeps them (keep_draft). One per kind of alert:
+        # None = a new alert, N = a follow-up of alert N (a follow-up never overwrites another text).
+        self._drafts: dict[int | None, AlertDraft] = {}
         # The sender's start (outbox recovery: a write that may wait on a lock) and stop (joins its
         # thread) never run on the event loop; the lock keeps a late start from following the stop.
         self._sender_lock = threading.Lock()
@@ -357,9 +358,18 @@ class BinConsoleApp(App, inherit_bindings=False):
         """Alerts confirmed whose rows are still being written."""
         return self._pending_creates
 
-    def keep_draft(self, draft: AlertDraft | None) -> None:
-        """Compose hands over its unsent text on every change; the next compose gets it back."""
-        self._draft = draft
+    def keep_draft(self, draft: AlertDraft | None, *, follow_up_of: int | None = None) -> None:
+        """Compose hands over its unsent text on every change; the next compose gets it back.
+        None forgets the text of a new alert (or, with ``follow_up_of``, of that follow-up)."""
+        if draft is None:
+            self._drafts.pop(follow_up_of, None)
+        else:
+            self._drafts[draft.follow_up_of] = draft
+
+    @property
+    def _draft(self) -> AlertDraft | None:
+        """The unsent text of a new alert (what F4 brings back)."""
+        return self._drafts.get(None)
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -532,6 +542,12 @@ class BinConsoleApp(App, inherit_bindings=False):
     def open_compose(self, targets: tuple[NetworkRef, ...]) -> None:
         """Compose to exactly these networks; the unsent text (if any) comes back with them."""
         self.push_buffered(ComposeScreen(targets, draft=self._draft))
+
+    def open_follow_up(self, alert_id: int) -> None:
+        """Compose a follow-up of alert ``alert_id`` ("all clear"): to the original's members (less
+        those who opted out since; alerts.create_alert(follow_up_of=...) decides), filed under its
+        networks, by its channel or by e-mail. Compose reads the original in a worker."""
+        self.push_buffered(ComposeScreen((), draft=self._drafts.get(alert_id), follow_up_of=alert_id))
 
     # Polling screens: one of each at most (a covered one pauses its polling; see their
     # on_screen_suspend), brought to the top when asked for again.
@@ -714,18 +730,26 @@ class BinConsoleApp(App, inherit_bindings=False):
             return
         db, actor, training = self.db, self.actor, self.training
         minutes = self.settings.alert_expiry_minutes
+        language = self.settings.language
+        text, texts = draft.service_texts()
 
         def create() -> int:
+            # as `bin-console send` calls it: the versions, the combined flag, the follow-up link
             return alerts.create_alert(
                 db,
                 network_ids=draft.network_ids,
-                text=draft.text,
+                text=text,
+                texts=texts,
+                combined=draft.combined,
+                default_language=language,
+                follow_up_of=draft.follow_up_of,
+                by_email=draft.by_email,
                 urgency=draft.urgency,
                 actor=actor,
                 template_key=draft.template_key,
                 expires_minutes=minutes,
                 training=training,
-                email_copy=draft.email_copy and draft.urgency == "urgent",
+                email_copy=draft.email_copy and draft.urgency == "urgent" and draft.follow_up_of is None,
             )
 
         # Counted before the worker starts, so Ctrl+Q asks while the rows are being written
@@ -733,16 +757,16 @@ class BinConsoleApp(App, inherit_bindings=False):
         self._pending_creates += 1
         self.run_write(
             create,
-            on_done=partial(self._alert_created, requester),
+            on_done=partial(self._alert_created, requester, draft.follow_up_of),
             on_error=partial(self._alert_failed, requester),
             what="Create alert",
         )
 
-    def _alert_created(self, requester: Screen, alert_id: int) -> None:
+    def _alert_created(self, requester: Screen, follow_up_of: int | None, alert_id: int) -> None:
         self._pending_creates -= 1
         self.mark_sending()
         self.wake_sender()
-        self._draft = None  # sent: the next compose starts empty
+        self._drafts.pop(follow_up_of, None)  # sent: the next compose (of this kind) starts empty
         self.notify(f"Alert #{alert_id} queued.", markup=False)
         if requester.is_attached:
             requester.post_message(AlertQueued(alert_id))

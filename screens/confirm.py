@@ -1,7 +1,8 @@
 """The confirm-send modal, and a small yes/no modal for other consequential actions.
 
 ConfirmSendModal states exactly what will happen ("SMS to 412 members of BIN Kerkwijk, 2 parts
-each, 824 parts", encoding, expiry, TRAINING) and sends only on a deliberate key:
+each, 824 parts", encoding, expiry, TRAINING; with language versions how many members get each,
+"follow-up of alert N" for a follow-up) and sends only on a deliberate key:
 
 - it opens with Cancel focused, so Enter cancels;
 - F5 or ``y`` send only once the modal is *armed*, which it is from the moment it has been painted
@@ -28,7 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from bin_console.config import SmtpSettings
-from bin_console.i18n import _, number
+from bin_console.i18n import _, ngettext, number
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseModal
@@ -62,6 +63,28 @@ class ArmedOnPaint(BaseModal):
         return self.armed_at is not None and event_time >= self.armed_at
 
 
+@dataclass(frozen=True)
+class VersionLine:
+    """One language version of the alert and who gets it (from the compose screen's plan)."""
+
+    language: str  # nl | fr | de | en | nl+fr (the combined text)
+    members: int
+    parts_each: int
+    encoding: str  # gsm7 | ucs2
+    sms: int = 0  # of the members, those reached by SMS
+
+    def label(self, channel: str) -> str:
+        """'nl: 8 members, UCS-2, 2 parts each' (SMS) or 'nl: 8 members' (e-mail)."""
+        who = ngettext("{lang}: {n} member", "{lang}: {n} members", self.members).format(
+            lang=self.language, n=number(self.members)
+        )
+        if channel != "sms":
+            return who
+        enc = "UCS-2" if self.encoding == "ucs2" else "GSM-7"
+        each = ngettext("{n} part each", "{n} parts each", self.parts_each).format(n=number(self.parts_each))
+        return f"{who}, {enc}, {each}"
+
+
 @dataclass
 class SendSummary:
     channel: str  # sms | email
@@ -76,6 +99,32 @@ class SendSummary:
     skipped: str = ""
     email_copies: int = 0  # urgent: members without a mobile who also get it by e-mail
     smtp: SmtpSettings = field(default_factory=SmtpSettings)  # the relay's rate: the e-mail time to finish
+    versions: list[VersionLine] = field(default_factory=list)  # language versions; [] = one text for all
+    follow_up_of: int | None = None  # a follow-up of that alert
+
+    @property
+    def total_parts(self) -> int:
+        """SMS parts the alert costs: per version its SMS members x its parts, else recipients x parts."""
+        if self.versions:
+            return sum(v.sms * v.parts_each for v in self.versions)
+        return self.recipients * self.parts_each
+
+    def title(self) -> str:
+        if self.follow_up_of is not None:
+            return _("Send this follow-up of alert {n}?").format(n=self.follow_up_of)
+        return "Send this alert?"
+
+    def versions_line(self) -> Text | None:
+        """'Versions: nl: 8 members, GSM-7, 1 part each · fr: 4 members, ...', None for one text."""
+        if not self.versions:
+            return None
+        head = _("Versions:") + " "
+        labels = [v.label(self.channel) for v in self.versions]
+        one_line = " · ".join(labels)
+        t = Text(head, style="bold")
+        # on one line when it fits the window (72 columns inside), else one version a line
+        t.append(one_line if len(head) + len(one_line) <= 72 else ("\n" + " " * len(head)).join(labels))
+        return t
 
     @property
     def emails(self) -> int:
@@ -104,16 +153,19 @@ class SendSummary:
             if i:
                 t.append(" and " if i == len(self.network_names) - 1 else ", ", style="bold")
             t.append_text(safe_text(name, style="bold"))
-        if self.channel == "sms":
-            total = self.recipients * self.parts_each
-            t.append(f", {self.parts_each} part{'s' if self.parts_each != 1 else ''} each, {total} parts")
+        if self.channel == "sms" and len({v.parts_each for v in self.versions}) > 1:
+            t.append(", " + ngettext("{n} part", "{n} parts", self.total_parts).format(n=number(self.total_parts)))
+        elif self.channel == "sms":
+            parts = self.versions[0].parts_each if self.versions else self.parts_each
+            total = self.total_parts
+            t.append(f", {parts} part{'s' if parts != 1 else ''} each, {total} parts")
         else:
             t.append(" (non-urgent)")
         return t
 
     def details(self) -> Text:
         t = Text()
-        if self.channel == "sms":
+        if self.channel == "sms" and not self.versions:  # versions: each one's encoding is on its line
             if self.encoding == "ucs2":
                 forced = " ".join(self.ucs2_chars[:4])
                 t.append("Encoding UCS-2 (because of ")
@@ -165,8 +217,11 @@ class ConfirmSendModal(ArmedOnPaint):
         with Vertical(id="box"):
             if s.training:
                 yield Static("TRAINING - training SMSC, no real SMS", id="training")
-            yield Static(Text("Send this alert?", style="bold"), id="title")
+            yield Static(Text(s.title(), style="bold"), id="title")
             yield Static(s.headline(), id="headline")
+            versions = s.versions_line()
+            if versions is not None:
+                yield Static(versions, id="versions")
             yield Static(s.channels(), id="channels")
             eta = s.email_time()
             if eta is not None:
@@ -174,8 +229,13 @@ class ConfirmSendModal(ArmedOnPaint):
             yield Static(s.details(), id="details")
             if s.skipped:
                 yield Static(Text(s.skipped), id="skipped")
-            preview = s.text if len(s.text) <= 300 else s.text[:300] + "..."
-            yield Static(Text(safe_text(preview.replace("\n", " ")).plain, no_wrap=False), id="preview")
+            if s.versions:
+                # one line per version: "NL: ...", cut to the line (the confirm fits 80x24)
+                lines = [line if len(line) <= 72 else line[:69] + "..." for line in s.text.split("\n")]
+                yield Static(Text("\n").join(safe_text(line) for line in lines), id="preview")
+            else:
+                preview = s.text if len(s.text) <= 300 else s.text[:300] + "..."
+                yield Static(Text(safe_text(preview.replace("\n", " ")).plain, no_wrap=False), id="preview")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Send (F5)", id="send", disabled=True)

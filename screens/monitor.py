@@ -1,6 +1,6 @@
 """Delivery monitor: live counts per state, progress, rate and time to finish, a sparkline of the
 sending rate, failures with readable reasons; Ctrl+X cancels what has not left yet (after a confirm;
-never on Escape).
+never on Escape); Ctrl+F composes a follow-up of the alert shown (App.open_follow_up).
 
 alerts.alert_progress is polled every 0.5 s in a screen-owned thread worker (one at a time,
 latest wins) while the screen is on top (a covered monitor pauses); the screen only renders. It
@@ -92,7 +92,15 @@ class MonitorScreen(BaseScreen):
             priority=True,
             id="monitor-cancel",
             tooltip="cancel the messages that have not left yet (asks first)",
-        )
+        ),
+        Binding(
+            "ctrl+f",
+            "follow_up",
+            N_("Follow up"),
+            priority=True,
+            id="monitor-follow-up",
+            tooltip=N_("compose a follow-up of this alert (all clear) to the same members"),
+        ),
     ]
 
     def __init__(self, alert_id: int | None = None) -> None:
@@ -270,6 +278,13 @@ class MonitorScreen(BaseScreen):
             app.run_write(alerts.cancel_alert, db, aid, actor, on_done=self._cancelled, what="Cancel")
 
         self.app.push_buffered(ConfirmActionModal(q, yes_label="Cancel them", no_label="Keep sending"), done)
+
+    def action_follow_up(self) -> None:
+        """A follow-up of the alert shown ("all clear"): App.open_follow_up decides the rest."""
+        if self.alert_id is None or self.progress is None:
+            self.app.notify(_("No alert shown: nothing to follow up."), markup=False)
+            return
+        self.app.open_follow_up(self.alert_id)
 
     def _cancelled(self, n: int) -> None:
         self.app.notify(f"{n} messages cancelled.", markup=False)

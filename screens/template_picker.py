@@ -1,6 +1,8 @@
 """Template picker: the message templates in the target network's language (the one most of its
 members read; the dispatcher's own language when unknown), F9 for the next language; then a small
-form for the placeholders ({time} pre-filled with the current time). Returns (key, filled text, urgency).
+form for the placeholders ({time} pre-filled with the current time). Returns (key, filled text, urgency,
+the filled text in every language the template has). ``first_key`` lists that template first
+(a follow-up offers all_clear first).
 
 Templates come from the database (alerts.list_templates) in a worker; the filled text is made by
 alerts.render_template, also in a worker.
@@ -71,8 +73,9 @@ class TemplatePickerModal(BaseModal):
     TemplatePickerModal #preview { color: $text-muted; }
     """
 
-    def __init__(self, language: str, network_id: int | None = None) -> None:
+    def __init__(self, language: str, network_id: int | None = None, *, first_key: str | None = None) -> None:
         super().__init__()
+        self.first_key = first_key
         self.language = language  # until the network's own is known
         self.network_id = network_id
         self.all_templates: list[Any] = []
@@ -121,6 +124,7 @@ class TemplatePickerModal(BaseModal):
 
     def _show_language(self) -> None:
         self.templates = [t for t in self.all_templates if t.language == self.language]
+        self.templates.sort(key=lambda t: t.key != self.first_key)  # stable: the rest keep their order
         shown = _(LANGUAGES[self.language]) if self.language in LANGUAGES else self.language
         title = Text(_("Templates in {language}").format(language=shown), style="bold")
         langs = self.languages
@@ -182,7 +186,8 @@ class TemplatePickerModal(BaseModal):
     def _finish(self) -> None:
         t, values, db = self.chosen, self.values(), self.app.db
 
-        def render() -> tuple[str, str, str]:
-            return t.key, alerts.render_template(db, t.key, t.language, values), t.urgency
+        def render() -> tuple[str, str, str, dict[str, str]]:
+            text = alerts.render_template(db, t.key, t.language, values)
+            return t.key, text, t.urgency, alerts.render_versions(db, t.key, values)
 
         self.run_db(render, group="template-render", on_done=self.dismiss)

@@ -25,7 +25,7 @@ async def test_errors_and_zone_names_are_shown_literally(sqlite_db, settings, mo
     def broken(*args, **kwargs):
         raise RuntimeError("db says \x1b]0;PWNED\x07")
 
-    monkeypatch.setattr(alerts, "plan_alert", broken)
+    monkeypatch.setattr(alerts, "plan_versions", broken)
     app = make_app(settings, sqlite_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
