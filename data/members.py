@@ -11,12 +11,12 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Mapped, Session
 from sqlmodel import col
 
 from .keys import fold, prefix_upper_bound
-from .models import Member
+from .models import Member, MemberTerm
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,14 @@ def phone_digits(text: str) -> str:
 class _Filter:
     """What a typed text matches, split by cost: the street prefix can match thousands of members of a
     big network and is counted and paged by the database; the other tests (name word-start, phone
-    digits) match few and their keys are read into memory."""
+    digits) match fewer and their keys are read into memory."""
 
     base: list[ColumnElement[bool]]  # network (and status) conditions
     street: ColumnElement[bool]  # street prefix condition
-    others: list[ColumnElement[bool]]  # one condition per other test; each runs on its own index
+    # (name_key, id) of the members the other tests match; each statement runs on its own index
+    few: list[Select[Any]]
+    # the same tests as one condition on a member row: street members it matches are counted once
+    others: list[ColumnElement[bool]]
 
 
 def _filter(session: Session, network_id: int, text: str, status: str | None) -> _Filter | None:
@@ -92,9 +95,10 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
 
     Name word-start (a prefix of the name or of a later word), street prefix, and for a typed number
     without letters the digits of the mobile/landline (a number is not looked for in names). The name
-    and street tests read only the covering indexes ix_member_network_name / ix_member_network_street
-    (status included), so no member row is read for them; the phone tests scan the mobile/landline
-    indexes and read only the matching rows.
+    and street tests are range scans of covering indexes (status included), so no member row is read
+    for them: the first word on ix_member_network_name, a later word on member_term (one row per later
+    word, kept by triggers), the street on ix_member_network_street. The phone tests scan the
+    mobile/landline indexes and read only the matching rows.
     """
     f = fold(text)
     if not f:
@@ -110,10 +114,15 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
         return and_(column >= f, column < prefix_upper_bound(f))
 
     base = [col(Member.network_id) == network_id] + ([col(Member.status) == status] if status else [])
+    few: list[Select[Any]] = []
     others: list[ColumnElement[bool]] = []
     if re.search(r"[A-Za-z]", text):
-        # ' ' || name_key would build a string per row: testing the first word by range and the
-        # later words with contains(' ' + f) halves the scan
+        few.append(select(col(Member.name_key), _ID).where(*base, prefix(col(Member.name_key))))
+        later = [col(MemberTerm.network_id) == network_id, prefix(col(MemberTerm.term))]
+        if status:
+            later.append(col(MemberTerm.status) == status)
+        few.append(select(col(MemberTerm.name_key), col(MemberTerm.member_id)).where(*later))
+        # evaluated on the street's rows only: ' ' || name_key would build a string per row
         others.append(or_(prefix(col(Member.name_key)), contains(col(Member.name_key), " " + f)))
     else:
         d = phone_digits(text)
@@ -123,7 +132,8 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
             if not (typed_national and d.startswith("4")):
                 # landlines: scanned only when the typed number can be one (not "04...")
                 others.append(and_(col(Member.landline).isnot(None), contains(col(Member.landline), d)))
-    return _Filter(base=base, street=prefix(col(Member.street_key)), others=others)
+            few = [select(col(Member.name_key), _ID).where(*base, cond) for cond in others]
+    return _Filter(base=base, street=prefix(col(Member.street_key)), few=few, others=others)
 
 
 def _after(key: tuple[str, int]) -> ColumnElement[bool]:
@@ -181,11 +191,10 @@ def _page_filtered(
     covering index, and the two are merged. Carrying the keys of every member of a matched street to
     Python (thousands on a big network) cost more than finding them."""
     key = tuple_(col(Member.name_key), _ID)
-    parts = [select(col(Member.name_key), _ID).where(*flt.base, cond) for cond in flt.others]
-    if not parts:
+    if not flt.few:
         few: list[tuple[str, int]] = []
     else:
-        stmt = union_all(*parts) if len(parts) > 1 else parts[0]
+        stmt = union_all(*flt.few) if len(flt.few) > 1 else flt.few[0]
         few = sorted({(k, i) for k, i in session.execute(stmt)})
     # members of the street that no other test matched: counted once, never twice
     street = [*flt.base, flt.street, *([~or_(*flt.others)] if flt.others else [])]
