@@ -163,8 +163,9 @@ class Member(SQLModel, table=True):
     __tablename__ = "member"
     __table_args__ = (
         # status and the sort key inside: the list, the status filter and the name/street filters
-        # (data/members.py) read these indexes alone, never the member rows
-        Index("ix_member_network_name", "network_id", "name_key", "id", "status"),
+        # (data/members.py) read these indexes alone, never the member rows; street_key in the name
+        # index tells the name filter which of its members the street prefix matches too
+        Index("ix_member_network_name", "network_id", "name_key", "id", "status", "street_key"),
         Index("ix_member_network_street", "network_id", "street_key", "name_key", "id", "status"),
         Index("ix_member_network_status", "network_id", "status"),
         Index("ix_member_mobile", "mobile"),
@@ -215,8 +216,8 @@ class MemberTerm(SQLModel, table=True):
 
     "jan van den bossche" yields "van den bossche", "den bossche" and "bossche" (the first word is
     ix_member_network_name's own range scan), so a name filter's later-word test is a range scan
-    (term >= q AND term < q || U+FFFF) instead of a scan of the network. name_key and status are
-    copied in so the filter reads this index alone, never the member rows.
+    (term >= q AND term < q || U+FFFF) instead of a scan of the network. name_key, status and
+    street_key are copied in so the filter reads this index alone, never the member rows.
 
     Kept current by database triggers on member (migration 0009), whatever writes the member:
     the console, the importer, the demo, a bulk UPDATE. A migration that recreates the member table
@@ -233,6 +234,7 @@ class MemberTerm(SQLModel, table=True):
     member_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     name_key: str = Field(sa_column=folded_key(120))
     status: str = Field(max_length=10)
+    street_key: str = Field(sa_column=folded_key(120))
 
 
 class MessageTemplate(SQLModel, table=True):

@@ -28,7 +28,7 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_COLUMNS = "network_id, term, member_id, name_key, status"
+_COLUMNS = "network_id, term, member_id, name_key, status, street_key"
 
 
 def _sqlite_positions(row: str) -> str:
@@ -42,7 +42,7 @@ def _sqlite_positions(row: str) -> str:
 def _sqlite_insert(row: str) -> str:
     return (
         f"INSERT INTO member_term ({_COLUMNS}) SELECT {row}.network_id, substr({row}.name_key, p.key + 2), "
-        f"{row}.id, {row}.name_key, {row}.status {_sqlite_positions(row)}"
+        f"{row}.id, {row}.name_key, {row}.status, {row}.street_key {_sqlite_positions(row)}"
     )
 
 
@@ -54,9 +54,7 @@ def _sqlite_delete(row: str) -> str:
 
 
 def _pg_terms(row: str) -> str:
-    return (
-        f"FROM generate_series(1, length({row}.name_key) - 1) AS p WHERE substr({row}.name_key, p, 1) = ' '"
-    )
+    return f"FROM generate_series(1, length({row}.name_key) - 1) AS p WHERE substr({row}.name_key, p, 1) = ' '"
 
 
 _PG_FUNCTION = f"""
@@ -68,7 +66,8 @@ BEGIN
     END IF;
     IF TG_OP <> 'DELETE' THEN
         INSERT INTO member_term ({_COLUMNS})
-            SELECT NEW.network_id, substr(NEW.name_key, p + 1), NEW.id, NEW.name_key, NEW.status {_pg_terms("NEW")};
+            SELECT NEW.network_id, substr(NEW.name_key, p + 1), NEW.id, NEW.name_key, NEW.status, NEW.street_key
+            {_pg_terms("NEW")};
     END IF;
     RETURN NULL;
 END
@@ -77,7 +76,7 @@ $$
 
 _CHANGED = (
     "OLD.id IS NOT NEW.id OR OLD.network_id IS NOT NEW.network_id OR OLD.name_key IS NOT NEW.name_key "
-    "OR OLD.status IS NOT NEW.status"
+    "OR OLD.status IS NOT NEW.status OR OLD.street_key IS NOT NEW.street_key"
 )
 TRIGGERS = ("member_term_insert", "member_term_delete", "member_term_update")
 
@@ -88,7 +87,7 @@ def create_triggers() -> None:
         op.execute(f"CREATE TRIGGER member_term_insert AFTER INSERT ON member BEGIN {_sqlite_insert('NEW')}; END")
         op.execute(f"CREATE TRIGGER member_term_delete AFTER DELETE ON member BEGIN {_sqlite_delete('OLD')}; END")
         op.execute(
-            "CREATE TRIGGER member_term_update AFTER UPDATE OF id, network_id, name_key, status ON member "
+            "CREATE TRIGGER member_term_update AFTER UPDATE OF id, network_id, name_key, status, street_key ON member "
             f"WHEN {_CHANGED} BEGIN {_sqlite_delete('OLD')}; {_sqlite_insert('NEW')}; END"
         )
         return
@@ -100,8 +99,8 @@ def create_triggers() -> None:
         "CREATE TRIGGER member_term_delete AFTER DELETE ON member FOR EACH ROW EXECUTE FUNCTION member_term_sync()"
     )
     op.execute(
-        "CREATE TRIGGER member_term_update AFTER UPDATE OF id, network_id, name_key, status ON member FOR EACH ROW "
-        f"WHEN ({_CHANGED.replace('IS NOT', 'IS DISTINCT FROM')}) EXECUTE FUNCTION member_term_sync()"
+        "CREATE TRIGGER member_term_update AFTER UPDATE OF id, network_id, name_key, status, street_key ON member "
+        f"FOR EACH ROW WHEN ({_CHANGED.replace('IS NOT', 'IS DISTINCT FROM')}) EXECUTE FUNCTION member_term_sync()"
     )
 
 
@@ -113,20 +112,20 @@ def drop_triggers() -> None:
         op.execute("DROP FUNCTION IF EXISTS member_term_sync()")
 
 
+def _folded_key() -> sa.types.TypeEngine:
+    """As models.folded_key: byte order on PostgreSQL, so prefix range scans are correct."""
+    return sa.String(length=120).with_variant(sa.String(length=120, collation="C"), "postgresql")
+
+
 def upgrade() -> None:
     op.create_table(
         "member_term",
         sa.Column("network_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column(
-            "term", sa.String(length=120).with_variant(sa.String(length=120, collation="C"), "postgresql"), nullable=False
-        ),
+        sa.Column("term", _folded_key(), nullable=False),
         sa.Column("member_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column(
-            "name_key",
-            sa.String(length=120).with_variant(sa.String(length=120, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("name_key", _folded_key(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("street_key", _folded_key(), nullable=False),
         sa.PrimaryKeyConstraint("network_id", "term", "member_id", name="pk_member_term"),
         sqlite_with_rowid=False,
     )
@@ -134,18 +133,25 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             f"INSERT INTO member_term ({_COLUMNS}) SELECT m.network_id, substr(m.name_key, p.key + 2), m.id, "
-            "m.name_key, m.status FROM member AS m, "
-            + _sqlite_positions("m").replace("FROM ", "", 1)
+            "m.name_key, m.status, m.street_key FROM member AS m, " + _sqlite_positions("m").replace("FROM ", "", 1)
         )
     else:
         op.execute(
             f"INSERT INTO member_term ({_COLUMNS}) SELECT m.network_id, substr(m.name_key, p + 1), m.id, m.name_key, "
-            "m.status FROM member AS m CROSS JOIN LATERAL generate_series(1, length(m.name_key) - 1) AS p "
-            "WHERE substr(m.name_key, p, 1) = ' '"
+            "m.status, m.street_key FROM member AS m "
+            "CROSS JOIN LATERAL generate_series(1, length(m.name_key) - 1) AS p WHERE substr(m.name_key, p, 1) = ' '"
         )
     create_triggers()
+    # street_key in the name index: the name filter learns which of its members the street matches
+    _name_index(["network_id", "name_key", "id", "status", "street_key"])
+
+
+def _name_index(columns: list[str]) -> None:
+    op.drop_index("ix_member_network_name", table_name="member")
+    op.create_index("ix_member_network_name", "member", columns, unique=False)
 
 
 def downgrade() -> None:
+    _name_index(["network_id", "name_key", "id", "status"])
     drop_triggers()
     op.drop_table("member_term")
