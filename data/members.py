@@ -86,7 +86,7 @@ class _Filter:
     street_lo: str  # street prefix: street_lo <= street_key < street_hi
     street_hi: str
     # (name_key, id, street_key) of the members the other tests match; each runs on its own index
-    few: list[Select[Any]]
+    few: list[Select[str, int, str]]
     few_in_memory: bool  # read them once (phone scans) rather than count and page them in SQL
 
     @property
@@ -119,7 +119,7 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
 
     base = [col(Member.network_id) == network_id] + ([col(Member.status) == status] if status else [])
     keys = (col(Member.name_key), _ID, col(Member.street_key))
-    few: list[Select[Any]] = []
+    few: list[Select[str, int, str]] = []
     if re.search(r"[A-Za-z]", text):
         few.append(select(*keys).where(*base, prefix(col(Member.name_key))))
         # a later word, once per member and only for those the first word does not match: the term
@@ -249,7 +249,7 @@ class _FewInMemory:
 
 def _page_of(
     session: Session,
-    stmt: Select[Any],
+    stmt: Select[str, int],
     key: Any,
     after: tuple[str, int] | None,
     before: tuple[str, int] | None,
