@@ -147,7 +147,9 @@ def _scan(session: Session, text: str, zone_id: int | None, top: int | None = No
             params["zone"] = zone_id
         if top is not None:
             params["top"] = top
-        for nid, score in session.execute(_SCAN[whole_word, zone_id is not None, top is not None], params):
+        for nid, score in (
+            session.connection().execute(_SCAN[whole_word, zone_id is not None, top is not None], params).fetchall()
+        ):
             if score > best.get(nid, -1):
                 best[nid] = score
     return best
@@ -158,7 +160,7 @@ def _labels(session: Session, text: str, network_ids: list[int]) -> dict[int, _B
     best: dict[int, _Best] = {}
     for key, whole_word in _key_ranges(text):
         params = {**_range_params(key, whole_word), "ids": network_ids}
-        for nid, score, fld, label, postcode in session.execute(_LABELS[whole_word], params):
+        for nid, score, fld, label, postcode in session.connection().execute(_LABELS[whole_word], params).fetchall():
             b = best.get(nid)
             if b is None:
                 best[nid] = b = _Best()
@@ -251,7 +253,7 @@ def _hits(session: Session, scores: dict[int, _Best], fuzzy_ids: set[int], limit
     # Rank before counting members: a broad prefix ("sint") matches a thousand networks, and counting
     # each one's members cost more than the search. Member counts only break ties among the shown.
     ids = _candidates({nid: b.score for nid, b in scores.items()}, limit)
-    rows = {r[0]: r for r in session.execute(_SHOWN_NETWORKS, {"ids": ids})} if ids else {}
+    rows = {r[0]: r for r in session.connection().execute(_SHOWN_NETWORKS, {"ids": ids}).fetchall()} if ids else {}
     hits = [
         NetworkHit(
             network_id=nid,
