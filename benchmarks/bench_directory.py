@@ -283,9 +283,19 @@ def explain(db: Database, network_id: int) -> None:
                 "GROUP BY network_id",
             ),
             (
-                "member filter (name word-start OR street prefix)",
-                f"SELECT id FROM member WHERE network_id={network_id} AND (name_key LIKE 'pee%' OR name_key LIKE "
-                "'% pee%' OR (street_key >= 'pee' AND street_key < 'pee\uffff')) ORDER BY name_key, id LIMIT 100",
+                "member filter, first word of the name",
+                f"SELECT name_key, id, street_key FROM member WHERE network_id={network_id} AND name_key >= 'pee' "
+                "AND name_key < 'pee\uffff' ORDER BY name_key, id LIMIT 100",
+            ),
+            (
+                "member filter, later word of the name (member_term)",
+                f"SELECT name_key, member_id, street_key FROM member_term WHERE network_id={network_id} "
+                "AND term >= 'pee' AND term < 'pee\uffff'",
+            ),
+            (
+                "member filter, street prefix",
+                f"SELECT count(*) FROM member WHERE network_id={network_id} AND street_key >= 'pee' "
+                "AND street_key < 'pee\uffff'",
             ),
         ]:
             print(f"  EXPLAIN QUERY PLAN - {title}")

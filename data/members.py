@@ -11,12 +11,12 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Mapped, Session
 from sqlmodel import col
 
 from .keys import fold, prefix_upper_bound
-from .models import Member
+from .models import Member, MemberTerm
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,18 @@ def phone_digits(text: str) -> str:
 class _Filter:
     """What a typed text matches, split by cost: the street prefix can match thousands of members of a
     big network and is counted and paged by the database; the other tests (name word-start, phone
-    digits) match few and their keys are read into memory."""
+    digits) match fewer and their keys are read into memory."""
 
     base: list[ColumnElement[bool]]  # network (and status) conditions
-    street: ColumnElement[bool]  # street prefix condition
-    others: list[ColumnElement[bool]]  # one condition per other test; each runs on its own index
+    street_lo: str  # street prefix: street_lo <= street_key < street_hi
+    street_hi: str
+    # (name_key, id, street_key) of the members the other tests match; each runs on its own index
+    few: list[Select[str, int, str]]
+    few_in_memory: bool  # read them once (phone scans) rather than count and page them in SQL
+
+    @property
+    def street(self) -> ColumnElement[bool]:
+        return and_(col(Member.street_key) >= self.street_lo, col(Member.street_key) < self.street_hi)
 
 
 def _filter(session: Session, network_id: int, text: str, status: str | None) -> _Filter | None:
@@ -92,9 +99,10 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
 
     Name word-start (a prefix of the name or of a later word), street prefix, and for a typed number
     without letters the digits of the mobile/landline (a number is not looked for in names). The name
-    and street tests read only the covering indexes ix_member_network_name / ix_member_network_street
-    (status included), so no member row is read for them; the phone tests scan the mobile/landline
-    indexes and read only the matching rows.
+    and street tests are range scans of covering indexes (status and street_key included), so no
+    member row is read for them: the first word on ix_member_network_name, a later word on member_term
+    (one row per later word, kept current by triggers), the street on ix_member_network_street. The
+    phone tests scan the mobile/landline indexes and read only the matching rows.
     """
     f = fold(text)
     if not f:
@@ -110,20 +118,32 @@ def _filter(session: Session, network_id: int, text: str, status: str | None) ->
         return and_(column >= f, column < prefix_upper_bound(f))
 
     base = [col(Member.network_id) == network_id] + ([col(Member.status) == status] if status else [])
-    others: list[ColumnElement[bool]] = []
+    keys = (col(Member.name_key), _ID, col(Member.street_key))
+    few: list[Select[str, int, str]] = []
     if re.search(r"[A-Za-z]", text):
-        # ' ' || name_key would build a string per row: testing the first word by range and the
-        # later words with contains(' ' + f) halves the scan
-        others.append(or_(prefix(col(Member.name_key)), contains(col(Member.name_key), " " + f)))
+        few.append(select(*keys).where(*base, prefix(col(Member.name_key))))
+        # a later word, once per member and only for those the first word does not match: the term
+        # row of the first later word that matches (none of the words before it starts with f)
+        mt_name, mt_term = col(MemberTerm.name_key), col(MemberTerm.term)
+        before_term = func.substr(mt_name, 1, func.length(mt_name) - func.length(mt_term))
+        earlier = func.instr(before_term, " " + f) if sqlite else func.strpos(before_term, " " + f)
+        later = [col(MemberTerm.network_id) == network_id, prefix(mt_term), ~prefix(mt_name), earlier == 0]
+        if status:
+            later.append(col(MemberTerm.status) == status)
+        few.append(
+            select(col(MemberTerm.name_key), col(MemberTerm.member_id), col(MemberTerm.street_key)).where(*later)
+        )
     else:
         d = phone_digits(text)
         if len(d) >= 3:
-            others.append(and_(col(Member.mobile).isnot(None), contains(col(Member.mobile), d)))
+            few.append(select(*keys).where(*base, col(Member.mobile).isnot(None), contains(col(Member.mobile), d)))
             typed_national = re.match(r"\s*(\+|0)", text) is not None
             if not (typed_national and d.startswith("4")):
                 # landlines: scanned only when the typed number can be one (not "04...")
-                others.append(and_(col(Member.landline).isnot(None), contains(col(Member.landline), d)))
-    return _Filter(base=base, street=prefix(col(Member.street_key)), others=others)
+                landline = [col(Member.landline).isnot(None), contains(col(Member.landline), d)]
+                few.append(select(*keys).where(*base, *landline))
+    in_memory = not re.search(r"[A-Za-z]", text)
+    return _Filter(base=base, street_lo=f, street_hi=prefix_upper_bound(f), few=few, few_in_memory=in_memory)
 
 
 def _after(key: tuple[str, int]) -> ColumnElement[bool]:
@@ -173,46 +193,105 @@ def page_members(
     return MemberPage(rows=rows, total=total, offset=offset, first_key=first_key, last_key=last_key)
 
 
+class _FewInSql:
+    """The name tests' members, counted and paged by the database (index range scans, cheap to run
+    again): "van" or "an" match thousands, and carrying each to Python cost more than finding them.
+    The parts are disjoint and list each member once (see _filter), so no UNION has to sort them."""
+
+    def __init__(self, session: Session, flt: _Filter, limit: int) -> None:
+        self.session, self.limit = session, limit
+        self.parts = [part.subquery() for part in flt.few]
+        self.in_street = [and_(u.c[2] >= flt.street_lo, u.c[2] < flt.street_hi) for u in self.parts]
+        self.total = self.both = 0
+        for u, in_street in zip(self.parts, self.in_street, strict=True):
+            n, n_both = session.execute(select(func.count(), func.count().filter(in_street)).select_from(u)).one()
+            self.total, self.both = self.total + n, self.both + n_both
+
+    def page(self, after: tuple[str, int] | None, before: tuple[str, int] | None) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for u in self.parts:
+            out += _page_of(self.session, select(u.c[0], u.c[1]), tuple_(u.c[0], u.c[1]), after, before, self.limit)
+        return out
+
+    def ahead(self, first: tuple[str, int]) -> int:
+        """Members before first that the street part does not count."""
+        n = 0
+        for u, in_street in zip(self.parts, self.in_street, strict=True):
+            k = tuple_(u.c[0], u.c[1]) < tuple_(*first)
+            stmt = select(func.count().filter(k), func.count().filter(in_street, k)).select_from(u)
+            ahead, ahead_both = self.session.execute(stmt).one()
+            n += ahead - ahead_both
+        return n
+
+
+class _FewInMemory:
+    """The phone tests' members, read once: each test scans the network's numbers (too dear to run
+    again for a count), and few numbers hold the typed digits."""
+
+    def __init__(self, session: Session, flt: _Filter, limit: int) -> None:
+        self.limit = limit
+        stmt = union_all(*flt.few) if len(flt.few) > 1 else flt.few[0]
+        found = {(k, i): sk for k, i, sk in session.connection().execute(stmt).fetchall()}
+        self.keys = sorted(found)
+        self.in_street = sorted(k for k, sk in found.items() if flt.street_lo <= sk < flt.street_hi)
+        self.total, self.both = len(self.keys), len(self.in_street)
+
+    def page(self, after: tuple[str, int] | None, before: tuple[str, int] | None) -> list[tuple[str, int]]:
+        if before is not None:
+            end = bisect_left(self.keys, before)
+            return self.keys[max(0, end - self.limit) : end]
+        start = bisect_right(self.keys, after) if after is not None else 0
+        return self.keys[start : start + self.limit]
+
+    def ahead(self, first: tuple[str, int]) -> int:
+        return bisect_left(self.keys, first) - bisect_left(self.in_street, first)
+
+
+def _page_of(
+    session: Session,
+    stmt: Select[str, int],
+    key: Any,
+    after: tuple[str, int] | None,
+    before: tuple[str, int] | None,
+    limit: int,
+) -> list[tuple[str, int]]:
+    """Up to limit (name_key, id) of stmt next to after/before (or the first), from the database."""
+    if before is not None:
+        stmt = stmt.where(key < tuple_(*before)).order_by(*[c.desc() for c in key.clauses])
+    else:
+        stmt = (stmt.where(key > tuple_(*after)) if after is not None else stmt).order_by(*key.clauses)
+    return [(r[0], r[1]) for r in session.connection().execute(stmt.limit(limit)).fetchall()]
+
+
 def _page_filtered(
     session: Session, flt: _Filter, *, after: tuple[str, int] | None, before: tuple[str, int] | None, limit: int
 ) -> MemberPage:
-    """A typed filter. The keys matched by the name/phone tests are read (few) and paged in memory;
-    the members only the street prefix matches are counted and paged by the database from the
-    covering index, and the two are merged. Carrying the keys of every member of a matched street to
-    Python (thousands on a big network) cost more than finding them."""
+    """A typed filter, in two parts merged here: the members the name/phone tests match (few, from
+    their own indexes) and the members of the street prefix (counted and paged by the database from
+    the covering street index: thousands on a big network). A member both parts match is counted
+    once: the few part knows how many of its members the street prefix holds too (their street_key
+    is read with them), and the merged page is a set of (name_key, id)."""
     key = tuple_(col(Member.name_key), _ID)
-    parts = [select(col(Member.name_key), _ID).where(*flt.base, cond) for cond in flt.others]
-    if not parts:
-        few: list[tuple[str, int]] = []
-    else:
-        stmt = union_all(*parts) if len(parts) > 1 else parts[0]
-        few = sorted({(k, i) for k, i in session.execute(stmt)})
-    # members of the street that no other test matched: counted once, never twice
-    street = [*flt.base, flt.street, *([~or_(*flt.others)] if flt.others else [])]
+    street = [*flt.base, flt.street]
     street_total = session.execute(select(func.count()).where(*street)).scalar_one()
-    total = len(few) + street_total
-    if before is not None:
-        near = few[max(0, bisect_left(few, tuple(before)) - limit) : bisect_left(few, tuple(before))]
-        if street_total:
-            stmt = select(col(Member.name_key), _ID).where(*street, key < tuple_(*before))
-            near += session.execute(stmt.order_by(col(Member.name_key).desc(), _ID.desc()).limit(limit)).all()
-        window = sorted((k, i) for k, i in near)[-limit:]
-    else:
-        start = bisect_right(few, tuple(after)) if after is not None else 0
-        near = few[start : start + limit]
-        if street_total:
-            stmt = select(col(Member.name_key), _ID).where(*street, *([key > tuple_(*after)] if after else []))
-            near += session.execute(stmt.order_by(col(Member.name_key), _ID).limit(limit)).all()
-        window = sorted((k, i) for k, i in near)[:limit]
+    few: _FewInSql | _FewInMemory | None = None
+    if flt.few:
+        few = _FewInMemory(session, flt, limit) if flt.few_in_memory else _FewInSql(session, flt, limit)
+    near: set[tuple[str, int]] = set()
+    if few is not None and few.total:
+        near.update(few.page(after, before))
+    if street_total:
+        near.update(_page_of(session, select(col(Member.name_key), _ID).where(*street), key, after, before, limit))
+    window = sorted(near)[-limit:] if before is not None else sorted(near)[:limit]
+    total = street_total + (few.total - few.both if few is not None else 0)
     if not window:
         offset = total if after is not None else 0
     elif after is None and before is None:
         offset = 0
     else:
-        first = window[0]
-        offset = bisect_left(few, first)
+        offset = few.ahead(window[0]) if few is not None and few.total else 0
         if street_total:
-            offset += session.execute(select(func.count()).where(*street, key < tuple_(*first))).scalar_one()
+            offset += session.execute(select(func.count()).where(*street, key < tuple_(*window[0]))).scalar_one()
     ids = [i for _, i in window]
     found = {r[0]: MemberRow(*r[:13]) for r in session.execute(select(*_COLUMNS).where(_ID.in_(ids)))} if ids else {}
     return MemberPage(

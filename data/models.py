@@ -163,8 +163,9 @@ class Member(SQLModel, table=True):
     __tablename__ = "member"
     __table_args__ = (
         # status and the sort key inside: the list, the status filter and the name/street filters
-        # (data/members.py) read these indexes alone, never the member rows
-        Index("ix_member_network_name", "network_id", "name_key", "id", "status"),
+        # (data/members.py) read these indexes alone, never the member rows; street_key in the name
+        # index tells the name filter which of its members the street prefix matches too
+        Index("ix_member_network_name", "network_id", "name_key", "id", "status", "street_key"),
         Index("ix_member_network_street", "network_id", "street_key", "name_key", "id", "status"),
         Index("ix_member_network_status", "network_id", "status"),
         Index("ix_member_mobile", "mobile"),
@@ -208,6 +209,32 @@ class Member(SQLModel, table=True):
     opt_out_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MemberTerm(SQLModel, table=True):
+    """Word-start index of member names: one row per later word of a member's folded name.
+
+    "jan van den bossche" yields "van den bossche", "den bossche" and "bossche" (the first word is
+    ix_member_network_name's own range scan), so a name filter's later-word test is a range scan
+    (term >= q AND term < q || U+FFFF) instead of a scan of the network. name_key, status and
+    street_key are copied in so the filter reads this index alone, never the member rows.
+
+    Kept current by database triggers on member (migration 0009), whatever writes the member:
+    the console, the importer, the demo, a bulk UPDATE. A migration that recreates the member table
+    (SQLite batch mode) drops them and must create them again; tests/test_member_terms.py checks
+    they exist at head. No foreign key: a cascade would look rows up by member_id, which no index
+    serves; the delete trigger removes them by primary key instead.
+    """
+
+    __tablename__ = "member_term"
+    __table_args__ = {"sqlite_with_rowid": False}  # the primary key is the table: one b-tree
+
+    network_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    term: str = Field(sa_column=folded_key(120, primary_key=True))
+    member_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name_key: str = Field(sa_column=folded_key(120))
+    status: str = Field(max_length=10)
+    street_key: str = Field(sa_column=folded_key(120))
 
 
 class MessageTemplate(SQLModel, table=True):

@@ -100,17 +100,24 @@ _SCORE = case(
 ) + col(SearchTerm.weight)
 
 
-def _scan_statement(whole_word: bool, zoned: bool) -> Select[int, int]:
-    stmt = select(col(SearchTerm.network_id), func.max(_SCORE)).where(_range(whole_word))
+def _scan_statement(whole_word: bool, zoned: bool, top: bool) -> Select[int, int]:
+    best = func.max(_SCORE).label("best")
+    stmt = select(col(SearchTerm.network_id), best).where(_range(whole_word))
     if zoned:
         stmt = stmt.join(Network, col(Network.id) == col(SearchTerm.network_id)).where(
             col(Network.zone_id) == bindparam("zone")
         )
-    return stmt.group_by(col(SearchTerm.network_id))
+    stmt = stmt.group_by(col(SearchTerm.network_id))
+    if top:  # the best `top` networks in _candidates' order: a broad prefix sends a hundred rows, not a thousand
+        stmt = stmt.order_by(best.desc(), col(SearchTerm.network_id)).limit(bindparam("top"))
+    return stmt
 
 
 _SCAN = {
-    (whole_word, zoned): _scan_statement(whole_word, zoned) for whole_word in (False, True) for zoned in (False, True)
+    (whole_word, zoned, top): _scan_statement(whole_word, zoned, top)
+    for whole_word in (False, True)
+    for zoned in (False, True)
+    for top in (False, True)
 }
 _LABELS: dict[bool, Select[int, int, str, str, str]] = {
     whole_word: select(
@@ -120,19 +127,29 @@ _LABELS: dict[bool, Select[int, int, str, str, str]] = {
 }
 
 
-def _scan(session: Session, text: str, zone_id: int | None) -> dict[int, int]:
-    """Best score per network for one typed text (a word or the whole phrase).
+def _scan(session: Session, text: str, zone_id: int | None, top: int | None = None) -> dict[int, int]:
+    """Best score per network for one typed text (a word or the whole phrase); with ``top``, only the
+    networks that can be among _candidates(..., limit=top // 2).
 
     Aggregated in SQL from the covering index ix_search_term_term: a broad prefix ("sint", "bin")
     matches tens of thousands of terms, and carrying each to Python cost more than the rest of the
     search. Labels are read afterwards for the networks shown only (_labels).
+
+    ``top`` per key range is exact: a network among the best `top` of the merged ranges is among
+    the best `top` of the range its best score comes from (every network above it there is above
+    it in the merge), so its score is read; one outside them may be read with a lower score from
+    another range, which keeps it outside.
     """
     best: dict[int, int] = {}
     for key, whole_word in _key_ranges(text):
         params = _range_params(key, whole_word)
         if zone_id is not None:
             params["zone"] = zone_id
-        for nid, score in session.execute(_SCAN[whole_word, zone_id is not None], params):
+        if top is not None:
+            params["top"] = top
+        for nid, score in (
+            session.connection().execute(_SCAN[whole_word, zone_id is not None, top is not None], params).fetchall()
+        ):
             if score > best.get(nid, -1):
                 best[nid] = score
     return best
@@ -143,7 +160,7 @@ def _labels(session: Session, text: str, network_ids: list[int]) -> dict[int, _B
     best: dict[int, _Best] = {}
     for key, whole_word in _key_ranges(text):
         params = {**_range_params(key, whole_word), "ids": network_ids}
-        for nid, score, fld, label, postcode in session.execute(_LABELS[whole_word], params):
+        for nid, score, fld, label, postcode in session.connection().execute(_LABELS[whole_word], params).fetchall():
             b = best.get(nid)
             if b is None:
                 best[nid] = b = _Best()
@@ -194,7 +211,8 @@ def _prefix_scores(session: Session, words: list[str], zone_id: int | None, limi
     """Scores of the networks the typed prefixes match, with what matched for those that can be shown."""
     phrase = " ".join(words)
     bonus = PHRASE_BONUS if len(words) > 1 else 0
-    ranked = {nid: score + bonus for nid, score in _scan(session, phrase, zone_id).items()}
+    # the best 2 * limit phrase matches are all _candidates can take; fewer than limit means all of them
+    ranked = {nid: score + bonus for nid, score in _scan(session, phrase, zone_id, top=2 * limit).items()}
     phrase_ids = set(ranked)
     # every word-by-word match ranks below every whole-phrase match (PHRASE_BONUS): when the phrase
     # alone fills the list ("z-bin"), scanning each word ("z", "bin": every network) changes nothing
@@ -235,7 +253,7 @@ def _hits(session: Session, scores: dict[int, _Best], fuzzy_ids: set[int], limit
     # Rank before counting members: a broad prefix ("sint") matches a thousand networks, and counting
     # each one's members cost more than the search. Member counts only break ties among the shown.
     ids = _candidates({nid: b.score for nid, b in scores.items()}, limit)
-    rows = {r[0]: r for r in session.execute(_SHOWN_NETWORKS, {"ids": ids})} if ids else {}
+    rows = {r[0]: r for r in session.connection().execute(_SHOWN_NETWORKS, {"ids": ids}).fetchall()} if ids else {}
     hits = [
         NetworkHit(
             network_id=nid,
