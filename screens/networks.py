@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bin_console.widgets.result_list import ResultList
+from bin_console.widgets.search_field import SearchField
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -147,7 +148,9 @@ class NetworksScreen(BaseScreen):
 
     def compose_body(self) -> ComposeResult:
         # select_on_focus off: after Escape back, type-ahead must append, not replace the whole search.
-        yield Input(placeholder=_("network, street, postcode or municipality"), id="search", select_on_focus=False)
+        yield SearchField(
+            placeholder=_("network, street, postcode or municipality"), id="search", select_on_focus=False
+        )
         yield Static(self._info_text(), id="search-info")
         yield ResultList(id="results")
 
