@@ -17,7 +17,7 @@ from bin_console.data.search_index import rebuild_terms
 from bin_console.data.templates import seed_templates
 from sqlalchemy import insert, select
 from textual.worker import WorkerCancelled
-from ui_helpers import target_ids
+from ui_helpers import target_ids, typing_paused
 
 from bin_console.trust.actor import Actor
 
@@ -144,6 +144,7 @@ def notes(app) -> str:
 async def settle(pilot) -> None:
     """Wait for the workers running now (not the never-ending status poller), then a pause."""
     app = pilot.app
+    await typing_paused(app, pilot)
     workers = [w for w in app.workers if w.group not in POLLERS and not w.is_finished]
     if workers:
         with contextlib.suppress(WorkerCancelled):

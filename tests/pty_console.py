@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import shutil
 import signal
@@ -21,6 +22,8 @@ import termios
 import threading
 import time
 from pathlib import Path
+
+from rich.cells import cell_len
 
 BIN = str(Path(sys.executable).with_name("bin-console"))
 START_TEXT = b"Type a network name"  # the networks screen's hint: the start screen is painted
@@ -193,3 +196,47 @@ def temp_folder(prefix: str) -> Path:
 
 def remove_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+_SEQUENCE = re.compile(
+    r"\x1b\[([0-9;?<>=$]*)([@-~])"  # CSI: cursor moves, SGR, modes
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    r"|\x1b[()][0-9A-Za-z]|\x1b[=>78cDEM]"
+)
+
+
+def screen_lines(data: bytes, cols: int = 80, rows: int = 24) -> list[str]:
+    """What a terminal shows after ``data``: the characters only (no colours), enough of a VT to
+    follow what Textual writes (absolute cursor moves, text, CR/LF, erase screen). Used to check
+    that partial repaints leave the terminal showing what a full paint would."""
+    grid = [[" "] * cols for _ in range(rows)]
+    y = x = 0
+    text = data.decode("utf-8", "replace")
+    pos = 0
+    while pos < len(text):
+        m = _SEQUENCE.match(text, pos)
+        if m is not None:
+            params, final = m.group(1), m.group(2)
+            if final == "H" and params is not None and not params.startswith("?"):
+                parts = [int(p) if p else 1 for p in params.split(";")] if params else [1, 1]
+                y, x = parts[0] - 1, (parts[1] if len(parts) > 1 else 1) - 1
+            elif final == "J" and params in ("2", "3"):
+                grid = [[" "] * cols for _ in range(rows)]
+            pos = m.end()
+            continue
+        ch = text[pos]
+        pos += 1
+        if ch == "\r":
+            x = 0
+        elif ch == "\n":
+            y = min(y + 1, rows - 1)
+        elif ch == "\x1b" or ord(ch) < 32:
+            continue
+        else:
+            width = cell_len(ch)
+            if 0 <= y < rows and 0 <= x < cols:
+                grid[y][x] = ch
+                if width == 2 and x + 1 < cols:
+                    grid[y][x + 1] = ""
+            x += width
+    return ["".join(line) for line in grid]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bin_console.widgets.result_list import ResultList
 from bin_console.widgets.status_line import StatusLine
-from pty_console import BIN, PtyConsole, console_env, make_demo_db, write_training_config
+from pty_console import BIN, PtyConsole, console_env, make_demo_db, screen_lines, write_training_config
 from rich.text import Text
 from textual.app import App
 from ui_helpers import settle
@@ -218,6 +218,51 @@ def test_a_key_that_changes_no_match_writes_under_1_kb(pty_console):
     con.wait_for(b"kerkwijk", timeout=60)
     con.wait_quiet(1.0, timeout=60)
     assert 0 < con.bytes_since(sent) < 1024
+
+
+def wait_screen(con: PtyConsole, row: int, text: str, timeout: float = 60.0) -> list[str]:
+    """Wait until screen row ``row`` (0-based) shows ``text``, then for the screen to settle."""
+    deadline = time.monotonic() + timeout
+    while text not in screen_lines(con.output())[row]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"row {row} never showed {text!r}: {screen_lines(con.output())[row]!r}")
+        time.sleep(0.05)
+    con.wait_quiet(0.5, timeout=timeout)
+    return screen_lines(con.output())
+
+
+INFO_ROW = 3  # the search screen's "N matches" line, under the three rows of the search field
+
+
+def test_typing_at_10_keys_a_second_writes_under_1_kb_per_key(pty_console):
+    """The issue's target while typing: the echo of each key, and one result list for the word
+    once typing pauses (not one per key)."""
+    con = pty_console("linux", SSH_ENV)
+    con.wait_quiet(0.5, timeout=60)
+    marks = []
+    for ch in b"kerkwijk":
+        marks.append(con.send(bytes([ch])))
+        time.sleep(0.1)
+    wait_screen(con, INFO_ROW, "1 match")
+    marks.append(time.monotonic())
+    per_key = [con.bytes_since(a) - con.bytes_since(b) for a, b in zip(marks, marks[1:], strict=False)]
+    assert max(per_key) < 1024, per_key
+    assert sum(per_key[:-1]) < 8 * 300, f"keys before the last repainted more than the field: {per_key}"
+
+
+def test_partial_repaints_leave_the_screen_a_full_paint_would_show(pty_console, tmp_path):
+    """Result lists that grow, shrink and change a cell repaint only their changed lines; what the
+    terminal then shows is what a console that typed the last text at once shows."""
+    con = pty_console("linux", {})
+    for key, info in [(b"k", "19 matches"), (b"e", "5 matches"), (b"rkw", "1 match"), (b"\x7f" * 4, "19 matches")]:
+        con.send(key)
+        shown = wait_screen(con, INFO_ROW, info)
+    con.close()
+    fresh = pty_console("linux", {})
+    fresh.send(b"k")
+    painted = wait_screen(fresh, INFO_ROW, "19 matches")
+    assert "BIN Kerkwijk" in "\n".join(painted)
+    assert shown[:22] == painted[:22]
 
 
 def test_control_blink_forced_on_over_ssh_is_idle_traffic(pty_console):

@@ -11,8 +11,21 @@ from textual.worker import WorkerCancelled
 NEVER_ENDING = {"status-poller"}
 
 
+async def typing_paused(app, pilot, timeout: float = 10.0) -> None:
+    """Wait until no typed search waits for typing to pause (the search screen's debounce): the
+    search has then started, and the workers below include it."""
+    from bin_console.screens.networks import NetworksScreen
+
+    deadline = time.monotonic() + timeout
+    while any(isinstance(s, NetworksScreen) and s.search_pending for s in app.screen_stack):
+        if time.monotonic() > deadline:
+            raise AssertionError("the typed search did not start")
+        await pilot.pause(0.02)
+
+
 async def settle(app, pilot, rounds: int = 3) -> None:
     """Wait for every finite worker (pollers excluded), then let posted messages be handled."""
+    await typing_paused(app, pilot)
     for _ in range(rounds):
         workers = [w for w in app.workers if w.group not in NEVER_ENDING and not w.is_finished]
         if workers:

@@ -9,6 +9,15 @@ column marked ``keep_postcode`` cuts before a Belgian postcode (4 digits) rather
 Widths are worked out here, not by DataTable's auto-width pass over every cell: no layout shift
 while rows change, and deterministic snapshots (shared notes/textual.md §3.2 item 5).
 Presentational: gets rows of already-safe rich Text cells.
+
+New rows repaint only the lines that look different (issue 7). DataTable repaints the whole table
+whenever its rows change (``clear`` and the size update after ``add_row`` each ask for a full
+repaint), and Textual then re-sends every line of it to the terminal: ~100 B per line even for a
+blank one, 2-4 KB at 80x24 when a search narrows from 19 matches to 5 of which the first is the
+same. ``show_rows`` compares each visible line (``render_line``, the Line API Textual paints from)
+before and after the change and marks only those that differ; the table's own full-repaint
+requests in between are turned into layout-only ones. When the view scrolled, the whole table
+is repainted as before.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from typing import Generic, TypeVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from bin_console.i18n import _
@@ -92,6 +103,41 @@ def shared_prefix(texts: Sequence[str]) -> str:
     return first[: first.rfind(" ", 0, n + 1) + 1] if n < len(first) else first[: first.rfind(" ") + 1]
 
 
+def _cells(strip: Strip) -> list[tuple[str | None, object]]:
+    """A line as (character, style) per terminal cell (a wide character's second cell is "")."""
+    out: list[tuple[str | None, object]] = []
+    for segment in strip:
+        if segment.control:
+            continue
+        for char in segment.text:
+            out.append((char, segment.style))
+            out.extend(("", segment.style) for _ in range(cell_len(char) - 1))
+    return out
+
+
+def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
+    """The cells [start, end) where two renderings of a line differ; None when they look the same."""
+    if old == new:
+        return None
+    a, b = _cells(old), _cells(new)
+    n = max(len(a), len(b))
+    a += [(None, None)] * (n - len(a))  # past the end of the shorter line
+    b += [(None, None)] * (n - len(b))
+    start = next((i for i in range(n) if a[i] != b[i]), None)
+    if start is None:
+        return None
+    end = next(i for i in range(n, 0, -1) if a[i - 1] != b[i - 1])
+
+    def inside_wide(i: int) -> bool:  # the second cell of a wide character, old or new
+        return a[i][0] == "" or b[i][0] == ""
+
+    while start > 0 and inside_wide(start):  # a wide character is repainted whole
+        start -= 1
+    while end < n and inside_wide(end):
+        end += 1
+    return start, end
+
+
 def _cell_identity(cell: Text) -> tuple:
     """What a cell looks like (Text's own == ignores its base style and justification)."""
     return (cell.plain, cell.style, tuple(cell.spans), cell.justify)
@@ -108,6 +154,12 @@ class FitTable(DataTable, Generic[K]):
     FitTable > .datatable--cursor { text-style: reverse bold; }
     """
 
+    # While show_rows replaces the rows, and after it until the table has taken its new height
+    # (DataTable updates its size on idle), its full-repaint requests only lay out: show_rows has
+    # marked the lines that changed. (Class defaults: DataTable refreshes while it initialises.)
+    _lines_marked = False
+    _awaited_height: int | None = None
+
     def __init__(self, columns: Sequence[Col], **kwargs) -> None:
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", False)
@@ -120,7 +172,23 @@ class FitTable(DataTable, Generic[K]):
         self._layout(self.size.width)
 
     def on_resize(self, event: events.Resize) -> None:
+        self._awaited_height = None  # a resize repaints everything
         self._layout(event.size.width)
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False):
+        if self._lines_marked and not recompose:
+            # show_rows is replacing the rows: it marks the lines that changed itself, afterwards
+            return super().refresh(repaint=False, layout=layout)
+        if not regions and repaint and layout and not recompose and self._awaited_height is not None:
+            if self.virtual_size.height == self._awaited_height:
+                self._awaited_height = None  # the size update after show_rows: its lines are marked
+                return super().refresh(repaint=False, layout=True)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _visible_lines(self) -> list[Strip] | None:
+        if not self.is_mounted or not self.widths or not self.size:
+            return None
+        return [self.render_line(y) for y in range(self.size.height)]
 
     def _available(self, width: int) -> int:
         # A vertical scrollbar is reserved even before rows overflow: widths never jump when it appears.
@@ -158,9 +226,26 @@ class FitTable(DataTable, Generic[K]):
         ]
         if same and self.widths:
             return
-        self._rows = new
-        self.clear()
-        self._add_rows(cursor_row)
+        before, scrolled_to = self._visible_lines(), self.scroll_offset
+        self._awaited_height = None
+        self._lines_marked = before is not None
+        try:
+            self._rows = new
+            self.clear()
+            self._add_rows(cursor_row)
+        finally:
+            self._lines_marked = False
+        after = self._visible_lines()
+        if before is None or after is None or self.scroll_offset != scrolled_to or len(before) != len(after):
+            self.refresh()  # not painted yet, or another part of the table is in view: all of it
+            return
+        for y, (old, line) in enumerate(zip(before, after, strict=True)):
+            span = changed_span(old, line)
+            if span is not None:
+                self.refresh(Region(span[0], y, span[1] - span[0], 1))
+        height = len(self._rows) + (self.header_height if self.show_header else 0)
+        if self.virtual_size.height != height:
+            self._awaited_height = height
 
     def row_cells(self, index: int) -> Sequence[Text]:
         """The whole (uncut) cells of a shown row."""
