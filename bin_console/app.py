@@ -533,6 +533,24 @@ class BinConsoleApp(App, inherit_bindings=False):
         """Compose to exactly these networks; the unsent text (if any) comes back with them."""
         self.push_buffered(ComposeScreen(targets, draft=self._draft))
 
+    def open_follow_up(self, alert_id: int) -> None:
+        """Compose a follow-up of ``alert_id``: minimal form, compose to the original's networks
+        (read in a thread worker). Branch compose-lang replaces it with compose in follow-up mode."""
+        db = self.db
+
+        def load() -> tuple[NetworkRef, ...]:
+            from bin_console.data.models import Network
+
+            ids = alerts.follow_up_networks(db, alert_id)
+            with db.read() as s:
+                return tuple(NetworkRef(i, n.name if (n := s.get(Network, i)) is not None else "") for i in ids)
+
+        def opened(targets: tuple[NetworkRef, ...]) -> None:
+            if targets:
+                self.open_compose(targets)
+
+        self.run_write(load, on_done=opened, what="Follow-up")
+
     # Polling screens: one of each at most (a covered one pauses its polling; see their
     # on_screen_suspend), brought to the top when asked for again.
     def open_monitor(self, alert_id: int | None = None) -> None:
