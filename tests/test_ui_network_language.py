@@ -8,11 +8,11 @@ import json
 import pytest
 from alert_ui_helpers import make_app, seed, show_network, wait_for
 from bin_console.data.models import AuditEntry, Network
-from bin_console.directory.validation import ValidationError
 from bin_console.screens.network import NetworkLanguageModal, NetworkScreen
 from sqlalchemy import select
 
 from bin_console.directory.service import set_network_language
+from bin_console.directory.validation import ValidationError
 from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="disp1", ssh_client="10.1.2.3", host="pc-101")
