@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Static
 
 from bin_console.alerts import reminders
 from bin_console.alerts import service as alerts
-from bin_console.i18n import N_, _, number
+from bin_console.i18n import N_, _, ngettext, number
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
@@ -215,7 +215,9 @@ class HistoryScreen(BaseScreen):
         t.append(" · " + (_("URGENT SMS") if r.urgency == "urgent" else _("non-urgent e-mail")))
         if r.training:
             t.append(" · " + _("TRAINING"))
-        t.append(" · " + _("{n} recipients").format(n=number(r.recipients)) + " · ")
+        t.append(
+            " · " + ngettext("{n} recipient", "{n} recipients", r.recipients).format(n=number(r.recipients)) + " · "
+        )
         t.append(channel_states(r) or _("no deliveries"))
         t.append("\n")
         t.append_text(safe_text(", ".join(r.network_names), style="bold"))
