@@ -228,7 +228,7 @@ class HistoryScreen(BaseScreen):
         if due is not None:
             since = due.astimezone().strftime("%H:%M")
             t.append(
-                _("Closing message due since {time}: Ctrl+F follow up, Ctrl+D no follow-up").format(time=since),
+                _("Closing message due since {time}").format(time=since),  # the footer names the keys
                 style=DUE_STYLE,
             )
             t.append(" · ")
