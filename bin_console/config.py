@@ -18,7 +18,7 @@ from typing import Literal
 
 import platformdirs
 
-from bin_console.i18n import LANGUAGES
+from bin_console.i18n import LANGUAGES, _
 
 APP_NAME = "bin-console"
 APP_AUTHOR: Literal[False] = False  # no vendor folder on Windows/macOS
@@ -130,21 +130,31 @@ def _apply(section: object, values: dict, where: str) -> None:
     for key, value in values.items():
         if key.lower() in _SECRET_KEYS:
             raise ConfigError(
-                f"{where}.{key}: secrets do not belong in the config file; "
-                "use `bin-console credentials set` (OS keyring) or systemd credentials"
+                _(
+                    "{setting}: secrets do not belong in the config file; "
+                    "use `bin-console credentials set` (OS keyring) or systemd credentials"
+                ).format(setting=f"{where}.{key}")
             )
         if key not in known:
-            raise ConfigError(f"{where}.{key}: unknown setting")
+            raise ConfigError(_("{setting}: unknown setting").format(setting=f"{where}.{key}"))
         current = getattr(section, key)
         if isinstance(current, bool):
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}.{key}: expected true or false, got {value!r}")
+                raise ConfigError(
+                    _("{setting}: expected true or false, got {value}").format(
+                        setting=f"{where}.{key}", value=repr(value)
+                    )
+                )
         elif isinstance(current, int | float) and not isinstance(current, bool):
             if not isinstance(value, int | float) or isinstance(value, bool):
-                raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+                raise ConfigError(
+                    _("{setting}: expected a number, got {value}").format(setting=f"{where}.{key}", value=repr(value))
+                )
             value = type(current)(value)
         elif isinstance(current, str) and not isinstance(value, str):
-            raise ConfigError(f"{where}.{key}: expected text, got {value!r}")
+            raise ConfigError(
+                _("{setting}: expected text, got {value}").format(setting=f"{where}.{key}", value=repr(value))
+            )
         setattr(section, key, value)
 
 
@@ -166,10 +176,12 @@ def refuse_password_in_url(url: str, where: str) -> None:
         return  # not a URL we can read: the database layer reports that, without a password check
     if u.password or any(k.lower() == "password" for k in u.query):
         raise ConfigError(
-            f"the database URL from {where} contains a password: remove it. PostgreSQL (libpq) reads the"
-            " password by itself from ~/.pgpass, or from the file named by PGPASSFILE, which must be mode 0600"
-            " (line: host:port:database:user:password); under systemd, deliver that file as a credential"
-            " (LoadCredential=pgpass:... and PGPASSFILE=%d/pgpass)"
+            _(
+                "the database URL from {where} contains a password: remove it. PostgreSQL (libpq) reads the"
+                " password by itself from ~/.pgpass, or from the file named by PGPASSFILE, which must be mode 0600"
+                " (line: host:port:database:user:password); under systemd, deliver that file as a credential"
+                " (LoadCredential=pgpass:... and PGPASSFILE=%d/pgpass)"
+            ).format(where=where)
         )
 
 
@@ -179,11 +191,11 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
     if config is not None:
         path = Path(config)
         if not path.exists():
-            raise ConfigError(f"config file {path} does not exist")
+            raise ConfigError(_("config file {path} does not exist").format(path=path))
     elif os.environ.get("BIN_CONSOLE_CONFIG"):
         path = Path(os.environ["BIN_CONSOLE_CONFIG"])
         if not path.exists():
-            raise ConfigError(f"config file {path} (from BIN_CONSOLE_CONFIG) does not exist")
+            raise ConfigError(_("config file {path} (from BIN_CONSOLE_CONFIG) does not exist").format(path=path))
     else:
         candidate = config_dir() / "config.toml"
         path = candidate if candidate.exists() else None
@@ -192,11 +204,11 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+            raise ConfigError(_("cannot read config file {path}: {error}").format(path=path, error=exc)) from None
         s.config_path = path
     for name, values in raw.items():
         if not isinstance(values, dict):
-            raise ConfigError(f"{name}: expected a [section]")
+            raise ConfigError(_("{name}: expected a [section]").format(name=name))
         if name == "smpp":
             _apply(s.smpp, values, "smpp")
         elif name == "smtp":
@@ -206,7 +218,7 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
         elif name == "database":
             for k, v in values.items():
                 if k != "url" or not isinstance(v, str):
-                    raise ConfigError(f"database.{k}: only `url` (text) is allowed")
+                    raise ConfigError(_("{setting}: only `url` (text) is allowed").format(setting=f"database.{k}"))
                 # refused even when --db or the environment overrides it: the file still holds it
                 refuse_password_in_url(v, "[database] url in the config file")
                 s.db_url = v
@@ -215,7 +227,7 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
         elif name == "keys":
             s.keys = _parse_keys(values)
         else:
-            raise ConfigError(f"[{name}]: unknown section")
+            raise ConfigError(_("[{name}]: unknown section").format(name=name))
     where = "[database] url in the config file"
     if db:
         s.db_url, where = db, "--db"
@@ -226,14 +238,14 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
     if not s.db_url:
         s.db_url = default_db_url()
     if len(s.smpp.sender) > 11 and not s.smpp.sender.lstrip("+").isdigit():
-        raise ConfigError("smpp.sender: an alphanumeric sender has at most 11 characters")
+        raise ConfigError(_("smpp.sender: an alphanumeric sender has at most 11 characters"))
     _check_mail_security("smtp", s.smtp.security, s.smtp.host)
     if s.imap.host:
         _check_mail_security("imap", s.imap.security, s.imap.host)
     if s.smtp.connections < 1:
-        raise ConfigError("smtp.connections: at least 1")
+        raise ConfigError(_("smtp.connections: at least 1"))
     if s.smtp.max_per_minute < 0:
-        raise ConfigError("smtp.max_per_minute: 0 (no limit) or more")
+        raise ConfigError(_("smtp.max_per_minute: 0 (no limit) or more"))
     return s
 
 
@@ -243,7 +255,11 @@ def _parse_keys(values: dict) -> dict[str, str]:
     out: dict[str, str] = {}
     for binding_id, keys in values.items():
         if not isinstance(keys, str) or not keys.strip():
-            raise ConfigError(f'keys.{binding_id}: expected a key such as "f4" or "ctrl+n", got {keys!r}')
+            raise ConfigError(
+                _('{setting}: expected a key such as "f4" or "ctrl+n", got {value}').format(
+                    setting=f"keys.{binding_id}", value=repr(keys)
+                )
+            )
         out[binding_id] = keys.strip()
     return out
 
@@ -251,9 +267,17 @@ def _parse_keys(values: dict) -> dict[str, str]:
 def _check_mail_security(where: str, security: str, host: str) -> None:
     """Plain text only towards this machine: a password or a member's address never crosses a network bare."""
     if security not in MAIL_SECURITY:
-        raise ConfigError(f"{where}.security: one of {', '.join(MAIL_SECURITY)}, not {security!r}")
+        raise ConfigError(
+            _("{setting}: one of {choices}, not {value}").format(
+                setting=f"{where}.security", choices=", ".join(MAIL_SECURITY), value=repr(security)
+            )
+        )
     if security == "none" and host not in LOOPBACK_HOSTS:
-        raise ConfigError(f'{where}.security = "none" is only allowed towards loopback, not {host!r}')
+        raise ConfigError(
+            _('{setting} = "none" is only allowed towards loopback, not {host}').format(
+                setting=f"{where}.security", host=repr(host)
+            )
+        )
 
 
 def _apply_console(s: Settings, values: dict) -> None:
@@ -268,16 +292,30 @@ def _apply_console(s: Settings, values: dict) -> None:
     }
     for k, v in values.items():
         if k not in allowed:
-            raise ConfigError(f"console.{k}: unknown setting")
+            raise ConfigError(_("{setting}: unknown setting").format(setting=f"console.{k}"))
         if k == "cursor_blink":  # tri-state: true | false | "auto"
             if v != "auto" and not isinstance(v, bool):
-                raise ConfigError(f'console.cursor_blink: expected bool, got {v!r} (true, false or "auto")')
+                raise ConfigError(
+                    _('console.cursor_blink: expected bool, got {value} (true, false or "auto")').format(value=repr(v))
+                )
             s.cursor_blink = v
             continue
         if not isinstance(v, allowed[k]) or (allowed[k] is int and isinstance(v, bool)):
-            raise ConfigError(f"console.{k}: expected {allowed[k].__name__}, got {v!r}")
+            raise ConfigError(
+                _("{setting}: expected {type}, got {value}").format(
+                    setting=f"console.{k}", type=allowed[k].__name__, value=repr(v)
+                )
+            )
         if k == "followup_reminder_minutes" and isinstance(v, int) and v <= 0:  # int: checked above
-            raise ConfigError(f"console.followup_reminder_minutes: expected a positive number of minutes, got {v!r}")
+            raise ConfigError(
+                _("console.followup_reminder_minutes: expected a positive number of minutes, got {value}").format(
+                    value=repr(v)
+                )
+            )
         if k == "ui_language" and v not in ("auto", *LANGUAGES):
-            raise ConfigError(f"console.ui_language: expected auto, {', '.join(LANGUAGES)}; got {v!r}")
+            raise ConfigError(
+                _("console.ui_language: expected auto, {choices}; got {value}").format(
+                    choices=", ".join(LANGUAGES), value=repr(v)
+                )
+            )
         setattr(s, k, v)

@@ -1,6 +1,8 @@
 """Network: one network at a glance - streets, coordinator, members by status and channel, recent
 alerts and replies. F3 opens its members, F4 composes an alert to it: its target is the network it
-shows, named in its title.
+shows, named in its title. Ctrl+L changes the network's language (the one its members' alerts
+default to): a small list, the choice written by directory.service.set_network_language (audited)
+in an App-owned thread worker.
 
 The summary is read in a thread worker and turned into rich Text there; every untrusted field goes
 through safe_text() (names, streets, replies).
@@ -12,15 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 
 from bin_console.i18n import N_, _, number
 from bin_console.labels import kind_label
 from bin_console.trust.textsafe import safe_text
 
-from .base import BaseScreen
+from .base import BaseModal, BaseScreen
 from .target import NetworkRef
+from .template_picker import LANGUAGES as LANGUAGE_NAMES
 
 MAX_STREETS = 40
 
@@ -28,6 +34,7 @@ MAX_STREETS = 40
 @dataclass(frozen=True)
 class NetworkView:
     name: str
+    language: str  # "" = the console's default applies
     title: Text
     counts: Text
     streets: Text
@@ -130,7 +137,9 @@ def build_view(db: Any, network_id: int) -> NetworkView:
                 activity.append("[STOP] ", style="bold")
             activity.append_text(safe_text(r.text[:50]))
             activity.append("\n")
-    return NetworkView(name=net.name, title=title, counts=counts, streets=streets, activity=activity)
+    return NetworkView(
+        name=net.name, language=net.language or "", title=title, counts=counts, streets=streets, activity=activity
+    )
 
 
 class NetworkScreen(BaseScreen):
@@ -138,6 +147,15 @@ class NetworkScreen(BaseScreen):
     INITIAL_FOCUS = "#network-body"
     FOOTER_GLOBAL = ("help", "networks", "members", "compose")
     KEY_NOTES = [("Up/Down/PgUp/PgDn", N_("scroll"))]
+    BINDINGS = [
+        Binding(
+            "ctrl+l",
+            "language",
+            N_("Language"),
+            id="network-language",
+            tooltip=N_("change the network's language (its members' alerts default to it)"),
+        ),
+    ]
     DEFAULT_CSS = """
     NetworkScreen #network-title { height: 1; padding: 0 1; background: $boost; }
     NetworkScreen #network-counts { height: 3; padding: 0 1; }
@@ -151,6 +169,7 @@ class NetworkScreen(BaseScreen):
     def __init__(self, network: NetworkRef) -> None:
         super().__init__()
         self.network = network
+        self.view: NetworkView | None = None
 
     @property
     def network_id(self) -> int:
@@ -174,8 +193,91 @@ class NetworkScreen(BaseScreen):
         self.run_db(build_view, self.app.db, self.network_id, group="network-view", on_done=self._show)
 
     def _show(self, view: NetworkView) -> None:
+        self.view = view
         self.network = NetworkRef(self.network.id, view.name)
         self.query_one("#network-title", Static).update(view.title)
         self.query_one("#network-counts", Static).update(view.counts)
         self.query_one("#network-streets", Static).update(view.streets)
         self.query_one("#network-activity", Static).update(view.activity)
+
+    def action_language(self) -> None:
+        if self.view is None:
+            return  # not read yet: nothing to show the current language against
+        self.app.push_buffered(NetworkLanguageModal(self.view.name, self.view.language), self._language_chosen)
+
+    def _language_chosen(self, language: str | None) -> None:
+        if language is None or self.view is None or language == self.view.language:
+            return
+        from bin_console.directory.service import set_network_language
+
+        app, nid, name = self.app, self.network_id, self.view.name
+        # App-owned: leaving the screen must not drop the change the dispatcher chose.
+        app.run_write(
+            set_network_language,
+            app.db,
+            nid,
+            language,
+            app.actor,
+            on_done=lambda _changed: self._language_set(name, language),
+            what=_("Language"),
+        )
+
+    def _language_set(self, name: str, language: str) -> None:
+        shown = language or _("the console's default")
+        message = _("Language of {network} set to {language}.").format(network=name, language=shown)
+        self.app.notify(message, markup=False)
+        if self.is_attached:
+            self.refresh_view()
+
+
+class NetworkLanguageModal(BaseModal):
+    """Which language a network's alerts default to: nl, fr, de, en or the console's default.
+    Returns the code ("" for the default), or None (Escape: nothing changes)."""
+
+    INITIAL_FOCUS = "#languages"
+    TITLE_TEXT = N_("Network language")
+    KEY_NOTES = [
+        ("Up/Down", N_("choose a language")),
+        ("Enter", N_("set it")),
+        ("Escape", N_("close without changing it")),
+    ]
+    CHOICES = ("nl", "fr", "de", "en", "")
+    DEFAULT_CSS = """
+    NetworkLanguageModal { align: center middle; }
+    NetworkLanguageModal > #box { width: 60; height: auto; border: double $accent; padding: 0 1;
+                                  background: $surface; }
+    NetworkLanguageModal #languages { height: auto; }
+    """
+
+    def __init__(self, network_name: str, current: str) -> None:
+        super().__init__()
+        self.network_name = network_name
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            # the name is untrusted: formatted into the trusted template, shown literally
+            title = _("Language of {network}").format(network=self.network_name)
+            yield Static(safe_text(title, style="bold"), id="language-title")
+            options = []
+            for code in self.CHOICES:
+                label = (
+                    _(LANGUAGE_NAMES[code])
+                    if code
+                    else _("the console's default ({language})").format(language=self.app.settings.language)
+                )
+                if code == self.current:
+                    label += "  " + _("(now)")
+                options.append(Option(Text(label), id=code or "-"))
+            yield OptionList(*options, id="languages")
+            yield Static(Text(_("Enter = set · Escape = close")), id="language-hint")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        languages = self.query_one("#languages", OptionList)
+        languages.highlighted = self.CHOICES.index(self.current) if self.current in self.CHOICES else 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or "-"
+        self.dismiss("" if option_id == "-" else option_id)

@@ -26,7 +26,7 @@ from bin_console.screens.inbox import InboxScreen
 from bin_console.screens.member_form import MemberFormModal
 from bin_console.screens.members import MembersScreen
 from bin_console.screens.monitor import MonitorScreen
-from bin_console.screens.network import NetworkScreen
+from bin_console.screens.network import NetworkLanguageModal, NetworkScreen
 from bin_console.screens.networks import NetworksScreen
 from bin_console.screens.quit_confirm import QuitConfirmModal
 from bin_console.screens.target_picker import TargetPickerModal
@@ -279,11 +279,16 @@ def test_inbox(snap_compare, app, seeded_db):
 
 
 def test_history(snap_compare, app, seeded_db):
+    """A cancelled alert, one followed up (its follow-up under it) and one whose closing message is
+    due (the alerts are dated 2026-03-02 08:00, long past the 45 minutes)."""
+    net = [kerkwijk(seeded_db)]
+    cancelled = alerts.create_alert(seeded_db, network_ids=net, text="POLITIE BIN Kerkwijk: vergissing", actor=ACTOR)
+    alerts.cancel_alert(seeded_db, cancelled, ACTOR)
     first = with_alert(seeded_db)
     alerts.create_alert(
-        seeded_db, network_ids=[kerkwijk(seeded_db)], text="POLITIE BIN Kerkwijk: alles veilig", actor=ACTOR
+        seeded_db, network_ids=net, text="POLITIE BIN Kerkwijk: alles veilig", actor=ACTOR, follow_up_of=first
     )
-    alerts.cancel_alert(seeded_db, first, ACTOR)
+    alerts.create_alert(seeded_db, network_ids=net, text="POLITIE BIN Kerkwijk: verdachte wagen", actor=ACTOR)
     fix_alert_times(seeded_db)
 
     async def run_before(pilot):
@@ -291,6 +296,15 @@ def test_history(snap_compare, app, seeded_db):
         await pilot.press("f8")
         hist = await on_screen(pilot, HistoryScreen)
         await wait_for(pilot, lambda: hist.rows, what="alerts")
+
+    assert shot(snap_compare, app, run_before)
+
+
+def test_network_language_modal(snap_compare, app):
+    async def run_before(pilot):
+        await open_network(pilot)
+        await pilot.press("ctrl+l")
+        await on_screen(pilot, NetworkLanguageModal)
 
     assert shot(snap_compare, app, run_before)
 

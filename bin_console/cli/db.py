@@ -37,9 +37,8 @@ def cmd_upgrade(args, settings: Settings) -> int:
 def cmd_current(args, settings: Settings) -> int:
     missing = missing_sqlite_file(settings.db_url)
     if missing is not None:  # a look must not create the file
-        print(
-            f"bin-console: database file {missing} does not exist; `bin-console db upgrade` creates it", file=sys.stderr
-        )
+        message = _("bin-console: database file {path} does not exist; `bin-console db upgrade` creates it")
+        print(message.format(path=missing), file=sys.stderr)
         return EX_CONFIG
     db = Database.from_url(settings.db_url)
     try:

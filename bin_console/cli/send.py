@@ -21,6 +21,7 @@ from bin_console import labels
 from bin_console.alerts import service as alerts
 from bin_console.data.models import Network, PoliceZone, SenderStatus, utcnow
 from bin_console.directory.validation import check_alert_text
+from bin_console.i18n import _, ngettext
 from bin_console.trust.actor import Actor
 from bin_console.trust.textsafe import clean
 
@@ -46,7 +47,9 @@ def _zone_id(session, settings) -> int | None:
         return None
     zid = session.scalar(select(col(PoliceZone.id)).where(col(PoliceZone.code) == settings.zone))
     if zid is None:
-        raise _Refused(f"police zone {settings.zone!r} (console.zone in the config) does not exist")
+        raise _Refused(
+            _("police zone {zone} (console.zone in the config) does not exist").format(zone=repr(settings.zone))
+        )
     return zid
 
 
@@ -64,13 +67,23 @@ def resolve_networks(db, names: list[str], settings) -> list[Network]:
             if not found:
                 meant = suggest_networks(s, name, zone_id=zid)
                 if meant:
-                    raise _Refused(f"no network {clean(name)}; did you mean {' or '.join(_quoted(m) for m in meant)}?")
-                raise _Refused(f"no network named {name!r}; try `bin-console networks search {name!r}`")
+                    raise _Refused(
+                        _("no network {name}; did you mean {names}?").format(
+                            name=clean(name), names=_(" or ").join(_quoted(m) for m in meant)
+                        )
+                    )
+                raise _Refused(
+                    _("no network named {name}; try `bin-console networks search {name}`").format(name=repr(name))
+                )
             if len(found) > 1:
                 codes = ", ".join(
                     s.scalar(select(col(PoliceZone.code)).where(col(PoliceZone.id) == n.zone_id)) or "?" for n in found
                 )
-                raise _Refused(f"{len(found)} networks are named {name!r} (zones {codes}); set console.zone")
+                raise _Refused(
+                    _("{n} networks are named {name} (zones {codes}); set console.zone").format(
+                        n=len(found), name=repr(name), codes=codes
+                    )
+                )
             if found[0].id not in {n.id for n in out}:
                 out.append(found[0])
     return out
@@ -85,7 +98,7 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     for item in pairs:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise _Refused(f"--set {item!r}: expected NAME=VALUE")
+            raise _Refused(_("--set {item}: expected NAME=VALUE").format(item=repr(item)))
         values[key.strip()] = value
     return values
 
@@ -105,9 +118,9 @@ def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:
     if given:
         chosen.append("--text-" + "/".join(given))
     if len(chosen) != 1:
-        raise _Refused("give one of --text, --template or --text-nl/--text-fr/--text-de/--text-en")
+        raise _Refused(_("give one of --text, --template or --text-nl/--text-fr/--text-de/--text-en"))
     if args.combined and not given:
-        raise _Refused("--combined joins --text-nl and --text-fr")
+        raise _Refused(_("--combined joins --text-nl and --text-fr"))
     if args.template:
         template_key = args.template
         values = _parse_sets(args.set)
@@ -121,17 +134,21 @@ def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:
         missing = list(dict.fromkeys(m for t in texts.values() for m in alerts.placeholders(t)))
         if missing:
             hint = " ".join(f"--set {m}=..." for m in missing)
-            raise _Refused(f"template {args.template!r} still has placeholders {missing}; pass {hint}")
+            raise _Refused(
+                _("template {key} still has placeholders {missing}; pass {hint}").format(
+                    key=repr(args.template), missing=missing, hint=hint
+                )
+            )
     else:
         if args.set:
-            raise _Refused("--set only applies to --template")
+            raise _Refused(_("--set only applies to --template"))
         texts = given or {"": args.text}
     if args.gsm_safe:
         from bin_console.channels.smpp.encoding import gsm_safe
 
         texts = {lang: gsm_safe(t) for lang, t in texts.items()}
     if not any(t.strip() for t in texts.values()):
-        raise _Refused("the alert text is empty")
+        raise _Refused(_("the alert text is empty"))
     try:
         # create_alert checks again; here it is refused before the plan and the keyring
         if "" in texts:
@@ -139,7 +156,7 @@ def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:
         else:
             alerts.alert_texts(texts, combined=args.combined)
     except ValueError as exc:
-        raise _Refused(f"{exc}; nothing sent") from None
+        raise _Refused(_("{error}; nothing sent").format(error=exc)) from None
     return texts, template_key
 
 
@@ -148,41 +165,60 @@ def compose_texts(db, args, settings) -> tuple[dict[str, str], str | None]:
 
 def print_plan(vp: alerts.VersionPlan, settings=None) -> None:
     plan, email_copies = vp.plan, vp.email_copies
-    channel = "SMS" if plan.channel == "sms" else "e-mail"
-    print(f"Channel: {channel}")
+    channel = _("SMS") if plan.channel == "sms" else _("e-mail")
+    print(_("Channel: {channel}").format(channel=channel))
     for _nid, name, n in plan.per_network:
-        print(f"  {clean(name)}: {n} recipient(s)")
-    print(f"Recipients: {plan.recipients}")
+        print("  " + ngettext("{name}: {n} recipient(s)", "{name}: {n} recipient(s)", n).format(name=clean(name), n=n))
+    print(_("Recipients: {n}").format(n=plan.recipients))
     reasons = labels.skip_reasons(plan.channel, plan)
-    print(f"Skipped: {plan.skipped}" + (f" ({reasons})" if reasons else ""))
+    skipped = _("Skipped: {n} ({reasons})") if reasons else _("Skipped: {n}")
+    print(skipped.format(n=plan.skipped, reasons=reasons))
     if len(vp.versions) == 1 and not vp.versions[0].language:
         v = vp.versions[0]
         if plan.channel == "sms":
-            print(f"Encoding: {v.encoding.upper()}, {len(v.text)} characters, {v.parts_per_sms} part(s) per SMS")
+            print(_("Encoding: {encoding}, {length}").format(encoding=v.encoding.upper(), length=_sms_length(v)))
     else:
-        print("Versions:")
+        print(_("Versions:"))
         for v in vp.versions:
-            sms = f", {v.encoding.upper()}, {len(v.text)} characters, {v.parts_per_sms} part(s) per SMS"
-            print(f"  {v.language}: {v.members} member(s){sms if plan.channel == 'sms' else ''}")
+            members = ngettext("{n} member(s)", "{n} member(s)", v.members).format(n=v.members)
+            if plan.channel == "sms":
+                line = _("{language}: {members}, {encoding}, {length}").format(
+                    language=v.language, members=members, encoding=v.encoding.upper(), length=_sms_length(v)
+                )
+            else:
+                line = _("{language}: {members}").format(language=v.language, members=members)
+            print("  " + line)
     if plan.channel == "sms":
-        print(f"Total SMS parts: {vp.total_parts}")
+        print(_("Total SMS parts: {n}").format(n=vp.total_parts))
     if email_copies:
-        print(f"E-mail copy for members without a mobile: {email_copies}")
+        print(_("E-mail copy for members without a mobile: {n}").format(n=email_copies))
     emails = email_copies if plan.channel == "sms" else plan.recipients
     if emails and settings is not None:
         from bin_console.channels.email.eta import email_eta
 
         eta = email_eta(emails, settings.smtp)
-        rate = f" at {settings.smtp.max_per_minute}/min" if settings.smtp.max_per_minute else ""
-        print(f"E-mail time to finish: about {_minutes(eta)}{rate}")
+        if settings.smtp.max_per_minute:
+            line = _("E-mail time to finish: about {time} at {rate}/min").format(
+                time=_minutes(eta), rate=settings.smtp.max_per_minute
+            )
+        else:
+            line = _("E-mail time to finish: about {time}").format(time=_minutes(eta))
+        print(line)
+
+
+def _sms_length(v) -> str:
+    """'42 characters, 1 part(s) per SMS' (one language version of the text)."""
+    characters = ngettext("{n} characters", "{n} characters", len(v.text)).format(n=len(v.text))
+    parts = ngettext("{n} part(s) per SMS", "{n} part(s) per SMS", v.parts_per_sms).format(n=v.parts_per_sms)
+    return f"{characters}, {parts}"
 
 
 def _minutes(td: timedelta) -> str:
     total = int(td.total_seconds())
     if total < 60:
-        return f"{total} s"
+        return _("{s} s").format(s=total)
     h, m = divmod(round(total / 60), 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min"
+    return _("{h} h {m} min").format(h=h, m=f"{m:02d}") if h else _("{m} min").format(m=m)
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -205,10 +241,10 @@ def _progress_line(p: alerts.AlertProgress, wait: bool) -> str:
         finished -= p.counts.get("submitted", 0)
     filled = int(width * finished / total)
     bar = "#" * filled + "." * (width - filled)
-    return (
-        f"\r[{bar}] {finished}/{p.total} "
-        f"accepted {p.accepted}, delivered {p.counts.get('delivered', 0)}, failed {p.failed}   "
+    counts = _("accepted {accepted}, delivered {delivered}, failed {failed}").format(
+        accepted=p.accepted, delivered=p.counts.get("delivered", 0), failed=p.failed
     )
+    return f"\r[{bar}] {finished}/{p.total} {counts}   "
 
 
 def _finished(p: alerts.AlertProgress, wait: bool) -> bool:
@@ -240,22 +276,23 @@ def wait_for_alert(
 def print_summary(p: alerts.AlertProgress) -> None:
     order = ("queued", "submitting", "submitted", "delivered", "undeliverable", "expired", "rejected", "failed")
     counts = ", ".join(f"{k} {p.counts[k]}" for k in (*order, "cancelled") if p.counts.get(k))
-    print(f"Alert {p.alert.id}: {p.total} recipient(s): {counts or 'none'}")
+    heading = ngettext("Alert {id}: {n} recipient(s): {counts}", "Alert {id}: {n} recipient(s): {counts}", p.total)
+    print(heading.format(id=p.alert.id, n=p.total, counts=counts or _("none")))
     if len(p.by_channel) > 1 or "email" in p.by_channel:
         for channel in sorted(p.by_channel):
             per = ", ".join(f"{k} {n}" for k, n in sorted(p.by_channel[channel].items()))
-            print(f"  {'SMS' if channel == 'sms' else 'e-mail'}: {per}")
+            print(f"  {_('SMS') if channel == 'sms' else _('e-mail')}: {per}")
     if "sms" in p.by_channel:
-        print(f"SMS parts accepted: {p.parts_acked}/{p.parts_total}")
+        print(_("SMS parts accepted: {acked}/{total}").format(acked=p.parts_acked, total=p.parts_total))
     if p.possible_duplicates:
-        print(f"Possibly sent twice (re-sent after a lost link): {p.possible_duplicates}")
+        print(_("Possibly sent twice (re-sent after a lost link): {n}").format(n=p.possible_duplicates))
     if p.failures:
-        print("Failures:")
+        print(_("Failures:"))
         for name, addr, state, reason in p.failures[:_SHOW_FAILURES]:
             print(f"  {clean(name)}  {addr}  {state}: {clean(reason)}")
         more = p.failed - min(len(p.failures), _SHOW_FAILURES)
         if more > 0:
-            print(f"  ... and {more} more (bin-console alerts show {p.alert.id})")
+            print("  " + _("... and {n} more (bin-console alerts show {id})").format(n=more, id=p.alert.id))
 
 
 def _start_embedded(db, settings):
@@ -265,7 +302,7 @@ def _start_embedded(db, settings):
     try:
         from bin_console.channels.smpp.sender import SenderRunner
     except ImportError:
-        raise _Refused("the SMS sender is not available in this build; start `bin-console sender`") from None
+        raise _Refused(_("the SMS sender is not available in this build; start `bin-console sender`")) from None
     try:
         password = get_secret("smpp", settings, required=not settings.smpp.training)
     except CredentialStoreUnavailable:
@@ -295,13 +332,17 @@ def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:
     """(network ids, urgency): the --network list, or for --follow-up the original's networks and channel."""
     if args.follow_up is None:
         if args.email:
-            raise _Refused("--email is for a --follow-up (a new alert: --normal sends it by e-mail)")
+            raise _Refused(_("--email is for a --follow-up (a new alert: --normal sends it by e-mail)"))
         if not args.network:
-            raise _Refused("name the target with --network (or --follow-up ID)")
+            raise _Refused(_("name the target with --network (or --follow-up ID)"))
         nets = resolve_networks(db, args.network, settings)
         inactive = [f"{clean(n.name)} ({n.status})" for n in nets if n.status != "active"]
         if inactive:
-            raise _Refused(f"inactive network(s): {', '.join(inactive)}")
+            raise _Refused(
+                ngettext("inactive network(s): {names}", "inactive network(s): {names}", len(inactive)).format(
+                    names=", ".join(inactive)
+                )
+            )
         network_ids: list[int] = []
         for n in nets:
             assert n.id is not None  # a stored network
@@ -309,7 +350,7 @@ def _targets(db, args, settings, urgency: str) -> tuple[list[int], str]:
         return network_ids, urgency
     if args.network or args.normal:
         raise _Refused(
-            "a --follow-up goes to the original's members by its channel (or --email); drop --network/--normal"
+            _("a --follow-up goes to the original's members by its channel (or --email); drop --network/--normal")
         )
     try:
         return alerts.follow_up_networks(db, args.follow_up), alerts.follow_up_urgency(
@@ -325,10 +366,10 @@ def cmd_send(args, settings) -> int:
 
     urgency = "normal" if args.normal else "urgent"
     if args.expires is not None and args.expires <= 0:
-        _err("--expires must be a positive number of minutes")
+        _err(_("--expires must be a positive number of minutes"))
         return 2
     if args.timeout is not None and args.timeout <= 0:
-        _err("--timeout must be a positive number of seconds")
+        _err(_("--timeout must be a positive number of seconds"))
         return 2
     db = open_db_or_exit(settings)
     runner = email_runner = None
@@ -339,7 +380,7 @@ def cmd_send(args, settings) -> int:
             texts, template_key = compose_texts(db, args, settings)
             copy = bool(args.email_copy)
             if copy and urgency != "urgent":
-                raise _Refused("--email-copy is for urgent alerts (a non-urgent one goes by e-mail already)")
+                raise _Refused(_("--email-copy is for urgent alerts (a non-urgent one goes by e-mail already)"))
             vp = alerts.plan_versions(
                 db,
                 net_ids,
@@ -354,9 +395,9 @@ def cmd_send(args, settings) -> int:
             plan, copies = vp.plan, vp.email_copies
             print_plan(vp, settings)
             if plan.recipients == 0 and not copies:
-                raise _Refused("no reachable recipient: nothing to send")
+                raise _Refused(_("no reachable recipient: nothing to send"))
             if not args.yes:
-                raise _Refused("not sent: add --yes to confirm (nothing was written)")
+                raise _Refused(_("not sent: add --yes to confirm (nothing was written)"))
             use_service = urgency == "urgent" and sender_service_bound(db)
             if urgency == "urgent" and not use_service:
                 runner = _start_embedded(db, settings)
@@ -388,27 +429,30 @@ def cmd_send(args, settings) -> int:
             _err(str(exc))
             return 2
         except ValueError as exc:
-            _err(f"{exc}; nothing sent")
+            _err(_("{error}; nothing sent").format(error=exc))
             return 2
         except CredentialStoreUnavailable as exc:
-            _err(f"{exc} Nothing was written.")
+            _err(_("{error} Nothing was written.").format(error=exc))
             return EX_CONFIG
-        print(f"Alert {alert_id} queued ({plan.recipients} recipient(s)).")
+        queued = ngettext(
+            "Alert {id} queued ({n} recipient(s)).", "Alert {id} queued ({n} recipient(s)).", plan.recipients
+        )
+        print(queued.format(id=alert_id, n=plan.recipients))
         if urgency == "urgent":
             if use_service:
-                print("Sending through the running `bin-console sender` service.")
+                print(_("Sending through the running `bin-console sender` service."))
             else:
                 assert runner is not None  # made above when no service sends
                 runner.start()
                 started = True
-                print("Sending (embedded sender).")
+                print(_("Sending (embedded sender)."))
         if email_needed:
             if email_service:
-                print("E-mail through the running `bin-console sender` service.")
+                print(_("E-mail through the running `bin-console sender` service."))
             else:
                 assert email_runner is not None  # made above when no service sends
                 email_runner.start()
-                print("Sending e-mail (embedded e-mail sender).")
+                print(_("Sending e-mail (embedded e-mail sender)."))
         timeout = args.timeout
         if timeout is None and expires:
             timeout = expires * 60 + 30  # the sender expires unsent rows by then; never hang past it
@@ -423,13 +467,15 @@ def cmd_send(args, settings) -> int:
         except KeyboardInterrupt:
             if tty:
                 sys.stderr.write("\n")
-            _err(f"interrupted: alert {alert_id} stays queued; `bin-console alerts show {alert_id}` follows it")
+            _err(
+                _("interrupted: alert {id} stays queued; `bin-console alerts show {id}` follows it").format(id=alert_id)
+            )
             return 130
         if tty:
             sys.stderr.write("\n")
         print_summary(p)
         if timed_out:
-            _err(f"timed out waiting for alert {alert_id}; it continues in the outbox")
+            _err(_("timed out waiting for alert {id}; it continues in the outbox").format(id=alert_id))
             return 3
         return 1 if p.failed else 0
     finally:
@@ -456,28 +502,36 @@ def cmd_alerts_show(args, settings) -> int:
         a = p.alert
         assert a.id is not None  # a stored alert
         who = f"{a.created_by}@{a.client_addr}" if a.client_addr else a.created_by
-        print(f"Alert {a.id}  {a.created_at:%Y-%m-%d %H:%M:%S} UTC  by {clean(who)} on {clean(a.host)}")
-        print(f"Networks: {', '.join(clean(n) for n in p.network_names)}")
-        print(f"Urgency: {a.urgency}{'  TRAINING' if a.training else ''}  template: {a.template_key or '-'}")
+        line = _("Alert {id}  {when} UTC  by {who} on {host}")
+        print(line.format(id=a.id, when=f"{a.created_at:%Y-%m-%d %H:%M:%S}", who=clean(who), host=clean(a.host)))
+        print(_("Networks: {names}").format(names=", ".join(clean(n) for n in p.network_names)))
+        training = "  " + _("TRAINING") if a.training else ""
+        urgency = _("Urgency: {urgency}{training}  template: {template}")
+        print(urgency.format(urgency=a.urgency, training=training, template=a.template_key or "-"))
         if a.follow_up_of is not None:
-            print(f"Follow-up of alert {a.follow_up_of}")
+            print(_("Follow-up of alert {id}").format(id=a.follow_up_of))
         versions = alerts.alert_versions(db, a.id)
         if versions:
             for lang, text, n in versions:
-                print(f"Text {lang} ({n} recipient(s)): {clean(text)}")
+                line = ngettext("Text {lang} ({n} recipient(s)): {text}", "Text {lang} ({n} recipient(s)): {text}", n)
+                print(line.format(lang=lang, n=n, text=clean(text)))
         else:
-            print(f"Text ({a.encoding.upper()}, {a.parts_per_sms} part(s)): {clean(a.text)}")
+            line = ngettext(
+                "Text ({encoding}, {n} part(s)): {text}", "Text ({encoding}, {n} part(s)): {text}", a.parts_per_sms
+            )
+            print(line.format(encoding=a.encoding.upper(), n=a.parts_per_sms, text=clean(a.text)))
         thread = alerts.alert_thread(db, a.id)
         if thread:
-            print(f"Follow-ups: {', '.join(f'alert {i}' for i in thread)}")
+            print(_("Follow-ups: {alerts}").format(alerts=", ".join(_("alert {id}").format(id=i) for i in thread)))
         if a.expires_at:
-            print(f"Expires: {a.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+            print(_("Expires: {when} UTC").format(when=f"{a.expires_at:%Y-%m-%d %H:%M:%S}"))
         if a.cancelled_at:
-            print(f"Cancelled: {a.cancelled_at:%Y-%m-%d %H:%M:%S} UTC by {clean(a.cancelled_by)}")
+            cancelled = _("Cancelled: {when} UTC by {who}")
+            print(cancelled.format(when=f"{a.cancelled_at:%Y-%m-%d %H:%M:%S}", who=clean(a.cancelled_by)))
         reasons = labels.skip_reasons(labels.channel_of(a.urgency), a)
-        print(f"Skipped: {reasons or 'none'}")
+        print(_("Skipped: {reasons}").format(reasons=reasons or _("none")))
         print_summary(p)
-        print("Done." if p.done else "Still sending.")
+        print(_("Done.") if p.done else _("Still sending."))
         return 0
     finally:
         db.dispose()
@@ -492,7 +546,7 @@ def cmd_alerts_list(args, settings) -> int:
     finally:
         db.dispose()
     if not rows:
-        print("No alerts yet.")
+        print(_("No alerts yet."))
         return 0
     for r in rows:
         text = clean(r.text)
@@ -524,13 +578,13 @@ def cmd_alerts_reminders(args, settings) -> int:
             except ValueError as exc:
                 _err(str(exc))
                 return 2
-            print(f"Reminder for alert {args.dismiss} dismissed.")
+            print(_("Reminder for alert {id} dismissed.").format(id=args.dismiss))
             return 0
         due = due_reminders(db, after_minutes=settings.followup_reminder_minutes)
     finally:
         db.dispose()
     if not due:
-        print("No follow-up due.")
+        print(_("No follow-up due."))
         return 0
     for r in due:
         text = clean(r.text)
@@ -538,5 +592,6 @@ def cmd_alerts_reminders(args, settings) -> int:
         print(
             f"{r.alert_id:>6}  sent {r.created_at:%Y-%m-%d %H:%M}  follow-up due since {r.due_since:%H:%M} UTC  {text}"
         )
-    print(f"Send one: bin-console send --follow-up ID --template all_clear; or --dismiss ID ({len(due)} due)")
+    hint = _("Send one: bin-console send --follow-up ID --template all_clear; or --dismiss ID ({n} due)")
+    print(hint.format(n=len(due)))
     return 0

@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from bin_console.data.engine import Database
 from bin_console.data.keys import fold
-from bin_console.data.models import Member, Network, NetworkStreet, PoliceZone, utcnow
+from bin_console.data.models import LANGUAGES, Member, Network, NetworkStreet, PoliceZone, utcnow
 from bin_console.data.networks import get_zone_by_code, search_networks
 from bin_console.data.search_index import rebuild_terms
 from bin_console.directory.validation import (
@@ -42,6 +42,7 @@ __all__ = [
     "add_network",
     "update_network",
     "deactivate_network",
+    "set_network_language",
     "cmd_networks_search",
     "audit",
     "find_member_clash",
@@ -259,6 +260,33 @@ def update_network(db: Database, network_id: int, changes: dict, actor: Actor) -
         if {"name", "kind", "municipality", "streets"} & set(changed):
             rebuild_terms(s, [network_id])
         audit(s, actor, "network.update", f"network:{net.id}", {"fields": changed})
+
+
+NETWORK_LANGUAGES = LANGUAGES  # nl, fr, de, en: what templates and alert versions come in
+
+
+def set_network_language(db: Database, network_id: int, language: str, actor: Actor) -> bool:
+    """The network's default language for its members' alerts (nl/fr/de/en; "" = the console's
+    default applies). Audited as any network edit; True when it changed, False when it was already so."""
+    if language not in ("", *NETWORK_LANGUAGES):
+        raise ValidationError(
+            {
+                "language": _("language: one of {choices}, not {value}").format(
+                    choices=", ".join(NETWORK_LANGUAGES), value=repr(language)
+                )
+            }
+        )
+    with db.write() as s:
+        net = s.get(Network, network_id)
+        if net is None:
+            raise ValidationError({"network": _("network {id} does not exist").format(id=network_id)})
+        if net.language == language:
+            return False
+        before = net.language
+        net.language = language
+        net.updated_at = utcnow()
+        audit(s, actor, "network.update", f"network:{net.id}", {"fields": ["language"], "language": [before, language]})
+        return True
 
 
 def deactivate_network(db: Database, network_id: int, actor: Actor) -> None:
