@@ -79,6 +79,7 @@ NO_ANSWER = -1  # error_code for "no submit_sm_resp"
 DEFAULT_LEASE_S = 12.0
 PROBE_SILENCE_S = 1.0  # parts in flight and nothing heard for this long: send an enquire_link
 THROTTLED_SHOWN_S = 2.0  # the state says "throttled" this long after the last throttle answer
+FIRST_CLAIM_WINDOWS = 4  # a claim while holding nothing takes this many windows of rows
 
 _runner_ids = itertools.count()
 
@@ -443,10 +444,14 @@ class SenderRunner:
                     self._set_state("bound", "")
                 self._send_ready(client, now)
             # 5. wait and read
+            # Never a zero timeout for something that cannot happen yet: a claim under way, a
+            # full exposure (room comes with a commit: the writer's result wakes us), a paused
+            # lease. A spinning SMPP thread takes the GIL and a core from the writer it waits for.
             timeout = self.poll_interval
             if not draining:
-                timeout = min(timeout, max(0.0, self._next_claim - now))
-                if self._pending and self._pending[0].st.on_wire and self._flow.in_flight < self.window:
+                if not self._claim_inflight:
+                    timeout = min(timeout, max(0.0, max(self._next_claim, self._db_retry_at) - now))
+                if self._may_send_head():
                     timeout = min(timeout, self._flow.next_send_at(now) - now)
             if enquire_deadline is not None:
                 timeout = min(timeout, max(0.0, enquire_deadline - now))
@@ -481,13 +486,19 @@ class SenderRunner:
     # --- the writer's jobs and results ---------------------------------------------------------------
 
     def _claim_job(self, asked_at: float) -> Claim:
+        # Holding nothing (a new alert): a small first claim whose first rows come back marked
+        # on-wire in the claim's own commit, so the first submit_sm waits for one commit of a
+        # few rows, not a claim of claim_batch rows and then a marker commit. Nothing else can be
+        # marked meanwhile (no rows held), so markers still run at most resend_bound parts ahead.
+        idle = not self._items
         return Claim(
             owner=self.owner,
-            limit=self.claim_batch,
+            limit=min(self.claim_batch, FIRST_CLAIM_WINDOWS * self.window) if idle else self.claim_batch,
             lease_s=self.lease_s,
             channel="sms",
             training=self.cfg.training,
             asked_at=asked_at,
+            mark_parts=self.resend_bound if idle else 0,
         )
 
     def _request_marks(self) -> None:
@@ -602,7 +613,7 @@ class SenderRunner:
                     continue
                 for row in res:
                     self._add_item(row, job.asked_at)
-                if len(res) >= self.claim_batch:
+                if len(res) >= job.limit:
                     self._more_waiting = True  # claim again as soon as there is room
             elif isinstance(job, Settle):
                 if failed:  # only when stopping for good: the rows stay leased until recovery
@@ -670,7 +681,8 @@ class SenderRunner:
 
     def _release_stale(self, ids: list[int]) -> None:
         log.info("releasing %d row(s) claimed by a session that has ended", len(ids))
-        self._submit(Release(owner=self.owner, unsent=ids))
+        # never sent: a marker the claim set goes too, so a later crash does not flag them
+        self._submit(Release(owner=self.owner, unsent=ids, clear_marker=True))
 
     def _io(self, fn, *args):
         try:
@@ -702,9 +714,19 @@ class SenderRunner:
             return
         st = _Item(work, leased_at)
         self._items[row.delivery_id] = st
-        self._unmarked.append(st)
+        if row.on_wire:  # marked in the claim's commit
+            st.on_wire = True
+            self._marked.add(row.delivery_id)
+        else:
+            self._unmarked.append(st)
         for n in work.parts_to_send():
             self._pending.append(_Part(st, n, next(self._order)))
+
+    def _may_send_head(self) -> bool:
+        """The head of the queue could go as soon as the rate allows (nothing else holds it)."""
+        if not self._pending or self._lease_paused:
+            return False
+        return self._pending[0].st.on_wire and self._flow.in_flight < self.window and self._exposure < self.resend_bound
 
     def _send_ready(self, client: SmppLink, now: float) -> None:
         """Send the head of the queue while the flow control allows, in order, only parts whose
