@@ -7,7 +7,8 @@ Two threads per runner: the SMPP thread (select() on the socket and a wake socke
 code that touches the Client) and a database writer (bin_console/alerts/outbox_writer.py) that commits
 its work in batches, so an fsync never idles the send window. Per loop iteration:
   1. ask the writer for more rows when the in-memory queue runs low (every poll_interval, on
-     wake(), and at once while claims come back full);
+     wake(), and at once while claims come back full); holding nothing, a small claim whose
+     first window of parts comes back marked on-wire in the claim's own commit (first submit);
   2. ask it to mark the next deliveries "on the wire" (delivery.submitted_at): a part is only
      sent once its delivery's marker is committed, and markers are only asked for while the
      parts "exposed" (marker asked for, ack not yet committed) stay within ``window``;
@@ -17,7 +18,8 @@ its work in batches, so an fsync never idles the send window. Per loop iteration
      writer at once when no earlier batch of them is still committing (group commit: the ones
      that arrive meanwhile go in the next); receipts and replies go at once and their
      deliver_sm_resp is sent only when the writer has stored them (ESME_RX_T_APPN if it could not,
-     so the SMSC redelivers).
+     so the SMSC redelivers). The select() waits only for what can happen: while the bound or
+     a claim holds things up, the writer's answer wakes the thread (it never spins).
 Link loss (EOF, error, SMSC unbind, no submit_sm_resp within response_timeout, no answer to our
 enquire_link): in-flight parts go back to the queue flagged possible_duplicate, a NEW Client is
 made after a capped exponential back-off with jitter. A crash at any point loses nothing: rows
