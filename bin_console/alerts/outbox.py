@@ -338,18 +338,18 @@ def claim(
     if cancelled:
         close(s, owner, cancelled, "cancelled", now=now)
     if mark:
-        out = [dataclasses.replace(r, on_wire=True) for r in out]
+        out = [dataclasses.replace(c, on_wire=True) for c in out]
     elif mark_parts > 0 and out:
         first: list[int] = []
         room = mark_parts
-        for r in out:
-            n = len(r.parts_to_send())
+        for c in out:
+            n = len(c.parts_to_send())
             if first and n > room:
                 break
-            first.append(r.delivery_id)
+            first.append(c.delivery_id)
             room -= n
         done = set(mark_on_wire(s, owner, first, now=now))
-        out = [dataclasses.replace(r, on_wire=True) if r.delivery_id in done else r for r in out]
+        out = [dataclasses.replace(c, on_wire=True) if c.delivery_id in done else c for c in out]
     return out
 
 

@@ -523,9 +523,8 @@ def _insert_deliveries(
     # SQLite: the statement compiled once, the rows (ints and strings, nothing to convert) handed
     # to the driver's executemany as they are: SQLAlchemy's per-row construct_params went too
     pos = [names.index(k) for k in compiled.positiontup or ()]
-    if pos != list(range(len(names))):
-        rows = [tuple(r[i] for i in pos) for r in rows]
-    conn.exec_driver_sql(str(compiled), rows)
+    params: list[tuple] = list(rows) if pos == list(range(len(names))) else [tuple(r[i] for i in pos) for r in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def cancel_alert(db, alert_id: int, actor: Actor) -> int:

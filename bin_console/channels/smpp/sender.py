@@ -14,7 +14,7 @@ its work in batches, so an fsync never idles the send window. Per loop iteration
      parts "exposed" (marker asked for, ack not yet committed) stay within ``window``;
   3. pick the parts to send: at most ``window`` submit_sm outstanding, paced to ``max_tps``
      parts/s, not while throttled; write them with one sendall;
-  4. read every PDU that is ready (read_pdu only after select() says readable); acks go to the
+  4. read every PDU that is ready (one buffered recv after select() says readable); acks go to the
      writer at once when no earlier batch of them is still committing (group commit: the ones
      that arrive meanwhile go in the next); receipts and replies go at once and their
      deliver_sm_resp is sent only when the writer has stored them (ESME_RX_T_APPN if it could not,
@@ -91,12 +91,11 @@ class _Item:
 
     __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send", "leased_at")
 
-    def __init__(self, item: SmsWork, leased_at: float) -> None:
+    def __init__(self, item: SmsWork, leased_at: float, parts: list[int]) -> None:
         self.item = item
         # monotonic time before the last committed claim/renewal of its lease began: sending
         # stops when that is older than the lease minus a margin (another sender may reap it)
         self.leased_at = leased_at
-        parts = item.parts_to_send()
         self.to_send = len(parts)
         self.unsent = len(parts)
         self.inflight = 0
@@ -470,18 +469,15 @@ class SenderRunner:
             if self._res_r in r:
                 self._drain(self._res_r)
             if sock in r:
-                n = 0
-                while True:
-                    try:
-                        pdu = client.read_pdu()
-                    except Exception as exc:  # EOF, reset, garbage: the stream is unusable
-                        raise LinkLost(f"read failed: {exc.__class__.__name__}") from None
+                try:
+                    pdus = client.read_ready()  # one recv, every complete PDU in it
+                except Exception as exc:  # EOF, reset, garbage: the stream is unusable
+                    raise LinkLost(f"read failed: {exc.__class__.__name__}") from None
+                if pdus:
                     last_rx = time.monotonic()
                     enquire_deadline = None
+                for pdu in pdus:
                     self._dispatch(client, pdu, last_rx)
-                    n += 1
-                    if n >= 2000 or not select.select([sock], [], [], 0)[0]:
-                        break
                 self._requeue_throttled()
                 self._flush_deliver_sm()
 
@@ -705,7 +701,8 @@ class SenderRunner:
         """`leased_at`: monotonic time the claim was asked for (its lease began after it)."""
         if row.delivery_id in self._items:  # a copy is still pending: never hold a row twice
             return
-        if not row.parts_to_send():  # every part already acked by an earlier run: only the state is missing
+        parts = row.parts_to_send()
+        if not parts:  # every part already acked by an earlier run: only the state is missing
             self._buf.settle.append(row.delivery_id)
             return
         try:
@@ -714,14 +711,14 @@ class SenderRunner:
             log.error("delivery %d cannot be sent: %s", row.delivery_id, exc)
             self._buf.failures.append(outbox.Failure(row.delivery_id, NO_ANSWER, f"cannot be sent: {exc}", True))
             return
-        st = _Item(work, leased_at)
+        st = _Item(work, leased_at, parts)
         self._items[row.delivery_id] = st
         if row.on_wire:  # marked in the claim's commit
             st.on_wire = True
             self._marked.add(row.delivery_id)
         else:
             self._unmarked.append(st)
-        for n in work.parts_to_send():
+        for n in parts:
             self._pending.append(_Part(st, n, next(self._order)))
 
     def _may_send_head(self) -> bool:
@@ -734,6 +731,7 @@ class SenderRunner:
         """Send the head of the queue while the flow control allows, in order, only parts whose
         delivery's marker is committed and whose lease is fresh; one sendall for all of them."""
         now_dt = utcnow()
+        validity: dict[datetime | None, str] = {}  # per expiry: one strftime per burst, not per part
         chunks: list[bytes] = []
         while self._pending and self._exposure < self.resend_bound and self._flow.may_send(now):
             p = self._pending[0]
@@ -757,7 +755,7 @@ class SenderRunner:
             self._pending.popleft()
             self._lease_paused = False
             seq = client.next_sequence()
-            pdu = self._encode(seq, p, now_dt)
+            pdu = self._encode(seq, p, now_dt, validity)
             if pdu is None:
                 continue
             chunks.append(pdu)
@@ -774,7 +772,7 @@ class SenderRunner:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
         self.stats["parts_sent"] += len(chunks)
 
-    def _encode(self, seq: int, p: _Part, now_dt: datetime) -> bytes | None:
+    def _encode(self, seq: int, p: _Part, now_dt: datetime, validity: dict[datetime | None, str]) -> bytes | None:
         """The submit_sm of one part; None (and the delivery failed) when it cannot be built."""
         st, it = p.st, p.st.item
         try:
@@ -791,7 +789,7 @@ class SenderRunner:
                 esm_class=it.esm_class,
                 registered_delivery=1,
                 priority_flag=1 if it.row.urgent else 0,
-                validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
+                validity_period=self._validity(validity, it.expires_at, now_dt),
             )
         except Exception as exc:  # e.g. a non-Latin-1 sender: this delivery only
             log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
@@ -799,6 +797,12 @@ class SenderRunner:
             reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
             self._set_outcome(st, outbox.Failure(it.delivery_id, NO_ANSWER, reason, True))
             return None
+
+    def _validity(self, cache: dict[datetime | None, str], expires_at: datetime | None, now_dt: datetime) -> str:
+        v = cache.get(expires_at)
+        if v is None:
+            v = cache[expires_at] = validity_for(self.cfg.validity_minutes, expires_at, now_dt)
+        return v
 
     # --- reading -------------------------------------------------------------------------------------------
 
