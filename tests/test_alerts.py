@@ -141,6 +141,27 @@ def test_create_alert_writes_everything_in_one_go(db, two_nets):
     assert audit.verify(db) == []
 
 
+def test_delivery_rows_carry_the_shared_values_the_fast_insert_renders_once(db, two_nets):
+    """The values every outbox row shares are rendered into the INSERT as literals (SQLite: the
+    rows go straight to the driver): they must read back exactly as bound values would."""
+    a, b = two_nets
+    aid = alerts.create_alert(db, network_ids=[a, b], text="Inbraak Kerkstraat, let op", actor=ACTOR)
+    with db.read() as s:
+        alert = s.get(Alert, aid)
+        dels = s.scalars(select(Delivery).where(Delivery.alert_id == aid)).all()
+    assert len(dels) == 3
+    for d in dels:
+        assert (d.alert_id, d.state, d.attempts, d.possible_duplicate) == (aid, "queued", 0, False)
+        assert (d.parts_acked, d.parts_delivered, d.claimed_by, d.submitted_at) == (0, 0, None, None)
+        assert d.updated_at == alert.created_at and d.updated_at.tzinfo is not None
+        assert d.member_id is not None and d.language == "" and d.channel == "sms"
+    assert alerts.open_deliveries(db, aid) == 3
+    with db.write() as s:
+        s.execute(update(Delivery).where(Delivery.id == dels[0].id).values(state="submitted"))
+        s.execute(update(Delivery).where(Delivery.id == dels[1].id).values(state="submitting"))
+    assert alerts.open_deliveries(db, aid) == 2
+
+
 def test_create_alert_long_unicode_text_counts_parts(db, two_nets):
     a, _ = two_nets
     aid = alerts.create_alert(db, network_ids=[a], text="Opgelet ’ " * 20, actor=ACTOR, expires_minutes=5)

@@ -113,6 +113,25 @@ def test_recover_flags_only_rows_that_may_have_gone_out(db):
     assert st[items[1].delivery_id] == "submitted"
 
 
+def test_claim_marks_only_the_first_parts_and_a_crash_flags_only_those(db):
+    """claim(mark_parts=N): the marker of the first rows (parts to send adding up to N) is in the
+    claim's commit; a crash right after flags those rows and no other."""
+    net = make_network(db, 6)
+    alert(db, net, "z" * 200)  # 2 parts each
+    items = tx(db, outbox.claim, "h:1", 10, 30, mark_parts=5)
+    assert [i.on_wire for i in items] == [True, True, False, False, False, False]
+    assert tx(db, outbox.recover, "h:1") == 6
+    with db.read() as s:
+        flags = dict(s.execute(select(Delivery.id, Delivery.possible_duplicate)).all())
+    assert [flags[i.delivery_id] for i in items] == [True, True, False, False, False, False]
+    # one row larger than the bound still goes (alone), or nothing could ever be sent
+    items = tx(db, outbox.claim, "h:2", 10, 30, mark_parts=1)
+    assert [i.on_wire for i in items] == [True, False, False, False, False, False]
+    # without mark_parts nothing is marked (the sender marks them later, a window ahead)
+    assert tx(db, outbox.recover, "h:2") == 6
+    assert not any(i.on_wire for i in tx(db, outbox.claim, "h:3", 10, 30))
+
+
 def test_recover_takes_expired_leases_of_other_owners_only(db):
     net = make_network(db, 2)
     alert(db, net, "Lease")

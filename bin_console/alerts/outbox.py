@@ -26,6 +26,7 @@ is the source of truth; a sender only holds claimed rows in memory for a lease. 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import secrets
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Row, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Row, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
@@ -95,6 +96,8 @@ class ClaimedRow:
     acked_parts: frozenset[int]  # 1-based parts already accepted: never re-sent
     concat_ref: int | None  # SMS: UDH reference, fixed at first claim, unique per handset in flight
     member_id: int | None = None  # e-mail: whose unsubscribe token goes in the message; None: member gone
+    # the "on the wire" marker is committed with the claim (``claim(mark=True)`` or ``mark_parts``)
+    on_wire: bool = False
 
     def parts_to_send(self) -> list[int]:
         return [n for n in range(1, self.parts_total + 1) if n not in self.acked_parts]
@@ -215,6 +218,7 @@ def claim(
     channel: str = "sms",
     training: bool | None = None,
     mark: bool = False,
+    mark_parts: int = 0,
     now: datetime | None = None,
 ) -> list[ClaimedRow]:
     """Lease up to `limit` queued rows of `channel` (oldest first) to `owner`.
@@ -231,6 +235,11 @@ def claim(
     commit fewer). For a channel that sends every claimed row at once, one message each (e-mail):
     a crash then flags at most the claimed batch. A row released without being sent drops the
     marker again (``release(..., clear_marker=True)``).
+
+    `mark_parts`: mark only the first rows (in id order) whose parts still to send add up to at
+    most this many (always at least one row), in the claim's commit (``mark_on_wire``). A sender
+    that has nothing else to send saves the separate marker commit before its first submit, and
+    a crash flags no more rows than it would have marked anyway. Marked rows say ``on_wire``.
     """
     now = now or utcnow()
     expire_due(s, channel=channel, now=now)
@@ -328,6 +337,19 @@ def claim(
         )
     if cancelled:
         close(s, owner, cancelled, "cancelled", now=now)
+    if mark:
+        out = [dataclasses.replace(c, on_wire=True) for c in out]
+    elif mark_parts > 0 and out:
+        first: list[int] = []
+        room = mark_parts
+        for c in out:
+            n = len(c.parts_to_send())
+            if first and n > room:
+                break
+            first.append(c.delivery_id)
+            room -= n
+        done = set(mark_on_wire(s, owner, first, now=now))
+        out = [dataclasses.replace(c, on_wire=True) if c.delivery_id in done else c for c in out]
     return out
 
 
@@ -446,19 +468,28 @@ def record_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | 
     ]
     s.execute(_insert(s, PT).on_conflict_do_nothing(index_elements=["delivery_id", "part_no"]), rows)
     n_acked = select(func.count()).select_from(PT).where(PT.c.delivery_id == DT.c.id).scalar_subquery()
+    # One UPDATE (this runs in the commit every ack waits for): the count of part rows, and
+    # 'submitted' once it reaches parts_total while the row is still ours. SET expressions see
+    # the row as it was, so `done` is decided on the new count and the old state.
+    done = and_(n_acked >= DT.c.parts_total, *_mine(owner))
+
+    def when_done(value: Any, column: Any) -> Any:
+        return case((done, value), else_=column)
+
     for chunk in _chunks(sorted({a.delivery_id for a in acks})):
-        s.execute(update(DT).where(DT.c.id.in_(chunk)).values(parts_acked=n_acked, updated_at=now))
         s.execute(
             update(DT)
-            .where(DT.c.id.in_(chunk), DT.c.parts_acked >= DT.c.parts_total, *_mine(owner))
+            .where(DT.c.id.in_(chunk))
             .values(
-                state="submitted",
-                submitted_at=now,
-                claimed_by=None,
-                lease_until=None,
-                next_attempt_at=None,
-                error=None,
-                error_code=None,
+                parts_acked=n_acked,
+                updated_at=now,
+                state=when_done("submitted", DT.c.state),
+                submitted_at=when_done(now, DT.c.submitted_at),
+                claimed_by=when_done(None, DT.c.claimed_by),
+                lease_until=when_done(None, DT.c.lease_until),
+                next_attempt_at=when_done(None, DT.c.next_attempt_at),
+                error=when_done(None, DT.c.error),
+                error_code=when_done(None, DT.c.error_code),
             )
         )
     _rematch_orphans(s, [r["message_id"] for r in rows], now)

@@ -45,10 +45,18 @@ class Claim(WriterJob[list[outbox.ClaimedRow]]):
     training: bool | None
     asked_at: float  # monotonic time the claim was asked for: its lease began after it
     mark: bool = False  # the "on the wire" marker in the claim's commit (outbox.claim)
+    mark_parts: int = 0  # or only on the first rows, up to this many parts (outbox.claim)
 
     def run(self, s: Session) -> list[outbox.ClaimedRow]:
         return outbox.claim(
-            s, self.owner, self.limit, self.lease_s, channel=self.channel, training=self.training, mark=self.mark
+            s,
+            self.owner,
+            self.limit,
+            self.lease_s,
+            channel=self.channel,
+            training=self.training,
+            mark=self.mark,
+            mark_parts=self.mark_parts,
         )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, insert, literal, literal_column, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -116,11 +116,16 @@ def _fan_out(session: Session, network_ids: Sequence[int], channel: str) -> tupl
         return RecipientPlan(channel, 0, 0, 0, 0, 0, []), []
     addr_col = col(Member.mobile) if channel == "sms" else col(Member.email)
     opt_col = col(Member.sms_opt_out) if channel == "sms" else col(Member.email_opt_out)
-    rows = session.execute(
-        select(
-            col(Member.id), col(Member.network_id), addr_col, col(Member.status), opt_col, col(Member.language)
-        ).where(col(Member.network_id).in_(list(order)))
-    ).all()
+    # through the Connection: plain rows, without the ORM's per-row loading (a third of the time at 10,000)
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                col(Member.id), col(Member.network_id), addr_col, col(Member.status), opt_col, col(Member.language)
+            ).where(col(Member.network_id).in_(list(order)))
+        )
+        .all()
+    )
     rows = sorted(rows, key=lambda r: (order[r[1]], r[0]))
     # E-mail addresses are compared case-insensitively (Jan@x.be and jan@x.be are one mailbox).
     norm = (lambda a: a.lower() if a else a) if channel == "email" else (lambda a: a)
@@ -448,27 +453,7 @@ def create_alert(
                     for v in shown
                 ],
             )
-        # Core executemany (not ORM bulk): ~30 % faster on PostgreSQL at 10,000 rows, one statement either way.
-        s.connection().execute(
-            insert(DELIVERY),
-            [
-                {
-                    "alert_id": alert_id,
-                    "member_id": member_id,
-                    "channel": ch,
-                    "language": lang,
-                    "address": address,
-                    "state": "queued",
-                    "attempts": 0,
-                    "possible_duplicate": False,
-                    "parts_total": parts_of[lang] if ch == "sms" else 1,
-                    "parts_acked": 0,
-                    "parts_delivered": 0,
-                    "updated_at": now,
-                }
-                for (member_id, address, ch, _member_lang, _net), lang in zip(targets, chosen, strict=True)
-            ],
-        )
+        _insert_deliveries(s, alert_id, now, targets, chosen, parts_of)
         audit.append(
             s,
             actor,
@@ -494,6 +479,52 @@ def create_alert(
             },
         )
     return alert_id
+
+
+def _insert_deliveries(
+    s: Session, alert_id: int, now: datetime, targets: list[tuple], chosen: list[str], parts_of: Mapping[str, int]
+) -> None:
+    """One Core executemany INSERT (not ORM bulk: ~30 % faster on PostgreSQL at 10,000 rows). The
+    values every row shares are rendered into the statement once, as SQL literals by their column's
+    type for this dialect: at 10,000 rows SQLAlchemy's per-row parameter processing (the
+    timestamp's above all) cost more than SQLite's insert itself."""
+    dialect = s.get_bind().dialect
+
+    def once(value, column) -> ColumnElement:
+        sql = literal(value, column.type).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        return literal_column(str(sql), column.type)
+
+    c = DELIVERY.c
+    stmt = insert(DELIVERY).values(
+        alert_id=once(alert_id, c.alert_id),
+        state=once("queued", c.state),
+        attempts=once(0, c.attempts),
+        possible_duplicate=once(False, c.possible_duplicate),
+        parts_acked=once(0, c.parts_acked),
+        parts_delivered=once(0, c.parts_delivered),
+        updated_at=once(now, c.updated_at),
+        member_id=bindparam("member_id"),
+        channel=bindparam("channel"),
+        language=bindparam("language"),
+        address=bindparam("address"),
+        parts_total=bindparam("parts_total"),
+    )
+    names = ("member_id", "channel", "language", "address", "parts_total")
+    rows = [
+        (member_id, ch, lang, address, parts_of[lang] if ch == "sms" else 1)
+        for (member_id, address, ch, _member_lang, _net), lang in zip(targets, chosen, strict=True)
+    ]
+    conn = s.connection()
+    compiled = stmt.compile(dialect=dialect)
+    if dialect.name != "sqlite" or not compiled.positional:
+        # PostgreSQL: SQLAlchemy batches this into multi-row INSERTs (insertmanyvalues)
+        conn.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows])
+        return
+    # SQLite: the statement compiled once, the rows (ints and strings, nothing to convert) handed
+    # to the driver's executemany as they are: SQLAlchemy's per-row construct_params went too
+    pos = [names.index(k) for k in compiled.positiontup or ()]
+    params: list[tuple] = list(rows) if pos == list(range(len(names))) else [tuple(r[i] for i in pos) for r in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def cancel_alert(db, alert_id: int, actor: Actor) -> int:
@@ -570,6 +601,14 @@ def _reason(state: str, error: str | None, code: int | None, channel: str = "sms
         "failed": "failed",
     }.get(state, state)
     return f"{default} (code 0x{code:02X})" if code else default
+
+
+def open_deliveries(db, alert_id: int) -> int:
+    """Rows of the alert still queued or being sent: a count on the (alert_id, state) index alone,
+    cheap enough to poll often while the sender works (``alert_progress`` reads every row)."""
+    with db.read() as s:
+        q = select(func.count()).where(col(Delivery.alert_id) == alert_id, col(Delivery.state).in_(_OPEN))
+        return int(s.connection().execute(q).scalar_one())
 
 
 def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> AlertProgress:

@@ -27,7 +27,8 @@ from bin_console.trust.textsafe import clean
 
 EX_CONFIG = 78
 SENDER_FRESH_S = 10.0
-POLL_S = 0.25
+POLL_S = 0.05
+PROGRESS_S = 0.25
 _SHOW_FAILURES = 20
 
 
@@ -259,18 +260,29 @@ def _finished(p: alerts.AlertProgress, wait: bool) -> bool:
 def wait_for_alert(
     db, alert_id: int, *, wait: bool, timeout: float | None, tty: bool
 ) -> tuple[alerts.AlertProgress, bool]:
-    """Poll until finished or the deadline; returns (last progress, timed_out). No fixed sleeps elsewhere."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+    """Poll until finished or the deadline; returns (last progress, timed_out). No fixed sleeps elsewhere.
+
+    While rows are open only their count is polled (an index read, every POLL_S, so the end is seen
+    at once); the whole progress, which reads every row and competes with an embedded sender for
+    the CPU, only for the tty's progress line (every PROGRESS_S) and once nothing is open."""
+    now = time.monotonic()
+    deadline = None if timeout is None else now + timeout
+    next_line = now
     while True:
-        p = alerts.alert_progress(db, alert_id)
-        if tty:
-            sys.stderr.write(_progress_line(p, wait))
-            sys.stderr.flush()
-        if _finished(p, wait):
-            return p, False
-        if deadline is not None and time.monotonic() >= deadline:
-            return p, True
-        time.sleep(POLL_S)
+        now = time.monotonic()
+        show = tty and now >= next_line
+        p = None
+        if show or alerts.open_deliveries(db, alert_id) == 0:
+            p = alerts.alert_progress(db, alert_id)
+            if tty:
+                next_line = now + PROGRESS_S
+                sys.stderr.write(_progress_line(p, wait))
+                sys.stderr.flush()
+            if _finished(p, wait):
+                return p, False
+        if deadline is not None and now >= deadline:
+            return p or alerts.alert_progress(db, alert_id), True
+        time.sleep(POLL_S if p is None or not p.done else PROGRESS_S)
 
 
 def print_summary(p: alerts.AlertProgress) -> None:
@@ -401,6 +413,9 @@ def cmd_send(args, settings) -> int:
             use_service = urgency == "urgent" and sender_service_bound(db)
             if urgency == "urgent" and not use_service:
                 runner = _start_embedded(db, settings)
+                # connect and bind while the rows are written: it claims them the moment they commit
+                runner.start()
+                started = True
             email_needed = urgency == "normal" or copies > 0
             email_service = email_needed and sender_service_bound(db, "email")
             if email_needed and not email_service:
@@ -442,9 +457,8 @@ def cmd_send(args, settings) -> int:
             if use_service:
                 print(_("Sending through the running `bin-console sender` service."))
             else:
-                assert runner is not None  # made above when no service sends
-                runner.start()
-                started = True
+                assert runner is not None  # made and started above when no service sends
+                runner.wake()
                 print(_("Sending (embedded sender)."))
         if email_needed:
             if email_service:

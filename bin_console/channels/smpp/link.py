@@ -12,14 +12,36 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 from typing import Any
 
 import smpplib.client
 import smpplib.consts as C
+import smpplib.exceptions
 import smpplib.smpp
 
 WIRE_LOGGER = "bin_console.smpp.wire"
 logging.getLogger(WIRE_LOGGER).setLevel(logging.INFO)  # never DEBUG: PDU dumps hold the password
+
+
+_SUBMIT_SM_RESP = 0x80000004
+_HEADER = struct.Struct(">LLLL")  # command_length, command_id, command_status, sequence_number
+_RECV_BYTES = 65536
+
+
+class SubmitResp:
+    """A submit_sm_resp read by the fast path: the fields the sender uses, as smpplib names them."""
+
+    __slots__ = ("status", "sequence", "message_id")
+    command = "submit_sm_resp"
+
+    def __init__(self, status: int, sequence: int, message_id: bytes) -> None:
+        self.status = status
+        self.sequence = sequence
+        self.message_id = message_id
+
+    def is_error(self) -> bool:  # as smpplib's PDU.is_error (its unbind() asks)
+        return self.status != C.SMPP_ESME_ROK
 
 
 class SmppLink(smpplib.client.Client):
@@ -30,6 +52,8 @@ class SmppLink(smpplib.client.Client):
 
     def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
         super().__init__(host, port, timeout=timeout, logger_name=WIRE_LOGGER, allow_unknown_opt_params=True)
+        # bytes read from the socket, not yet parsed (after read_ready: at most one partial PDU)
+        self._rbuf = bytearray()
         # Never the defaults: the default error handler raises out of the read loop.
         self.set_error_pdu_handler(lambda pdu: None)
         self.set_message_sent_handler(lambda pdu, **kw: None)
@@ -55,6 +79,55 @@ class SmppLink(smpplib.client.Client):
     def sendall(self, data: bytes) -> None:
         """Write ready-made PDUs (encode_submit_sm) in one system call."""
         self._socket.sendall(data)
+
+    # --- reading: buffered, so a burst of answers costs one recv(), not two per PDU ---------------
+    # (every recv releases and retakes the GIL, which the sender's writer thread wants too)
+
+    def read_ready(self) -> list:
+        """After select() said readable: one recv(), then every complete PDU in the buffer (the
+        rest of a partial one makes the socket readable again). EOF or a socket error raises."""
+        self._fill()
+        out = []
+        while (pdu := self._next_buffered()) is not None:
+            out.append(pdu)
+        return out
+
+    def read_pdu(self):
+        """smpplib's blocking read (bind, unbind), from the same buffer as read_ready."""
+        while (pdu := self._next_buffered()) is None:
+            self._fill()
+        return pdu
+
+    def _fill(self) -> None:
+        try:
+            data = self._socket.recv(_RECV_BYTES)
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            self.logger.warning(exc)
+            raise smpplib.exceptions.ConnectionError() from None
+        if not data:
+            raise smpplib.exceptions.ConnectionError()
+        self._rbuf += data
+
+    def _next_buffered(self):
+        buf = self._rbuf
+        if len(buf) < 16:
+            return None
+        length, command_id, status, sequence = _HEADER.unpack_from(buf)
+        if length < 16:
+            raise smpplib.exceptions.PDUError("Broken PDU")
+        if len(buf) < length:
+            return None
+        raw = bytes(buf[:length])
+        del buf[:length]
+        if command_id == _SUBMIT_SM_RESP:  # the hot path: ~1 per part sent
+            end = raw.find(b"\0", 16)
+            return SubmitResp(status, sequence, raw[16 : end if end >= 0 else length])
+        pdu = smpplib.smpp.parse_pdu(raw, client=self, allow_unknown_opt_params=self.allow_unknown_opt_params)
+        if not pdu.is_error() and pdu.command in C.STATE_SETTERS:
+            self.state = C.STATE_SETTERS[pdu.command]
+        return pdu
 
     def unbind_within(self, timeout: float) -> None:
         """Orderly unbind at shutdown, waiting at most `timeout` for the SMSC's unbind_resp."""

@@ -7,17 +7,19 @@ Two threads per runner: the SMPP thread (select() on the socket and a wake socke
 code that touches the Client) and a database writer (bin_console/alerts/outbox_writer.py) that commits
 its work in batches, so an fsync never idles the send window. Per loop iteration:
   1. ask the writer for more rows when the in-memory queue runs low (every poll_interval, on
-     wake(), and at once while claims come back full);
+     wake(), and at once while claims come back full); holding nothing, a small claim whose
+     first window of parts comes back marked on-wire in the claim's own commit (first submit);
   2. ask it to mark the next deliveries "on the wire" (delivery.submitted_at): a part is only
      sent once its delivery's marker is committed, and markers are only asked for while the
      parts "exposed" (marker asked for, ack not yet committed) stay within ``window``;
   3. pick the parts to send: at most ``window`` submit_sm outstanding, paced to ``max_tps``
      parts/s, not while throttled; write them with one sendall;
-  4. read every PDU that is ready (read_pdu only after select() says readable); acks go to the
+  4. read every PDU that is ready (one buffered recv after select() says readable); acks go to the
      writer at once when no earlier batch of them is still committing (group commit: the ones
      that arrive meanwhile go in the next); receipts and replies go at once and their
      deliver_sm_resp is sent only when the writer has stored them (ESME_RX_T_APPN if it could not,
-     so the SMSC redelivers).
+     so the SMSC redelivers). The select() waits only for what can happen: while the bound or
+     a claim holds things up, the writer's answer wakes the thread (it never spins).
 Link loss (EOF, error, SMSC unbind, no submit_sm_resp within response_timeout, no answer to our
 enquire_link): in-flight parts go back to the queue flagged possible_duplicate, a NEW Client is
 made after a capped exponential back-off with jitter. A crash at any point loses nothing: rows
@@ -79,6 +81,7 @@ NO_ANSWER = -1  # error_code for "no submit_sm_resp"
 DEFAULT_LEASE_S = 12.0
 PROBE_SILENCE_S = 1.0  # parts in flight and nothing heard for this long: send an enquire_link
 THROTTLED_SHOWN_S = 2.0  # the state says "throttled" this long after the last throttle answer
+FIRST_CLAIM_WINDOWS = 4  # a claim while holding nothing takes this many windows of rows
 
 _runner_ids = itertools.count()
 
@@ -88,12 +91,11 @@ class _Item:
 
     __slots__ = ("item", "unsent", "inflight", "acked", "outcome", "on_wire", "to_send", "leased_at")
 
-    def __init__(self, item: SmsWork, leased_at: float) -> None:
+    def __init__(self, item: SmsWork, leased_at: float, parts: list[int]) -> None:
         self.item = item
         # monotonic time before the last committed claim/renewal of its lease began: sending
         # stops when that is older than the lease minus a margin (another sender may reap it)
         self.leased_at = leased_at
-        parts = item.parts_to_send()
         self.to_send = len(parts)
         self.unsent = len(parts)
         self.inflight = 0
@@ -443,10 +445,14 @@ class SenderRunner:
                     self._set_state("bound", "")
                 self._send_ready(client, now)
             # 5. wait and read
+            # Never a zero timeout for something that cannot happen yet: a claim under way, a
+            # full exposure (room comes with a commit: the writer's result wakes us), a paused
+            # lease. A spinning SMPP thread takes the GIL and a core from the writer it waits for.
             timeout = self.poll_interval
             if not draining:
-                timeout = min(timeout, max(0.0, self._next_claim - now))
-                if self._pending and self._pending[0].st.on_wire and self._flow.in_flight < self.window:
+                if not self._claim_inflight:
+                    timeout = min(timeout, max(0.0, max(self._next_claim, self._db_retry_at) - now))
+                if self._may_send_head():
                     timeout = min(timeout, self._flow.next_send_at(now) - now)
             if enquire_deadline is not None:
                 timeout = min(timeout, max(0.0, enquire_deadline - now))
@@ -463,31 +469,34 @@ class SenderRunner:
             if self._res_r in r:
                 self._drain(self._res_r)
             if sock in r:
-                n = 0
-                while True:
-                    try:
-                        pdu = client.read_pdu()
-                    except Exception as exc:  # EOF, reset, garbage: the stream is unusable
-                        raise LinkLost(f"read failed: {exc.__class__.__name__}") from None
+                try:
+                    pdus = client.read_ready()  # one recv, every complete PDU in it
+                except Exception as exc:  # EOF, reset, garbage: the stream is unusable
+                    raise LinkLost(f"read failed: {exc.__class__.__name__}") from None
+                if pdus:
                     last_rx = time.monotonic()
                     enquire_deadline = None
+                for pdu in pdus:
                     self._dispatch(client, pdu, last_rx)
-                    n += 1
-                    if n >= 2000 or not select.select([sock], [], [], 0)[0]:
-                        break
                 self._requeue_throttled()
                 self._flush_deliver_sm()
 
     # --- the writer's jobs and results ---------------------------------------------------------------
 
     def _claim_job(self, asked_at: float) -> Claim:
+        # Holding nothing (a new alert): a small first claim whose first rows come back marked
+        # on-wire in the claim's own commit, so the first submit_sm waits for one commit of a
+        # few rows, not a claim of claim_batch rows and then a marker commit. Nothing else can be
+        # marked meanwhile (no rows held), so markers still run at most resend_bound parts ahead.
+        idle = not self._items
         return Claim(
             owner=self.owner,
-            limit=self.claim_batch,
+            limit=min(self.claim_batch, FIRST_CLAIM_WINDOWS * self.window) if idle else self.claim_batch,
             lease_s=self.lease_s,
             channel="sms",
             training=self.cfg.training,
             asked_at=asked_at,
+            mark_parts=self.resend_bound if idle else 0,
         )
 
     def _request_marks(self) -> None:
@@ -602,7 +611,7 @@ class SenderRunner:
                     continue
                 for row in res:
                     self._add_item(row, job.asked_at)
-                if len(res) >= self.claim_batch:
+                if len(res) >= job.limit:
                     self._more_waiting = True  # claim again as soon as there is room
             elif isinstance(job, Settle):
                 if failed:  # only when stopping for good: the rows stay leased until recovery
@@ -670,7 +679,8 @@ class SenderRunner:
 
     def _release_stale(self, ids: list[int]) -> None:
         log.info("releasing %d row(s) claimed by a session that has ended", len(ids))
-        self._submit(Release(owner=self.owner, unsent=ids))
+        # never sent: a marker the claim set goes too, so a later crash does not flag them
+        self._submit(Release(owner=self.owner, unsent=ids, clear_marker=True))
 
     def _io(self, fn, *args):
         try:
@@ -691,7 +701,8 @@ class SenderRunner:
         """`leased_at`: monotonic time the claim was asked for (its lease began after it)."""
         if row.delivery_id in self._items:  # a copy is still pending: never hold a row twice
             return
-        if not row.parts_to_send():  # every part already acked by an earlier run: only the state is missing
+        parts = row.parts_to_send()
+        if not parts:  # every part already acked by an earlier run: only the state is missing
             self._buf.settle.append(row.delivery_id)
             return
         try:
@@ -700,16 +711,27 @@ class SenderRunner:
             log.error("delivery %d cannot be sent: %s", row.delivery_id, exc)
             self._buf.failures.append(outbox.Failure(row.delivery_id, NO_ANSWER, f"cannot be sent: {exc}", True))
             return
-        st = _Item(work, leased_at)
+        st = _Item(work, leased_at, parts)
         self._items[row.delivery_id] = st
-        self._unmarked.append(st)
-        for n in work.parts_to_send():
+        if row.on_wire:  # marked in the claim's commit
+            st.on_wire = True
+            self._marked.add(row.delivery_id)
+        else:
+            self._unmarked.append(st)
+        for n in parts:
             self._pending.append(_Part(st, n, next(self._order)))
+
+    def _may_send_head(self) -> bool:
+        """The head of the queue could go as soon as the rate allows (nothing else holds it)."""
+        if not self._pending or self._lease_paused:
+            return False
+        return self._pending[0].st.on_wire and self._flow.in_flight < self.window and self._exposure < self.resend_bound
 
     def _send_ready(self, client: SmppLink, now: float) -> None:
         """Send the head of the queue while the flow control allows, in order, only parts whose
         delivery's marker is committed and whose lease is fresh; one sendall for all of them."""
         now_dt = utcnow()
+        validity: dict[datetime | None, str] = {}  # per expiry: one strftime per burst, not per part
         chunks: list[bytes] = []
         while self._pending and self._exposure < self.resend_bound and self._flow.may_send(now):
             p = self._pending[0]
@@ -733,7 +755,7 @@ class SenderRunner:
             self._pending.popleft()
             self._lease_paused = False
             seq = client.next_sequence()
-            pdu = self._encode(seq, p, now_dt)
+            pdu = self._encode(seq, p, now_dt, validity)
             if pdu is None:
                 continue
             chunks.append(pdu)
@@ -750,7 +772,7 @@ class SenderRunner:
             raise LinkLost(f"write failed: {exc.__class__.__name__}") from None
         self.stats["parts_sent"] += len(chunks)
 
-    def _encode(self, seq: int, p: _Part, now_dt: datetime) -> bytes | None:
+    def _encode(self, seq: int, p: _Part, now_dt: datetime, validity: dict[datetime | None, str]) -> bytes | None:
         """The submit_sm of one part; None (and the delivery failed) when it cannot be built."""
         st, it = p.st, p.st.item
         try:
@@ -767,7 +789,7 @@ class SenderRunner:
                 esm_class=it.esm_class,
                 registered_delivery=1,
                 priority_flag=1 if it.row.urgent else 0,
-                validity_period=validity_for(self.cfg.validity_minutes, it.expires_at, now_dt),
+                validity_period=self._validity(validity, it.expires_at, now_dt),
             )
         except Exception as exc:  # e.g. a non-Latin-1 sender: this delivery only
             log.exception("delivery %d cannot be encoded; marked failed", it.delivery_id)
@@ -775,6 +797,12 @@ class SenderRunner:
             reason = f"cannot be sent: {exc.__class__.__name__} building the SMS"
             self._set_outcome(st, outbox.Failure(it.delivery_id, NO_ANSWER, reason, True))
             return None
+
+    def _validity(self, cache: dict[datetime | None, str], expires_at: datetime | None, now_dt: datetime) -> str:
+        v = cache.get(expires_at)
+        if v is None:
+            v = cache[expires_at] = validity_for(self.cfg.validity_minutes, expires_at, now_dt)
+        return v
 
     # --- reading -------------------------------------------------------------------------------------------
 
