@@ -13,6 +13,7 @@ URL is configured).
 from __future__ import annotations
 
 import re
+import string
 from email import policy as _policy
 from email.header import Header
 from email.message import Message
@@ -145,7 +146,7 @@ class MessageTemplate:
         wire = ref.as_bytes(policy=_WIRE)
         self._body = wire[wire.index(b"\r\n\r\n") + 2 :]  # the blank line and the encoded body
         self._mid_domain = domain_of(settings.from_addr)
-        self._unsub_folded: dict[int, bytes] = {}
+        self._unsub_folded: dict[int, tuple[bytes, bytes]] = {}
 
     def message_id(self, delivery_id: int) -> str:
         return f"<bin.{self.alert_id}.{delivery_id}@{self._mid_domain}>"
@@ -172,22 +173,24 @@ class MessageTemplate:
     def _unsubscribe(self, token: str) -> bytes:
         """List-Unsubscribe is longer than a line: folded once for a token of this length, the
         token put in after. Right because a token of URL-safe characters holds no place where the
-        folding may break a line (``Header`` splits only at spaces, commas and semicolons)."""
+        folding may break a line (``Header`` splits only at spaces, commas and semicolons), and the
+        stand-in is a character found nowhere else in the header (so only the token is replaced)."""
         if not _TOKEN.fullmatch(token):
             return _WIRE.fold_binary("List-Unsubscribe", unsubscribe_header(self.settings, token))
-        folded = self._unsub_folded.get(len(token))
-        if folded is None:
-            stand_in = "_" * len(token)
-            value = unsubscribe_header(self.settings, stand_in)
-            folded = _WIRE.fold_binary("List-Unsubscribe", value)
-            if folded.count(stand_in.encode()) != value.count(stand_in):
-                folded = b""  # the stand-in also matches the configured addresses: fold each one
-            self._unsub_folded[len(token)] = folded
+        if len(token) not in self._unsub_folded:
+            around = unsubscribe_header(self.settings, "")
+            char = next((c for c in _TOKEN_CHARS if c not in around), "")
+            folded = b""
+            if char:  # else (every URL-safe character in the configured addresses) fold each one
+                folded = _WIRE.fold_binary("List-Unsubscribe", unsubscribe_header(self.settings, char * len(token)))
+            self._unsub_folded[len(token)] = (char.encode("ascii"), folded)
+        char_b, folded = self._unsub_folded[len(token)]
         if not folded:
             return _WIRE.fold_binary("List-Unsubscribe", unsubscribe_header(self.settings, token))
-        return folded.replace(b"_" * len(token), token.encode("ascii"))
+        return folded.replace(char_b * len(token), token.encode("ascii"))
 
 
+_TOKEN_CHARS = "_-" + string.ascii_letters + string.digits
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 _PLAIN = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII, single spaces between words
 
