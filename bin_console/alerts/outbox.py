@@ -39,6 +39,7 @@ from sqlalchemy import ColumnElement, CursorResult, Result, Row, bindparam, case
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
 
 from bin_console.channels.smpp.mo import is_stop
@@ -491,7 +492,8 @@ def record_single_part_acks(s: Session, owner: str, acks: Sequence[Ack], *, now:
                 for a in single
             ],
         )
-        ids = bindparam("b_ids", expanding=True)  # one bound list, not one coerced literal per id
+        # one bound list, not one coerced literal per id
+        ids: BindParameter[list[int]] = bindparam("b_ids", expanding=True)
         one_part = DT.c.parts_total <= 1
         for chunk in _chunks(sorted({a.delivery_id for a in single})):
             res = s.execute(
