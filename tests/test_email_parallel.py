@@ -152,3 +152,23 @@ def test_a_sender_stopped_mid_alert_hands_back_what_it_held_and_the_next_one_fin
     p = _run(db, smtp_settings(_Port(ctl), connections=2), alert_id)
     assert p.counts == {"submitted": n}
     assert Counter(Counter(s.rcpt for s in relay.seen).values()) == {1: n}  # each member once
+
+
+def test_a_session_still_inside_data_when_stop_returns_stores_its_answer_itself(db, smtp_sim_factory):
+    net = make_email_network(db, 5)
+    sim = smtp_sim_factory(stall_at=1, stall_s=2.5)  # the first message waits 2.5 s for its 250
+    alert_id = _send(db, net)
+    sender = EmailSender(db, smtp_settings(sim, timeout=2.0), password=None, poll_s=0.05)
+    sender.start()
+    wait_until(lambda: sim.count >= 1, 20, "the first message to reach DATA")
+    sender.stop(timeout=0.2)  # returns (and stops the writer) while the session waits for the 250
+    assert sender._writer is None
+
+    def settled():
+        with db.read() as s:
+            rows = s.scalars(select(Delivery).where(Delivery.alert_id == alert_id)).all()
+        return rows if all(r.state != "submitting" for r in rows) else None
+
+    rows = wait_until(settled, 20, "the late session to hand its rows back")
+    # the one inside DATA is flagged (it may have arrived), the others are back in the queue unflagged
+    assert sorted((r.state, r.possible_duplicate) for r in rows) == [("queued", False)] * 4 + [("queued", True)]

@@ -224,8 +224,8 @@ class EmailSender:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.wake()
-        # a session may be inside an SMTP command (up to `timeout`): its answer must reach the writer
-        deadline = time.monotonic() + timeout + self.cfg.timeout
+        # a session still inside an SMTP command after this stores its answer itself (_submit)
+        deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
@@ -288,10 +288,26 @@ class EmailSender:
 
     def _submit(self, jobs: list[WriterJob], session: int) -> None:
         writer = self._writer
-        assert writer is not None, "a session runs only between start() and the end of stop()"
+        if writer is None or not writer.alive:  # a session that outlived stop()'s wait: store it here
+            self._run_now(jobs)
+            return
         for job in jobs:
             job.session = session
             writer.submit(job)
+
+    def _run_now(self, jobs: list[WriterJob]) -> None:
+        """Answers and releases stored on the calling thread (the writer is gone): retried a few
+        times; if the database stays away, ``recover`` brings the rows back (flagged) at the next start."""
+        jobs = [j for j in jobs if not isinstance(j, (ClaimEmail, RenewLeases))]
+        for attempt in range(1, 6):
+            try:
+                with self.db.write() as s:
+                    for job in jobs:
+                        job.run(s)
+                return
+            except SQLAlchemyError as exc:
+                log.error("e-mail outcomes not stored (%s, attempt %d); retrying", type(exc).__name__, attempt)
+                time.sleep(min(0.1 * 2**attempt, 2.0))
 
     def _route(self, writer: DbWriter) -> None:
         """On the writer's thread: each result to the session that asked. A claim answered after
@@ -447,7 +463,7 @@ class EmailSender:
         writer, once answered) go back to the writer."""
         deadline = time.monotonic() + 5.0
         inbox, wake = self._inboxes[n], self._wakes[n]
-        while claiming and time.monotonic() < deadline:
+        while claiming and self._writer is not None and time.monotonic() < deadline:
             while inbox:
                 job, result = inbox.popleft()
                 if isinstance(job, ClaimEmail):
