@@ -40,6 +40,7 @@ from sqlalchemy import ColumnElement, CursorResult, Result, Row, and_, bindparam
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
 
 from bin_console.channels.smpp.mo import is_stop
@@ -493,6 +494,62 @@ def record_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | 
             )
         )
     _rematch_orphans(s, [r["message_id"] for r in rows], now)
+
+
+def record_single_part_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | None = None) -> None:
+    """``record_acks`` for deliveries of one part each (e-mail: one message per member), in a
+    fixed number of statements whatever the batch: the part rows in one executemany, then
+    ``parts_acked`` and the 'submitted' state set without counting parts, and no receipt orphans
+    re-matched (an SMTP relay sends no SMPP receipts). The same rules: part rows are stored
+    whoever holds the row now (the message did go out); the state change only while it is still
+    `owner`'s. A delivery of several parts is left to ``record_acks``."""
+    if not acks:
+        return
+    now = now or utcnow()
+    multi = [a for a in acks if a.part_no != 1]
+    single = [a for a in acks if a.part_no == 1]
+    if single:
+        s.execute(
+            _insert(s, PT).on_conflict_do_nothing(index_elements=["delivery_id", "part_no"]),
+            [
+                {
+                    "delivery_id": a.delivery_id,
+                    "part_no": 1,
+                    "message_id": normalise_id(a.message_id)[:65],
+                    "message_id_raw": (a.message_id or "")[:65],
+                    "state": "submitted",
+                    "submitted_at": now,
+                }
+                for a in single
+            ],
+        )
+        # one bound list, not one coerced literal per id
+        ids: BindParameter[list[int]] = bindparam("b_ids", expanding=True)
+        one_part = DT.c.parts_total <= 1
+        for chunk in _chunks(sorted({a.delivery_id for a in single})):
+            res = s.execute(
+                update(DT).where(DT.c.id.in_(ids), one_part).values(parts_acked=1, updated_at=now),
+                {"b_ids": list(chunk)},
+            )
+            if _rowcount(res) < len(chunk):  # a delivery of several parts among them: counted there
+                inside = set(chunk)
+                multi.extend(a for a in single if a.delivery_id in inside)
+            s.execute(
+                update(DT)
+                .where(DT.c.id.in_(ids), one_part, *_mine(owner))
+                .values(
+                    state="submitted",
+                    submitted_at=now,
+                    claimed_by=None,
+                    lease_until=None,
+                    next_attempt_at=None,
+                    error=None,
+                    error_code=None,
+                ),
+                {"b_ids": list(chunk)},
+            )
+    if multi:
+        record_acks(s, owner, multi, now=now)
 
 
 def settle_submitted(s: Session, owner: str, delivery_ids: Sequence[int], *, now: datetime | None = None) -> None:

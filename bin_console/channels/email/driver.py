@@ -1,21 +1,33 @@
 """The e-mail sender: a driver on the outbox port (bin_console/alerts/outbox.py), `connections` SMTP sessions.
 
 Embedded in the console beside the SMS sender, or run by `bin-console sender --channel email`.
-Each session thread loops: claim a small batch with the "on the wire" marker in the claim's own
-commit (``outbox.claim(..., channel="email", mark=True)``), then per message wait for the shared
-pace slot, build it, MAIL/RCPT/DATA over the reused session, and keep the answer. The answers of
-a batch (the port's typed jobs ``Settle`` and ``Release``, bin_console/alerts/outbox_jobs.py) are committed
-in ONE transaction with the next claim or with the renewal of the rows the session still holds,
-at most every `flush_s` or `batch` answers: on a busy disk every fsync costs more than the SMTP
-exchanges of the batch. So:
+Each session thread sends; the database work of all of them is done by ONE writer thread, the
+outbox writer the SMS sender uses (bin_console/alerts/outbox_writer.py): it runs every job that is
+waiting in one transaction, so the claims and answers of all sessions share a commit (on a busy
+disk a commit with its fsync costs more than the SMTP exchanges of a batch), and an SMTP session
+never waits for the database while it has claimed mail to send:
+* a session asks for its next batch (``ClaimEmail``: ``outbox.claim(..., channel="email",
+  mark=True)``, the "on the wire" marker in the claim's own commit, plus the members' unsubscribe
+  tokens) while it still sends the last one; it sends a row only once that commit returned;
+* per message it waits for the pace slot the sessions share (pacer.py), renders the message from
+  the alert's template (message.py: built once per alert and language, then only To, Date,
+  Message-ID and List-Unsubscribe per member) and runs MAIL/RCPT/DATA over its reused session;
+* its answers go to the writer as the port's typed jobs (``Settle``, ``Release``,
+  bin_console/alerts/outbox_jobs.py) at most every `flush_s` or `batch` answers, and with its next claim;
+* its leases are renewed every third of a lease; a row whose lease was not renewed in time (the
+  database is behind) is not sent until it is, and a row the renewal did not return is dropped
+  (it was reaped: another sender's now).
+So:
 * a kill -9 loses nothing: claimed rows come back through ``outbox.recover`` (flagged: they carried
-  the marker) and are sent again with the same Message-ID;
+  the marker) and are sent again with the same Message-ID; at most what a session held is flagged
+  (a batch and a half unlimited, one batch of about a second's worth when rate limited);
 * what the relay accepted is never sent again: its 250 is an ``Ack(delivery_id, 1, message_id)``,
   and a row whose part is acked is only settled by the next claim, never re-sent;
 * 4xx (greylisting, rate limits) is a transient ``Failure`` retried after `retry_initial_s`,
   doubling; 5xx a permanent one with the server's code and text; a dropped session is reopened
   with back-off and only the message inside DATA at that moment is flagged a possible duplicate
-  (released with ``possible_duplicate``; the others lose the claim's marker).
+  (released with ``possible_duplicate``; the others lose the claim's marker, or stay with the
+  session that lost its connection and go out once it is back).
 """
 
 from __future__ import annotations
@@ -24,18 +36,19 @@ import logging
 import random
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import Message
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bin_console.alerts import outbox
-from bin_console.alerts.outbox_jobs import Claim, Release, RenewLeases, Settle, WriterJob, WriteStatus
-from bin_console.channels.email.message import build_message
+from bin_console.alerts.outbox_jobs import Release, RenewLeases, Settle, WriterJob, WriteStatus
+from bin_console.alerts.outbox_writer import DbWriter
+from bin_console.channels.email.message import MessageTemplate
 from bin_console.channels.email.pacer import Pacer
-from bin_console.channels.email.smtp_link import Answer, LinkDown, LinkRefused, SmtpLink, wire_bytes
+from bin_console.channels.email.smtp_link import Answer, LinkDown, LinkRefused, SmtpLink
 from bin_console.channels.email.tokens import tokens_for
 from bin_console.config import SmtpSettings
 from bin_console.data.models import utcnow
@@ -49,19 +62,60 @@ CHANNEL = "email"
 # never shorter than two SMTP timeouts: a session renews between messages, and one message
 # stuck in a slow command must not outlive its lease (another sender would send it again).
 LEASE_S = 12.0
+BATCH = 128  # rows per claim without a rate limit (a claim's fixed cost is about 10 ms of CPU)
+RATE_LIMITED_CLAIM_S = 1.0  # rate limited: a session claims about this many seconds of sending
+TEMPLATES = 16  # message templates kept (one per alert and language being sent)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Work:
-    """One claimed e-mail and the unsubscribe token of its member ("" when the member is gone)."""
+    """One claimed e-mail, the unsubscribe token of its member ("" when the member is gone), and
+    until when (monotonic) its lease surely holds."""
 
     row: outbox.ClaimedRow
     token: str
+    lease_end: float = 0.0
+
+
+@dataclass
+class ClaimEmail(WriterJob[list[Work]]):
+    """``outbox.claim`` of e-mail rows, marked on the wire, with the members' unsubscribe tokens
+    (made on first need) in the same transaction."""
+
+    droppable = True  # a claim that failed is simply asked again
+    owner: str
+    limit: int
+    lease_s: float
+    training: bool | None
+    asked_at: float  # monotonic time the claim was asked for: its lease began after it
+
+    def run(self, s: Session) -> list[Work]:
+        rows = outbox.claim(s, self.owner, self.limit, self.lease_s, channel=CHANNEL, training=self.training, mark=True)
+        tokens = tokens_for(s, sorted({r.member_id for r in rows if r.member_id is not None}), utcnow())
+        lease_end = self.asked_at + self.lease_s
+        return [Work(r, tokens.get(r.member_id, "") if r.member_id is not None else "", lease_end) for r in rows]
+
+
+@dataclass
+class SettleEmail(Settle):
+    """``Settle`` for e-mail: the acks of one-part deliveries stored in a fixed number of
+    statements (``outbox.record_single_part_acks``)."""
+
+    def run(self, s: Session) -> None:
+        now = utcnow()
+        outbox.record_single_part_acks(s, self.owner, self.acks, now=now)
+        if self.settled:
+            outbox.settle_submitted(s, self.owner, self.settled, now=now)
+        outbox.record_failures(s, self.owner, self.failures, now=now)
+        if self.expired:
+            outbox.close(s, self.owner, self.expired, "expired", now=now)
+        if self.cancelled:
+            outbox.close(s, self.owner, self.cancelled, "cancelled", now=now)
 
 
 @dataclass
 class Answers:
-    """What one session learnt since its last commit; stored by the port's jobs (``jobs``)."""
+    """What one session learnt since it last handed its answers over; stored by the port's jobs (``jobs``)."""
 
     acks: list[outbox.Ack] = field(default_factory=list)
     failures: list[outbox.Failure] = field(default_factory=list)
@@ -78,10 +132,16 @@ class Answers:
         return bool(self.acks or self.failures or self.expired or self.settled or self.unsent or self.ambiguous)
 
     def jobs(self, owner: str) -> list[WriterJob]:
-        return [
-            Settle(owner=owner, acks=self.acks, failures=self.failures, expired=self.expired, settled=self.settled),
-            Release(owner=owner, on_wire=self.ambiguous, unsent=self.unsent, clear_marker=True),
-        ]
+        jobs: list[WriterJob] = []
+        if self.acks or self.failures or self.expired or self.settled:
+            jobs.append(
+                SettleEmail(
+                    owner=owner, acks=self.acks, failures=self.failures, expired=self.expired, settled=self.settled
+                )
+            )
+        if self.ambiguous or self.unsent:
+            jobs.append(Release(owner=owner, on_wire=self.ambiguous, unsent=self.unsent, clear_marker=True))
+        return jobs
 
 
 class EmailSender:
@@ -92,7 +152,7 @@ class EmailSender:
         *,
         password: Secret | None,
         account: str = ACCOUNT,
-        batch: int = 20,
+        batch: int = BATCH,
         lease_s: float | None = None,
         poll_s: float = 1.0,
         flush_s: float = 0.5,
@@ -109,22 +169,31 @@ class EmailSender:
         self.heartbeat_s = heartbeat_s
         self.reconnect_max_s = reconnect_max_s
         self.batch = self._batch_for(batch)
+        # ask for the next batch while this many are still to send: unlimited, the claim's commit
+        # overlaps the sending; rate limited the pace hides it (and a crash flags one batch at most)
+        self.low_water = self.batch // 2 if settings.max_per_minute <= 0 else 0
         self.state = "stopped"
         self.detail = ""
         self._password = password
         self._pacer = Pacer(settings.max_per_minute)
         self._stop = threading.Event()
         self._wakes: list[threading.Event] = []
+        self._poked: list[bool] = []
+        self._inboxes: list[deque[tuple[WriterJob, object]]] = []
+        self._ended: list[bool] = []
         self._threads: list[threading.Thread] = []
+        self._writer: DbWriter | None = None
         self._links_up = 0
         self._lock = threading.Lock()
 
     def _batch_for(self, batch: int) -> int:
-        """A rate-limited sender claims only what it can send well within the lease."""
+        """A rate-limited sender claims only what it sends in about RATE_LIMITED_CLAIM_S, and well
+        within the lease."""
         if self.cfg.max_per_minute <= 0:
-            return batch
-        per_lease = self.cfg.max_per_minute * self.lease_s / 60.0 / 2 / self.cfg.connections
-        return max(1, min(batch, int(per_lease)))
+            return max(1, batch)
+        per_s = self.cfg.max_per_minute / 60.0 / self.cfg.connections
+        per_lease = per_s * self.lease_s / 2
+        return max(1, min(batch, int(per_lease), int(per_s * RATE_LIMITED_CLAIM_S)))
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -137,10 +206,16 @@ class EmailSender:
         if n:
             log.info("e-mail sender: %d claimed message(s) of an earlier run back in the queue", n)
         self._set_state("idle", self._where())  # connects when there is mail to send
-        self._wakes = [threading.Event() for _ in range(self.cfg.connections)]
+        k = self.cfg.connections
+        # session numbers 1..k on the writer's jobs (0: a job no session waits for)
+        self._wakes = [threading.Event() for _ in range(k + 1)]
+        self._poked = [False] * (k + 1)
+        self._inboxes = [deque() for _ in range(k + 1)]
+        self._ended = [False] * (k + 1)
+        writer = self._writer = DbWriter(self.db, lambda: self._route(writer))
         self._threads = [
             threading.Thread(target=self._session, args=(i,), name=f"email-smtp-{i}", daemon=True)
-            for i in range(self.cfg.connections)
+            for i in range(1, k + 1)
         ]
         self._threads.append(threading.Thread(target=self._heartbeat, name="email-status", daemon=True))
         for t in self._threads:
@@ -149,14 +224,19 @@ class EmailSender:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.wake()
+        # a session still inside an SMTP command after this stores its answer itself (_submit)
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
+        writer, self._writer = self._writer, None
+        if writer is not None:  # stores what the sessions handed over last
+            writer.stop(max(10.0, timeout))
         self._set_state("stopped", "")
 
     def wake(self) -> None:
-        for w in self._wakes:
+        for i, w in enumerate(self._wakes):
+            self._poked[i] = True
             w.set()
 
     @property
@@ -204,34 +284,109 @@ class EmailSender:
         if up > 0:
             self._set_state("bound", f"{self._where()}, {up} session(s)")
 
+    # --- the writer ---------------------------------------------------------------------------------
+
+    def _submit(self, jobs: list[WriterJob], session: int) -> None:
+        writer = self._writer
+        if writer is None or not writer.alive:  # a session that outlived stop()'s wait: store it here
+            self._run_now(jobs)
+            return
+        for job in jobs:
+            job.session = session
+            writer.submit(job)
+
+    def _run_now(self, jobs: list[WriterJob]) -> None:
+        """Answers and releases stored on the calling thread (the writer is gone): retried a few
+        times; if the database stays away, ``recover`` brings the rows back (flagged) at the next start."""
+        jobs = [j for j in jobs if not isinstance(j, (ClaimEmail, RenewLeases))]
+        for attempt in range(1, 6):
+            try:
+                with self.db.write() as s:
+                    for job in jobs:
+                        job.run(s)
+                return
+            except SQLAlchemyError as exc:
+                log.error("e-mail outcomes not stored (%s, attempt %d); retrying", type(exc).__name__, attempt)
+                time.sleep(min(0.1 * 2**attempt, 2.0))
+
+    def _route(self, writer: DbWriter) -> None:
+        """On the writer's thread: each result to the session that asked. A claim answered after
+        its session ended goes straight back to the queue. Never raises (the writer would take it
+        for a failed commit and run the batch again)."""
+        try:
+            for job, result in writer.results():
+                n = job.session
+                if not 0 < n < len(self._inboxes):
+                    continue
+                if self._ended[n]:
+                    if isinstance(job, ClaimEmail) and isinstance(result, list) and result:
+                        ids = [w.row.delivery_id for w in result]
+                        writer.submit(Release(owner=self.owner, unsent=ids, clear_marker=True))
+                    continue
+                self._inboxes[n].append((job, result))
+                self._wakes[n].set()
+        except Exception:
+            log.exception("e-mail sender: a database result could not be handed on")
+
     # --- one SMTP session ---------------------------------------------------------------------------
 
     def _session(self, n: int) -> None:
         link = SmtpLink(self.cfg, self._password)
         held: deque[Work] = deque()
         out = Answers()
-        wake = self._wakes[n]
+        inbox, wake = self._inboxes[n], self._wakes[n]
+        claiming = renewing = False
+        next_claim = 0.0  # monotonic: no claim before (after an empty or refused one)
         last_flush = last_renew = time.monotonic()
         failures = 0
+        templates: OrderedDict[tuple[int, str, str], MessageTemplate] = OrderedDict()
         try:
             while not self._stop.is_set():
-                if not held:
-                    claimed = self._claim(out)
-                    if claimed is None:  # the database refused: the answers stay in `out`, try again
-                        self._stop.wait(self.poll_s)
-                        continue
+                # 1. what the writer answered
+                while inbox:
+                    job, result = inbox.popleft()
+                    if isinstance(job, ClaimEmail):
+                        claiming = False
+                        if isinstance(result, BaseException):
+                            log.warning("e-mail claim failed (%s); retrying", type(result).__name__)
+                            next_claim = time.monotonic() + self.poll_s
+                        elif not result:
+                            next_claim = time.monotonic() + self.poll_s
+                        else:
+                            assert isinstance(result, list)
+                            if not held:
+                                last_renew = time.monotonic()
+                            for work in result:
+                                if work.row.parts_to_send():
+                                    held.append(work)
+                                else:  # the relay took it, the state change was lost (reaped before it was stored)
+                                    out.settled.append(work.row.delivery_id)
+                    elif isinstance(job, RenewLeases):
+                        renewing = False
+                        if isinstance(result, BaseException):
+                            log.warning("e-mail lease renewal failed (%s); retrying", type(result).__name__)
+                            last_renew = time.monotonic() - self.lease_s / 3 + min(1.0, self.lease_s / 12)
+                        else:
+                            assert isinstance(result, list)
+                            held = self._renewed(held, job, result)
+                if self._poked[n]:
+                    self._poked[n] = False
+                    next_claim = 0.0
+                now = time.monotonic()
+                # 2. the next batch, asked for while this one is still being sent
+                if not claiming and len(held) <= self.low_water and now >= next_claim:
+                    self._submit([*out.jobs(self.owner), self._claim_job()], n)
                     out = Answers()
-                    for work in claimed:
-                        if work.row.parts_to_send():
-                            held.append(work)
-                        else:  # the relay took it, the state change was lost (reaped before it was stored)
-                            out.settled.append(work.row.delivery_id)
-                    last_flush = last_renew = time.monotonic()
-                    if not held:
-                        if not out:
-                            wake.wait(self.poll_s)
-                            wake.clear()
-                        continue
+                    last_flush = now
+                    claiming = True
+                if not held:
+                    if out:
+                        self._submit(out.jobs(self.owner), n)
+                        out = Answers()
+                    wait = self.poll_s if claiming else max(0.0, min(self.poll_s, next_claim - now))
+                    wake.wait(wait)
+                    wake.clear()
+                    continue
                 if not link.connected:
                     try:
                         link.connect()
@@ -242,108 +397,124 @@ class EmailSender:
                         self._set_state(state, f"{exc}; retry in {delay:.0f} s")
                         out.unsent.extend(w.row.delivery_id for w in held)
                         held.clear()
-                        self._flush(out, [])
+                        self._submit(out.jobs(self.owner), n)
                         out = Answers()
+                        next_claim = time.monotonic() + delay
                         self._stop.wait(delay)
                         continue
                     failures = 0
                     self._link_changed(+1)
+                # 3. answers to the writer, leases renewed
                 now = time.monotonic()
-                renew_due = now - last_renew >= self.lease_s / 3
-                if renew_due or (out and (out.answered >= self.batch or now - last_flush >= self.flush_s)):
-                    renew = [w.row.delivery_id for w in held] if renew_due else []
-                    kept = self._flush(out, renew)
+                if out and (out.answered >= self.batch or now - last_flush >= self.flush_s):
+                    self._submit(out.jobs(self.owner), n)
                     out = Answers()
                     last_flush = now
-                    if renew_due:
-                        last_renew = now
-                        mine = set(kept)
-                        held = deque(w for w in held if w.row.delivery_id in mine)  # the others were reaped
-                        if not held:
-                            continue
-                row = held[0].row
+                if not renewing and now - last_renew >= self.lease_s / 3:
+                    ids = [w.row.delivery_id for w in held]
+                    renewal = RenewLeases(owner=self.owner, delivery_ids=ids, lease_s=self.lease_s, asked_at=now)
+                    self._submit([renewal], n)
+                    renewing = True
+                    last_renew = now
+                work = held[0]
+                row = work.row
                 if row.expires_at is not None and utcnow() >= row.expires_at:
                     held.popleft()
                     out.expired.append(row.delivery_id)  # never sent late
                     continue
+                if work.lease_end - now < self.lease_s / 2:
+                    # not renewed in time (the database is behind): another sender may take it once
+                    # the lease runs out, so nothing of it goes before the renewal is back
+                    wake.wait(0.1)
+                    wake.clear()
+                    continue
                 if not self._pacer.wait(self._stop):
                     break
-                msg = self._message(held[0])
+                template = self._template(templates, row)
+                data = template.render(
+                    delivery_id=row.delivery_id,
+                    to_addr=row.address,
+                    token=work.token,
+                    possible_duplicate=row.possible_duplicate,
+                )
                 try:
-                    answer = link.send(self.cfg.from_addr, row.address, wire_bytes(msg))
+                    answer = link.send(self.cfg.from_addr, row.address, data)
                 except LinkDown as exc:
                     held.popleft()
                     (out.ambiguous if exc.ambiguous else out.unsent).append(row.delivery_id)
                     self._link_changed(-1)
                     self._set_state("reconnecting", f"{self._where()}: {exc}")
-                    self._flush(out, [w.row.delivery_id for w in held])
+                    self._submit(out.jobs(self.owner), n)
                     out = Answers()
+                    last_flush = time.monotonic()
                     failures += 1
                     self._stop.wait(min(self._backoff(failures), 2.0))
                     continue
                 held.popleft()
-                self._classify(row, str(msg["Message-ID"]), answer, out)
+                self._classify(row, template.message_id(row.delivery_id), answer, out)
         finally:
-            out.unsent.extend(w.row.delivery_id for w in held)
-            if out:
-                self._flush(out, [])
+            self._finish(n, held, out, claiming)
             if link.connected:
                 self._link_changed(-1)
             link.close()
 
-    def _claim(self, out: Answers) -> list[Work] | None:
-        """Store the last answers and lease the next batch (marked on the wire) in one commit; None
-        when that failed."""
-        claim = Claim(
+    def _finish(self, n: int, held: deque[Work], out: Answers, claiming: bool) -> None:
+        """A session ends: its answers and the rows it still holds (and a claim still with the
+        writer, once answered) go back to the writer."""
+        deadline = time.monotonic() + 5.0
+        inbox, wake = self._inboxes[n], self._wakes[n]
+        while claiming and self._writer is not None and time.monotonic() < deadline:
+            while inbox:
+                job, result = inbox.popleft()
+                if isinstance(job, ClaimEmail):
+                    claiming = False
+                    if isinstance(result, list):
+                        held.extend(result)
+            if claiming:
+                wake.wait(0.1)
+                wake.clear()
+        self._ended[n] = True  # a claim answered from now on is released by _route
+        while inbox:  # answered between the last look and the flag
+            job, result = inbox.popleft()
+            if isinstance(job, ClaimEmail) and isinstance(result, list):
+                held.extend(result)
+        out.unsent.extend(w.row.delivery_id for w in held)
+        if out:
+            self._submit(out.jobs(self.owner), n)
+
+    def _claim_job(self) -> ClaimEmail:
+        return ClaimEmail(
             owner=self.owner,
             limit=self.batch,
             lease_s=self.lease_s,
-            channel=CHANNEL,
             training=self.cfg.training,
             asked_at=time.monotonic(),
-            mark=True,
         )
-        try:
-            with self.db.write() as s:
-                for job in out.jobs(self.owner):
-                    job.run(s)
-                rows = claim.run(s)
-                tokens = tokens_for(s, sorted({r.member_id for r in rows if r.member_id is not None}), utcnow())
-        except SQLAlchemyError as exc:
-            log.warning("e-mail claim failed (%s); retrying", type(exc).__name__)
-            return None
-        return [Work(r, tokens.get(r.member_id, "") if r.member_id is not None else "") for r in rows]
 
-    def _flush(self, out: Answers, renew: list[int]) -> list[int]:
-        """Commit a batch's answers, with `renew` the leases of those rows in the same commit;
-        returns the ids still ours (a row not returned was reaped: the session drops it). A
-        failing database is retried: the answers are only in memory."""
-        jobs = out.jobs(self.owner)
-        renewal = RenewLeases(owner=self.owner, delivery_ids=renew, lease_s=self.lease_s, asked_at=time.monotonic())
-        attempt = 0
-        while True:
-            try:
-                with self.db.write() as s:
-                    for job in jobs:
-                        job.run(s)
-                    return renewal.run(s) if renew else []
-            except SQLAlchemyError as exc:
-                attempt += 1
-                log.error("e-mail outcomes not stored (%s, attempt %d); retrying", type(exc).__name__, attempt)
-                time.sleep(min(0.1 * 2**attempt, 5.0))
+    def _renewed(self, held: deque[Work], job: RenewLeases, kept: list[int]) -> deque[Work]:
+        """Held rows after a renewal: the renewed ones hold a new lease, the ones it did not return
+        were reaped (another sender's now: dropped); rows claimed since keep theirs."""
+        asked, mine = set(job.delivery_ids), set(kept)
+        lease_end = job.asked_at + self.lease_s
+        out: deque[Work] = deque()
+        for w in held:
+            if w.row.delivery_id in asked:
+                if w.row.delivery_id not in mine:
+                    continue
+                w.lease_end = max(w.lease_end, lease_end)
+            out.append(w)
+        return out
 
-    def _message(self, work: Work) -> Message:
-        row = work.row
-        return build_message(
-            self.cfg,
-            alert_id=row.alert_id,
-            delivery_id=row.delivery_id,
-            to_addr=row.address,
-            text=row.text,
-            language=row.language or "nl",  # the member is gone: the console's first language
-            token=work.token,
-            possible_duplicate=row.possible_duplicate,
-        )
+    def _template(self, cache: OrderedDict[tuple[int, str, str], MessageTemplate], row: outbox.ClaimedRow):
+        """The message of the row's alert in its language, built once (a session's own cache)."""
+        language = row.language or "nl"  # the member is gone: the console's first language
+        key = (row.alert_id, language, row.text)
+        template = cache.get(key)
+        if template is None:
+            template = cache[key] = MessageTemplate(self.cfg, alert_id=row.alert_id, text=row.text, language=language)
+            while len(cache) > TEMPLATES:
+                cache.popitem(last=False)
+        return template
 
     def _classify(self, row: outbox.ClaimedRow, message_id: str, answer: Answer, out: Answers) -> None:
         if answer.accepted:

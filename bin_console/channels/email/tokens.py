@@ -6,23 +6,26 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from bin_console.data.tables import MEMBER_EMAIL_TOKEN
 
 TT = MEMBER_EMAIL_TOKEN
 CHUNK = 500  # ids per IN (...) list
+# one bound list per query, not one coerced literal per id (a claim of 128 rows asks for 128 tokens)
+_IDS: BindParameter[list[int]] = bindparam("b_ids", expanding=True)
+_HAVE = select(TT.c.member_id, TT.c.token).where(TT.c.member_id.in_(_IDS))
 
 
 def tokens_for(s: Session, member_ids: Sequence[int], now: datetime) -> dict[int, str]:
     """Each member's unsubscribe token, made on first need: 32 random bytes, never guessable."""
     have: dict[int, str] = {}
     for i in range(0, len(member_ids), CHUNK):
-        chunk = list(member_ids[i : i + CHUNK])
-        have.update(s.execute(select(TT.c.member_id, TT.c.token).where(TT.c.member_id.in_(chunk))).all())
+        have.update(s.execute(_HAVE, {"b_ids": list(member_ids[i : i + CHUNK])}).all())
     missing = [m for m in member_ids if m not in have]
     if missing:
         dialect = pg_dialect if s.get_bind().dialect.name == "postgresql" else sqlite_dialect
@@ -32,8 +35,7 @@ def tokens_for(s: Session, member_ids: Sequence[int], now: datetime) -> dict[int
             [{"member_id": m, "token": secrets.token_urlsafe(32), "created_at": now} for m in missing],
         )
         for i in range(0, len(missing), CHUNK):
-            chunk = missing[i : i + CHUNK]
-            have.update(s.execute(select(TT.c.member_id, TT.c.token).where(TT.c.member_id.in_(chunk))).all())
+            have.update(s.execute(_HAVE, {"b_ids": missing[i : i + CHUNK]}).all())
     return have
 
 
