@@ -46,7 +46,7 @@ def test_without_smtp_no_sender_runs_and_nothing_is_off(sqlite_db, settings):
     assert not settings.smtp.configured
     channel = start_email_channel(sqlite_db, settings)
     try:
-        assert channel.parts == [] and channel.sending.ok and channel.replies.ok
+        assert channel.parts == [] and channel.sending.ok and channel.replies.ok and not channel.sending_here
     finally:
         channel.stop()
     with sqlite_db.read() as s:
@@ -82,6 +82,7 @@ def test_a_second_console_waits_while_an_e_mail_sender_runs_and_takes_over(sqlit
         second = start_email_channel(sqlite_db, settings)
         (two,) = second.parts
         assert two.sender is None and not two.running  # waits: one pacer for the relay
+        assert first.sending_here and not second.sending_here  # the quit guard's "e-mail would stay queued"
         first.stop()
         wait_until(lambda: two.running, 20, "the second console to take over")
     finally:

@@ -48,6 +48,11 @@ class EmailChannel:
     replies: Readiness
     parts: list = field(default_factory=list)  # EmailSender, ImapReader: each has .stop()
 
+    @property
+    def sending_here(self) -> bool:
+        """This console's own e-mail sender runs (not one waiting while another sender runs)."""
+        return any(getattr(part, "sender", None) is not None and part.running for part in self.parts)
+
     def stop(self) -> None:
         for part in self.parts:
             part.stop()
