@@ -199,7 +199,8 @@ def _members_at(s: Session, forms: tuple[str, ...]) -> list[int]:
     if not forms:
         return []
     who = func.lower(col(Member.email)).in_(forms)
-    return list(s.execute(select(col(Member.id)).where(who).order_by(col(Member.id))).scalars())
+    ids = s.execute(select(col(Member.id)).where(who).order_by(col(Member.id))).scalars()
+    return [int(i) for i in ids if i is not None]  # stored rows: never None (SQLModel types it Optional)
 
 
 def _members_like(s: Session, member_id: int) -> list[int]:
