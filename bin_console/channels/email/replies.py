@@ -52,7 +52,7 @@ def _content(part: EmailMessage) -> str:
     replacement characters, never an exception (one spam mail must not stop the replies after it)."""
     try:
         content = part.get_content()
-    except (LookupError, UnicodeError, ValueError, AssertionError):
+    except (LookupError, UnicodeError, ValueError):
         raw = part.get_payload(decode=True)
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
     return content if isinstance(content, str) else ""
