@@ -4,7 +4,9 @@ starts (exit 78), then run it with the mouse off.
 The SMPP password is fetched here as a credentials.Secret (never a plain str) and handed to the
 embedded SenderRunner; the training SMSC needs none. Without a password, a secure keyring or an
 [smpp] account the console still opens (readiness.py): the App gets the reason as ``sms_block``;
-likewise without the SMTP/IMAP password (channels/email/service.py) as ``email_block``.
+likewise without the SMTP/IMAP password (channels/email/service.py) as ``email_block``. The embedded
+e-mail sender starts only when [smtp] is configured and no other e-mail sender runs for the database
+(channels/email/standby.py); the IMAP reader reads only while it holds the mailbox (imap_reader.py).
 Logs go to the log file only while the TUI owns the terminal.
 """
 
@@ -103,7 +105,9 @@ def cmd_console(args: Any, settings: Settings) -> int:
         from bin_console.channels.email.service import start_email_channel
 
         # the e-mail sender (and reply reader) run beside the SMS sender, in their own threads; like
-        # SMS, a missing mail password is no reason not to open the console: the status line says it
+        # SMS, a missing mail password is no reason not to open the console: the status line says it.
+        # Only with [smtp] configured, and one sender (one reader) per database: a console whose
+        # sender waits for another's to stop does not count as sending here (the quit guard)
         email = start_email_channel(db, settings)
         email_block = next((r for r in (email.sending, email.replies) if not r.ok), None)
         if email_block is not None:
@@ -121,7 +125,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
                 sender=sender,
                 sms_block=sms_block,
                 email_block=email_block,
-                email_sending=bool(email.parts),
+                email_sending=email.sending_here,
             )
         finally:
             email.stop()

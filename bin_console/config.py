@@ -87,6 +87,15 @@ class SmtpSettings:
     retry_max_s: float = 900.0
     max_attempts: int = 8  # 4xx answers before a delivery is failed with the last one
     training: bool = False  # the training mail server: the console shows TRAINING
+    # set by load_settings when the file has an [smtp] section (not a setting: _apply refuses it)
+    in_file: bool = field(default=False, metadata={"internal": True})
+
+    @property
+    def configured(self) -> bool:
+        """An e-mail sender is wanted: [smtp] is in the config file, or the settings were changed in
+        code (the demo's training mail server). A console without [smtp] sends no e-mail at all,
+        rather than trying 127.0.0.1:587."""
+        return self != SmtpSettings()
 
 
 @dataclass
@@ -96,9 +105,11 @@ class ImapSettings:
     host: str = ""  # empty: replies by e-mail are not read
     port: int = 993
     security: str = "tls"  # tls | starttls | none (loopback only)
+    ca_file: str = ""  # CA bundle for the server's certificate (a police PKI); empty: the system's
     username: str = ""
     mailbox: str = "INBOX"
     poll_s: float = 30.0
+    timeout: float = 30.0  # per socket operation: connect, TLS handshake, login, each command
 
 
 @dataclass
@@ -126,7 +137,7 @@ _SECRET_KEYS = {"password", "passwd", "secret", "token"}
 
 
 def _apply(section: object, values: dict, where: str) -> None:
-    known = {f.name: f for f in fields(section)}  # type: ignore[arg-type]
+    known = {f.name: f for f in fields(section) if not f.metadata.get("internal")}  # type: ignore[arg-type]
     for key, value in values.items():
         if key.lower() in _SECRET_KEYS:
             raise ConfigError(
@@ -213,6 +224,7 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
             _apply(s.smpp, values, "smpp")
         elif name == "smtp":
             _apply(s.smtp, values, "smtp")
+            s.smtp.in_file = True
         elif name == "imap":
             _apply(s.imap, values, "imap")
         elif name == "database":
@@ -246,6 +258,8 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
         raise ConfigError(_("smtp.connections: at least 1"))
     if s.smtp.max_per_minute < 0:
         raise ConfigError(_("smtp.max_per_minute: 0 (no limit) or more"))
+    if s.imap.timeout <= 0:
+        raise ConfigError(_("imap.timeout: more than 0 seconds"))
     return s
 
 

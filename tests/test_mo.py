@@ -14,13 +14,41 @@ from bin_console.channels.smpp.mo import Concat, accept_fragment, concat_from_pd
 
 
 @pytest.mark.parametrize(
-    "text", ["STOP", "stop", "Stop.", "  stopp please", "Arrêt", "ARRET!", "uitschrijven", "désinscription"]
+    "text",
+    [
+        "STOP",
+        "stop",
+        "Stop.",
+        "  stopp please",
+        "Arrêt",
+        "ARRET!",
+        "uitschrijven",
+        "désinscription",
+        "DESINSCRIRE",
+        "Désinscrire, merci",
+        "UNSUBSCRIBE",
+        "abmelden bitte",
+        "« STOP »",
+    ],
 )
 def test_stop_words(text):
     assert is_stop(text)
 
 
-@pytest.mark.parametrize("text", ["", "Niet stoppen", "stopped", "Ik zag iets, STOP", "STOPPEN"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Niet stoppen",
+        "stopped",
+        "Ik zag iets, STOP",
+        "STOPPEN",
+        "Arrêt de tram Louise: un homme suspect",  # ARRÊT is a stop word only as the whole message
+        "arret du bus",
+        "unsubscribed",
+        "désinscrit",
+    ],
+)
 def test_not_stop(text):
     assert not is_stop(text)
 

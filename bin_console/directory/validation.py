@@ -15,6 +15,7 @@ import re
 from datetime import date, datetime
 
 import email_validator
+import idna
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
@@ -171,7 +172,14 @@ _SPECIAL_MULTI = tuple(d for d in _SPECIAL if "." in d)
 
 
 def parse_email(raw: str) -> str:
-    """A deliverable-looking address, normalised (domain lower case). No DNS lookups (isolated hosts)."""
+    """A deliverable-looking address, normalised (domain lower case). No DNS lookups (isolated hosts).
+
+    An internationalised domain is stored in its ASCII (punycode) form, typed either way:
+    ``jan@café.be`` -> ``jan@xn--caf-dma.be``. That is the form SMTP carries (smtplib sends commands
+    in ASCII; a Unicode domain raised UnicodeEncodeError in the sender), and the one shown: a
+    dispatcher sees the address that is really used, and a look-alike letter in a domain cannot pass
+    for another (browsers show punycode for the same reason). Replies match both forms (address_forms).
+    """
     s = (raw or "").strip()
     if not s:
         raise ValueError(_("empty"))
@@ -186,7 +194,24 @@ def parse_email(raw: str) -> str:
         v = email_validator.validate_email(s, check_deliverability=False, strict=True, allow_smtputf8=False)
     except email_validator.EmailNotValidError as exc:
         raise ValueError(_("{value} is not a valid e-mail address: {error}").format(value=repr(s), error=exc)) from None
-    return v.normalized
+    return v.ascii_email or v.normalized  # ascii_email is None only for an SMTPUTF8 local part (refused above)
+
+
+def address_forms(raw: str) -> tuple[str, ...]:
+    """The lower-case forms one address may take, the ASCII (punycode) domain first, then the Unicode
+    one: a reply's From and a stored address (older rows hold Unicode domains) match when they share
+    one. Empty for an empty address; an undecodable domain gives the address as it is."""
+    addr = (raw or "").strip().lower()
+    local, at, domain = addr.rpartition("@")
+    if not at or not local or not domain:
+        return (addr,) if addr else ()
+    forms = [addr]
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+        forms = [f"{local}@{ascii_domain}", addr, f"{local}@{idna.decode(ascii_domain)}"]
+    except (idna.IDNAError, UnicodeError, ValueError):
+        pass
+    return tuple(dict.fromkeys(forms))
 
 
 # --- text fields ------------------------------------------------------------------------------------

@@ -1,38 +1,67 @@
 """A member's reply by e-mail -> a Reply row in the same inbox as SMS replies; unsubscribe mails honoured.
 
 Linking: the delivery's Message-ID in In-Reply-To/References names the alert and the member; a mail
-without it is linked by its From address to the latest e-mail alert that address received. An
-unsubscribe (the List-Unsubscribe mailto with the member's token, or STOP / UITSCHRIJVEN /
-DÉSINSCRIRE as first word of the subject or the text) opts the address out of e-mail, audited.
-Everything in a mail is untrusted: stored as text (NUL removed), shown through textsafe.
+without it is linked by its From address to the latest e-mail alert that address received. Addresses
+are compared with their domain in ASCII (punycode) and in Unicode, so ``jan@xn--caf-dma.be`` and
+``jan@café.be`` are one address (directory/validation.py: address_forms).
+
+Unsubscribing: a From address is forgeable, so a mail opts out only
+- with the List-Unsubscribe mailto's subject ``unsubscribe <token>``: that member's random token opts
+  out that member (and the other member rows with the same address), whoever sent it; or
+- with an opt-out word (alerts/optout_words.py: STOP, UITSCHRIJVEN, DÉSINSCRIRE, ...) as the whole
+  first word of the subject or the text AND an In-Reply-To/References naming an e-mail delivery to
+  that same From address: the member rows with that address. A STOP without it is kept as an
+  ordinary reply (the dispatcher reads it and can opt the member out by hand).
+Audited. Everything in a mail is untrusted: stored as text (NUL removed), shown through textsafe.
+A body in a charset Python does not know is decoded as UTF-8 with replacement characters; a mail that
+cannot be stored at all is kept as an "unreadable e-mail" reply with its raw text (store_dead_letter),
+like an SMS reply (channels/smpp/deliver_sm.py dead_letter).
+
+Stored once (Message-ID): the check and the insert run under a transaction-scoped advisory lock on
+PostgreSQL (SQLite's write lock already serialises writers), so two readers of one mailbox never
+both insert the same mail, without a unique index.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bin_console.alerts.optout_words import is_stop
 from bin_console.channels.email.message import UNSUBSCRIBE_WORD, parse_message_id
 from bin_console.channels.email.tokens import member_for_token
-from bin_console.data.keys import fold
 from bin_console.data.models import Delivery, Member, Reply
+from bin_console.directory.validation import address_forms
 from bin_console.trust import audit
 from bin_console.trust.actor import Actor
 
 TEXT_MAX = 4000  # a reply is a few lines; a long quoted thread is cut, not stored whole
-# folded first words (data.keys.fold: lower case, no accents)
-STOP_WORDS = frozenset({"stop", "stopp", "arret", "uitschrijven", "desinscrire", "desinscription", "unsubscribe"})
+DEAD_LETTER_MAX = 2000
+_REPLY_LOCK = 0x42494E52  # "BINR": pg_advisory_xact_lock key of the Message-ID check-then-insert
+_RAW_HEADER = re.compile(rb"^(from|message-id):[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+def _content(part: EmailMessage) -> str:
+    """A text part's content; a charset Python does not know (LookupError) or a broken one: UTF-8 with
+    replacement characters, never an exception (one spam mail must not stop the replies after it)."""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError):
+        raw = part.get_payload(decode=True)
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+    return content if isinstance(content, str) else ""
 
 
 def reply_text(msg: EmailMessage) -> str:
     """The plain-text body without the quoted alert below it; the subject when there is no text part."""
     body = msg.get_body(preferencelist=("plain",))
-    text = body.get_content() if body is not None else ""
+    text = _content(body) if body is not None else ""  # type: ignore[arg-type]  # get_body gives EmailMessage parts
     kept = []
     for line in text.replace("\r\n", "\n").split("\n"):
         if line.startswith(">"):
@@ -40,11 +69,6 @@ def reply_text(msg: EmailMessage) -> str:
         kept.append(line)
     text = "\n".join(kept).strip() or str(msg.get("Subject", ""))
     return text.replace("\x00", "")[:TEXT_MAX]
-
-
-def _first_word_is_stop(text: str) -> bool:
-    words = fold(text).split()
-    return bool(words) and words[0] in STOP_WORDS
 
 
 def _token_in_subject(subject: str) -> str | None:
@@ -55,20 +79,38 @@ def _token_in_subject(subject: str) -> str | None:
     return None
 
 
+def _serialise(s: Session) -> None:
+    """Hold the reply lock until the transaction ends (PostgreSQL; SQLite writers are serial already)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _REPLY_LOCK})
+
+
+def _stored(s: Session, message_id: str | None) -> int | None:
+    if message_id is None:
+        return None
+    seen = s.execute(select(col(Reply.id)).where(col(Reply.message_id) == message_id).limit(1)).scalar()
+    return None if seen is None else int(seen)
+
+
 def store_email_reply(s: Session, msg: EmailMessage, now: datetime, actor: Actor) -> int:
     """Store one received mail (idempotent by its Message-ID); returns the reply id."""
     message_id = str(msg.get("Message-ID", "")).strip()[:250] or None
-    if message_id is not None:
-        seen = s.execute(select(col(Reply.id)).where(col(Reply.message_id) == message_id)).scalar()
-        if seen is not None:
-            return int(seen)
-    sender = parseaddr(str(msg.get("From", "")))[1].strip().lower()
+    _serialise(s)
+    seen = _stored(s, message_id)
+    if seen is not None:
+        return seen
+    forms = address_forms(parseaddr(str(msg.get("From", "")))[1])
+    sender = forms[0] if forms else ""
     subject = str(msg.get("Subject", ""))
     text = reply_text(msg)
-    alert_id, member_id = _link(s, msg, sender)
+    ours = _our_delivery(s, msg)
+    alert_id, member_id = _link(s, ours, forms)
     token = _token_in_subject(subject)
     token_member = member_for_token(s, token) if token else None
-    opt_out = token_member is not None or _first_word_is_stop(subject) or _first_word_is_stop(text)
+    # a STOP word counts only from the address the referenced delivery went to (From is forgeable)
+    proven = ours is not None and bool(forms) and ours.address.strip().lower() in forms
+    stop_word = is_stop(subject) or is_stop(text)
+    opt_out = token_member is not None or (stop_word and proven)
     if token_member is not None:
         member_id = token_member
     reply = Reply(
@@ -85,42 +127,90 @@ def store_email_reply(s: Session, msg: EmailMessage, now: datetime, actor: Actor
     s.flush()
     assert reply.id is not None  # given by the flush
     if opt_out:
-        _opt_out(s, reply.id, sender, token_member, now, actor)
+        if token_member is not None:
+            members = _members_like(s, token_member)
+        else:
+            members = _members_at(s, address_forms(ours.address) if ours is not None else ())
+        _opt_out(s, reply.id, members, now, actor)
     return reply.id
 
 
-def _link(s: Session, msg: EmailMessage, sender: str) -> tuple[int | None, int | None]:
+def store_dead_letter(s: Session, raw: bytes, now: datetime, reason: str) -> int:
+    """A mail that could not be stored as a reply: kept with a marker and its raw text, so a dispatcher
+    still sees it (idempotent by the Message-ID found in the raw headers). Never an opt-out."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found: dict[str, str] = {}
+    for m in _RAW_HEADER.finditer(head):
+        found.setdefault(m.group(1).decode("ascii").lower(), m.group(2).decode("utf-8", "replace").strip())
+    message_id = found.get("message-id", "")[:250] or None
+    _serialise(s)
+    seen = _stored(s, message_id)
+    if seen is not None:
+        return seen
+    sender = parseaddr(found.get("from", ""))[1].strip().lower()
+    body = raw.decode("utf-8", "replace").replace("\x00", "")
+    reply = Reply(
+        received_at=now,
+        source=sender[:254] or "(no sender)",
+        text=f"[unreadable e-mail ({reason}), raw] {body}"[:DEAD_LETTER_MAX],
+        channel="email",
+        message_id=message_id,
+    )
+    s.add(reply)
+    s.flush()
+    assert reply.id is not None
+    return reply.id
+
+
+def _our_delivery(s: Session, msg: EmailMessage):
+    """The e-mail delivery (alert_id, member_id, address) the mail answers, by our Message-ID in it."""
     refs = f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}"
     ours = parse_message_id(refs)
+    if ours is None:
+        return None
+    alert_id, delivery_id = ours
+    return s.execute(
+        select(col(Delivery.alert_id), col(Delivery.member_id), col(Delivery.address)).where(
+            col(Delivery.id) == delivery_id, col(Delivery.alert_id) == alert_id, col(Delivery.channel) == "email"
+        )
+    ).first()
+
+
+def _link(s: Session, ours, forms: tuple[str, ...]) -> tuple[int | None, int | None]:
     if ours is not None:
-        alert_id, delivery_id = ours
-        row = s.execute(
-            select(col(Delivery.alert_id), col(Delivery.member_id)).where(
-                col(Delivery.id) == delivery_id, col(Delivery.alert_id) == alert_id, col(Delivery.channel) == "email"
-            )
-        ).first()
-        if row is not None:
-            return row.alert_id, row.member_id
-    if not sender:
+        return ours.alert_id, ours.member_id
+    if not forms:
         return None, None
     last = s.execute(
         select(col(Delivery.alert_id), col(Delivery.member_id))
-        .where(func.lower(col(Delivery.address)) == sender, col(Delivery.channel) == "email")
+        .where(func.lower(col(Delivery.address)).in_(forms), col(Delivery.channel) == "email")
         .order_by(col(Delivery.alert_id).desc())
         .limit(1)
     ).first()
     if last is not None:
         return last.alert_id, last.member_id
-    by_address = select(col(Member.id)).where(func.lower(col(Member.email)) == sender).order_by(col(Member.id)).limit(1)
+    by_address = (
+        select(col(Member.id)).where(func.lower(col(Member.email)).in_(forms)).order_by(col(Member.id)).limit(1)
+    )
     return None, s.execute(by_address).scalar()
 
 
-def _opt_out(s: Session, reply_id: int, sender: str, token_member: int | None, now: datetime, actor: Actor) -> None:
-    """Every member row with this address (or the token's member) stops getting e-mail."""
-    who = func.lower(col(Member.email)) == sender
-    if token_member is not None:
-        who = who | (col(Member.id) == token_member)
-    members = list(s.execute(select(col(Member.id)).where(who).order_by(col(Member.id))).scalars())
+def _members_at(s: Session, forms: tuple[str, ...]) -> list[int]:
+    if not forms:
+        return []
+    who = func.lower(col(Member.email)).in_(forms)
+    ids = s.execute(select(col(Member.id)).where(who).order_by(col(Member.id))).scalars()
+    return [int(i) for i in ids if i is not None]  # stored rows: never None (SQLModel types it Optional)
+
+
+def _members_like(s: Session, member_id: int) -> list[int]:
+    """The token's member and the other member rows with its address (one person in several networks)."""
+    email = s.execute(select(col(Member.email)).where(col(Member.id) == member_id)).scalar()
+    return sorted({member_id, *_members_at(s, address_forms(email or ""))})
+
+
+def _opt_out(s: Session, reply_id: int, members: list[int], now: datetime, actor: Actor) -> None:
+    """These member rows stop getting e-mail."""
     if not members:
         return
     s.execute(

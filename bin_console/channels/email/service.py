@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bin_console.channels.email.driver import EmailSender
 from bin_console.config import Settings
+from bin_console.i18n import _
 from bin_console.trust.credentials import Secret
 from bin_console.trust.readiness import Readiness, password_readiness
 
@@ -47,19 +48,31 @@ class EmailChannel:
     replies: Readiness
     parts: list = field(default_factory=list)  # EmailSender, ImapReader: each has .stop()
 
+    @property
+    def sending_here(self) -> bool:
+        """This console's own e-mail sender runs (not one waiting while another sender runs)."""
+        return any(getattr(part, "sender", None) is not None and part.running for part in self.parts)
+
     def stop(self) -> None:
         for part in self.parts:
             part.stop()
 
 
 def start_email_channel(db, settings: Settings) -> EmailChannel:  # data.engine.Database
-    """Start the embedded e-mail sender and, when [imap] names a host, the reply reader; each only
-    when its password could be read (the other still starts)."""
-    sending, smtp_secret = smtp_password(settings)
+    """Start the embedded e-mail sender when [smtp] is configured and, when [imap] names a host, the
+    reply reader; each only when its password could be read (the other still starts). The sender
+    waits while another e-mail sender is alive for this database (standby.py: one pacer, one
+    max_per_minute); the reader likewise while another reader holds the mailbox (imap_reader.py)."""
+    from bin_console.channels.email.standby import StandbySender
+
+    if not settings.smtp.configured:  # no [smtp]: no e-mail is sent from here, and nothing is "off"
+        sending, smtp_secret = Readiness(True, what=SEND_OFF), None
+    else:
+        sending, smtp_secret = smtp_password(settings)
     replies, imap_secret = imap_password(settings)
     channel = EmailChannel(sending, replies)
-    if sending.ok:
-        email = EmailSender(db, settings.smtp, password=smtp_secret)
+    if settings.smtp.configured and sending.ok:
+        email = StandbySender(db, lambda: EmailSender(db, settings.smtp, password=smtp_secret))
         email.start()
         channel.parts.append(email)
     if settings.imap.host and replies.ok:
@@ -82,6 +95,11 @@ def cmd_sender(args, settings: Settings) -> int:  # argparse.Namespace
         from bin_console.trust.logsetup import configure_logging
 
         configure_logging(settings, to_file=True, to_stderr=True)
+    if not settings.smtp.configured:  # no [smtp] section: there is no relay to send to
+        if channel == "both":
+            return sms_sender(args, settings)
+        print(_("bin-console sender: the configuration has no [smtp] section: no e-mail to send"), file=sys.stderr)
+        return EX_CONFIG
     ready, password = smtp_password(settings)
     if not ready.ok:
         # one line, and the SMS side runs on: e-mail being off is no reason to stop SMS

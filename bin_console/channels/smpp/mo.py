@@ -1,4 +1,5 @@
-"""Member replies (mobile-originated SMS): decode, reassemble long ones, recognise STOP words.
+"""Member replies (mobile-originated SMS): decode, reassemble long ones, recognise STOP words
+(the shared list and rule: bin_console/alerts/optout_words.py).
 
 Fragments of a long reply are stored in ``mo_fragment`` (in the caller's transaction, before the
 deliver_sm is acknowledged), so a reply split over several deliver_sm survives a restart; the
@@ -8,19 +9,19 @@ GSM escape cut between two parts is still decoded correctly.
 
 from __future__ import annotations
 
-import string
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+# the opt-out words are shared with e-mail (alerts/optout_words.py); re-exported for the SMS side
+from bin_console.alerts.optout_words import STOP_WORDS as STOP_WORDS
+from bin_console.alerts.optout_words import is_stop as is_stop
 from bin_console.channels.smpp.encoding import decode, split_udh
 from bin_console.data.models import MoFragment
 
 UDHI = 0x40
-STOP_WORDS = frozenset({"STOP", "STOPP", "ARRET", "UITSCHRIJVEN", "DESINSCRIPTION"})  # ARRÊT folds to ARRET
 
 
 def decode_payload(payload: bytes, data_coding: int) -> str:
@@ -76,17 +77,3 @@ def accept_fragment(s: Session, source: str, concat: Concat, payload: bytes, dat
     text = decode_payload(joined, frags[0].data_coding)
     s.execute(delete(MoFragment).where(*key))
     return text
-
-
-def _fold(word: str) -> str:
-    nfkd = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).upper()
-
-
-def is_stop(text: str) -> bool:
-    """True when the first word is a STOP word (any case, accents, surrounding punctuation)."""
-    for raw in text.split():
-        word = _fold(raw.strip(string.punctuation + "«»“”‘’¡¿"))
-        if word:
-            return word.rstrip(string.punctuation) in STOP_WORDS
-    return False

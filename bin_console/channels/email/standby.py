@@ -1,0 +1,94 @@
+"""One e-mail sender per database: a console's embedded sender waits while another one is alive.
+
+Every EmailSender keeps [smtp] max_per_minute with its own pacer, so two of them (two consoles, or a
+console and `bin-console sender --channel email|both`) together send at twice the relay's limit. A
+console therefore starts its embedded sender only when no other e-mail sender is alive (the "email"
+sender_status row is fresh: cli/send.py sender_service_bound, the check `bin-console send` makes),
+and checks again every few seconds while it waits: when the other one stops (or its heartbeat
+goes stale after a crash), this console takes over and nothing stays queued.
+
+Two consoles starting in the same second may both find none and both run; the next ones wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("bin_console.email")
+
+CHECK_S = 5.0  # the e-mail sender's heartbeat is 5 s, its row is stale after 10 s (SENDER_FRESH_S)
+
+
+def other_email_sender_alive(db) -> bool:
+    from bin_console.cli.send import sender_service_bound
+
+    return sender_service_bound(db, "email")
+
+
+class StandbySender:
+    """Starts ``make()``'s sender at once when no other e-mail sender is alive, else when that one
+    is gone. ``stop()`` stops whichever was started; ``running`` says whether this one sends."""
+
+    def __init__(
+        self,
+        db,
+        make: Callable[[], Any],
+        *,
+        check_s: float = CHECK_S,
+        alive: Callable[[Any], bool] = other_email_sender_alive,
+    ) -> None:
+        self.db = db
+        self._make = make
+        self.check_s = check_s
+        self._alive = alive
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sender: Any = None
+
+    @property
+    def running(self) -> bool:
+        return self.sender is not None and bool(self.sender.running)
+
+    def start(self) -> None:
+        """The first check now (before the console's TUI runs, so the common case starts at once)."""
+        self._stop.clear()
+        if not self._try_start():
+            log.info("another e-mail sender is running for this database: this console's waits")
+            self._thread = threading.Thread(target=self._wait, name="email-standby", daemon=True)
+            self._thread.start()
+
+    def _try_start(self) -> bool:
+        try:
+            busy = self._alive(self.db)
+        except Exception as exc:  # the database is away: look again later, never stop the console
+            log.warning("cannot tell whether another e-mail sender runs: %s", type(exc).__name__)
+            return False
+        if busy:
+            return False
+        with self._lock:
+            if self._stop.is_set():
+                return True
+            self.sender = self._make()
+            self.sender.start()
+        return True
+
+    def _wait(self) -> None:
+        while not self._stop.wait(self.check_s):
+            if self._try_start():
+                if self.sender is not None:
+                    log.info("the other e-mail sender is gone: this console sends e-mail now")
+                return
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._stop.set()
+            sender = self.sender
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if sender is not None:
+            sender.stop(timeout=timeout)
