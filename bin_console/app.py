@@ -729,7 +729,8 @@ class BinConsoleApp(App, inherit_bindings=False):
             self._alert_failed(requester, RuntimeError(self.sms_block.sentence()))
             return
         db, actor, training = self.db, self.actor, self.training
-        minutes = self.settings.alert_expiry_minutes
+        # the SMS expiry only: a normal alert goes by e-mail at the relay's pace, with no deadline (as the CLI)
+        minutes = self.settings.alert_expiry_minutes if draft.urgency == "urgent" else None
         language = self.settings.language
         text, texts = draft.service_texts()
 

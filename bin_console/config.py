@@ -260,7 +260,24 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
         raise ConfigError(_("smtp.max_per_minute: 0 (no limit) or more"))
     if s.imap.timeout <= 0:
         raise ConfigError(_("imap.timeout: more than 0 seconds"))
+    _check_training(s)
     return s
+
+
+def _check_training(s: Settings) -> None:
+    """One console is in training or it is not. The console stamps an alert with one training flag
+    (smpp.training) and each sender claims only the rows of its own flag, so with the training SMSC and
+    a real relay (or the reverse) the e-mails would wait forever, never sent. Refused rather than
+    guessed: a section that does not say `training` is real (false), and taking the other section's
+    flag could send a training session's e-mails through a real relay to real members."""
+    if s.smpp.training != s.smtp.training:
+        message = _(
+            "[smpp] training = {smpp} but [smtp] training = {smtp}: the alerts of one channel would never be "
+            "sent. Set training to true in both (the training SMSC and the training mail server) or to false "
+            "in both"
+        )
+        flag = {True: "true", False: "false"}
+        raise ConfigError(message.format(smpp=flag[s.smpp.training], smtp=flag[s.smtp.training]))
 
 
 def _parse_keys(values: dict) -> dict[str, str]:

@@ -200,7 +200,9 @@ class Member(SQLModel, table=True):
     house_number: str = Field(default="", max_length=12)
     postcode: str = Field(default="", max_length=8)
     municipality: str = Field(default="", max_length=80)
-    language: str = Field(default="nl", max_length=2)
+    # "" = not known: an alert then takes the network's language, else the console's (alerts.choose_version).
+    # Members stored before this default was "" hold "nl" where none was known; nothing can tell them apart.
+    language: str = Field(default="", max_length=2)
     role: str = Field(default="member", max_length=16)
     consent_date: date | None = None
     status: str = Field(default="active", max_length=10)

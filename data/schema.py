@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from .engine import Database, sqlite_path
 
@@ -54,11 +57,61 @@ def upgrade(db: Database, revision: str = "head", *, backup: bool = True) -> str
         backup_path = f"{path}.pre-upgrade"
         copy_sqlite(path, backup_path)
     cfg = alembic_config(db)
-    with db.engine.connect() as conn:
+    with migration_connection(db) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-        conn.commit()
     return backup_path
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Downgrade to `revision` in one transaction, foreign keys off on SQLite as for `upgrade`."""
+    cfg = alembic_config(db)
+    with migration_connection(db) as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+@contextmanager
+def migration_connection(db: Database) -> Iterator[Connection]:
+    """A connection inside one transaction for Alembic; committed when the block ends without error.
+
+    On SQLite, foreign keys are off while migrations run. A batch migration recreates a table
+    (copy, DROP TABLE, rename), and with foreign keys on, that DROP TABLE of a parent table (alert,
+    delivery, member, network) deletes or nulls every row referencing it: 0008 once deleted every
+    delivery, part and alert_network row that way. SQLite ignores the pragma inside a transaction,
+    so it is set on the raw connection before BEGIN, checked, and set back on before the connection
+    returns to the pool. Before the commit, `PRAGMA foreign_key_check` must find no row: a migration
+    that breaks a reference fails and rolls back instead of leaving the database inconsistent.
+    """
+    with db.engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        _set_foreign_keys(conn, on=False)
+        try:
+            # BEGIN IMMEDIATE: the write lock up front (a deferred read-then-write gets SQLITE_BUSY at once)
+            conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    rows = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p, _fk in broken[:10])
+                    raise SchemaError(f"the migration left {len(broken)} broken foreign key(s), rolled back: {rows}")
+        finally:
+            if conn.in_transaction():  # never: the block above commits or rolls back
+                conn.rollback()
+            _set_foreign_keys(conn, on=True)
+
+
+def _set_foreign_keys(conn: Connection, *, on: bool) -> None:
+    """PRAGMA foreign_keys on the DBAPI connection, outside any transaction (SQLite ignores it inside)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    (state,) = raw.execute("PRAGMA foreign_keys").fetchone()
+    if bool(state) != on:
+        raise SchemaError(f"SQLite did not turn foreign keys {'on' if on else 'off'} for the migration")
 
 
 def copy_sqlite(path: str, target: str) -> None:

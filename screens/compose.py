@@ -750,7 +750,9 @@ class ComposeScreen(BaseScreen):
             parts_each=a.parts,
             encoding=a.encoding,
             ucs2_chars=list(a.ucs2_chars),
-            expires_at=utcnow() + timedelta(minutes=self.app.settings.alert_expiry_minutes),
+            expires_at=utcnow() + timedelta(minutes=self.app.settings.alert_expiry_minutes)
+            if self.urgency == "urgent"
+            else None,
             training=self.app.training,
             text=text,
             skipped=describe_plan(self.plan.plan, self.urgency).plain,

@@ -34,7 +34,7 @@ def hint(key: str) -> str:
     if key in ("landline", "email"):
         return _("optional")
     if key == "language":
-        return _("{choices} (empty: nl)").format(choices=", ".join(LANGUAGES))
+        return _("{choices} (empty: the network's language)").format(choices=", ".join(LANGUAGES))
     if key == "role":
         return _("{choices} (empty: member)").format(choices=", ".join(MEMBER_ROLES))
     return ""
@@ -141,9 +141,9 @@ class MemberFormModal(BaseModal):
         out: dict[str, Any] = {}
         for key, _label in FIELDS:
             value = self.query_one(f"#f-{key}", Input).value.strip()
-            if key in ("language", "role") and not value:
-                continue  # service defaults (nl / member)
-            out[key] = value
+            if key == "role" and not value:
+                continue  # the service's default (member)
+            out[key] = value  # an empty language: not known (the network's language applies)
         return out
 
     def show_errors(self, errors: dict[str, str]) -> None:

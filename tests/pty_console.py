@@ -185,7 +185,9 @@ def console_env(home: Path, term: str = "linux", **extra: str) -> dict[str, str]
 def write_training_config(folder: Path, smsc_port: int) -> Path:
     cfg = folder / "config.toml"
     cfg.write_text(
-        f'[smpp]\nhost = "127.0.0.1"\nport = {smsc_port}\nsystem_id = "training"\ntraining = true\n', encoding="utf-8"
+        f'[smpp]\nhost = "127.0.0.1"\nport = {smsc_port}\nsystem_id = "training"\ntraining = true\n'
+        "[smtp]\ntraining = true\n",
+        encoding="utf-8",
     )
     return cfg
 

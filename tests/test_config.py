@@ -137,7 +137,7 @@ def test_good_values_are_applied_and_coerced(tmp_path):
     f = write(
         tmp_path / "c.toml",
         '[smpp]\nport = 2776\nmax_tps = 20\ntraining = true\nsender = "+32470000000"\n'
-        '[console]\nzone = "5999"\ncursor_blink = false\n',
+        '[smtp]\ntraining = true\n[console]\nzone = "5999"\ncursor_blink = false\n',
     )
     s = load_settings(f)
     assert (s.smpp.port, s.smpp.training, s.smpp.sender, s.zone, s.cursor_blink) == (

@@ -39,7 +39,9 @@ def console(tmp_path, demo_db_template):
     sim.start()
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        f'[smpp]\nhost = "127.0.0.1"\nport = {sim.port}\nsystem_id = "training"\ntraining = true\n', encoding="utf-8"
+        f'[smpp]\nhost = "127.0.0.1"\nport = {sim.port}\nsystem_id = "training"\ntraining = true\n'
+        "[smtp]\ntraining = true\n",
+        encoding="utf-8",
     )
     drivers: list[TmuxDriver] = []
 

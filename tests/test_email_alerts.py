@@ -132,6 +132,7 @@ def test_send_non_urgent_is_the_email_channel(sqlite_db, smtp_sim, tmp_path, cap
     conf = tmp_path / "c.toml"
     conf.write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sim.port}\nsecurity = "none"\ntraining = true\nmax_per_minute = 30\n'
+        "[smpp]\ntraining = true\n"
     )
     argv = ["--config", str(conf), "--db", str(db.engine.url), "send", "--network", "Kerkstraat", "--text", "Tip"]
     assert main([*argv, "--non-urgent"]) == 2  # no --yes: nothing written

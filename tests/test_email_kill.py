@@ -27,6 +27,7 @@ def test_kill_9_mid_alert_loses_nothing_and_every_duplicate_was_flagged(sqlite_d
         # lease = max(12 s, 2 x timeout): the killed sender's rows come back to the next sender
         # once that lease ran out unrenewed (outbox.claim), never earlier
         "timeout = 3\n"
+        "[smpp]\ntraining = true\n"
     )
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
     proc = subprocess.Popen(

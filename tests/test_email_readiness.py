@@ -96,7 +96,9 @@ def test_the_console_opens_with_email_blocked(sqlite_db, no_systemd, monkeypatch
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("BIN_CONSOLE_CONFIG", raising=False)
     cfg = tmp_path / "config.toml"
-    cfg.write_text('[smpp]\ntraining = true\n\n[smtp]\nusername = "bin-relay"\n', encoding="utf-8")
+    # a real SMSC whose password is a systemd credential (smpp and smtp are both real or both training)
+    cfg.write_text('[smpp]\nsystem_id = "bincons"\n\n[smtp]\nusername = "bin-relay"\n', encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(_smpp_credential(tmp_path)))
     seen = {}
 
     def fake_run_console(settings, db, *, sender=None, sms_block=None, email_block=None, email_sending=False):
@@ -134,11 +136,21 @@ async def test_the_app_publishes_email_off(sqlite_db, settings):
         assert "E-mail cannot be sent: no SMTP password stored." in str(app.screen.query_one("StatusLine").render())
 
 
-def _sender_cli(tmp_path, db_url: str, config: str, channel: str) -> subprocess.Popen:
+def _smpp_credential(tmp_path):
+    """A systemd credential directory holding only the SMPP password."""
+    creds = tmp_path / "creds"
+    creds.mkdir(mode=0o700)
+    (creds / "smpp-password").write_text("secret", encoding="utf-8")
+    return creds
+
+
+def _sender_cli(tmp_path, db_url: str, config: str, channel: str, *, creds=None) -> subprocess.Popen:
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[database]\nurl = "{db_url}"\n\n{config}', encoding="utf-8")
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
     env.pop("CREDENTIALS_DIRECTORY", None)
+    if creds is not None:
+        env["CREDENTIALS_DIRECTORY"] = str(creds)
     return subprocess.Popen(
         [sys.executable, "-m", "bin_console", "--config", str(cfg), "sender", "--channel", channel],
         env=env,
@@ -162,11 +174,13 @@ def _end(proc: subprocess.Popen) -> str:
 
 def test_sender_both_says_in_one_line_why_email_is_off_and_sends_the_sms(sqlite_db, sqlite_url, smsc, tmp_path):
     net = make_network(sqlite_db, 3)
-    smpp = f'[smpp]\nport = {smsc.port}\nsystem_id = "bincons"\ntraining = true\n'
-    proc = _sender_cli(tmp_path, sqlite_url, smpp + '\n[smtp]\nusername = "bin-relay"\n', "both")
+    # a real SMSC (the simulator, password from a systemd credential) and a real relay without its password
+    smpp = f'[smpp]\nhost = "127.0.0.1"\nport = {smsc.port}\nsystem_id = "bincons"\n'
+    config = smpp + '\n[smtp]\nusername = "bin-relay"\n'
+    proc = _sender_cli(tmp_path, sqlite_url, config, "both", creds=_smpp_credential(tmp_path))
     try:
-        alert_id = alert(sqlite_db, net, "Inbraak Kerkstraat", urgency="urgent")
-        sent = ("submitted", "delivered")  # the training SMSC sends receipts
+        alert_id = alert(sqlite_db, net, "Inbraak Kerkstraat", urgency="urgent", training=False)
+        sent = ("submitted", "delivered")  # the simulator sends receipts
         assert wait_until(lambda: sum(states(sqlite_db, alert_id)[k] for k in sent) == 3, 30.0), states(sqlite_db)
         assert proc.poll() is None
     finally:

@@ -115,7 +115,9 @@ def test_cli_follow_up_and_alerts_show_the_thread(sqlite_db, smsc, tmp_path, cap
     mixed_network(sqlite_db)
     url = str(sqlite_db.engine.url)
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[smpp]\nhost = "127.0.0.1"\nport = {smsc.port}\nsystem_id = "bin"\ntraining = true\n')
+    cfg.write_text(
+        f'[smpp]\nhost = "127.0.0.1"\nport = {smsc.port}\nsystem_id = "bin"\ntraining = true\n[smtp]\ntraining = true\n'
+    )
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     base = ["--config", str(cfg), "--db", url, "send"]
     assert main([*base, "--network", "Brussel-Centrum", "--text-nl", NL, "--text-fr", FR, "--yes"]) == 0

@@ -7,11 +7,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from alembic import command
 from bin_console.data.engine import Database
 from bin_console.data.models import PoliceZone, SearchIndexChange, SearchTerm
 from bin_console.data.networks import search_networks, suggest_networks
-from bin_console.data.schema import alembic_config, upgrade
+from bin_console.data.schema import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 
 from bin_console.cli.dispatch import main
@@ -231,11 +230,7 @@ def test_migration_0005_rebuilds_terms_with_postcodes_and_kind(any_db_url):
             cols = {ix["name"]: ix["column_names"] for ix in inspect(c).get_indexes("member")}
         assert cols["ix_member_network_street"] == ["network_id", "street_key", "name_key", "id", "status"]
         # and back: 0004's shape again, the data kept
-        cfg = alembic_config(db)
-        with db.engine.connect() as c:
-            cfg.attributes["connection"] = c
-            command.downgrade(cfg, "0004")
-            c.commit()
+        downgrade(db, "0004")
         with db.engine.connect() as c:
             insp = inspect(c)
             assert "postcode" not in {col["name"] for col in insp.get_columns("search_term")}

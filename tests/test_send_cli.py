@@ -103,7 +103,10 @@ def test_no_secure_keyring_refuses_before_writing(seeded, capsys, monkeypatch):
 def test_normal_alert_goes_by_email(seeded, capsys, smtp_sim, tmp_path):
     db, url = seeded
     conf = tmp_path / "c.toml"
-    conf.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sim.port}\nsecurity = "none"\ntraining = true\n')
+    conf.write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sim.port}\nsecurity = "none"\ntraining = true\n'
+        "[smpp]\ntraining = true\n"
+    )
     argv = ["--config", str(conf), "--db", url, "send", "--network", "Kerkstraat", "--text", "Preventie", "--normal"]
     assert main([*argv, "--yes"]) == 0
     out = capsys.readouterr().out
@@ -149,7 +152,9 @@ def test_alerts_show_and_list(seeded, capsys):
 def test_send_end_to_end_training_smsc(seeded, smsc, tmp_path, capsys, monkeypatch):
     db, url = seeded
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[smpp]\nhost = "127.0.0.1"\nport = {smsc.port}\nsystem_id = "bin"\ntraining = true\n')
+    cfg.write_text(
+        f'[smpp]\nhost = "127.0.0.1"\nport = {smsc.port}\nsystem_id = "bin"\ntraining = true\n[smtp]\ntraining = true\n'
+    )
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     rc = main(
         ["--config", str(cfg), "--db", url, "send", "--network", "Kerkstraat", "--network", "Sint-Niklaas Centrum"]
@@ -164,7 +169,9 @@ def test_send_end_to_end_training_smsc(seeded, smsc, tmp_path, capsys, monkeypat
 
 def _training_config(tmp_path, port):
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[smpp]\nhost = "127.0.0.1"\nport = {port}\nsystem_id = "bin"\ntraining = true\n')
+    cfg.write_text(
+        f'[smpp]\nhost = "127.0.0.1"\nport = {port}\nsystem_id = "bin"\ntraining = true\n[smtp]\ntraining = true\n'
+    )
     return str(cfg)
 
 

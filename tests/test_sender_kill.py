@@ -21,6 +21,7 @@ def _start_sender(tmp_path, url: str, port: int) -> subprocess.Popen:
     cfg.write_text(
         f'[database]\nurl = "{url}"\n\n[smpp]\nport = {port}\nsystem_id = "bincons"\ntraining = true\n'
         "window = 10\nmax_tps = 0.0\nresponse_timeout = 3.0\nreconnect_max = 0.5\nconnect_timeout = 2.0\n"
+        "[smtp]\ntraining = true\n"
     )
     env = dict(os.environ)
     for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):

@@ -43,6 +43,7 @@ def _start_in_namespace(tmp_path, name: str, url: str, port: int) -> subprocess.
         f'[database]\nurl = "{url}"\n\n[smpp]\nport = {port}\nsystem_id = "bincons"\ntraining = true\n'
         # paced, so the alert lasts long enough (8 s for one sender) for both to start and compete
         "window = 10\nmax_tps = 150.0\nresponse_timeout = 3.0\nreconnect_max = 0.5\nconnect_timeout = 2.0\n"
+        "[smtp]\ntraining = true\n"
     )
     env = dict(os.environ)
     for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):

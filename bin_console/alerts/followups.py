@@ -1,7 +1,13 @@
 """Follow-ups: a closing message ("all clear") goes to the members an earlier alert went to.
 
 Who: the members of the original's delivery rows, at their current address, less those who have
-left or opted out since (STOP on any of their rows counts, as in the alert fan-out). How: each by
+left or opted out since (STOP on any of their rows counts, as in the alert fan-out), and less the rows
+that never left: cancelled (by the dispatcher) or expired (past the alert's deadline, before it was
+sent or, by the SMSC's receipt, before it reached the phone). An "all clear" for a message someone
+never got only confuses them. A row that failed (undeliverable, rejected, failed: a wrong or dead
+number, a refused address) stays in: that member is one the original was meant for, and the
+follow-up goes to their current address (perhaps corrected since, or by e-mail when asked), so it
+can still inform them. How: each by
 the channel the original reached them on, or all by e-mail when asked. The follow-up is written by
 `alerts.create_alert(..., follow_up_of=ID)`, which links it; this module only reads.
 """
@@ -15,6 +21,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bin_console.data.models import Alert, Delivery, Member
+
+# Delivery states of rows whose message never reached the member and never will (see the module doc)
+NEVER_SENT = ("cancelled", "expired")
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ def follow_up_targets(session: Session, original_id: int, *, by_email: bool) -> 
             col(Member.network_id),
         )
         .join(Member, col(Member.id) == col(Delivery.member_id))
-        .where(col(Delivery.alert_id) == original_id)
+        .where(col(Delivery.alert_id) == original_id, col(Delivery.state).not_in(NEVER_SENT))
         .order_by(col(Delivery.id))
     ).all()
     opted: dict[str, set[str | None]] = {

@@ -35,6 +35,13 @@ host = "127.0.0.1"
 port = {port}
 system_id = "training"
 training = true
+
+[smtp]
+# `bin-console smtp-sim` (the training mail server) on its default port: nothing reaches a real mailbox
+host = "127.0.0.1"
+port = 2525
+security = "none"
+training = true
 """
 SIM_UNDELIVERABLE = 0.03  # a few failed receipts, so the monitor screen shows what failure looks like
 SIM_AUTO_REPLY = 0.05  # a few members answer (one in five of those says STOP), so the inbox has work

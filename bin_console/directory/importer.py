@@ -207,7 +207,7 @@ def _new_member(network_id: int, v: dict, now, key: tuple[str, str, str]) -> dic
         "house_number": v.get("house_number") or "",
         "postcode": v.get("postcode") or "",
         "municipality": v.get("municipality") or "",
-        "language": v.get("language") or "nl",
+        "language": v.get("language") or "",  # not known: the network's language applies
         "role": v.get("role") or "member",
         "status": v.get("status") or "active",
         "consent_date": v.get("consent_date"),

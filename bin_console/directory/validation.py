@@ -373,7 +373,7 @@ def validate_member(data: dict) -> dict:
         "house_number": lambda v: check_text(v, max_len=12, what=N_("house number")),
         "postcode": check_postcode,
         "municipality": lambda v: check_text(v, max_len=80, what=N_("municipality")),
-        "language": lambda v: check_choice(v, LANGUAGES, N_("language"), "nl"),
+        "language": lambda v: check_choice(v, LANGUAGES, N_("language"), ""),  # "": not known
         "role": lambda v: check_choice(v, MEMBER_ROLES, N_("role"), "member"),
         "status": lambda v: check_choice(v, MEMBER_STATUSES, N_("status"), "active"),
         "consent_date": check_date,

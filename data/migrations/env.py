@@ -1,8 +1,11 @@
 """Alembic environment: SQLModel metadata, batch mode on SQLite, one transaction per upgrade.
 
-The connection comes from ``config.attributes["connection"]`` (set by data/schema.py), whose SQLite
-engine emits ``BEGIN`` itself, so a failed migration on SQLite rolls back whole instead of leaving an
-``_alembic_tmp_*`` table behind (shared notes/reliability.md §3).
+The connection comes from ``config.attributes["connection"]`` (set by data/schema.py's
+``migration_connection``), already inside the one transaction (BEGIN emitted by the engine), so a failed
+migration on SQLite rolls back whole instead of leaving an ``_alembic_tmp_*`` table behind (shared
+notes/reliability.md §3), and with SQLite's foreign keys off, so a batch migration's DROP TABLE of a
+parent table cannot cascade-delete its children's rows (checked by ``PRAGMA foreign_key_check`` before
+the commit).
 """
 
 from alembic import context
@@ -15,15 +18,18 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:  # plain `alembic` CLI use: build an engine from the ini URL
-        from bin_console.data.engine import create_db_engine
+        from bin_console.data.engine import Database
+        from bin_console.data.schema import migration_connection
 
         url = config.get_main_option("sqlalchemy.url")
         if url is None:
             raise RuntimeError("alembic.ini sets no sqlalchemy.url")
-        engine = create_db_engine(url)
-        with engine.connect() as conn:
-            _run(conn)
-        engine.dispose()
+        db = Database.from_url(url)
+        try:
+            with migration_connection(db) as conn:  # foreign keys off on SQLite, as for `db upgrade`
+                _run(conn)
+        finally:
+            db.dispose()
         return
     _run(connection)
 

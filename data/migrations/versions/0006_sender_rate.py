@@ -1,7 +1,7 @@
 """sender_status.rate_tps: the send rate the sender's flow control learnt, for the status line.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01
 """
 

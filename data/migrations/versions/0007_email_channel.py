@@ -1,7 +1,12 @@
 """E-mail channel: unsubscribe tokens, IMAP read position, e-mail replies (From address, Message-ID).
 
+A downgrade keeps every reply: the From address of an e-mail reply does not fit 0006's 20-character
+reply.source (PostgreSQL refuses to narrow the column over it), so it is cut to its first 20 characters
+first; the reply's text, time and links stay. Which replies came by e-mail is lost with the channel
+column.
+
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -52,6 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("UPDATE reply SET source = substr(source, 1, 20) WHERE length(source) > 20")
     with op.batch_alter_table("reply") as batch:
         batch.drop_index("ix_reply_message_id")
         batch.drop_column("message_id")

@@ -4,6 +4,12 @@ and the closing-message reminder's dismissal.
 Alerts sent before this revision count as dismissed: an upgrade must not greet the dispatcher with a
 reminder for every urgent alert ever sent.
 
+On SQLite the foreign key on alert.follow_up_of makes Alembic recreate alert (batch mode). That is safe
+only with foreign keys off, as data/schema.py runs every migration: with them on, DROP TABLE alert
+deleted every delivery, delivery_part and alert_network row and nulled reply.alert_id. The batch table
+keeps the constraint's name and ON DELETE SET NULL where a later batch migration reflects them (a native
+ADD COLUMN ... REFERENCES would not: SQLAlchemy reflects an inline reference with neither).
+
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01
@@ -23,14 +29,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("network") as batch:
-        batch.add_column(
-            sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False, server_default="")
-        )
-    with op.batch_alter_table("delivery") as batch:
-        batch.add_column(
-            sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False, server_default="")
-        )
+    # network and delivery (parents of other tables) gain their columns by a native ADD COLUMN
+    op.add_column(
+        "network", sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False, server_default="")
+    )
+    op.add_column(
+        "delivery", sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False, server_default="")
+    )
+    # The foreign key makes SQLite recreate alert (copy, DROP TABLE alert, rename): safe only with foreign
+    # keys off, else the DROP deletes every delivery, part, alert_network and nulls reply.alert_id.
+    _refuse_with_sqlite_foreign_keys_on("alert")
     with op.batch_alter_table("alert") as batch:
         batch.add_column(sa.Column("follow_up_of", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("reminder_dismissed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -62,27 +70,29 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("alert_text")
-    if op.get_bind().dialect.name == "sqlite":
-        # Batch mode would recreate alert, delivery and network, and dropping the old table cascades
-        # (foreign keys are on): every delivery, part and street would go. Native DROP COLUMN keeps
-        # the rows; a column in a foreign key cannot be dropped that way, so follow_up_of stays
-        # (unused by 0007's code, NULL for every alert that is not a follow-up).
-        op.drop_index("ix_alert_follow_up_of", table_name="alert")
-        for table, column in (
-            ("alert", "reminder_dismissed_by"),
-            ("alert", "reminder_dismissed_at"),
-            ("delivery", "language"),
-            ("network", "language"),
-        ):
-            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-        return
+    _refuse_with_sqlite_foreign_keys_on("alert")
     with op.batch_alter_table("alert") as batch:
         batch.drop_index("ix_alert_follow_up_of")
         batch.drop_constraint("fk_alert_follow_up_of_alert", type_="foreignkey")
         batch.drop_column("reminder_dismissed_by")
         batch.drop_column("reminder_dismissed_at")
         batch.drop_column("follow_up_of")
-    with op.batch_alter_table("delivery") as batch:
-        batch.drop_column("language")
-    with op.batch_alter_table("network") as batch:
-        batch.drop_column("language")
+    if op.get_bind().dialect.name == "sqlite":
+        # native DROP COLUMN (SQLite 3.35): no need to recreate these two parent tables
+        op.execute("ALTER TABLE delivery DROP COLUMN language")
+        op.execute("ALTER TABLE network DROP COLUMN language")
+    else:
+        op.drop_column("delivery", "language")
+        op.drop_column("network", "language")
+
+
+def _refuse_with_sqlite_foreign_keys_on(table: str) -> None:
+    """A batch migration recreates `table` on SQLite; with foreign keys on, its DROP TABLE cascades to
+    every table referencing it. `bin-console db upgrade` (data/schema.py) turns them off first; a
+    migration run any other way with them on stops here instead of deleting rows."""
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite" and bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        raise RuntimeError(
+            f"revision 0008 recreates table {table}: SQLite's foreign keys must be off, or every row referencing "
+            f"{table} is deleted; run it through `bin-console db upgrade` (data/schema.py)"
+        )
