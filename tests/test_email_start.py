@@ -25,7 +25,7 @@ def _load(tmp_path, body: str):
 
 
 def test_smtp_is_configured_only_by_an_smtp_section_or_code(clean_env, tmp_path):
-    assert not _load(tmp_path, "[smpp]\ntraining = true\n").smtp.configured
+    assert not _load(tmp_path, '[smpp]\nhost = "smsc.pz.example"\n').smtp.configured
     assert _load(tmp_path, "[smtp]\n").smtp.configured  # an empty section: the defaults are meant
     assert _load(tmp_path, '[smtp]\nhost = "relay.pz.example"\n').smtp.configured
     assert SmtpSettings(training=True).configured  # the demo's training mail server

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import time
 
-import pytest
 from bin_console.data.keys import fold
 from bin_console.data.members import page_members, phone_digits
 from bin_console.data.models import Member, Network, PoliceZone, utcnow
@@ -101,30 +98,6 @@ def test_filters(db):
     # status, combined with text
     assert _page(db, nid, status="left").total == 30
     assert {r.status for r in _page(db, nid, status="pending", text="kerk").rows} == {"pending"}
-
-
-@pytest.mark.slow
-def test_filter_p99_on_50000_members(sqlite_db):
-    """Target: filter p99 <= 30 ms on a 50,000-member network (SQLite file). Prints the numbers; asserts
-    only a loose bound (no wall-clock assertions in CI beyond a gross regression guard)."""
-    nid = _setup(sqlite_db, 50_000, other=5_000)
-    queries = ["", "jan", "renee pee", "peeters0420", "kerkstr", "grote", "0475 100", "12345", "zzz", "a"]
-    statuses = [None, "active", "left"]
-    samples = []
-    with sqlite_db.read() as s:
-        for _ in range(3):
-            for q in queries:
-                for st in statuses:
-                    t = time.perf_counter()
-                    page = page_members(s, nid, text=q, status=st, limit=100)
-                    page_members(s, nid, text=q, status=st, after=page.last_key, limit=100)
-                    samples.append((time.perf_counter() - t) / 2)
-    samples.sort()
-    p50 = samples[len(samples) // 2] * 1000
-    p99 = samples[int(len(samples) * 0.99) - 1] * 1000
-    print(f"\npage_members on 50,000 members: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {samples[-1] * 1000:.1f} ms")
-    if os.environ.get("BIN_CONSOLE_PERF_ASSERT"):
-        assert p99 <= 30
 
 
 def _generated(db, n: int = 1500, seed: int = 7) -> tuple[int, list[dict]]:
