@@ -133,7 +133,7 @@ PALETTE_SKIPS = frozenset({"back", "command_palette"})
 EMAIL_ACCOUNT = "email"
 IMAP_ACCOUNT = "imap"
 MAIL_ACCOUNTS = frozenset({EMAIL_ACCOUNT, IMAP_ACCOUNT})
-NO_MAIL_SENDER = "no e-mail sender running"
+NO_MAIL_SENDER = N_("no e-mail sender running")  # shown as _(NO_MAIL_SENDER)
 
 NOTHING_SELECTED = N_("Nothing selected: search a network (F2) and highlight it, or open one, first.")
 
@@ -169,7 +169,9 @@ def check_keymap(keys: dict[str, str]) -> None:
     for binding_id in keys:
         if binding_id not in known:
             raise ConfigError(
-                f"keys.{binding_id}: no key has the id {binding_id!r}; known ids: {', '.join(sorted(known))}"
+                _("keys.{id}: no key has the id {name}; known ids: {known}").format(
+                    id=binding_id, name=repr(binding_id), known=", ".join(sorted(known))
+                )
             )
 
 
@@ -186,7 +188,7 @@ def _age_s(when: Any) -> float | None:
 def _silent_since(when: datetime) -> str:
     """'no heartbeat since 10:42:07': the same words every poll, so the status line is not
     repainted each second while a sender stays dead (an age in seconds would change every time)."""
-    return f"no heartbeat since {_aware(when).astimezone():%H:%M:%S}"
+    return _("no heartbeat since {time}").format(time=f"{_aware(when).astimezone():%H:%M:%S}")
 
 
 def _channel_state(row: Any, stale_s: float = STALE_HEARTBEAT_S) -> tuple[str, str]:
@@ -760,7 +762,7 @@ class BinConsoleApp(App, inherit_bindings=False):
             create,
             on_done=partial(self._alert_created, requester, draft.follow_up_of),
             on_error=partial(self._alert_failed, requester),
-            what="Create alert",
+            what=_("Create alert"),
         )
 
     def _alert_created(self, requester: Screen, follow_up_of: int | None, alert_id: int) -> None:
@@ -768,7 +770,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         self.mark_sending()
         self.wake_sender()
         self._drafts.pop(follow_up_of, None)  # sent: the next compose (of this kind) starts empty
-        self.notify(f"Alert #{alert_id} queued.", markup=False)
+        self.notify(_("Alert #{id} queued.").format(id=alert_id), markup=False)
         if requester.is_attached:
             requester.post_message(AlertQueued(alert_id))
             if self.screen is requester:  # not over a window opened meanwhile (the quit question, say)
@@ -776,7 +778,12 @@ class BinConsoleApp(App, inherit_bindings=False):
 
     def _alert_failed(self, requester: Screen, exc: BaseException) -> None:
         self._pending_creates -= 1
-        self.notify(f"The alert was NOT created: {clean(exc)}", severity="error", markup=False, title="Not sent")
+        self.notify(
+            _("The alert was NOT created: {error}").format(error=clean(exc)),
+            severity="error",
+            markup=False,
+            title=_("Not sent"),
+        )
         if requester.is_attached:
             requester.post_message(AlertNotCreated(exc))
 
@@ -823,7 +830,7 @@ class BinConsoleApp(App, inherit_bindings=False):
         sms = [s for s in states if s.account not in MAIL_ACCOUNTS]
         mail_state, mail_detail = _channel_state(by_account.get(EMAIL_ACCOUNT))
         if not mail_state and email_depth:
-            mail_state, mail_detail = "stopped", NO_MAIL_SENDER  # e-mail queued that nothing will send
+            mail_state, mail_detail = "stopped", _(NO_MAIL_SENDER)  # e-mail queued that nothing will send
         # The reader writes its row once per poll (no heartbeat between): two missed polls mean it died.
         imap_stale = 2 * self.settings.imap.poll_s + STALE_HEARTBEAT_S
         imap_state, imap_detail = _channel_state(by_account.get(IMAP_ACCOUNT), imap_stale)

@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from bin_console.config import ConfigError, Settings
+from bin_console.i18n import _
 from bin_console.terminal import cursor_blink_wanted
 
 EX_CONFIG = 78
@@ -99,7 +100,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
     except SchemaError as exc:
         return _fail(str(exc))
     except Exception as exc:  # bad URL, unreadable file, server down
-        return _fail(f"cannot open database: {type(exc).__name__}: {exc}")
+        return _fail(_("cannot open database: {error}").format(error=f"{type(exc).__name__}: {exc}"))
     try:
         sender, sms_block = build_sender(db, settings)
         from bin_console.channels.email.service import start_email_channel
@@ -117,7 +118,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
 
             configure_logging(settings, to_file=True)
         except Exception as exc:  # logging must not stop a dispatcher from working
-            print(f"bin-console: logging not configured: {exc}", file=sys.stderr)
+            print(_("bin-console: logging not configured: {error}").format(error=exc), file=sys.stderr)
         try:
             return run_console(
                 settings,

@@ -66,6 +66,46 @@ def skipped_of(channel: str, counts: SkipCounts) -> str:
     return _("skipped: {reasons}").format(reasons=reasons) if reasons else _("nobody skipped")
 
 
+# Delivery states (Delivery.state, stored in English) as the screens and the CLI show them.
+STATES = {
+    # Translators: delivery states of messages (history, monitor, `bin-console alerts show`)
+    "queued": N_("queued"),
+    "submitting": N_("submitting"),
+    "submitted": N_("submitted"),
+    "delivered": N_("delivered"),
+    "undeliverable": N_("undeliverable"),
+    "expired": N_("expired"),
+    "rejected": N_("rejected"),
+    "failed": N_("failed"),
+    "cancelled": N_("cancelled"),
+}
+
+
+def state_label(state: str) -> str:
+    """A delivery state in the active language ('delivered' -> 'afgeleverd'); unknown ones literal."""
+    label = STATES.get(state)
+    return _(label) if label else state
+
+
+# sender_status states of a sender or reader (SMPP, e-mail, IMAP), as the monitor shows them.
+SENDER_STATES = {
+    # Translators: state of a sender (SMSC link, e-mail sender, reply reader)
+    "idle": N_("idle"),
+    "bound": N_("bound"),
+    "connecting": N_("connecting"),
+    "reconnecting": N_("reconnecting"),
+    "throttled": N_("throttled"),
+    "stopped": N_("stopped"),
+    "config_error": N_("configuration error"),
+}
+
+
+def sender_state_label(state: str) -> str:
+    """A sender's state in the active language; unknown ones literal."""
+    label = SENDER_STATES.get(state)
+    return _(label) if label else state
+
+
 def kind_label(kind: str) -> str:
     """How a network kind is written: 'BIN', 'Z-BIN' (stored as ZBIN)."""
     upper = kind.upper()

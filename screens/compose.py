@@ -94,7 +94,8 @@ def describe_plan(plan: Any, urgency: str) -> Text:
     """'SMS 412 · skipped: 3 opted out, 5 no mobile, 2 left or pending, 1 duplicate'."""
     channel = labels.channel_of(urgency)
     t = Text()
-    t.append(f"{'SMS' if channel == 'sms' else 'E-mail'} {number(plan.recipients)}", style="bold")
+    head = _("SMS {n}") if channel == "sms" else _("E-mail {n}")
+    t.append(head.format(n=number(plan.recipients)), style="bold")
     t.append(" · " + labels.skipped_of(channel, plan))
     return t
 
@@ -102,37 +103,42 @@ def describe_plan(plan: Any, urgency: str) -> Text:
 class ComposeScreen(BaseScreen):
     CSS_PATH = "compose.tcss"
     INITIAL_FOCUS = "#body"
-    TITLE_TEXT = "Compose alert"
-    KEY_NOTES = [("Tab", "leave the text area"), ("Escape", "back (the text is kept)")]
+    TITLE_TEXT = N_("Compose alert")
+    KEY_NOTES = [("Tab", N_("leave the text area")), ("Escape", N_("back (the text is kept)"))]
     BINDINGS = [
         Binding(
             "f5",
             "review",
-            "Review",
+            N_("Review"),
             priority=True,
             id="compose-review",
-            tooltip="review the alert; the confirm window sends on F5 again or y",
+            tooltip=N_("review the alert; the confirm window sends on F5 again or y"),
         ),
         Binding(
-            "ctrl+l", "templates", "Template", priority=True, id="compose-template", tooltip="pick a message template"
+            "ctrl+l",
+            "templates",
+            N_("Template"),
+            priority=True,
+            id="compose-template",
+            tooltip=N_("pick a message template"),
         ),
         Binding(
             "ctrl+g",
             "gsm_safe",
-            "GSM-safe",
+            N_("GSM-safe"),
             priority=True,
             show=False,
             id="compose-gsm-safe",
-            tooltip="rewrite to GSM-7 (shows what changed)",
+            tooltip=N_("rewrite to GSM-7 (shows what changed)"),
         ),
         Binding(
             "ctrl+u",
             "toggle_urgency",
-            "Urgency",
+            N_("Urgency"),
             priority=True,
             show=False,
             id="compose-urgency",
-            tooltip="urgency: urgent (SMS) / non-urgent (e-mail)",
+            tooltip=N_("urgency: urgent (SMS) / non-urgent (e-mail)"),
         ),
         Binding(
             "ctrl+o",
@@ -146,11 +152,11 @@ class ComposeScreen(BaseScreen):
         Binding(
             "ctrl+t",
             "targets",
-            "Targets",
+            N_("Targets"),
             priority=True,
             show=False,
             id="compose-targets",
-            tooltip="add or remove target networks",
+            tooltip=N_("add or remove target networks"),
         ),
         Binding(
             "f9",
@@ -271,7 +277,9 @@ class ComposeScreen(BaseScreen):
             body.load_text(self.versions[self.editing])
             body.move_cursor(body.document.end)
         if self.follow_up_of is None and draft.network_ids and self.network_ids != draft.network_ids:
-            self.app.notify("Your unsent alert text was kept; check the target networks.", title="Draft", markup=False)
+            self.app.notify(
+                _("Your unsent alert text was kept; check the target networks."), title=_("Draft"), markup=False
+            )
 
     def draft(self) -> AlertDraft:
         texts = self.filled()
@@ -331,16 +339,17 @@ class ComposeScreen(BaseScreen):
             t.append(_("Follow-up of alert {n}").format(n=self.follow_up_of), style="bold")
             t.append(" ")
         if self.urgency == "urgent":
-            t.append(" URGENT · SMS ", style="bold reverse")
+            t.append(" " + _("URGENT · SMS") + " ", style="bold reverse")
             if self.email_copy:
                 t.append(" + " + _("e-mail copy") + " ", style="bold reverse")
         else:
-            t.append(" non-urgent · e-mail ", style="reverse")
-        t.append(" to ")
+            t.append(" " + _("non-urgent · e-mail") + " ", style="reverse")
+        # Translators: between the channel badge and the target networks: "URGENT · SMS  to BIN Kerkwijk"
+        t.append(" " + _("to") + " ")
         if not self.network_ids and self.follow_up_of is not None:
             t.append(_("the original's members"), style="bold")
         elif not self.network_ids:
-            t.append("no network - Ctrl+T adds one", style="bold")
+            t.append(_("no network - {key} adds one").format(key=key_label(self._key("compose-targets"))), style="bold")
         t.append_text(target_text(self.target()))
         self.query_one("#targets", Static).update(t)
 
@@ -410,11 +419,12 @@ class ComposeScreen(BaseScreen):
         if not self.network_ids and self.follow_up_of is not None and self.original_urgency is None:
             w.update(Text(_("Recipients: reading alert {n}...").format(n=self.follow_up_of)))
         elif not self.network_ids:
-            w.update(Text("Recipients: choose a network (Ctrl+T)"))
+            key = key_label(self._key("compose-targets"))
+            w.update(Text(_("Recipients: choose a network ({key})").format(key=key)))
         elif self.plan is None:
-            w.update(Text("Recipients: counting..."))
+            w.update(Text(_("Recipients: counting...")))
         else:
-            t = Text("Recipients: ")
+            t = Text(_("Recipients:") + " ")
             t.append_text(describe_plan(self.plan.plan, self.urgency))
             if self.urgency == "urgent":
                 t.append("\n")
@@ -546,7 +556,7 @@ class ComposeScreen(BaseScreen):
     def _plan_failed(self, exc: BaseException) -> None:
         self._review_wanted = False
         self.query_one("#recipients", Static).update(
-            Text(f"Recipients: could not count ({clean(exc)})", style="bold red")
+            Text(_("Recipients: could not count ({error})").format(error=clean(exc)), style="bold red")
         )
 
     # --- actions --------------------------------------------------------------------------------
@@ -613,16 +623,16 @@ class ComposeScreen(BaseScreen):
         before = body.text
         after = encoding.gsm_safe(before)
         if after == before:
-            self.app.notify("Nothing to rewrite: the text is already GSM-7 where possible.", markup=False)
+            self.app.notify(_("Nothing to rewrite: the text is already GSM-7 where possible."), markup=False)
             return
         changed = sorted({f"{b}->{a}" for b, a in zip(before, after, strict=False) if a != b})
         body.load_text(after)
         body.move_cursor(body.document.end)
         left = encoding.analyse(after).ucs2_chars
-        msg = "GSM-safe: " + ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else "")
+        msg = _("GSM-safe: {changes}").format(changes=", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
         if left:
-            msg += " | still UCS-2 because of " + " ".join(left[:4])
-        self.app.notify(msg, markup=False, title="Rewritten")
+            msg += " | " + _("still UCS-2 because of {chars}").format(chars=" ".join(left[:4]))
+        self.app.notify(msg, markup=False, title=_("Rewritten"))
 
     def action_targets(self) -> None:
         if self.follow_up_of is not None:
@@ -677,13 +687,13 @@ class ComposeScreen(BaseScreen):
         """Why the alert cannot be reviewed now, or None."""
         filled = self.filled()
         if not filled:
-            return "Nothing to send: the text is empty."
+            return _("Nothing to send: the text is empty.")
         for lang, text in filled.items():
             try:
                 check_alert_text(text)
             except ValueError as exc:
                 if len(filled) == 1:
-                    return f"Not sendable: {exc}."
+                    return _("Not sendable: {error}.").format(error=exc)
                 return _("Not sendable ({language}): {error}.").format(language=lang, error=clean(exc))
         if self.combined and set(filled) != {"nl", "fr"}:
             key = key_label(self._key("compose-combined"))
@@ -691,12 +701,13 @@ class ComposeScreen(BaseScreen):
         if self.follow_up_of is not None and self.original_urgency is None:
             return _("Still reading alert {n}: try again in a moment.").format(n=self.follow_up_of)
         if not self.network_ids:
-            return "No target network: press Ctrl+T to add one."
+            return _("No target network: press {key} to add one.").format(key=key_label(self._key("compose-targets")))
         if self.urgency == "urgent" and self.app.sms_block is not None:
             return self.app.sms_block.sentence()  # nothing is written for an SMS that cannot leave
         if self.plan is not None and self.plan.plan.recipients == 0 and not self._copies():
-            what = "mobile number" if self.urgency == "urgent" else "e-mail address"
-            return f"No recipients: no active member with a {what} who has not opted out."
+            if self.urgency == "urgent":
+                return _("No recipients: no active member with a mobile number who has not opted out.")
+            return _("No recipients: no active member with an e-mail address who has not opted out.")
         return None
 
     def action_review(self) -> None:
@@ -704,7 +715,7 @@ class ComposeScreen(BaseScreen):
             return
         why = self.refusal()
         if why:
-            self.app.notify(why, severity="error", markup=False, title="Not sent")
+            self.app.notify(why, severity="error", markup=False, title=_("Not sent"))
             return
         if not self._plan_current():
             self._review_wanted = True  # opens as soon as the count arrives

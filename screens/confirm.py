@@ -29,7 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from bin_console.config import SmtpSettings
-from bin_console.i18n import _, ngettext, number
+from bin_console.i18n import N_, _, ngettext, number
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseModal
@@ -112,7 +112,7 @@ class SendSummary:
     def title(self) -> str:
         if self.follow_up_of is not None:
             return _("Send this follow-up of alert {n}?").format(n=self.follow_up_of)
-        return "Send this alert?"
+        return _("Send this alert?")
 
     def versions_line(self) -> Text | None:
         """'Versions: nl: 8 members, GSM-7, 1 part each · fr: 4 members, ...', None for one text."""
@@ -147,20 +147,25 @@ class SendSummary:
     def headline(self) -> Text:
         """'SMS to 412 members of BIN Kerkwijk, 2 parts each, 824 parts' (names literal)."""
         t = Text()
-        who = f"{self.recipients} member{'s' if self.recipients != 1 else ''}"
-        t.append(f"{'SMS' if self.channel == 'sms' else 'E-mail'} to {who} of ", style="bold")
+        if self.channel == "sms":
+            head = ngettext("SMS to {n} member of", "SMS to {n} members of", self.recipients)
+        else:
+            head = ngettext("E-mail to {n} member of", "E-mail to {n} members of", self.recipients)
+        t.append(head.format(n=number(self.recipients)) + " ", style="bold")
         for i, name in enumerate(self.network_names):
             if i:
-                t.append(" and " if i == len(self.network_names) - 1 else ", ", style="bold")
+                # Translators: before the last of several network names: "BIN A, BIN B and BIN C"
+                t.append(" " + _("and") + " " if i == len(self.network_names) - 1 else ", ", style="bold")
             t.append_text(safe_text(name, style="bold"))
         if self.channel == "sms" and len({v.parts_each for v in self.versions}) > 1:
             t.append(", " + ngettext("{n} part", "{n} parts", self.total_parts).format(n=number(self.total_parts)))
         elif self.channel == "sms":
             parts = self.versions[0].parts_each if self.versions else self.parts_each
             total = self.total_parts
-            t.append(f", {parts} part{'s' if parts != 1 else ''} each, {total} parts")
+            each = ngettext("{n} part each", "{n} parts each", parts).format(n=number(parts))
+            t.append(", " + each + ", " + ngettext("{n} part", "{n} parts", total).format(n=number(total)))
         else:
-            t.append(" (non-urgent)")
+            t.append(" " + _("(non-urgent)"))
         return t
 
     def details(self) -> Text:
@@ -168,15 +173,17 @@ class SendSummary:
         if self.channel == "sms" and not self.versions:  # versions: each one's encoding is on its line
             if self.encoding == "ucs2":
                 forced = " ".join(self.ucs2_chars[:4])
-                t.append("Encoding UCS-2 (because of ")
+                # the characters are untrusted: appended literally where the template has {chars}
+                before, _sep, after = _("Encoding UCS-2 (because of {chars})").partition("{chars}")
+                t.append(before)
                 t.append_text(safe_text(forced))
-                t.append(")")
+                t.append(after)
             else:
-                t.append("Encoding GSM-7")
+                t.append(_("Encoding GSM-7"))
             t.append(" · ")
         if self.expires_at is not None:
             local = self.expires_at.astimezone()
-            t.append(f"not sent by {local:%H:%M} = expired, never sent late")
+            t.append(_("not sent by {time} = expired, never sent late").format(time=f"{local:%H:%M}"))
         return t
 
 
@@ -184,15 +191,30 @@ class ConfirmSendModal(ArmedOnPaint):
     """Dismisses with True to send, False/None to cancel."""
 
     INITIAL_FOCUS = "#cancel"
-    TITLE_TEXT = "Send this alert?"
-    KEY_NOTES = [("y", "send, if nothing was typed ahead"), ("Enter", "press the focused button (Cancel by default)")]
+    TITLE_TEXT = N_("Send this alert?")
+    KEY_NOTES = [
+        ("y", N_("send, if nothing was typed ahead")),
+        ("Enter", N_("press the focused button (Cancel by default)")),
+    ]
     # F5 and y are handled in on_key (which sees when the key was pressed); the F5 binding only
     # names the key (help, keymap) and does nothing by itself.
     BINDINGS = [
-        Binding("f5", "send_hint", "Send", id="confirm-send", tooltip="send (again: the deliberate second key)"),
-        Binding("escape", "cancel", "Cancel", priority=True, id="confirm-cancel", tooltip="cancel; nothing is sent"),
-        Binding("n", "cancel", "Cancel", show=False, id="confirm-no", tooltip="cancel; nothing is sent"),
-        Binding("left,right", "switch", "Switch", show=False, system=True, id="confirm-switch", tooltip="other button"),
+        Binding(
+            "f5", "send_hint", N_("Send"), id="confirm-send", tooltip=N_("send (again: the deliberate second key)")
+        ),
+        Binding(
+            "escape", "cancel", N_("Cancel"), priority=True, id="confirm-cancel", tooltip=N_("cancel; nothing is sent")
+        ),
+        Binding("n", "cancel", N_("Cancel"), show=False, id="confirm-no", tooltip=N_("cancel; nothing is sent")),
+        Binding(
+            "left,right",
+            "switch",
+            N_("Switch"),
+            show=False,
+            system=True,
+            id="confirm-switch",
+            tooltip=N_("other button"),
+        ),
     ]
     DEFAULT_CSS = """
     ConfirmSendModal { align: center middle; }
@@ -216,7 +238,7 @@ class ConfirmSendModal(ArmedOnPaint):
         s = self.summary
         with Vertical(id="box"):
             if s.training:
-                yield Static("TRAINING - training SMSC, no real SMS", id="training")
+                yield Static(_("TRAINING - training SMSC, no real SMS"), id="training")
             yield Static(Text(s.title(), style="bold"), id="title")
             yield Static(s.headline(), id="headline")
             versions = s.versions_line()
@@ -237,9 +259,9 @@ class ConfirmSendModal(ArmedOnPaint):
                 preview = s.text if len(s.text) <= 300 else s.text[:300] + "..."
                 yield Static(Text(safe_text(preview.replace("\n", " ")).plain, no_wrap=False), id="preview")
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Send (F5)", id="send", disabled=True)
-            yield Static("Read the summary...", id="hint")
+                yield Button(_("Cancel"), id="cancel")
+                yield Button(_("Send (F5)"), id="send", disabled=True)
+            yield Static(_("Read the summary..."), id="hint")
 
     def on_armed(self) -> None:
         self.query_one("#send", Button).disabled = False
@@ -247,9 +269,9 @@ class ConfirmSendModal(ArmedOnPaint):
 
     def _hint(self) -> None:
         if self.typed_ahead:
-            msg = "Keys typed before this window showed were ignored. F5 = send · Escape = cancel"
+            msg = _("Keys typed before this window showed were ignored. F5 = send · Escape = cancel")
         else:
-            msg = "F5 or y = send · Enter = Cancel · Escape or n = cancel"
+            msg = _("F5 or y = send · Enter = Cancel · Escape or n = cancel")
         self.query_one("#hint", Static).update(Text(msg))
 
     def _deliberate(self, event_time: float) -> bool:
@@ -309,12 +331,12 @@ class ConfirmActionModal(ArmedOnPaint):
     """'Cancel the 120 SMS not sent yet?' - Cancel/No focused; F5 or y (once painted) confirms."""
 
     INITIAL_FOCUS = "#no"
-    TITLE_TEXT = "Question"
-    KEY_NOTES = [("y", "yes (once the question has been shown)"), ("Enter", "no (the focused button)")]
+    TITLE_TEXT = N_("Question")
+    KEY_NOTES = [("y", N_("yes (once the question has been shown)")), ("Enter", N_("no (the focused button)"))]
     BINDINGS = [
-        Binding("f5", "yes_hint", "Yes", id="question-yes", tooltip="yes (once the question has been shown)"),
-        Binding("escape", "no", "No", priority=True, id="question-escape", tooltip="no"),
-        Binding("n", "no", "No", show=False, id="question-no", tooltip="no"),
+        Binding("f5", "yes_hint", N_("Yes"), id="question-yes", tooltip=N_("yes (once the question has been shown)")),
+        Binding("escape", "no", N_("No"), priority=True, id="question-escape", tooltip=N_("no")),
+        Binding("n", "no", N_("No"), show=False, id="question-no", tooltip=N_("no")),
     ]
     DEFAULT_CSS = """
     ConfirmActionModal { align: center middle; }
@@ -324,10 +346,11 @@ class ConfirmActionModal(ArmedOnPaint):
     ConfirmActionModal Button { margin: 0 2; }
     """
 
-    def __init__(self, question: Text | str, yes_label: str = "Yes", no_label: str = "No") -> None:
+    def __init__(self, question: Text | str, yes_label: str | None = None, no_label: str | None = None) -> None:
         super().__init__()
         self.question = question if isinstance(question, Text) else Text(question)
-        self.yes_label, self.no_label = yes_label, no_label
+        self.yes_label = yes_label if yes_label is not None else _("Yes")
+        self.no_label = no_label if no_label is not None else _("No")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -337,7 +360,7 @@ class ConfirmActionModal(ArmedOnPaint):
                 yield Button(self.yes_label, id="yes")
             # The keys in the buttons' own words: "F5 or y = quit anyway", never a bare yes/no.
             yes, no = self.yes_label.lower(), self.no_label.lower()
-            yield Static(Text(f"F5 or y = {yes} · Enter, n or Escape = {no}"), id="hint")
+            yield Static(Text(_("F5 or y = {yes} · Enter, n or Escape = {no}").format(yes=yes, no=no)), id="hint")
 
     def on_key(self, event: events.Key) -> None:
         if event.key in ("y", "f5"):

@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from bin_console import labels
 from bin_console.alerts import reminders
 from bin_console.alerts import service as alerts
 from bin_console.i18n import N_, _, ngettext, number
@@ -36,7 +37,7 @@ DUE_STYLE = "bold yellow"  # as the status line's FOLLOW-UP DUE
 def outcome(row: alerts.AlertRow) -> str:
     if row.outcome:
         return row.outcome
-    return "cancelled" if row.cancelled_at else ""
+    return _("cancelled") if row.cancelled_at else ""
 
 
 def per_channel(row: alerts.AlertRow) -> str:
@@ -51,7 +52,9 @@ def channel_states(row: alerts.AlertRow) -> str:
     for channel, label in (("sms", N_("SMS")), ("email", N_("e-mail"))):
         states = row.by_channel.get(channel)
         if states:
-            parts.append(f"{_(label)}: " + ", ".join(f"{k} {number(v)}" for k, v in sorted(states.items())))
+            parts.append(
+                f"{_(label)}: " + ", ".join(f"{labels.state_label(k)} {number(v)}" for k, v in sorted(states.items()))
+            )
     return " · ".join(parts)
 
 
@@ -261,7 +264,12 @@ class HistoryScreen(BaseScreen):
         app, aid = self.app, r.id
         # App-owned: leaving the screen must not drop a dismissal the dispatcher asked for.
         app.run_write(
-            reminders.dismiss_reminder, app.db, aid, app.actor, on_done=lambda _r: self._dismissed(aid), what="Dismiss"
+            reminders.dismiss_reminder,
+            app.db,
+            aid,
+            app.actor,
+            on_done=lambda _r: self._dismissed(aid),
+            what=_("Dismiss"),
         )
 
     def _dismissed(self, alert_id: int) -> None:

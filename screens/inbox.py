@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 
 from bin_console import labels
 from bin_console.alerts import service as alerts
-from bin_console.i18n import _
+from bin_console.i18n import N_, _
 from bin_console.trust.textsafe import clean, safe_text
 
 from .base import BaseScreen
@@ -40,38 +40,47 @@ def reply_via(r: alerts.ReplyRow) -> Text:
 
 
 REPLY_COLUMNS = (
-    Col("Time", 11),
-    Col("From", 14, grow=1),  # a member's name, or the masked number: "+32 470 •• •• 56"
-    Col("Network", 9, grow=1),
-    Col("Alert", 5),
-    Col("Via", 4),  # SMS | mail: both channels land in this one inbox
-    Col("Status", 9),  # new | opted out | handled
-    Col("Reply", 12, grow=4),
+    Col(N_("Time"), 11),
+    Col(N_("From"), 14, grow=1),  # a member's name, or the masked number: "+32 470 •• •• 56"
+    Col(N_("Network"), 9, grow=1),
+    Col(N_("Alert"), 5),
+    # Translators: column heading (SMS / mail): at most 4 characters
+    Col(N_("Via"), 4),  # SMS | mail: both channels land in this one inbox
+    Col(N_("Status"), 9),  # new | opted out | handled
+    Col(N_("Reply"), 12, grow=4),
 )
 
 
 def reply_status(r: alerts.ReplyRow) -> Text:
     """What is left to do: a handled reply says so; an opt-out (STOP) was already applied when it arrived."""
     if r.handled:
-        return Text("handled", style="dim")
+        # Translators: status of a reply in the inbox, at most 9 characters
+        return Text(_("handled"), style="dim")
     if r.is_opt_out:
-        return Text(labels.OPTED_OUT, style="bold reverse")
-    return Text("new", style="bold")
+        return Text(_(labels.OPTED_OUT), style="bold reverse")
+    # Translators: status of a reply in the inbox, at most 9 characters
+    return Text(_("new"), style="bold")
 
 
 class InboxScreen(BaseScreen):
     CSS_PATH = "inbox.tcss"
     INITIAL_FOCUS = "#replies"
-    TITLE_TEXT = "Inbox"
-    KEY_NOTES = [("Up/Down", "move between replies"), ("Enter", "mark the highlighted reply handled")]
+    TITLE_TEXT = N_("Inbox")
+    KEY_NOTES = [("Up/Down", N_("move between replies")), ("Enter", N_("mark the highlighted reply handled"))]
     BINDINGS = [
-        Binding("ctrl+k", "mark_handled", "Handled", id="inbox-handled", tooltip="mark the highlighted reply handled"),
+        Binding(
+            "ctrl+k",
+            "mark_handled",
+            N_("Handled"),
+            id="inbox-handled",
+            tooltip=N_("mark the highlighted reply handled"),
+        ),
         Binding(
             "ctrl+u",
             "toggle_unhandled",
-            "Unhandled only",
+            N_("Unhandled only"),
             id="inbox-unhandled",
-            tooltip="show unhandled replies only / all replies",
+            tooltip=N_("show unhandled replies only / all replies"),
         ),
     ]
 
@@ -95,8 +104,8 @@ class InboxScreen(BaseScreen):
         self.poll_every(REFRESH_S, self.refresh_replies)  # paused while covered
 
     def _title(self) -> None:
-        t = Text("Replies", style="bold")
-        t.append(" - unhandled only" if self.unhandled_only else " - all (newest first)")
+        t = Text(_("Replies"), style="bold")
+        t.append(" - " + (_("unhandled only") if self.unhandled_only else _("all (newest first)")))
         self.query_one("#inbox-title", Static).update(t)
 
     def refresh_replies(self) -> None:
@@ -138,7 +147,7 @@ class InboxScreen(BaseScreen):
         table = self.query_one("#replies", FitTable)
         w = self.query_one("#reply-full", Static)
         if not self.rows or table.cursor_row >= len(self.rows):
-            w.update(Text("No replies." if not self.rows else ""))
+            w.update(Text(_("No replies.") if not self.rows else ""))
             return
         r = self.rows[table.cursor_row]
         # The reply first (it is what the dispatcher reads), wrapped; then which alert it answers.
@@ -149,7 +158,7 @@ class InboxScreen(BaseScreen):
         t.append("\n")
         t.append(_("by {via} from {source}").format(via=reply_via(r).plain, source=r.masked_source), style="dim")
         if r.alert_text:
-            t.append(" · answers: ", style="dim")
+            t.append(" · " + _("answers:") + " ", style="dim")
             t.append(clean(r.alert_text)[:70], style="dim")
         w.update(t)
 
@@ -166,7 +175,7 @@ class InboxScreen(BaseScreen):
             return
         rid, db, actor = r.id, self.app.db, self.app.actor
         # App-owned write: leaving the inbox must not drop it.
-        self.app.run_write(alerts.mark_reply_handled, db, rid, actor, on_done=self._marked, what="Mark handled")
+        self.app.run_write(alerts.mark_reply_handled, db, rid, actor, on_done=self._marked, what=_("Mark handled"))
 
     def _marked(self, _result: Any) -> None:
         if self.is_attached:

@@ -22,8 +22,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from bin_console import labels
 from bin_console.alerts import service as alerts
-from bin_console.i18n import N_, _, number
+from bin_console.i18n import N_, _, ngettext, number
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
@@ -72,26 +73,26 @@ class RateMeter:
 
 
 FAILURE_COLUMNS = (
-    Col("Member", 14, grow=2),
-    Col("Address", 16),  # the masked number: "+32 470 •• •• 56"
-    Col("State", 13),
-    Col("Reason", 14, grow=3),
+    Col(N_("Member"), 14, grow=2),
+    Col(N_("Address"), 16),  # the masked number: "+32 470 •• •• 56"
+    Col(N_("State"), 13),
+    Col(N_("Reason"), 14, grow=3),
 )
 
 
 class MonitorScreen(BaseScreen):
     CSS_PATH = "monitor.tcss"
     INITIAL_FOCUS = "#failures"
-    TITLE_TEXT = "Delivery monitor"
-    KEY_NOTES = [("Up/Down", "scroll the failures"), ("Escape", "back (sending goes on)")]
+    TITLE_TEXT = N_("Delivery monitor")
+    KEY_NOTES = [("Up/Down", N_("scroll the failures")), ("Escape", N_("back (sending goes on)"))]
     BINDINGS = [
         Binding(
             "ctrl+x",
             "cancel_alert",
-            "Cancel unsent",
+            N_("Cancel unsent"),
             priority=True,
             id="monitor-cancel",
-            tooltip="cancel the messages that have not left yet (asks first)",
+            tooltip=N_("cancel the messages that have not left yet (asks first)"),
         ),
         Binding(
             "ctrl+f",
@@ -120,11 +121,11 @@ class MonitorScreen(BaseScreen):
         yield Static("", id="rate")
         yield Static("", id="channels")
         yield RateSparkline(ascii=vt, id="spark")
-        yield Static(Text("Failures", style="bold"), id="failures-title")
+        yield Static(Text(_("Failures"), style="bold"), id="failures-title")
         yield FitTable(FAILURE_COLUMNS, id="failures")
 
     def on_mount(self) -> None:
-        self.query_one("#title", Static).update(Text("Loading..."))
+        self.query_one("#title", Static).update(Text(_("Loading...")))
         self.poll()
         self.poll_every(POLL_S, self.poll)  # paused while another screen covers the monitor
 
@@ -134,7 +135,7 @@ class MonitorScreen(BaseScreen):
         self.progress = None
         self.meter = RateMeter()
         self._failures_shown = ()
-        self.query_one("#title", Static).update(Text("Loading..."))
+        self.query_one("#title", Static).update(Text(_("Loading...")))
         self.poll()
 
     # --- polling -------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ class MonitorScreen(BaseScreen):
         aid, progress, depth = result
         self.polls += 1
         if aid is None:
-            self.query_one("#title", Static).update(Text("No alert sent yet. F4 composes one."))
+            self.query_one("#title", Static).update(Text(_("No alert sent yet. F4 composes one.")))
             return
         if self.alert_id is not None and aid != self.alert_id:
             return  # an answer for the alert shown before show_alert() switched
@@ -165,20 +166,21 @@ class MonitorScreen(BaseScreen):
     def _render_progress(self, p: Any) -> None:
         a = p.alert
         title = Text()
-        title.append(f"Alert #{a.id} ", style="bold")
+        title.append(_("Alert #{id}").format(id=a.id) + " ", style="bold")
         if a.training:
-            title.append(" TRAINING ", style="reverse bold")
+            title.append(" " + _("TRAINING") + " ", style="reverse bold")
             title.append(" ")
         if a.urgency != "urgent":
-            title.append("non-urgent e-mail")
+            title.append(_("non-urgent e-mail"))
         elif "email" in p.by_channel:
             title.append(_("URGENT SMS + e-mail"))  # short: the title line also names who sent it
         else:
-            title.append("URGENT SMS")
+            title.append(_("URGENT SMS"))
         title.append(" · ")
         title.append_text(safe_text(", ".join(p.network_names)))
         when = a.created_at.astimezone().strftime("%H:%M") if a.created_at else ""
-        title.append(f" · {when} by ")
+        # Translators: "· 10:42 by jan@10.0.0.5" (the time the alert was sent, then who sent it)
+        title.append(" · " + _("{time} by").format(time=when) + " ")
         title.append_text(safe_text(a.created_by + (f"@{a.client_addr}" if a.client_addr else "")))
         self.query_one("#title", Static).update(title)
         first = a.text.replace("\n", " ")
@@ -199,13 +201,16 @@ class MonitorScreen(BaseScreen):
         final = sum(int(counts.get(s, 0)) for s in ("delivered", "undeliverable", "expired", "rejected", "failed"))
         final += int(counts.get("cancelled", 0))
         if p.done:
-            line.append(f"complete: {left_queue}/{total} left the queue", style="bold")
-            line.append(f" · final {final}/{total}")
+            line.append(_("complete: {done}/{total} left the queue").format(done=left_queue, total=total), style="bold")
+            line.append(" · " + _("final {final}/{total}").format(final=final, total=total))
         else:
-            line.append(f"sending {left_queue}/{total}", style="bold")
-            line.append(f" · {rate:.1f} msg/s")
-            line.append(f" · about {_fmt_eta(pending / rate)} to go" if rate > 0 else " · waiting for the SMSC")
-        line.append(f" · parts {p.parts_acked}/{p.parts_total} accepted")
+            line.append(_("sending {done}/{total}").format(done=left_queue, total=total), style="bold")
+            line.append(" · " + _("{rate} msg/s").format(rate=f"{rate:.1f}"))
+            if rate > 0:
+                line.append(" · " + _("about {time} to go").format(time=_fmt_eta(pending / rate)))
+            else:
+                line.append(" · " + _("waiting for the SMSC"))
+        line.append(" · " + _("parts {acked}/{total} accepted").format(acked=p.parts_acked, total=p.parts_total))
         self.query_one("#rate", Static).update(line)
         self.query_one("#channels", Static).update(self._channels(p))
         self.query_one("#spark", RateSparkline).set_values(self.meter.history)
@@ -236,7 +241,7 @@ class MonitorScreen(BaseScreen):
             status = self.app.status
             t.append("\n")
             if status.mail:
-                t.append(_("e-mail sender: {state}").format(state=status.mail))
+                t.append(_("e-mail sender: {state}").format(state=labels.sender_state_label(status.mail)))
                 if status.mail_detail:
                     t.append(" - ")
                     t.append_text(safe_text(status.mail_detail))  # the relay's text: untrusted
@@ -250,11 +255,11 @@ class MonitorScreen(BaseScreen):
             return  # unchanged: keep the cursor where the dispatcher put it
         self._failures_shown = key
         rows = [
-            (i, [safe_text(name), safe_text(addr), Text(state), safe_text(reason)])
+            (i, [safe_text(name), safe_text(addr), Text(labels.state_label(state)), safe_text(reason)])
             for i, (name, addr, state, reason) in enumerate(failures[:200])
         ]
         self.query_one("#failures", FitTable).show_rows(rows)
-        title = Text(f"Failures ({len(failures)})", style="bold")
+        title = Text(_("Failures ({n})").format(n=number(len(failures))), style="bold")
         self.query_one("#failures-title", Static).update(title)
 
     # --- cancel --------------------------------------------------------------------------------
@@ -265,19 +270,24 @@ class MonitorScreen(BaseScreen):
         c = self.progress.counts
         pending = int(c.get("queued", 0))
         if pending == 0:
-            self.app.notify("Nothing left to cancel: every message has left the queue.", markup=False)
+            self.app.notify(_("Nothing left to cancel: every message has left the queue."), markup=False)
             return
-        q = Text(f"Cancel the {pending} messages of alert #{self.alert_id} that have not left yet?\n")
-        q.append("Messages already handed to the SMSC cannot be recalled.")
+        question = ngettext(
+            "Cancel the {n} message of alert #{id} that has not left yet?",
+            "Cancel the {n} messages of alert #{id} that have not left yet?",
+            pending,
+        )
+        q = Text(question.format(n=number(pending), id=self.alert_id) + "\n")
+        q.append(_("Messages already handed to the SMSC cannot be recalled."))
         aid, db, actor, app = self.alert_id, self.app.db, self.app.actor, self.app
 
         def done(yes: bool | None) -> None:
             if not yes:
                 return
             # App-owned: leaving the monitor must not drop the cancel.
-            app.run_write(alerts.cancel_alert, db, aid, actor, on_done=self._cancelled, what="Cancel")
+            app.run_write(alerts.cancel_alert, db, aid, actor, on_done=self._cancelled, what=_("Cancel"))
 
-        self.app.push_buffered(ConfirmActionModal(q, yes_label="Cancel them", no_label="Keep sending"), done)
+        self.app.push_buffered(ConfirmActionModal(q, yes_label=_("Cancel them"), no_label=_("Keep sending")), done)
 
     def action_follow_up(self) -> None:
         """A follow-up of the alert shown ("all clear"): App.open_follow_up decides the rest."""
@@ -287,6 +297,7 @@ class MonitorScreen(BaseScreen):
         self.app.open_follow_up(self.alert_id)
 
     def _cancelled(self, n: int) -> None:
-        self.app.notify(f"{n} messages cancelled.", markup=False)
+        done = ngettext("{n} message cancelled.", "{n} messages cancelled.", n).format(n=number(n))
+        self.app.notify(done, markup=False)
         if self.is_attached:
             self.poll()

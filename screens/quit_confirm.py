@@ -3,13 +3,13 @@ once the question has been painted and armed (ConfirmActionModal), so a `y` type
 
 from __future__ import annotations
 
-from bin_console.i18n import _
+from bin_console.i18n import N_, _
 
 from .confirm import ConfirmActionModal
 
 
 class QuitConfirmModal(ConfirmActionModal):
-    TITLE_TEXT = "Quit"
+    TITLE_TEXT = N_("Quit")
 
     def __init__(self) -> None:
         super().__init__(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from bin_console.i18n import _
 from bin_console.trust.textsafe import safe_text
 
 
@@ -23,7 +24,7 @@ class NetworkRef:
     name: str = ""
 
     def label(self) -> str:
-        return self.name or f"network #{self.id}"
+        return self.name or _("network #{id}").format(id=self.id)
 
 
 def target_text(targets: tuple[NetworkRef, ...], *, style: str = "bold") -> Text:

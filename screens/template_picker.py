@@ -137,7 +137,7 @@ class TemplatePickerModal(BaseModal):
         for i, t in enumerate(self.templates):
             label = Text()
             label.append_text(safe_text(t.title, style="bold"))
-            label.append(f" · {'SMS' if t.urgency == 'urgent' else 'e-mail'} · ")
+            label.append(" · " + (_("SMS") if t.urgency == "urgent" else _("e-mail")) + " · ")
             label.append(t.key, style="dim")  # what `bin-console send --template` takes
             ol.add_option(Option(label, id=str(i)))
         if self.templates:

@@ -172,3 +172,34 @@ async def test_palette_and_help_speak_the_active_language(seeded_db, lang):
 def test_delivery_state_labels_fit_their_cells(lang):
     # the monitor's grid right-aligns each label in 13 columns: a longer one would push the counts out
     assert [_(label) for _key, label in STATE_ORDER if len(_(label)) > STATE_LABEL_WIDTH] == []
+
+
+# Issue 9: the confirm window and the monitor that follows it, in the active language (key names stay).
+CONFIRM_WORDS = {
+    "nl": ("Dit bericht versturen?", "Sms aan 9 leden van", "Annuleren", "Versturen (F5)", "Bericht #", "versturen"),
+    "fr": ("Envoyer cette alerte ?", "SMS à 9 membres de", "Annuler", "Envoyer (F5)", "Alerte #", "envoi"),
+}
+
+
+async def test_confirm_and_monitor_speak_the_active_language(seeded_db, lang):
+    from bin_console.screens.confirm import ConfirmSendModal
+    from bin_console.screens.monitor import MonitorScreen
+    from textual.widgets import Button
+
+    title, headline, cancel, send, alert, sending = CONFIRM_WORDS[lang]
+    app = make_app(seeded_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_compose(pilot)
+        await pilot.press("f5")
+        modal = await on_screen(pilot, ConfirmSendModal)
+        assert str(modal.query_one("#title", Static).render()) == title
+        assert str(modal.query_one("#headline", Static).render()).startswith(headline)
+        assert str(modal.query_one("#cancel", Button).label) == cancel
+        assert str(modal.query_one("#send", Button).label) == send
+        await wait_for(pilot, lambda: modal.armed, what="armed")
+        await pilot.press("f5")
+        monitor = await on_screen(pilot, MonitorScreen)
+        await wait_for(pilot, lambda: monitor.progress is not None, what="progress")
+        assert str(monitor.query_one("#title", Static).render()).startswith(alert)
+        rate = str(monitor.query_one("#rate", Static).render())
+        assert rate.startswith(sending) and "sending" not in rate and "complete" not in rate

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from bin_console.i18n import _
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
 ASCII_STEPS = " .:-=+*#█"
 
@@ -50,7 +52,8 @@ class RateSparkline(Static):
         self.refresh()
 
     def render(self) -> Text:
-        label, peak = "rate ", f" peak {max(self.values, default=0.0):.1f} msg/s"
+        label = _("rate") + " "
+        peak = " " + _("peak {rate} msg/s").format(rate=f"{max(self.values, default=0.0):.1f}")
         width = max(self.size.width - len(label) - len(peak), 1)
         out = Text(label, style="bold", no_wrap=True, end="")
         out.append(spark(self.values, width, ascii=self.ascii))

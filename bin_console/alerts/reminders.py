@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bin_console.data.models import Alert, utcnow
+from bin_console.i18n import _
 from bin_console.trust import audit
 from bin_console.trust.actor import Actor
 
@@ -62,7 +63,7 @@ def dismiss_reminder(db, alert_id: int, actor: Actor) -> None:
     with db.write() as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
-            raise ValueError(f"alert {alert_id} does not exist")
+            raise ValueError(_("alert {id} does not exist").format(id=alert_id))
         if alert.reminder_dismissed_at is not None:
             return
         alert.reminder_dismissed_at = utcnow()

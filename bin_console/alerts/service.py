@@ -35,6 +35,7 @@ from bin_console.data.models import (
 )
 from bin_console.data.tables import DELIVERY
 from bin_console.directory.validation import check_alert_text
+from bin_console.i18n import _, ngettext, number
 from bin_console.trust import audit
 from bin_console.trust.actor import Actor
 
@@ -162,7 +163,7 @@ def plan_alert(db, network_ids: list[int], urgency: str = "urgent") -> Recipient
     """Counts before sending: who would get it on which channel, who is skipped and why."""
     _check_urgency(urgency)
     with db.read() as s:
-        plan, _ = _fan_out(s, network_ids, channel_for(urgency))
+        plan, _targets = _fan_out(s, network_ids, channel_for(urgency))
     return plan
 
 
@@ -185,7 +186,9 @@ def plan_email_copy(db, network_ids: list[int]) -> int:
 
 def _check_urgency(urgency: str) -> None:
     if urgency not in URGENCIES:
-        raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
+        raise ValueError(
+            _("urgency must be one of {choices}, not {value}").format(choices=", ".join(URGENCIES), value=repr(urgency))
+        )
 
 
 # --- language versions --------------------------------------------------------------------------
@@ -221,13 +224,17 @@ def alert_texts(texts: Mapping[str, str], *, combined: bool = False) -> dict[str
     """The language versions as given (empty ones dropped), checked; combined: {"": nl / fr}."""
     unknown = [k for k in texts if k not in LANGUAGES]
     if unknown:
-        raise ValueError(f"unknown language(s) {', '.join(map(repr, unknown))}: use {', '.join(LANGUAGES)}")
+        raise ValueError(
+            _("unknown language(s) {languages}: use {choices}").format(
+                languages=", ".join(map(repr, unknown)), choices=", ".join(LANGUAGES)
+            )
+        )
     out = {lang: texts[lang] for lang in LANGUAGES if texts.get(lang, "").strip()}
     if not out:
-        raise ValueError("the alert text is empty")
+        raise ValueError(_("the alert text is empty"))
     if combined:
         if set(out) != {"nl", "fr"}:
-            raise ValueError("a combined text joins exactly a Dutch and a French text (nl and fr)")
+            raise ValueError(_("a combined text joins exactly a Dutch and a French text (nl and fr)"))
         out = {"": out["nl"] + COMBINED_SEPARATOR + out["fr"]}
     for text in out.values():
         check_alert_text(text)
@@ -292,7 +299,7 @@ def _original(s: Session, follow_up_of: int | None) -> Alert | None:
         return None
     original = s.get(Alert, follow_up_of)
     if original is None:
-        raise ValueError(f"alert {follow_up_of} does not exist")
+        raise ValueError(_("alert {id} does not exist").format(id=follow_up_of))
     return original
 
 
@@ -300,7 +307,7 @@ def follow_up_networks(db, alert_id: int) -> list[int]:
     """The networks a follow-up of `alert_id` is filed under (the original's)."""
     with db.read() as s:
         if s.get(Alert, alert_id) is None:
-            raise ValueError(f"alert {alert_id} does not exist")
+            raise ValueError(_("alert {id} does not exist").format(id=alert_id))
         return list(s.scalars(select(col(AlertNetwork.network_id)).where(col(AlertNetwork.alert_id) == alert_id)))
 
 
@@ -377,14 +384,14 @@ def create_alert(
         versions = alert_texts(texts, combined=combined)
     else:
         if not text or not text.strip():
-            raise ValueError("the alert text is empty")
+            raise ValueError(_("the alert text is empty"))
         check_alert_text(text)
         versions = {"": text}
     ids = list(dict.fromkeys(int(n) for n in network_ids))
     if not ids:
-        raise ValueError("no network selected")
+        raise ValueError(_("no network selected"))
     if expires_minutes is not None and expires_minutes <= 0:
-        raise ValueError("the expiry must be a positive number of minutes")
+        raise ValueError(_("the expiry must be a positive number of minutes"))
     if expires_minutes is None and urgency == "urgent":
         expires_minutes = DEFAULT_URGENT_EXPIRY_MIN
     channel = channel_for(urgency)
@@ -393,18 +400,33 @@ def create_alert(
         nets = {n.id: n for n in s.scalars(select(Network).where(col(Network.id).in_(ids))).all()}
         missing = [i for i in ids if i not in nets]
         if missing:
-            raise ValueError(f"network id(s) {', '.join(map(str, missing))} do not exist")
+            raise ValueError(_("network id(s) {ids} do not exist").format(ids=", ".join(map(str, missing))))
         inactive = [f"{nets[i].name} ({nets[i].status})" for i in ids if nets[i].status != "active"]
         if inactive:
-            raise ValueError(f"inactive network(s): {', '.join(inactive)}; only active networks can be alerted")
+            raise ValueError(
+                _("inactive network(s): {names}; only active networks can be alerted").format(names=", ".join(inactive))
+            )
         plan, targets, copies = _targets(
             s, ids, channel, email_copy=email_copy, follow_up_of=follow_up_of, by_email=by_email
         )
         if not targets:
+            if channel == "sms":
+                reason = _(
+                    "no reachable recipient by sms (skipped: {opted} opted out, {none} without mobile, "
+                    "{left} left or pending, {dups} duplicates)"
+                )
+            else:
+                reason = _(
+                    "no reachable recipient by email (skipped: {opted} opted out, {none} without e-mail, "
+                    "{left} left or pending, {dups} duplicates)"
+                )
             raise ValueError(
-                f"no reachable recipient by {channel} (skipped: {plan.skipped_opt_out} opted out, "
-                f"{plan.skipped_no_address} without {'mobile' if channel == 'sms' else 'e-mail'}, "
-                f"{plan.skipped_left} left or pending, {plan.skipped_duplicate} duplicates)"
+                reason.format(
+                    opted=plan.skipped_opt_out,
+                    none=plan.skipped_no_address,
+                    left=plan.skipped_left,
+                    dups=plan.skipped_duplicate,
+                )
             )
         chosen = _assign_versions(s, targets, list(versions), default_language)
         shown = _versions(versions, targets, chosen)
@@ -533,7 +555,7 @@ def cancel_alert(db, alert_id: int, actor: Actor) -> int:
     with db.write() as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
-            raise ValueError(f"alert {alert_id} does not exist")
+            raise ValueError(_("alert {id} does not exist").format(id=alert_id))
         n = s.execute(
             update(Delivery)
             .where(col(Delivery.alert_id) == alert_id, col(Delivery.state) == "queued")
@@ -615,7 +637,7 @@ def alert_progress(db, alert_id: int, *, failure_limit: int = FAILURE_LIMIT) -> 
     with db.read() as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
-            raise ValueError(f"alert {alert_id} does not exist")
+            raise ValueError(_("alert {id} does not exist").format(id=alert_id))
         counts: dict[str, int] = {}
         by_channel: dict[str, dict[str, int]] = {}
         dups = parts_total = parts_acked = 0
@@ -695,23 +717,27 @@ class AlertRow:
 
 
 def describe_outcome(counts: dict[str, int], cancelled: bool) -> str:
+    """How an alert ended (or where it stands), in words of the active language (shown, never stored)."""
     total = sum(counts.values())
     if total == 0:
-        return "no recipients"
+        return _("no recipients")
     if counts.get("queued") or counts.get("submitting"):
-        return "cancelling" if cancelled else "sending"
+        return _("cancelling") if cancelled else _("sending")
     failed = sum(counts.get(k, 0) for k in FAILED_STATES)
     parts = []
     if counts.get("submitted"):
-        parts.append(f"{counts['submitted']} awaiting receipt")
+        n = counts["submitted"]
+        parts.append(ngettext("{n} awaiting receipt", "{n} awaiting receipt", n).format(n=number(n)))
     if counts.get("delivered"):
-        parts.append(f"{counts['delivered']} delivered")
+        n = counts["delivered"]
+        parts.append(ngettext("{n} delivered", "{n} delivered", n).format(n=number(n)))
     if failed:
-        parts.append(f"{failed} failed")
+        parts.append(ngettext("{n} failed", "{n} failed", failed).format(n=number(failed)))
     if counts.get("cancelled"):
-        parts.append(f"{counts['cancelled']} cancelled")
+        n = counts["cancelled"]
+        parts.append(ngettext("{n} cancelled", "{n} cancelled", n).format(n=number(n)))
     if counts.get("delivered") == total:
-        return "all delivered"
+        return _("all delivered")
     return ", ".join(parts)
 
 
@@ -858,7 +884,7 @@ def mark_reply_handled(db, reply_id: int, actor: Actor) -> None:
     with db.write() as s:
         reply = s.get(Reply, reply_id)
         if reply is None:
-            raise ValueError(f"reply {reply_id} does not exist")
+            raise ValueError(_("reply {id} does not exist").format(id=reply_id))
         if reply.handled:
             return
         reply.handled = True
@@ -914,7 +940,7 @@ def render_versions(db, key: str, values: dict[str, str]) -> dict[str, str]:
             select(col(MessageTemplate.language), col(MessageTemplate.body)).where(col(MessageTemplate.key) == key)
         ).all()
     if not rows:
-        raise ValueError(f"no template {key!r}")
+        raise ValueError(_("no template {key}").format(key=repr(key)))
     return {lang: fill_placeholders(body, values) for lang, body in rows}
 
 
@@ -927,6 +953,10 @@ def render_template(db, key: str, language: str, values: dict[str, str]) -> str:
             langs = s.scalars(select(col(MessageTemplate.language)).where(col(MessageTemplate.key) == key)).all()
             if langs:
                 have = ", ".join(sorted(langs))
-                raise ValueError(f"template {key!r} has no {language!r} version (available: {have})")
-            raise ValueError(f"no template {key!r}")
+                raise ValueError(
+                    _("template {key} has no {language} version (available: {have})").format(
+                        key=repr(key), language=repr(language), have=have
+                    )
+                )
+            raise ValueError(_("no template {key}").format(key=repr(key)))
         return fill_placeholders(t.body, values)

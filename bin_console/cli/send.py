@@ -287,12 +287,12 @@ def wait_for_alert(
 
 def print_summary(p: alerts.AlertProgress) -> None:
     order = ("queued", "submitting", "submitted", "delivered", "undeliverable", "expired", "rejected", "failed")
-    counts = ", ".join(f"{k} {p.counts[k]}" for k in (*order, "cancelled") if p.counts.get(k))
+    counts = ", ".join(f"{labels.state_label(k)} {p.counts[k]}" for k in (*order, "cancelled") if p.counts.get(k))
     heading = ngettext("Alert {id}: {n} recipient(s): {counts}", "Alert {id}: {n} recipient(s): {counts}", p.total)
     print(heading.format(id=p.alert.id, n=p.total, counts=counts or _("none")))
     if len(p.by_channel) > 1 or "email" in p.by_channel:
         for channel in sorted(p.by_channel):
-            per = ", ".join(f"{k} {n}" for k, n in sorted(p.by_channel[channel].items()))
+            per = ", ".join(f"{labels.state_label(k)} {n}" for k, n in sorted(p.by_channel[channel].items()))
             print(f"  {_('SMS') if channel == 'sms' else _('e-mail')}: {per}")
     if "sms" in p.by_channel:
         print(_("SMS parts accepted: {acked}/{total}").format(acked=p.parts_acked, total=p.parts_total))
@@ -301,7 +301,7 @@ def print_summary(p: alerts.AlertProgress) -> None:
     if p.failures:
         print(_("Failures:"))
         for name, addr, state, reason in p.failures[:_SHOW_FAILURES]:
-            print(f"  {clean(name)}  {addr}  {state}: {clean(reason)}")
+            print(f"  {clean(name)}  {addr}  {labels.state_label(state)}: {clean(reason)}")
         more = p.failed - min(len(p.failures), _SHOW_FAILURES)
         if more > 0:
             print("  " + _("... and {n} more (bin-console alerts show {id})").format(n=more, id=p.alert.id))
