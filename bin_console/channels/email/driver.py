@@ -491,7 +491,9 @@ class EmailSender:
                     self._link_changed(+1)
                 # 3. answers to the writer, leases renewed, cancellations looked up, the next chunk marked
                 now = time.monotonic()
-                if out and (out.answered >= self.batch or now - last_flush >= self.flush_s):
+                # answers too go every chunk: an accepted mail whose ack is not stored at a kill -9
+                # is sent again (flagged), so what is unstored stays about one chunk, as the markers
+                if out and (out.answered >= MARK_CHUNK or now - last_flush >= self.flush_s):
                     self._submit(out.jobs(self.owner), n)
                     out = Answers()
                     last_flush = now
