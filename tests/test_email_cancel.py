@@ -14,14 +14,14 @@ from bin_console.channels.email.driver import MARK_CHUNK, EmailSender
 from bin_console.trust.actor import Actor
 
 ACTOR = Actor(os_user="tester", host="test")
-N = 60
+N = 120
 
 
 def test_cancel_drops_the_rows_a_session_holds(sqlite_db, smtp_sim_factory):
-    """One session claims the whole alert (60 < one batch) and stalls on the second message; the
+    """One session claims the whole alert (120 < one batch of 128) and stalls on the second message; the
     cancel lands during the stall. cancel_alert closes only 'queued' rows: the held ones must be
     dropped by the sender itself. At most what was already marked on the wire (a chunk and a half)
-    may still go; before, all 60 went."""
+    may still go; before, all 120 went."""
     db = sqlite_db
     sim = smtp_sim_factory(stall_at=2, stall_s=1.5)
     net = make_email_network(db, N)

@@ -20,7 +20,7 @@ from bin_console.channels.email.driver import MARK_CHUNK
 # answered, and rows accepted whose ack was not stored yet. Rows are marked a chunk (MARK_CHUNK) at a
 # time, the next one when half of the last is sent (at most a chunk and a half marked ahead), and
 # the answers go to the writer every chunk (at most a chunk unstored, one more in the commit under
-# way): three chunks, 48, whatever the session holds (before: a batch and a half, 192).
+# way): three chunks, 96, whatever the session holds (before: a batch and a half, 192).
 # Rate limited a session holds a second's worth (1200/min: 20), all of it marked.
 CASES = [(1200, 40, 20), (0, 600, 3 * MARK_CHUNK)]
 
