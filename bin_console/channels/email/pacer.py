@@ -21,14 +21,24 @@ class Pacer:
         self._lock = threading.Lock()
         self._next = 0.0
 
-    def wait(self, stop: threading.Event) -> bool:
-        """Wait for this caller's slot; False when `stop` was set meanwhile (the slot is not used)."""
+    def reserve(self) -> float:
+        """The caller's next slot (monotonic time), taken off the shared timeline. A session does
+        not sleep until then: it goes on renewing its leases and checking cancellations while it
+        waits, and re-checks the row it means to send once the slot is there (a wait may be
+        longer than a lease: `connections` sessions at 30/min wait up to 2 s x connections)."""
         if not self.interval:
-            return not stop.is_set()
+            return 0.0
         with self._lock:
             now = time.monotonic()
             slot = max(self._next, now - CATCH_UP_S) if self._next else now
             self._next = slot + self.interval
+        return slot
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Wait for this caller's slot; False when `stop` was set meanwhile (the slot is not used)."""
+        if not self.interval:
+            return not stop.is_set()
+        slot = self.reserve()
         delay = slot - time.monotonic()
         if delay > 0 and stop.wait(delay):
             return False

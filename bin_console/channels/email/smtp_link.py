@@ -26,6 +26,11 @@ class LinkDown(Exception):
         self.ambiguous = ambiguous
 
 
+class Unsendable(Exception):
+    """This one message cannot be put on the wire (an address smtplib cannot encode); the session
+    is unharmed and goes on with the next."""
+
+
 class LinkRefused(Exception):
     """Connecting or logging in failed. `config`: the operator must act (bad password, TLS refused)."""
 
@@ -62,6 +67,12 @@ _WIRE = policy.compat32.clone(linesep="\r\n")
 def wire_bytes(msg: Message) -> bytes:
     """CRLF line ends, as SMTP wants them (smtplib adds the dot-stuffing and the final dot)."""
     return msg.as_bytes(policy=_WIRE)
+
+
+def check_address(to_addr: str) -> None:
+    """smtplib writes its commands in ASCII (no SMTPUTF8 here): a non-ASCII address cannot go."""
+    if not to_addr.isascii():
+        raise Unsendable("address not sendable over SMTP (non-ASCII characters)")
 
 
 class SmtpLink:
@@ -126,6 +137,7 @@ class SmtpLink:
         smtp = self._smtp
         if smtp is None:
             raise LinkDown("not connected", ambiguous=False)
+        check_address(to_addr)
         try:
             code, resp = smtp.mail(from_addr)
             if code == 250:
@@ -133,6 +145,9 @@ class SmtpLink:
             if code not in (250, 251):
                 self._reset(smtp)
                 return Answer(code, _text(resp))
+        except UnicodeEncodeError:  # raised before the command was written: the session is fine
+            self._reset(smtp)
+            raise Unsendable("address not sendable over SMTP (non-ASCII characters)") from None
         except (smtplib.SMTPException, OSError) as exc:
             self.abandon()
             raise LinkDown(f"{type(exc).__name__} before DATA", ambiguous=False) from None
