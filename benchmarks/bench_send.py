@@ -218,6 +218,7 @@ def send_process(n: int, latency: float, window: int) -> tuple[float, float]:
         cfg.write_text(
             f'[database]\nurl = "{url}"\n\n[smpp]\nport = {sim.port}\nsystem_id = "bench"\ntraining = true\n'
             f"window = {window}\nmax_tps = 0.0\nresponse_timeout = 30.0\n"
+            "\n[smtp]\ntraining = true\n"  # both channels in training, or the config is refused
         )
         env = dict(os.environ)
         for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
