@@ -46,7 +46,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -150,16 +150,8 @@ class SettleEmail(Settle):
     """``Settle`` for e-mail: the acks of one-part deliveries stored in a fixed number of
     statements (``outbox.record_single_part_acks``)."""
 
-    def run(self, s: Session) -> None:
-        now = utcnow()
+    def store_acks(self, s: Session, now: datetime) -> None:
         outbox.record_single_part_acks(s, self.owner, self.acks, now=now)
-        if self.settled:
-            outbox.settle_submitted(s, self.owner, self.settled, now=now)
-        outbox.record_failures(s, self.owner, self.failures, now=now)
-        if self.expired:
-            outbox.close(s, self.owner, self.expired, "expired", now=now)
-        if self.cancelled:
-            outbox.close(s, self.owner, self.cancelled, "cancelled", now=now)
 
 
 @dataclass
