@@ -254,6 +254,9 @@ def load_settings(config: str | os.PathLike | None = None, db: str | None = None
     _check_mail_security("smtp", s.smtp.security, s.smtp.host)
     if s.imap.host:
         _check_mail_security("imap", s.imap.security, s.imap.host)
+    if not all(a.isascii() for a in (s.smtp.from_addr, s.smtp.reply_to)):
+        # smtplib speaks ASCII: a non-ASCII sender would fail every e-mail of every alert as unsendable
+        raise ConfigError(_("smtp.from_addr, smtp.reply_to: ASCII addresses (an accented domain in punycode, xn--...)"))
     if s.smtp.connections < 1:
         raise ConfigError(_("smtp.connections: at least 1"))
     if s.smtp.max_per_minute < 0:

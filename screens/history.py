@@ -159,7 +159,9 @@ class HistoryScreen(BaseScreen):
             return
         self._shown = key
         table = self.query_one("#alerts", FitTable)
-        cursor = table.cursor_row
+        # the highlight stays on the same alert, not the same row: a new alert or a follow-up from
+        # another console shifts the rows, and Ctrl+D / Ctrl+F act on the highlighted one
+        was = self.highlighted()
         ordered = threaded(list(rows))
         self.rows = [r for r, _depth in ordered]
         self.depth = {r.id: depth for r, depth in ordered}
@@ -194,6 +196,8 @@ class HistoryScreen(BaseScreen):
                 ended,
             ]
             shown.append((r.id, cells))
+        ids = [r.id for r in self.rows]
+        cursor = ids.index(was.id) if was is not None and was.id in ids else 0
         table.show_rows(shown, cursor_row=cursor)
         self._detail()
 

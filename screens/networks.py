@@ -217,6 +217,7 @@ class NetworksScreen(BaseScreen):
     # ---------------------------------------------------------------- searching
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "search":
+            self._pending_enter = False  # the text an Enter was for is gone: it opens nothing later
             # Only the field repaints per key; the search (and the result list) once typing pauses.
             if self._search_timer is not None:
                 self._search_timer.stop()
@@ -290,8 +291,9 @@ class NetworksScreen(BaseScreen):
             # Results for the text typed so far are not in yet: the App keeps holding the keys
             # typed after Enter; _show_result opens the top match when the answer lands.
             self._pending_enter = True
-            if self.search_pending:  # typed faster than the pause: no need to wait for it
-                self.search_now()
+            # at once, whether typing had not paused yet or an earlier search failed: an Enter
+            # must never wait for (and then open) the answer to text typed after it
+            self.search_now()
 
     def _open_selected(self) -> None:
         target = self.target()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from bin_console.data.models import SenderStatus
 from mail_fixtures import wait_until
@@ -90,3 +92,41 @@ def test_a_second_console_waits_while_an_e_mail_sender_runs_and_takes_over(sqlit
         if second is not None:
             second.stop()
     assert _state(sqlite_db) == "stopped"
+
+
+def test_a_standby_sender_whose_start_fails_tries_again_and_sends(sqlite_db):
+    """A takeover whose start() raised (its recovery write met a locked database) killed the standby
+    thread: no e-mail sender ran until the console was restarted."""
+    from bin_console.channels.email.standby import StandbySender
+
+    class Flaky:  # the part under test is the standby's loop, not the SMTP sender
+        starts = 0
+
+        def __init__(self):
+            self.running = False
+
+        def start(self):
+            Flaky.starts += 1
+            if Flaky.starts == 1:
+                raise RuntimeError("database is locked")
+            self.running = True
+
+        def stop(self, timeout=5.0):
+            self.running = False
+
+    standby = StandbySender(sqlite_db, Flaky, check_s=0.05, alive=lambda db: False)
+    standby.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not standby.running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert standby.running and Flaky.starts == 2
+    finally:
+        standby.stop()
+
+
+def test_a_non_ascii_sender_address_is_refused_at_load(clean_env, tmp_path):
+    """smtplib speaks ASCII: a non-ASCII From failed every e-mail of every alert as unsendable."""
+    with pytest.raises(ConfigError, match=r"smtp\.from_addr"):
+        _load(tmp_path, '[smtp]\nhost = "relay.pz.example"\nfrom_addr = "bin@politiezone-léau.be"\n')
+    assert _load(tmp_path, '[smtp]\nfrom_addr = "bin@xn--politiezone-lau-fnb.be"\n').smtp.configured

@@ -216,3 +216,20 @@ def test_sender_idles_while_its_acks_wait_for_a_locked_database(sqlite_db, tmp_p
     assert cpu < 0.1, f"{cpu:.2f} s of CPU in 1.5 s while waiting for the database"
     assert wait_until(lambda: open_count(sqlite_db, a) == 0, 60), states(sqlite_db, a)
     assert r.stats["parts_acked"] == 300
+
+
+def test_cancel_drops_rows_marked_on_the_wire_but_not_yet_sent(sqlite_db, smsc_factory, started):
+    """The on-wire marker is committed ahead of sending (the first claim marks a whole window); at
+    2 parts/s a marked row waits seconds for its turn. Cancel skipped marked rows, so the whole
+    first window still went out after the dispatcher cancelled."""
+    sim = smsc_factory()
+    net = make_network(sqlite_db, 20)
+    r = started(runner(sqlite_db, sim, max_tps=2.0, window=10))
+    a = alert(sqlite_db, net, "Verkeerd netwerk")
+    r.wake()
+    assert sim.wait_for(lambda: len(sim.received) >= 1)
+    cancel_alert(sqlite_db, a, ACTOR)
+    assert wait_until(lambda: open_count(sqlite_db, a) == 0)
+    sent = len({p.dest for p in sim.received})
+    assert sent <= 3, (sent, states(sqlite_db, a))
+    assert states(sqlite_db, a)["cancelled"] == 20 - sent

@@ -127,3 +127,22 @@ async def test_ctrl_f_composes_a_follow_up_to_the_original_networks(sqlite_db, s
         await pilot.press("ctrl+f")
         await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen), what="compose")
         assert target_ids(app) == [molen]
+
+
+async def test_the_highlight_stays_on_its_alert_when_a_new_one_arrives(sqlite_db, settings):
+    """The poll kept the cursor by row number: an alert sent from another console shifted the rows
+    and Ctrl+D / Ctrl+F then acted on a different alert than the one the dispatcher had chosen."""
+    nid = seed(sqlite_db)["network_id"]
+    older = alerts.create_alert(sqlite_db, network_ids=[nid], text="Inbraak Kerkstraat", actor=ACTOR)
+    newer = alerts.create_alert(sqlite_db, network_ids=[nid], text="Brand Molenstraat", actor=ACTOR)
+    aged(sqlite_db, older, 60)
+    aged(sqlite_db, newer, 30)
+    app = make_app(settings, sqlite_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        hist = await open_history(pilot)
+        await pilot.press("down")
+        assert hist.highlighted().id == older
+        another = alerts.create_alert(sqlite_db, network_ids=[nid], text="Verdachte wagen", actor=ACTOR)
+        hist.refresh_alerts()
+        await wait_for(pilot, lambda: any(r.id == another for r in hist.rows), what="the new alert")
+        assert hist.highlighted().id == older

@@ -318,12 +318,14 @@ class EmailSender:
         """Keeps the status row fresh (consoles call a sender dead after a silence) and, as every
         sender does, brings back rows whose sender died elsewhere once their lease ran out."""
         while not self._stop.wait(self.heartbeat_s):
-            self._write_status()
             try:
+                self._write_status()
                 with self.db.write() as s:
                     outbox.reap_expired_leases(s, exclude=self.owner)
             except SQLAlchemyError as exc:
                 log.warning("lease reaper: %s", type(exc).__name__)
+            except Exception:  # never a silently dead heartbeat (consoles would call this sender dead)
+                log.exception("e-mail heartbeat")
 
     def _link_changed(self, delta: int) -> None:
         with self._lock:

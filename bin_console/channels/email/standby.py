@@ -57,7 +57,7 @@ class StandbySender:
         """The first check now (before the console's TUI runs, so the common case starts at once)."""
         self._stop.clear()
         if not self._try_start():
-            log.info("another e-mail sender is running for this database: this console's waits")
+            log.info("e-mail sender not started here yet (another one runs, or the database is away): waiting")
             self._thread = threading.Thread(target=self._wait, name="email-standby", daemon=True)
             self._thread.start()
 
@@ -72,8 +72,17 @@ class StandbySender:
         with self._lock:
             if self._stop.is_set():
                 return True
-            self.sender = self._make()
-            self.sender.start()
+            sender = self._make()
+            try:
+                sender.start()  # recovers leftover rows first: a database call that can fail
+            except Exception as exc:  # never a dead standby thread: stop what started, look again later
+                log.warning("e-mail sender did not start (%s): trying again in %g s", type(exc).__name__, self.check_s)
+                try:
+                    sender.stop(timeout=1.0)
+                except Exception:  # it never ran: nothing more to end
+                    log.debug("stopping the unstarted e-mail sender failed", exc_info=True)
+                return False
+            self.sender = sender
         return True
 
     def _wait(self) -> None:

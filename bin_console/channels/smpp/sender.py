@@ -105,6 +105,13 @@ class _Item:
         self.on_wire = False
 
 
+def _nothing_sent(st: _Item) -> bool:
+    """No part of it accepted or awaiting an answer: cancelling it sends nobody half a message.
+    Not ``not st.on_wire``: the on-wire marker is committed ahead of sending (by the claim or
+    MarkOnWire), and a marked row may wait minutes for a full window or a throttling SMSC."""
+    return st.acked == 0 and st.inflight == 0 and st.unsent == st.to_send
+
+
 @dataclass
 class _Part:
     st: _Item
@@ -919,7 +926,7 @@ class SenderRunner:
         The query runs on the writer (never a database call on the SMPP thread)."""
         if self._cancel_inflight:
             return
-        alert_ids = {st.item.row.alert_id for st in self._items.values() if st.outcome is None and not st.on_wire}
+        alert_ids = {st.item.row.alert_id for st in self._items.values() if st.outcome is None and _nothing_sent(st)}
         if not alert_ids:
             return
         self._cancel_inflight = True
@@ -927,7 +934,7 @@ class SenderRunner:
 
     def _apply_cancelled(self, gone: set[int]) -> None:
         for st in list(self._items.values()):
-            if st.item.row.alert_id in gone and st.outcome is None and not st.on_wire and not st.inflight:
+            if st.item.row.alert_id in gone and st.outcome is None and _nothing_sent(st):
                 st.unsent = 0
                 self._set_outcome(st, "cancelled")
 
