@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
@@ -69,7 +69,7 @@ from bin_console.screens.quit_confirm import QuitConfirmModal
 from bin_console.screens.target import NetworkRef
 from bin_console.screens.target_picker import TargetPickerModal
 from bin_console.screens.template_picker import TemplatePickerModal
-from bin_console.screens.textual_compat import raise_screen
+from bin_console.screens.textual_compat import ChangedRowsApp, raise_screen
 from bin_console.trust.actor import Actor
 from bin_console.trust.readiness import Readiness
 from bin_console.trust.textsafe import clean
@@ -213,7 +213,7 @@ def pick_theme(setting: str | None, term: str | None = None) -> str:
     return "textual-dark"
 
 
-class BinConsoleApp(App, inherit_bindings=False):
+class BinConsoleApp(ChangedRowsApp, inherit_bindings=False):
     CSS_PATH = "console.tcss"
     # The VT look replaces Textual's default glyphs, so it sits in the defaults' layer (vt.tcss says why).
     DEFAULT_CSS = (Path(__file__).parent / "vt.tcss").read_text(encoding="utf-8")

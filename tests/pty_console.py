@@ -209,7 +209,7 @@ _SEQUENCE = re.compile(
 
 def screen_lines(data: bytes, cols: int = 80, rows: int = 24) -> list[str]:
     """What a terminal shows after ``data``: the characters only (no colours), enough of a VT to
-    follow what Textual writes (absolute cursor moves, text, CR/LF, erase screen). Used to check
+    follow what Textual writes (absolute cursor moves, text, CR/LF, erase screen, erase to end of line). Used to check
     that partial repaints leave the terminal showing what a full paint would."""
     grid = [[" "] * cols for _ in range(rows)]
     y = x = 0
@@ -224,6 +224,8 @@ def screen_lines(data: bytes, cols: int = 80, rows: int = 24) -> list[str]:
                 y, x = parts[0] - 1, (parts[1] if len(parts) > 1 else 1) - 1
             elif final == "J" and params in ("2", "3"):
                 grid = [[" "] * cols for _ in range(rows)]
+            elif final == "K" and params in (None, "", "0") and 0 <= y < rows:  # erase to end of line
+                grid[y][x:] = [" "] * (cols - x)
             pos = m.end()
             continue
         ch = text[pos]

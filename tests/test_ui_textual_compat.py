@@ -4,11 +4,19 @@ here, so a Textual upgrade that changes it fails in this file, and only app/scre
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
-from bin_console.screens.textual_compat import raise_screen
+from bin_console.screens.textual_compat import ChangedRowsApp, RowsOnScreen, raise_screen, render_row
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App
+from textual.geometry import Region
 from textual.screen import Screen
+from textual.strip import Strip
+from textual.widgets import Static
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,9 +59,85 @@ def test_only_the_app_and_screens_import_the_compat_module():
 
 
 def test_the_compat_module_is_the_only_private_textual_use_in_app_and_screens():
-    private = ("_check_bindings", "_forward_event", "_screen_stack", "_pop_result_callback")
+    private = ("_check_bindings", "_forward_event", "_screen_stack", "_pop_result_callback", "_display", "_compositor")
     for path in [ROOT / "bin_console" / "app.py", *(ROOT / "screens").glob("*.py")]:
         if path.name == "textual_compat.py":
             continue
         text = path.read_text(encoding="utf-8")
-        assert not [p for p in private if p in text], path.name
+        assert not [p for p in private if re.search(rf"\b{p}\b", text)], path.name
+
+
+# ---------------------------------------------------------------- changed rows only (App._display)
+CONSOLE = Console(color_system="standard", force_terminal=True, width=8)
+PLAIN = Style(color="red")
+ON_BLUE = Style(bgcolor="blue")
+
+
+def frame(*rows: list[Segment]) -> LayoutUpdate:
+    return LayoutUpdate([[Strip(row)] for row in rows], Region(0, 0, 8, len(rows)))
+
+
+def write(rows: RowsOnScreen, update: object, size: tuple[int, int] = (8, 2)) -> str:
+    return rows.filter(update, size).render_segments(CONSOLE)  # type: ignore[attr-defined]
+
+
+def test_render_row_erases_trailing_blanks_only_where_a_blank_looks_erased():
+    assert render_row([Strip([Segment("ab", PLAIN), Segment("      ", PLAIN)])], CONSOLE) == "\x1b[31mab\x1b[0m\x1b[K"
+    # blanks on a coloured background are visible: they are sent as spaces
+    on_blue = render_row([Strip([Segment("ab", PLAIN), Segment("      ", ON_BLUE)])], CONSOLE)
+    assert on_blue.endswith("      \x1b[0m") and "\x1b[K" not in on_blue
+    assert render_row([Strip([Segment("        ")])], CONSOLE) == "\x1b[K"  # a blank row
+
+
+def test_render_row_writes_one_sgr_per_run_that_looks_the_same():
+    # default colours say nothing after a reset; 39 as a colour value (38;5;39) is kept
+    same = [Segment("ab", Style(color="default", bgcolor="default")), Segment("cd", Style(bgcolor="default"))]
+    assert render_row([Strip(same)], CONSOLE) == "abcd"
+    bold = [Segment("ab", Style(bold=True, color="default")), Segment("cd", Style(bold=True))]
+    assert render_row([Strip(bold)], CONSOLE) == "\x1b[1mabcd\x1b[0m"
+    wide = Console(color_system="256", force_terminal=True, width=8)
+    assert render_row([Strip([Segment("ab", Style(color="color(39)"))])], wide) == "\x1b[38;5;39mab\x1b[0m"
+
+
+def test_a_full_frame_sends_only_rows_that_changed_and_a_partial_update_forgets_its_rows():
+    rows = RowsOnScreen()
+    a, b = [Segment("row one ")], [Segment("row two ")]
+    first = write(rows, frame(a, b))
+    assert "row one" in first and "row two" in first
+    assert write(rows, frame(a, b)) == ""  # the terminal shows exactly this already
+    changed = write(rows, frame(a, [Segment("row 2   ")]))
+    assert "row 2" in changed and "row one" not in changed
+    # a partial update that does not cover row 0 edge to edge: the next frame repaints that row
+    chops = ChopsUpdate([{0: Strip([Segment("XY")]), 2: None}, {0: None}], [(0, 0, 2)], [[2, 8], [8]])
+    assert "XY" in write(rows, chops)
+    again = write(rows, frame(a, [Segment("row 2   ")]))
+    assert "row one" in again and "row 2" not in again
+    # another size: the terminal may have reflowed, everything goes out again
+    resized = write(rows, frame(a, [Segment("row 2   ")]), size=(9, 2))
+    assert "row one" in resized and "row 2" in resized
+
+
+def test_a_partial_update_covering_whole_rows_is_diffed_like_a_frame():
+    rows = RowsOnScreen()
+    write(rows, frame([Segment("row one ")], [Segment("row two ")]))
+    chops = ChopsUpdate(
+        [{0: Strip([Segment("row one ")])}, {0: Strip([Segment("row TWO ")])}], [(0, 0, 8), (1, 0, 8)], [[8], [8]]
+    )
+    out = write(rows, chops)
+    assert "row TWO" in out and "row one" not in out
+
+
+class Two(ChangedRowsApp):
+    def compose(self):
+        yield Static("top", id="top")
+        yield Static("bottom", id="bottom")
+
+
+async def test_changed_rows_app_renders_like_a_plain_app():
+    """The override sits where Textual turns updates into terminal text: an app built on it still
+    lays out and shows its widgets (headless runs do not write, but pass through _display)."""
+    app = Two()
+    async with app.run_test(size=(20, 4)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#top", Static).region.y == 0
+        assert "top" in app.export_screenshot()
