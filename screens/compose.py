@@ -39,9 +39,8 @@ from textual.widgets import Static, TextArea
 from bin_console import labels
 from bin_console.alerts import service as alerts
 from bin_console.channels.smpp import encoding
-from bin_console.directory.validation import check_alert_text
 from bin_console.i18n import N_, _, ngettext, number
-from bin_console.trust.textsafe import clean
+from bin_console.trust.textsafe import check_alert_text, clean
 
 from .alert_draft import AlertDraft
 from .base import BaseScreen

@@ -12,8 +12,8 @@ from test_ui_compose import open_compose
 from textual.widgets import TextArea
 
 from bin_console.alerts import service as alerts
-from bin_console.directory.validation import check_alert_text
 from bin_console.trust.actor import Actor
+from bin_console.trust.textsafe import check_alert_text
 
 HOSTILE = {
     "osc-title": "Inbraak\x1b]0;owned\x07 Kerkstraat",

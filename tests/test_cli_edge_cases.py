@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 from cli_subprocess import BIN, isolated_env, run_bin
@@ -71,3 +72,38 @@ def test_invalid_utf8_in_an_argument_is_refused_clearly(demo_url):
         assert proc.returncode == 2, proc.stderr
         assert b"Traceback" not in proc.stderr
         assert b"is not valid UTF-8; nothing done" in proc.stderr
+
+
+END_PROCESS = """
+import atexit, sys, threading
+from pathlib import Path
+marker = Path(sys.argv[1])
+atexit.register(lambda: marker.write_text("ran", encoding="utf-8"))
+if sys.argv[2] == "thread":  # a thread that is not a daemon: the interpreter's own shutdown joins it
+    threading.Thread(target=lambda: threading.Event().wait(0.5)).start()
+sys.argv = ["bin-console", "--db", sys.argv[3], "networks", "search", "Kerkwijk"]
+from bin_console.cli.dispatch import main
+rc = main()
+print("returned", rc, flush=True)
+raise SystemExit(rc)
+"""
+
+
+@pytest.mark.parametrize("threads", ["none", "thread"])
+def test_the_command_ends_its_process_after_atexit_handlers_and_flushed_output(demo_url, tmp_path, threads):
+    """The entry point ends the process itself (no slow module teardown) but still runs the atexit
+    handlers (openpyxl removes its temp files in one) and flushes what it printed; with a thread
+    that is not a daemon still running, it returns and Python's own shutdown joins that thread."""
+    tmp, url = demo_url
+    marker = tmp_path / "atexit"
+    done = subprocess.run(
+        [sys.executable, "-c", END_PROCESS, str(marker), threads, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=isolated_env(tmp),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "BIN Kerkwijk" in done.stdout
+    assert ("returned 0" in done.stdout) is (threads == "thread")
+    assert marker.read_text(encoding="utf-8") == "ran"

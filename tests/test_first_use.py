@@ -10,7 +10,7 @@ from bin_console.data import schema
 from bin_console.data.engine import Database
 from bin_console.data.schema import current_revision, head_revision, upgrade
 from cli_subprocess import run_bin
-from test_schema import GOOD, _migrations_with
+from test_schema import GOOD, TEST_REV, _migrations_with
 
 from bin_console.cli import dispatch as cli
 
@@ -77,6 +77,7 @@ def test_an_existing_database_behind_the_code_still_needs_db_upgrade(tmp_path, m
     real_head = current_revision(db)
     db.dispose()
     monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, GOOD))
+    monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
     old_umask = os.umask(0o077)
     try:
         with pytest.raises(SystemExit) as exc:

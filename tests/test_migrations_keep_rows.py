@@ -12,7 +12,7 @@ from bin_console.data.engine import Database
 from bin_console.data.schema import SchemaError, alembic_config, current_revision, downgrade, upgrade
 from sqlalchemy import text
 from test_alerts import ACTOR, add_members, make_network
-from test_schema import REAL_HEAD, _migrations_with
+from test_schema import REAL_HEAD, TEST_REV, _migrations_with
 
 from bin_console.alerts import service as alerts
 
@@ -207,6 +207,7 @@ def test_a_migration_that_breaks_a_foreign_key_is_rolled_back(tmp_path, monkeypa
     try:
         upgrade(db, backup=False)
         monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, BREAKS_A_REFERENCE))
+        monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
         with pytest.raises(SchemaError, match="1 broken foreign key.*delivery_part"):
             upgrade(db, backup=False)
         db.engine.dispose()

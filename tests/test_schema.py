@@ -172,6 +172,7 @@ def test_failed_migration_leaves_the_database_as_it_was(any_db_url, tmp_path, mo
         _add_rows(db)
         tables, member_cols = _tables(db), _columns(db, "member")
         monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, body))
+        monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
         assert head_revision(db) == TEST_REV
         with pytest.raises(Exception, match=error):  # IntegrityError / NotNullViolation / RuntimeError
             upgrade(db, backup=False)
@@ -184,6 +185,7 @@ def test_failed_migration_leaves_the_database_as_it_was(any_db_url, tmp_path, mo
             assert s.execute(text("SELECT count(*) FROM member")).scalar_one() == 3
         # and the next upgrade (the fixed migration) can still run
         monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path / "fixed", GOOD))
+        monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
         upgrade(db, backup=False)
         assert current_revision(db) == TEST_REV and "scratch" in _tables(db)
     finally:
@@ -197,6 +199,7 @@ def test_db_upgrade_command_reports_a_failed_migration_and_keeps_a_backup(tmp_pa
     _add_rows(db)
     db.dispose()
     monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, NOT_NULL_OVER_ROWS))
+    monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
     rc = db_cli.cmd_upgrade(None, Settings(db_url=f"sqlite:///{path}"))
     assert rc == 2
     assert "upgrade failed, database left as it was" in capsys.readouterr().err
@@ -222,6 +225,7 @@ def test_require_current_on_an_empty_database(any_db_url):
 def test_require_current_when_behind(db, tmp_path, monkeypatch):
     require_current(db)
     monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, GOOD))
+    monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
     with pytest.raises(
         SchemaError, match=re.escape(f"schema is behind ({REAL_HEAD} < {TEST_REV}); run `bin-console db upgrade`")
     ):
@@ -240,6 +244,7 @@ def test_console_refuses_a_schema_that_is_behind(sqlite_url, tmp_path, monkeypat
     upgrade(db, backup=False)
     db.dispose()
     monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, GOOD))
+    monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
     settings = Settings(db_url=sqlite_url)
     with pytest.raises(SchemaError, match="behind"):
         runtime.open_db(settings)
@@ -272,3 +277,27 @@ def test_db_upgrade_creates_a_private_database_file(tmp_path):
     for extra in (Path(f"{path}-wal"), Path(f"{path}-shm")):
         if extra.exists():
             assert stat.S_IMODE(extra.stat().st_mode) == 0o600
+
+
+def test_head_revision_constant_is_alembics_head():
+    """require_current reads alembic_version against HEAD_REVISION without importing Alembic: a new
+    migration must name itself there too, or every command would call a current schema behind."""
+    assert schema.HEAD_REVISION == REAL_HEAD
+
+
+def test_a_current_schema_is_checked_without_importing_alembic(tmp_path):
+    """Alembic with Mako and Pygments costs ~0.1 s per command start (issue 8: `send` start-up)."""
+    code = (
+        "import sys\n"
+        "from bin_console.data.engine import Database\n"
+        "from bin_console.data.schema import require_current\n"
+        f"db = Database.from_url({f'sqlite:///{tmp_path}/bin.db'!r})\n"
+        "require_current(db)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    db = Database.from_url(f"sqlite:///{tmp_path}/bin.db")
+    upgrade(db, backup=False)
+    db.dispose()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

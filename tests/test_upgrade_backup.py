@@ -7,7 +7,7 @@ import sqlite3
 from bin_console.data import schema
 from bin_console.data.engine import Database
 from bin_console.data.schema import upgrade
-from test_schema import GOOD, _migrations_with
+from test_schema import GOOD, TEST_REV, _migrations_with
 
 
 def _zone_codes(path: str) -> list[str]:
@@ -33,6 +33,7 @@ def test_backup_holds_rows_committed_by_another_connection_still_in_the_wal(tmp_
         writer.execute("INSERT INTO police_zone (code, name) VALUES ('5999', 'PZ Demerdal')")
         writer.execute("INSERT INTO police_zone (code, name) VALUES ('5998', 'PZ Andere')")
         monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, GOOD))
+        monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)  # the code that brings a migration names it
         db = Database.from_url(f"sqlite:///{path}")
         try:
             backup = upgrade(db)

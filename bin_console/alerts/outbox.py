@@ -452,10 +452,20 @@ def cancelled_alerts(s: Session, alert_ids: Iterable[int]) -> set[int]:
 def record_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | None = None) -> None:
     """Part rows (one per accepted part), parts_acked, and 'submitted' once every part is in.
     Part rows are stored whoever holds the row now (the part did go out); the state change only
-    while it is still `owner`'s."""
+    while it is still `owner`'s. Receipts that came before their ack (orphans) are matched again.
+
+    Every SMS ack waits for the commit this runs in (the window slot is freed only then), so the
+    usual case, deliveries of one part, takes the fixed statements of ``record_single_part_acks``;
+    parts of longer messages are counted per delivery."""
     if not acks:
         return
     now = now or utcnow()
+    record_single_part_acks(s, owner, acks, now=now)
+    _rematch_orphans(s, [normalise_id(a.message_id)[:65] for a in acks], now)
+
+
+def _record_counted_acks(s: Session, owner: str, acks: Sequence[Ack], now: datetime) -> None:
+    """``record_acks`` for parts of deliveries of any length: parts_acked counted from the part rows."""
     rows: list[dict[str, Any]] = [
         {
             "delivery_id": a.delivery_id,
@@ -493,7 +503,6 @@ def record_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | 
                 error_code=when_done(None, DT.c.error_code),
             )
         )
-    _rematch_orphans(s, [r["message_id"] for r in rows], now)
 
 
 def record_single_part_acks(s: Session, owner: str, acks: Sequence[Ack], *, now: datetime | None = None) -> None:
@@ -502,7 +511,7 @@ def record_single_part_acks(s: Session, owner: str, acks: Sequence[Ack], *, now:
     ``parts_acked`` and the 'submitted' state set without counting parts, and no receipt orphans
     re-matched (an SMTP relay sends no SMPP receipts). The same rules: part rows are stored
     whoever holds the row now (the message did go out); the state change only while it is still
-    `owner`'s. A delivery of several parts is left to ``record_acks``."""
+    `owner`'s. The parts of a delivery of several parts are counted per delivery."""
     if not acks:
         return
     now = now or utcnow()
@@ -549,7 +558,7 @@ def record_single_part_acks(s: Session, owner: str, acks: Sequence[Ack], *, now:
                 {"b_ids": list(chunk)},
             )
     if multi:
-        record_acks(s, owner, multi, now=now)
+        _record_counted_acks(s, owner, multi, now)
 
 
 def settle_submitted(s: Session, owner: str, delivery_ids: Sequence[int], *, now: datetime | None = None) -> None:

@@ -34,10 +34,10 @@ from bin_console.data.models import (
     utcnow,
 )
 from bin_console.data.tables import DELIVERY
-from bin_console.directory.validation import check_alert_text
 from bin_console.i18n import _, ngettext, number
 from bin_console.trust import audit
 from bin_console.trust.actor import Actor
+from bin_console.trust.textsafe import check_alert_text
 
 DEFAULT_URGENT_EXPIRY_MIN = 60
 FAILURE_LIMIT = 200

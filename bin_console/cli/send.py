@@ -20,10 +20,9 @@ from sqlmodel import col
 from bin_console import labels
 from bin_console.alerts import service as alerts
 from bin_console.data.models import Network, PoliceZone, SenderStatus, utcnow
-from bin_console.directory.validation import check_alert_text
 from bin_console.i18n import _, ngettext
 from bin_console.trust.actor import Actor
-from bin_console.trust.textsafe import clean
+from bin_console.trust.textsafe import check_alert_text, clean
 
 EX_CONFIG = 78
 SENDER_FRESH_S = 10.0
@@ -393,6 +392,15 @@ def cmd_send(args, settings) -> int:
             copy = bool(args.email_copy)
             if copy and urgency != "urgent":
                 raise _Refused(_("--email-copy is for urgent alerts (a non-urgent one goes by e-mail already)"))
+            use_service = urgency == "urgent" and sender_service_bound(db)
+            if args.yes and urgency == "urgent" and not use_service:
+                # Confirmed on the command line: connect and bind while the plan is made and the
+                # rows are written, so the sender claims them the moment they commit (issue 8: the
+                # whole `send` against the bare loop). The credential is read here, before the plan
+                # is printed, so a keyring passphrase prompt never lands inside that output.
+                runner = _start_embedded(db, settings)
+                runner.start()
+                started = True
             vp = alerts.plan_versions(
                 db,
                 net_ids,
@@ -410,12 +418,6 @@ def cmd_send(args, settings) -> int:
                 raise _Refused(_("no reachable recipient: nothing to send"))
             if not args.yes:
                 raise _Refused(_("not sent: add --yes to confirm (nothing was written)"))
-            use_service = urgency == "urgent" and sender_service_bound(db)
-            if urgency == "urgent" and not use_service:
-                runner = _start_embedded(db, settings)
-                # connect and bind while the rows are written: it claims them the moment they commit
-                runner.start()
-                started = True
             email_needed = urgency == "normal" or copies > 0
             email_service = email_needed and sender_service_bound(db, "email")
             if email_needed and not email_service:

@@ -240,20 +240,6 @@ def check_text(value: object, *, max_len: int, required: bool = False, what: str
     return s
 
 
-def check_alert_text(text: str) -> str:
-    """The one rule for text that goes to members (send --text, compose, templates): returns it unchanged.
-
-    The same characters member names refuse (C0/C1 controls, DEL, bidi overrides and isolates: an ESC or
-    OSC sequence reaches every member's phone and every terminal that shows the alert), except a line
-    break, which an SMS may hold. alerts.create_alert applies it, so no path can skip it.
-    """
-    for position, char in enumerate(text, start=1):
-        if char != "\n" and has_control_chars(char):
-            reason = _("the alert text holds an invisible control character ({code}) at position {position}; remove it")
-            raise ValueError(reason.format(code=f"U+{ord(char):04X}", position=position))
-    return text
-
-
 def check_name(value: object) -> str:
     return check_text(value, max_len=120, required=True, what=N_("name"))
 

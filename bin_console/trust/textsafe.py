@@ -18,6 +18,8 @@ import unicodedata
 
 from rich.text import Text
 
+from bin_console.i18n import _
+
 _CTRL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 # U+2028/U+2029 break a line like LF does: marked, never dropped, so the reader sees something was there.
 _SHOWN = re.compile(_CTRL.pattern[:-1] + r"\u2028\u2029]")
@@ -41,3 +43,19 @@ def safe_text(value: object, style: str = "") -> Text:
 
 def has_control_chars(value: str) -> bool:
     return bool(_CTRL.search(value))
+
+
+def check_alert_text(text: str) -> str:
+    """The one rule for text that goes to members (send --text, compose, templates): returns it unchanged.
+
+    The same characters member names refuse (C0/C1 controls, DEL, bidi overrides and isolates: an ESC or
+    OSC sequence reaches every member's phone and every terminal that shows the alert), except a line
+    break, which an SMS may hold. alerts.create_alert applies it, so no path can skip it. It lives
+    here, not with the directory's field checks, so `send` does not import phonenumbers and
+    email-validator for it.
+    """
+    for position, char in enumerate(text, start=1):
+        if char != "\n" and has_control_chars(char):
+            reason = _("the alert text holds an invisible control character ({code}) at position {position}; remove it")
+            raise ValueError(reason.format(code=f"U+{ord(char):04X}", position=position))
+    return text
