@@ -6,6 +6,8 @@ injected with monkeypatch into the one function named.
 
 from __future__ import annotations
 
+import smtplib
+
 from bin_console.data.models import Delivery, Member, SenderStatus
 from mail_fixtures import email_of, make_email_network, smtp_settings, wait_until
 from sqlalchemy import select, update
@@ -105,3 +107,38 @@ def test_an_unexpected_error_in_the_session_loop_says_error_and_restarts(sqlite_
         sender.stop()
     assert p.counts == {"submitted": 5}
     assert sorted(m.rcpt_tos[0] for m in smtp_sim.received) == sorted(email_of(i) for i in range(5))
+
+
+def test_an_error_after_the_message_went_into_data_retries_it_flagged_never_fails_it(sqlite_db, smtp_sim, monkeypatch):
+    """The relay has the whole message, then the client fails before reading its 250 with an
+    error that is neither SMTPException nor OSError: the message may be in. Before, the delivery
+    was failed at once (the member never got it as far as the console knew); now it is retried like
+    a 4xx and flagged a possible duplicate, and its second copy says so (X-BIN-Resent)."""
+    db = sqlite_db
+    net = make_email_network(db, 4)
+    alert_id = _send(db, net)
+    real_data = smtplib.SMTP.data
+    hit = {"n": 0}
+
+    def data_then_fail(self, msg):
+        answer = real_data(self, msg)  # the relay stored it and answered 250
+        if email_of(2).encode() in msg and hit["n"] == 0:
+            hit["n"] += 1
+            raise RuntimeError("injected after the final dot")
+        return answer
+
+    monkeypatch.setattr(smtplib.SMTP, "data", data_then_fail)
+    sender = EmailSender(db, smtp_settings(smtp_sim), password=None, poll_s=0.1)
+    sender.start()
+    try:
+        p = wait_until(lambda: (p := alert_progress(db, alert_id)).done and p, 20, "the alert to finish")
+    finally:
+        sender.stop()
+    assert hit["n"] == 1
+    assert p.counts == {"submitted": 4}
+    flagged = _deliveries(db, alert_id)[email_of(2)]
+    assert flagged.possible_duplicate and flagged.attempts == 1  # the attempt without an answer
+    copies = [m for m in smtp_sim.received if list(m.rcpt_tos) == [email_of(2)]]
+    assert len(copies) == 2
+    assert "X-BIN-Resent" not in copies[0].message and "X-BIN-Resent" in copies[1].message
+    assert all(not d.possible_duplicate for a, d in _deliveries(db, alert_id).items() if a != email_of(2))

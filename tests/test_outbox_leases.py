@@ -130,3 +130,27 @@ def test_an_email_sender_claims_only_email_rows_with_the_same_functions(db):
     assert (row.channel, row.address, row.parts_total, row.concat_ref) == ("email", "lid@example.be", 1, None)
     tx(db, outbox.record_acks, "mail:1", [outbox.Ack(row.delivery_id, 1, "<abc@bin>")])
     assert states(db) == {"queued": 2, "submitted": 1}
+
+
+def test_a_failure_without_an_answer_keeps_the_marker_and_flags_the_row(db):
+    """An error where the server's answer should have been (inside SMTP DATA): the message may be
+    in. Retried or given up, the row says so; a 4xx (an answer) clears the marker as before."""
+    net = make_network(db, 3)
+    alert(db, net, "Geen antwoord")
+    a, b, c = (i.delivery_id for i in tx(db, outbox.claim, "h:me", 3, 30))
+    with db.write() as s:
+        outbox.mark_on_wire(s, "h:me", [a, b, c])
+        outbox.record_failures(
+            s,
+            "h:me",
+            [
+                outbox.Failure(a, -1, "no answer after DATA", False, utcnow(), True),
+                outbox.Failure(b, -1, "gave up after 8 attempts: no answer", True, None, True),
+                outbox.Failure(c, 451, "greylisted", False, utcnow()),
+            ],
+        )
+    with db.read() as s:
+        rows = {d.id: d for d in s.execute(select(Delivery)).scalars()}
+    assert (rows[a].state, rows[a].possible_duplicate, rows[a].submitted_at is not None) == ("queued", True, True)
+    assert (rows[b].state, rows[b].possible_duplicate) == ("failed", True)
+    assert (rows[c].state, rows[c].possible_duplicate, rows[c].submitted_at) == ("queued", False, None)

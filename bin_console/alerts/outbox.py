@@ -118,6 +118,9 @@ class Failure:
     reason: str  # readable
     permanent: bool
     retry_at: datetime | None = None  # transient: when to try again
+    # no answer came after the message itself went out (an error inside SMTP DATA): it may have
+    # been accepted, so the row keeps its on-wire marker and is flagged a possible duplicate
+    possible_duplicate: bool = False
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -574,47 +577,56 @@ def settle_submitted(s: Session, owner: str, delivery_ids: Sequence[int], *, now
 
 def record_failures(s: Session, owner: str, failures: Sequence[Failure], *, now: datetime | None = None) -> None:
     """Permanent -> failed with code and reason; transient -> queued again at retry_at. Both
-    count as an attempt (the server answered with an error)."""
+    count as an attempt (the server answered with an error, or an error came where its answer
+    should have: ``possible_duplicate``)."""
     now = now or utcnow()
-    perm = [f for f in failures if f.permanent]
-    trans = [f for f in failures if not f.permanent]
-    if perm:
-        s.execute(
-            update(DT)
-            .where(DT.c.id == bindparam("b_id"), *_mine(owner))
-            .values(
-                state="failed",
-                attempts=DT.c.attempts + 1,
-                error_code=bindparam("b_code"),
-                error=bindparam("b_reason"),
-                final_at=now,
-                updated_at=now,
-                claimed_by=None,
-                lease_until=None,
-            ),
-            [{"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200]} for f in perm],
+    for flagged in (False, True):
+        perm = [f for f in failures if f.permanent and f.possible_duplicate is flagged]
+        trans = [f for f in failures if not f.permanent and f.possible_duplicate is flagged]
+        # the server answered with an error: nothing of it was accepted, no duplicate risk, the
+        # marker goes; without an answer the message may be in, and the row says so
+        marker: dict[str, Any] = (
+            {"possible_duplicate": True}
+            if flagged
+            else {"submitted_at": case((DT.c.parts_acked == 0, None), else_=DT.c.submitted_at)}
         )
-    if trans:
-        s.execute(
-            update(DT)
-            .where(DT.c.id == bindparam("b_id"), *_mine(owner))
-            .values(
-                state="queued",
-                attempts=DT.c.attempts + 1,
-                error_code=bindparam("b_code"),
-                error=bindparam("b_reason"),
-                next_attempt_at=bindparam("b_at"),
-                updated_at=now,
-                claimed_by=None,
-                lease_until=None,
-                # the server answered with an error: nothing of it was accepted, no duplicate risk
-                submitted_at=case((DT.c.parts_acked == 0, None), else_=DT.c.submitted_at),
-            ),
-            [
-                {"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200], "b_at": f.retry_at or now}
-                for f in trans
-            ],
-        )
+        if perm:
+            s.execute(
+                update(DT)
+                .where(DT.c.id == bindparam("b_id"), *_mine(owner))
+                .values(
+                    state="failed",
+                    attempts=DT.c.attempts + 1,
+                    error_code=bindparam("b_code"),
+                    error=bindparam("b_reason"),
+                    final_at=now,
+                    updated_at=now,
+                    claimed_by=None,
+                    lease_until=None,
+                    **({"possible_duplicate": True} if flagged else {}),
+                ),
+                [{"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200]} for f in perm],
+            )
+        if trans:
+            s.execute(
+                update(DT)
+                .where(DT.c.id == bindparam("b_id"), *_mine(owner))
+                .values(
+                    state="queued",
+                    attempts=DT.c.attempts + 1,
+                    error_code=bindparam("b_code"),
+                    error=bindparam("b_reason"),
+                    next_attempt_at=bindparam("b_at"),
+                    updated_at=now,
+                    claimed_by=None,
+                    lease_until=None,
+                    **marker,
+                ),
+                [
+                    {"b_id": f.delivery_id, "b_code": f.code, "b_reason": f.reason[:200], "b_at": f.retry_at or now}
+                    for f in trans
+                ],
+            )
 
 
 def release(

@@ -28,9 +28,11 @@ So:
   three chunks per session, and no more than a rate-limited session holds (a second's worth);
 * what the relay accepted is never sent again: its 250 is an ``Ack(delivery_id, 1, message_id)``,
   and a row whose part is acked is only settled by the next claim, never re-sent;
-* a message that cannot be built or sent (a non-ASCII address, any unexpected exception) is a
-  permanent ``Failure`` of that delivery with the reason; an unexpected exception of the session
-  loop itself sets the status "error ..." and restarts the session with back-off;
+* a message that cannot be built or sent (a non-ASCII address, any unexpected exception before
+  DATA) is a permanent ``Failure`` of that delivery with the reason; an unexpected exception
+  inside DATA (``NoAnswer``: it may have been accepted) is retried like a 4xx and flagged a
+  possible duplicate, never failed at once; an unexpected exception of the session loop itself
+  sets the status "error ..." and restarts the session with back-off;
 * 4xx (greylisting, rate limits) is a transient ``Failure`` retried after `retry_initial_s`,
   doubling; 5xx a permanent one with the server's code and text; a dropped session is reopened
   with back-off and only the message inside DATA at that moment is flagged a possible duplicate
@@ -56,7 +58,15 @@ from bin_console.alerts.outbox_jobs import CheckCancelled, Release, RenewLeases,
 from bin_console.alerts.outbox_writer import DbWriter
 from bin_console.channels.email.message import MessageTemplate
 from bin_console.channels.email.pacer import Pacer
-from bin_console.channels.email.smtp_link import Answer, LinkDown, LinkRefused, SmtpLink, Unsendable, check_address
+from bin_console.channels.email.smtp_link import (
+    Answer,
+    LinkDown,
+    LinkRefused,
+    NoAnswer,
+    SmtpLink,
+    Unsendable,
+    check_address,
+)
 from bin_console.channels.email.tokens import tokens_for
 from bin_console.config import SmtpSettings
 from bin_console.data.models import utcnow
@@ -559,6 +569,12 @@ class EmailSender:
                     failures += 1
                     self._stop.wait(min(self._backoff(failures), 2.0))
                     continue
+                except NoAnswer as exc:  # it may be in: retried as a flagged possible duplicate
+                    held.popleft()
+                    log.warning("e-mail delivery %d: %s", row.delivery_id, exc)
+                    self._retry_unanswered(row, str(exc), out)
+                    self._link_changed(-1)
+                    continue
                 except Exception as exc:  # this one message: a permanent failure, the others go on
                     held.popleft()
                     reason = str(exc) if isinstance(exc, Unsendable) else f"cannot be sent: {type(exc).__name__}: {exc}"
@@ -688,6 +704,16 @@ class EmailSender:
             out.failures.append(outbox.Failure(row.delivery_id, answer.code, reason, True))
         else:
             out.failures.append(outbox.Failure(row.delivery_id, answer.code, answer.describe(), True))
+
+    def _retry_unanswered(self, row: outbox.ClaimedRow, reason: str, out: Answers) -> None:
+        """Like a 4xx (retried with back-off until max_attempts), but flagged: it may have gone out."""
+        if row.attempts < self.cfg.max_attempts:
+            delay = min(self.cfg.retry_initial_s * 2 ** (row.attempts - 1), self.cfg.retry_max_s)
+            retry_at = utcnow() + timedelta(seconds=delay)
+            out.failures.append(outbox.Failure(row.delivery_id, NO_ANSWER, reason[:500], False, retry_at, True))
+        else:
+            reason = f"gave up after {row.attempts} attempts: {reason}"
+            out.failures.append(outbox.Failure(row.delivery_id, NO_ANSWER, reason[:500], True, None, True))
 
     def _backoff(self, failures: int) -> float:
         return min(self.reconnect_max_s, 0.5 * 2 ** min(failures, 10)) * random.uniform(0.8, 1.2)

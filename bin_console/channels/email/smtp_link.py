@@ -31,6 +31,13 @@ class Unsendable(Exception):
     is unharmed and goes on with the next."""
 
 
+class NoAnswer(Exception):
+    """An unexpected error inside DATA, after the message may have gone out: it may have been
+    accepted. The session is abandoned (where the exchange stopped is unknown); the message is
+    retried like a 4xx, counted as an attempt and flagged a possible duplicate. Not a LinkDown:
+    an error that comes back with the same message each time must not hold the session's queue."""
+
+
 class LinkRefused(Exception):
     """Connecting or logging in failed. `config`: the operator must act (bad password, TLS refused)."""
 
@@ -159,6 +166,9 @@ class SmtpLink:
         except (smtplib.SMTPException, OSError) as exc:
             self.abandon()
             raise LinkDown(f"{type(exc).__name__} during DATA (RFC 1047)", ambiguous=True) from None
+        except Exception as exc:
+            self.abandon()
+            raise NoAnswer(f"no answer after DATA: {type(exc).__name__}: {exc}") from None
         if code != 250:
             self._reset(smtp)
         return Answer(code, _text(resp))
