@@ -17,6 +17,7 @@ from sqlalchemy import select
 from test_email_replies import _reader, _reply_to, _sent_alert
 
 from bin_console.alerts.service import list_replies
+from bin_console.channels.email import imap_reader
 from bin_console.channels.email.imap_reader import ImapReader
 from bin_console.channels.email.replies import store_email_reply
 from bin_console.config import ImapSettings
@@ -215,3 +216,39 @@ def test_two_readers_of_one_mailbox_read_it_once_and_the_second_takes_over(sqlit
     with db.read() as s:
         assert s.get(SenderStatus, "imap").state == "stopped"
     assert sorted(r.text for r in list_replies(db)) == ["Alles rustig", "Gezien"]
+
+
+def test_a_reader_failing_for_a_whole_lease_lets_a_working_one_take_over(sqlite_db, smtp_sim, dovecot, monkeypatch):
+    """One console whose IMAP settings do not work (here a mailbox name that does not exist) held
+    the mailbox for good: each failing round renewed its lease, the console whose settings work
+    waited for ever and no reply was read. Now a holder that has failed for a whole lease says
+    "error" and its row counts as free; a working reader takes it and keeps it."""
+    monkeypatch.setattr(imap_reader, "LEASE_MIN_S", 2.0)  # longer than the broken one's round
+    db = sqlite_db
+    _alert_id, sent = _sent_alert(db, smtp_sim, n=1)
+    cfg = ImapSettings(
+        host="127.0.0.1", port=dovecot.port, security="none", username=dovecot.user, poll_s=0.1, mailbox="Geen-map"
+    )
+    broken = ImapReader(db, cfg, password=Secret(dovecot.password))
+    broken.start()
+    try:
+        wait_until(lambda: broken.holder and broken.last_error, 10, "the broken reader to hold and fail")
+        working = _reader(db, dovecot)
+        working.start()
+        try:
+            dovecot.append(_reply_to(sent[email_of(0)], "Gezien", msg_id="<lease1@example.be>"))
+            wait_until(lambda: list_replies(db), 20, "the working reader to read the reply")
+            wait_until(lambda: working.holder and not broken.holder, 10, "the broken reader to stand back")
+            wait_until(lambda: _imap_state(db) == "bound", 10, "the status row to say replies are read")
+            time.sleep(2.5)  # more than a lease: the broken one, failing on, never takes the mailbox back
+            assert working.holder and not broken.holder and _imap_state(db) == "bound"
+        finally:
+            working.stop()
+    finally:
+        broken.stop()
+
+
+def _imap_state(db):
+    with db.read() as s:
+        row = s.get(SenderStatus, "imap")
+        return row.state if row is not None else None

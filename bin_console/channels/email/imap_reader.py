@@ -13,8 +13,9 @@ past it, so the replies and unsubscribes after it are still read. The loop survi
 (one log line each, no traceback, no secret).
 
 One reader per mailbox: every console (and `bin-console sender`) may start one, but only the
-holder of the "imap" sender_status row reads; the others wait, and take over once the holder stopped
-or its row is older than the lease (a crashed console). Two readers overlapping anyway (a stalled
+holder of the "imap" sender_status row reads; the others wait, and take over once the holder stopped,
+has failed for a whole lease (its settings do not work here: a wrong password), or its row is older
+than the lease (a crashed console). Two readers overlapping anyway (a stalled
 holder) store nothing twice: replies.py serialises the Message-ID check and the insert.
 """
 
@@ -24,6 +25,7 @@ import imaplib
 import logging
 import ssl
 import threading
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -64,6 +66,7 @@ class ImapReader:
         self._owner = new_owner_id(ACCOUNT)[:120]
         self.lease_s = max(LEASE_MIN_S, 4 * settings.poll_s)
         self.holder = False  # this reader holds the "imap" row (reads); False: another one does
+        self._failing_since: float | None = None  # monotonic time of the first failure in a row
 
     def start(self) -> None:
         self._stop.clear()
@@ -82,6 +85,7 @@ class ImapReader:
                 if self._claim():
                     self.poll_once()
                     self.last_error = ""
+                    self._failing_since = None
                     self._status("bound", f"IMAP {self.cfg.host} {self.cfg.mailbox}")
             except Exception as exc:  # IMAP, network, database or anything else: the loop goes on
                 self._failed(exc)
@@ -89,24 +93,36 @@ class ImapReader:
         self._status("stopped", "")
 
     def _failed(self, exc: BaseException) -> None:
+        """A failing holder writes "reconnecting"; once it has failed for a whole lease, "error":
+        its row then counts as free (see _claim), so a reader on another console whose settings
+        work takes over, instead of waiting behind a holder that renews its lease while it fails
+        (a wrong password on one console kept every reply unread)."""
         self.last_error = _one_line(exc)
         log.warning("reading replies from %s failed: %s", self.key, self.last_error)
-        self._status("reconnecting", f"IMAP {self.cfg.host}: {self.last_error}")
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        state = "error" if now - self._failing_since >= self.lease_s else "reconnecting"
+        self._status(state, f"IMAP {self.cfg.host}: {self.last_error}")
 
     def _claim(self) -> bool:
-        """Hold (or renew) the "imap" row: free, ours, stopped, or silent for longer than the lease."""
+        """Hold (or renew) the "imap" row: free, ours, stopped, failing for a whole lease, or silent
+        for longer than the lease."""
         now = utcnow()
         try:
             with self.db.write() as s:
                 row = s.get(SenderStatus, ACCOUNT, with_for_update=True)
                 if row is None:
                     s.add(SenderStatus(account=ACCOUNT, state="connecting", owner=self._owner, updated_at=now))
+                elif row.owner == self._owner:
+                    row.updated_at = now
                 elif (
-                    row.owner == self._owner
-                    or row.state == "stopped"
+                    row.state in ("stopped", "error")  # ended, or failing for a whole lease
                     or row.updated_at < now - timedelta(seconds=self.lease_s)
                 ):
-                    row.owner, row.updated_at = self._owner, now
+                    # taken over: "connecting" at once, so the one that left it in "error" does not
+                    # count it as free again while this one reads
+                    row.owner, row.updated_at, row.state = self._owner, now, "connecting"
                 else:
                     self.holder = False
                     return False
