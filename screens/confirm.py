@@ -85,6 +85,10 @@ class VersionLine:
         return f"{who}, {enc}, {each}"
 
 
+BOX_COLUMNS = 72  # inside the confirm window's border and padding at 80 columns
+HEADLINE_LINES = 3  # at most this many lines of network names, so the window fits 80x24
+
+
 @dataclass
 class SendSummary:
     channel: str  # sms | email
@@ -152,11 +156,16 @@ class SendSummary:
         else:
             head = ngettext("E-mail to {n} member of", "E-mail to {n} members of", self.recipients)
         t.append(head.format(n=number(self.recipients)) + " ", style="bold")
-        for i, name in enumerate(self.network_names):
+        shown, more = self._names_that_fit(len(t.plain))
+        for i, name in enumerate(shown):
             if i:
+                last = i == len(shown) - 1 and not more
                 # Translators: before the last of several network names: "BIN A, BIN B and BIN C"
-                t.append(" " + _("and") + " " if i == len(self.network_names) - 1 else ", ", style="bold")
+                t.append(" " + _("and") + " " if last else ", ", style="bold")
             t.append_text(safe_text(name, style="bold"))
+        if more:
+            others = ngettext("and {n} more network", "and {n} more networks", more)
+            t.append(" " + others.format(n=number(more)) + f" ({number(len(self.network_names))})", style="bold")
         if self.channel == "sms" and len({v.parts_each for v in self.versions}) > 1:
             t.append(", " + ngettext("{n} part", "{n} parts", self.total_parts).format(n=number(self.total_parts)))
         elif self.channel == "sms":
@@ -167,6 +176,22 @@ class SendSummary:
         else:
             t.append(" " + _("(non-urgent)"))
         return t
+
+    def _names_that_fit(self, used: int) -> tuple[list[str], int]:
+        """The network names the headline shows, and how many it leaves out. Every name while they
+        fit HEADLINE_LINES lines of the window: 40 networks (a whole zone) pushed the text preview
+        and the buttons below the bottom of an 80x24 terminal."""
+        names = self.network_names
+        budget = HEADLINE_LINES * BOX_COLUMNS - used - 30  # the parts or "(non-urgent)" that follow
+        if sum(len(n) + 2 for n in names) <= budget:
+            return list(names), 0
+        room = budget - 28  # "and 37 more networks (40)", in any of the languages
+        shown: list[str] = []
+        for name in names:
+            if len(shown) and sum(len(n) + 2 for n in shown) + len(name) > room:
+                break
+            shown.append(name)
+        return shown, len(names) - len(shown)
 
     def details(self) -> Text:
         t = Text()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from alert_ui_helpers import freeze_clock, make_app, seed, settle, show_network, wait_for
 from bin_console.data.models import Alert, Delivery
 from bin_console.screens.compose import ComposeScreen
-from bin_console.screens.confirm import ConfirmSendModal
+from bin_console.screens.confirm import ConfirmSendModal, SendSummary
 from bin_console.screens.monitor import MonitorScreen
 from sqlalchemy import func, select
-from textual.widgets import Button, TextArea
+from textual.widgets import Button, Static, TextArea
 from ui_helpers import burst
 
 
@@ -177,3 +178,40 @@ async def test_a_key_from_before_the_paint_is_dropped_even_when_handled_after(sq
         await pilot.press("f5")  # a fresh F5 still sends
         await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="sent: monitor")
         assert n_alerts(sqlite_db) == 1
+
+
+NAMES_OF_A_ZONE = [f"BIN Sint-Amands-Demer Wijk {i:02d}" for i in range(40)]
+
+
+@pytest.mark.parametrize(("names", "left_out"), [(NAMES_OF_A_ZONE[:2], 0), (NAMES_OF_A_ZONE, 36)])
+async def test_a_whole_zone_of_networks_still_fits_the_window_with_its_text_and_keys(
+    sqlite_db, settings, names, left_out
+):
+    """40 networks (every BIN of a zone): the headline listed every name, 21 lines, and pushed the
+    alert text, the buttons and the key hint below the bottom of an 80x24 terminal. The names now
+    take at most three lines and say how many more there are."""
+    seed(sqlite_db)
+    app = make_app(settings, sqlite_db, training=True)
+    summary = SendSummary(
+        channel="sms",
+        recipients=4120,
+        network_names=names,
+        parts_each=1,
+        encoding="gsm7",
+        expires_at=None,
+        training=True,
+        text="Politie: verdachte wagen",
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConfirmSendModal(summary))
+        modal = await wait_for(pilot, lambda: isinstance(app.screen, ConfirmSendModal) and app.screen)
+        await settle(pilot)
+        headline = str(modal.query_one("#headline", Static).render())
+        for widget_id in ("#preview", "#send", "#hint"):
+            assert modal.query_one(widget_id).region.bottom <= 24, widget_id
+        assert modal.query_one("#headline").region.height <= 4
+        if left_out:
+            assert f"and {left_out} more networks (40)" in headline and names[0] in headline
+        else:
+            assert all(name in headline for name in names) and "more" not in headline
