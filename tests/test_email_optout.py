@@ -15,6 +15,7 @@ from sqlalchemy import select
 from test_email_replies import _reply_to, _sent_alert
 
 from bin_console.alerts.service import list_replies
+from bin_console.channels.email.message import parse_message_id
 from bin_console.channels.email.replies import store_email_reply
 from bin_console.trust.actor import Actor
 
@@ -84,3 +85,20 @@ def test_the_token_opts_out_its_member_not_the_forged_from(sqlite_db, smtp_sim):
     assert _opted(db) == {email_of(0): False, email_of(1): True}
     (row,) = list_replies(db)
     assert row.is_opt_out and row.member_name == "Lid 1"
+
+
+def test_a_stop_answering_a_guessed_message_id_opts_nobody_out(sqlite_db, smtp_sim):
+    """Alert and delivery ids are sequential: an attacker who knows member 0's address can write
+    the id of the mail that member got (bin.ALERT.DELIVERY) but not its tag, which needs the
+    member's token. Without the tag, or with a wrong one, the STOP is kept as a reply; the real
+    Message-ID still works (checked in test_a_stop_answering_the_members_own_delivery_opts_out)."""
+    db = sqlite_db
+    _alert_id, sent = _sent_alert(db, smtp_sim, n=2)
+    a, d, tag = parse_message_id(sent[email_of(0)]["Message-ID"])
+    assert len(tag) == 16
+    guessed = [f"<bin.{a}.{d}@pz-test.be>", f"<bin.{a}.{d}.{'0' * 16}@pz-test.be>"]
+    for i, ref in enumerate(guessed):
+        _store(db, _plain(email_of(0), "STOP", "STOP", f"<forged-guess{i}@evil.example>", in_reply_to=ref))
+    assert _opted(db) == {email_of(0): False, email_of(1): False}
+    assert [r.is_opt_out for r in list_replies(db)] == [False, False]
+    assert all(r.alert_id == a for r in list_replies(db))  # still linked to the alert in the inbox

@@ -56,7 +56,7 @@ def test_greylist_reject_and_drop_reach_everyone_once_and_the_reject_shows_the_r
     assert len(twice) == 1
     assert [a for a, d in rows.items() if d.possible_duplicate] == twice
     ids = {m["Message-ID"] for m in sim.messages_for(twice[0])}
-    assert len(ids) == 1 and ids == {f"<bin.{alert_id}.{rows[twice[0]].id}@pz-test.be>"}
+    assert len(ids) == 1 and ids.pop().startswith(f"<bin.{alert_id}.{rows[twice[0]].id}.")
     assert sim.messages_for(twice[0])[-1]["X-BIN-Resent"] == "possible duplicate"
     # greylisting answered 451 first: retried, counted as an attempt
     assert all(d.attempts >= 1 for a, d in rows.items() if a != email_of(4))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bin_console.channels.email import message as msg_mod
-from bin_console.channels.email.message import MessageTemplate, build_message
+from bin_console.channels.email.message import MessageTemplate, build_message, message_tag, parse_message_id
 from bin_console.channels.email.smtp_link import wire_bytes
 from bin_console.config import SmtpSettings
 
@@ -67,7 +67,7 @@ def test_the_template_gives_the_bytes_build_message_gives(settings, text, langua
                     possible_duplicate=duplicate,
                 )
                 assert got == wire_bytes(want)
-                assert template.message_id(delivery_id) == want["Message-ID"]
+                assert template.message_id(delivery_id, token) == want["Message-ID"]
 
 
 def test_each_member_gets_only_their_own_headers():
@@ -75,5 +75,19 @@ def test_each_member_gets_only_their_own_headers():
     a = template.render(delivery_id=1, to_addr="a@example.be", token="A" * 43)
     b = template.render(delivery_id=2, to_addr="b@example.be", token="B" * 43)
     assert b"To: a@example.be\r\n" in a and b"b@example.be" not in a and b"B" * 43 not in a
-    assert b"<bin.3.1@pz-test.be>" in a and b"<bin.3.2@pz-test.be>" in b
+    assert f"<bin.3.1.{message_tag('A' * 43, 3, 1)}@pz-test.be>".encode() in a
+    assert f"<bin.3.2.{message_tag('B' * 43, 3, 2)}@pz-test.be>".encode() in b
     assert b"X-BIN-Resent" not in a
+
+
+def test_the_message_id_cannot_be_guessed_without_the_members_token_and_stays_the_same_on_a_resend():
+    """A STOP by e-mail must answer a delivery's Message-ID: with ids alone (bin.ALERT.DELIVERY,
+    sequential) anyone who knows a member's address could forge one and unsubscribe them."""
+    template = MessageTemplate(SETTINGS[1], alert_id=3, text="Inbraak", language="nl")
+    token = "k" * 43
+    first = template.message_id(7, token)
+    assert first == template.message_id(7, token)  # a re-send is recognisable: the same id
+    assert first != template.message_id(7, "j" * 43) != template.message_id(8, token)
+    alert_id, delivery_id, tag = parse_message_id(f"In-Reply-To: {first}")
+    assert (alert_id, delivery_id, len(tag)) == (3, 7, 16) and tag == message_tag(token, 3, 7)
+    assert parse_message_id("<bin.3.7@pz-test.be>") == (3, 7, "")  # sent before the tag: still linked

@@ -585,7 +585,7 @@ class EmailSender:
                         self._link_changed(-1)
                     continue
                 held.popleft()
-                self._classify(row, template.message_id(row.delivery_id), answer, out)
+                self._classify(row, template.message_id(row.delivery_id, work.token), answer, out)
         finally:
             self._finish(n, held, out, claiming)
             if link.connected:

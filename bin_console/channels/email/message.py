@@ -12,6 +12,8 @@ URL is configured).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import string
 from email import policy as _policy
@@ -26,7 +28,8 @@ from bin_console.data.models import utcnow
 
 SUBJECT_MAX = 78  # one header line (RFC 5322 recommends 78 characters)
 UNSUBSCRIBE_WORD = "unsubscribe"
-_MESSAGE_ID = re.compile(r"<bin\.(\d+)\.(\d+)@[^>]+>")
+# <bin.ALERT.DELIVERY.TAG@domain>; messages sent before the tag came have none
+_MESSAGE_ID = re.compile(r"<bin\.(\d+)\.(\d+)(?:\.([0-9a-f]{16}))?@[^>]+>")
 
 SUBJECT_PREFIX = {"nl": "BIN-bericht", "fr": "Message RIL", "de": "BIN-Nachricht", "en": "BIN message"}
 FOOTER = {
@@ -41,14 +44,26 @@ def domain_of(addr: str) -> str:
     return addr.rpartition("@")[2] or "localhost"
 
 
-def message_id(alert_id: int, delivery_id: int, from_addr: str) -> str:
-    return f"<bin.{alert_id}.{delivery_id}@{domain_of(from_addr)}>"
+def message_tag(token: str, alert_id: int, delivery_id: int) -> str:
+    """The part of a delivery's Message-ID nobody can guess: 16 hex of an HMAC-SHA256 of the alert
+    and delivery ids keyed by the member's unsubscribe token (32 random bytes, tokens.py). A reply
+    that answers it proves it answers the mail that went to that member, which a STOP by e-mail
+    needs: with ids alone (sequential) anyone could forge "STOP" for any member's address. The same
+    delivery always gets the same tag, so a re-send keeps its Message-ID. "" without a token."""
+    if not token:
+        return ""
+    return hmac.new(token.encode(), f"{alert_id}.{delivery_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def parse_message_id(text: str) -> tuple[int, int] | None:
-    """(alert id, delivery id) of the first of our Message-IDs found in an In-Reply-To/References value."""
+def message_id(alert_id: int, delivery_id: int, from_addr: str, token: str = "") -> str:
+    tag = message_tag(token, alert_id, delivery_id)
+    return f"<bin.{alert_id}.{delivery_id}{'.' + tag if tag else ''}@{domain_of(from_addr)}>"
+
+
+def parse_message_id(text: str) -> tuple[int, int, str] | None:
+    """(alert id, delivery id, tag or "") of the first of our Message-IDs in an In-Reply-To/References value."""
     m = _MESSAGE_ID.search(text or "")
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    return (int(m.group(1)), int(m.group(2)), m.group(3) or "") if m else None
 
 
 def subject_for(text: str, language: str) -> str:
@@ -92,7 +107,7 @@ def build_message(
         msg["Reply-To"] = settings.reply_to
     msg["Subject"] = Header(subject_for(text, language), "utf-8")  # type: ignore[assignment]  # email takes a Header; typeshed says str
     msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = message_id(alert_id, delivery_id, settings.from_addr)
+    msg["Message-ID"] = message_id(alert_id, delivery_id, settings.from_addr, token)
     msg["Content-Language"] = language
     if settings.unsubscribe_url:
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -148,8 +163,9 @@ class MessageTemplate:
         self._mid_domain = domain_of(settings.from_addr)
         self._unsub_folded: dict[int, tuple[bytes, bytes]] = {}
 
-    def message_id(self, delivery_id: int) -> str:
-        return f"<bin.{self.alert_id}.{delivery_id}@{self._mid_domain}>"
+    def message_id(self, delivery_id: int, token: str) -> str:
+        tag = message_tag(token, self.alert_id, delivery_id)
+        return f"<bin.{self.alert_id}.{delivery_id}{'.' + tag if tag else ''}@{self._mid_domain}>"
 
     def render(self, *, delivery_id: int, to_addr: str, token: str, possible_duplicate: bool = False) -> bytes:
         """The wire bytes (CRLF) of this member's message."""
@@ -162,7 +178,7 @@ class MessageTemplate:
             elif name == "Date":
                 out.append(_fold("Date", format_datetime(utcnow())))
             elif name == "Message-ID":
-                out.append(_fold("Message-ID", self.message_id(delivery_id)))
+                out.append(_fold("Message-ID", self.message_id(delivery_id, token)))
             elif name == "List-Unsubscribe":
                 out.append(self._unsubscribe(token))
             elif possible_duplicate:  # X-BIN-Resent

@@ -10,7 +10,9 @@ Unsubscribing: a From address is forgeable, so a mail opts out only
   out that member (and the other member rows with the same address), whoever sent it; or
 - with an opt-out word (alerts/optout_words.py: STOP, UITSCHRIJVEN, DÉSINSCRIRE, ...) as the whole
   first word of the subject or the text AND an In-Reply-To/References naming an e-mail delivery to
-  that same From address: the member rows with that address. A STOP without it is kept as an
+  that same From address by its Message-ID with the tag nobody can guess (message.message_tag): the
+  member rows with that address. Mails sent before the tag existed carry none: a STOP to one of them
+  is kept as a reply (the unsubscribe token in its List-Unsubscribe still works). A STOP without it is kept as an
   ordinary reply (the dispatcher reads it and can opt the member out by hand).
 Audited. Everything in a mail is untrusted: stored as text (NUL removed), shown through textsafe.
 A body in a charset Python does not know is decoded as UTF-8 with replacement characters; a mail that
@@ -24,18 +26,20 @@ both insert the same mail, without a unique index.
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
+from typing import Any
 
 from sqlalchemy import case, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bin_console.alerts.optout_words import is_stop
-from bin_console.channels.email.message import UNSUBSCRIBE_WORD, parse_message_id
-from bin_console.channels.email.tokens import member_for_token
+from bin_console.channels.email.message import UNSUBSCRIBE_WORD, message_tag, parse_message_id
+from bin_console.channels.email.tokens import member_for_token, token_of_member
 from bin_console.data.models import Delivery, Member, Reply
 from bin_console.directory.validation import address_forms
 from bin_console.trust import audit
@@ -103,12 +107,13 @@ def store_email_reply(s: Session, msg: EmailMessage, now: datetime, actor: Actor
     sender = forms[0] if forms else ""
     subject = str(msg.get("Subject", ""))
     text = reply_text(msg)
-    ours = _our_delivery(s, msg)
+    ours, ours_proven = _our_delivery(s, msg)
     alert_id, member_id = _link(s, ours, forms)
     token = _token_in_subject(subject)
     token_member = member_for_token(s, token) if token else None
-    # a STOP word counts only from the address the referenced delivery went to (From is forgeable)
-    proven = ours is not None and bool(forms) and ours.address.strip().lower() in forms
+    # a STOP word counts only in answer to a delivery's unguessable Message-ID, from the address that
+    # delivery went to (From alone is forgeable, and so were the sequential ids before the tag)
+    proven = ours is not None and ours_proven and bool(forms) and ours.address.strip().lower() in forms
     stop_word = is_stop(subject) or is_stop(text)
     opt_out = token_member is not None or (stop_word and proven)
     if token_member is not None:
@@ -162,18 +167,25 @@ def store_dead_letter(s: Session, raw: bytes, now: datetime, reason: str) -> int
     return reply.id
 
 
-def _our_delivery(s: Session, msg: EmailMessage):
-    """The e-mail delivery (alert_id, member_id, address) the mail answers, by our Message-ID in it."""
+def _our_delivery(s: Session, msg: EmailMessage) -> tuple[Any, bool]:
+    """The e-mail delivery (alert_id, member_id, address) the mail answers, by our Message-ID in
+    it, and whether the reference is proven: its tag is the one made with that member's token
+    (message.message_tag). An unproven one (no tag: sent before tags; a wrong one: forged) still
+    links the reply to its alert in the inbox, but never opts anyone out."""
     refs = f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}"
     ours = parse_message_id(refs)
     if ours is None:
-        return None
-    alert_id, delivery_id = ours
-    return s.execute(
+        return None, False
+    alert_id, delivery_id, tag = ours
+    row = s.execute(
         select(col(Delivery.alert_id), col(Delivery.member_id), col(Delivery.address)).where(
             col(Delivery.id) == delivery_id, col(Delivery.alert_id) == alert_id, col(Delivery.channel) == "email"
         )
     ).first()
+    if row is None or not tag or row.member_id is None:
+        return row, False
+    token = token_of_member(s, row.member_id)
+    return row, token is not None and hmac.compare_digest(tag, message_tag(token, alert_id, delivery_id))
 
 
 def _link(s: Session, ours, forms: tuple[str, ...]) -> tuple[int | None, int | None]:

@@ -41,3 +41,7 @@ def tokens_for(s: Session, member_ids: Sequence[int], now: datetime) -> dict[int
 
 def member_for_token(s: Session, token: str) -> int | None:
     return s.execute(select(TT.c.member_id).where(TT.c.token == token)).scalar()
+
+
+def token_of_member(s: Session, member_id: int) -> str | None:
+    return s.execute(select(TT.c.token).where(TT.c.member_id == member_id)).scalar()
