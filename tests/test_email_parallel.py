@@ -116,7 +116,7 @@ def test_two_sessions_one_drops_before_and_one_inside_data_nobody_lost_nothing_d
         rows = {d.address: d for d in s.scalars(select(Delivery).where(Delivery.alert_id == alert_id))}
     assert [a for a, d in rows.items() if d.possible_duplicate] == twice
     ids = {s.rcpt: s.message_id for s in relay.seen}
-    assert all(ids[a] == f"<bin.{alert_id}.{d.id}@pz-test.be>" for a, d in rows.items())
+    assert all(ids[a].startswith(f"<bin.{alert_id}.{d.id}.") for a, d in rows.items())  # + the member's tag
 
 
 def test_both_sessions_send_and_share_one_pace(db, relay_factory):
