@@ -154,3 +154,15 @@ def test_reply_with_nul_is_stored_without_it(db):
     outbox.store_reply(db, "32470000003", "Ja\x00 gezien")  # PostgreSQL refuses NUL in text
     with db.read() as s:
         assert s.execute(select(Reply.text)).scalar() == "Ja gezien"
+
+
+@pytest.mark.parametrize("bad_part", [0, 3])
+def test_a_part_number_outside_1_to_total_is_its_own_text_and_the_real_parts_still_join(db, bad_part):
+    """Counted in, "part 3 of 2" (or "part 0") completed the count with part 1 and joined the two
+    into one garbled reply; the real part 2 then waited for ever."""
+    with db.write() as s:
+        first = accept_fragment(s, "+32470000001", Concat(5, 2, 1), b"Gezien aan de ", 0)
+        odd = accept_fragment(s, "+32470000001", Concat(5, 2, bad_part), b"STRAY", 0)
+        second = accept_fragment(s, "+32470000001", Concat(5, 2, 2), b"kerk", 0)
+        assert s.execute(select(MoFragment)).all() == []
+    assert (first, odd, second) == (None, "STRAY", "Gezien aan de kerk")

@@ -53,7 +53,11 @@ def concat_from_pdu(pdu) -> tuple[Concat | None, bytes]:  # a smpplib DeliverSM
 
 def accept_fragment(s: Session, source: str, concat: Concat, payload: bytes, data_coding: int) -> str | None:
     """Store one part (idempotent: a redelivered part is ignored); the joined text once all are in."""
-    if concat.total <= 1:
+    if concat.total <= 1 or not 1 <= concat.part_no <= concat.total:
+        # One part alone, or a part number outside 1..total (a broken phone or gateway: "part 3 of
+        # 2", "part 0"): counted in, such a part completed the count early and joined the wrong
+        # parts into one garbled text, or left the real one waiting for ever. It is kept as a text
+        # of its own, so nothing is lost and the others still join.
         return decode_payload(payload, data_coding)
     key = (col(MoFragment.source) == source, col(MoFragment.ref) == concat.ref, col(MoFragment.total) == concat.total)
     exists = s.execute(select(col(MoFragment.id)).where(*key, col(MoFragment.part_no) == concat.part_no)).first()
