@@ -99,3 +99,14 @@ def N_(message: str) -> str:
 def number(n: int) -> str:
     """An integer with the active language's thousands separator: 12,500 / 12.500 / 12 500."""
     return f"{n:,}".replace(",", _THOUSANDS[_active[0]])
+
+
+_DECIMAL = {"en": ".", "nl": ",", "fr": ","}
+
+
+def decimal(x: float, places: int = 1) -> str:
+    """A number with ``places`` decimals in the active language: 1,234.5 / 1.234,5 / 1 234,5."""
+    lang = _active[0]
+    whole, _dot, frac = f"{x:,.{places}f}".partition(".")
+    whole = whole.replace(",", _THOUSANDS[lang])
+    return f"{whole}{_DECIMAL[lang]}{frac}" if frac else whole

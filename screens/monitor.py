@@ -24,7 +24,7 @@ from textual.widgets import Static
 
 from bin_console import labels
 from bin_console.alerts import service as alerts
-from bin_console.i18n import N_, _, ngettext, number
+from bin_console.i18n import N_, _, decimal, ngettext, number
 from bin_console.trust.textsafe import safe_text
 
 from .base import BaseScreen
@@ -205,7 +205,7 @@ class MonitorScreen(BaseScreen):
             line.append(" · " + _("final {final}/{total}").format(final=final, total=total))
         else:
             line.append(_("sending {done}/{total}").format(done=left_queue, total=total), style="bold")
-            line.append(" · " + _("{rate} msg/s").format(rate=f"{rate:.1f}"))
+            line.append(" · " + _("{rate} msg/s").format(rate=decimal(rate)))
             if rate > 0:
                 line.append(" · " + _("about {time} to go").format(time=_fmt_eta(pending / rate)))
             else:

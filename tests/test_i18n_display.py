@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from bin_console.screens.confirm import SendSummary
+from bin_console.widgets.status_line import render_status
 
 from bin_console import labels
 from bin_console.alerts.service import describe_outcome
-from bin_console.app import check_keymap
+from bin_console.app import LinkStatus, check_keymap
 from bin_console.config import ConfigError
-from bin_console.i18n import activate
+from bin_console.i18n import activate, decimal
 
 
 @pytest.fixture
@@ -89,3 +90,16 @@ def test_keymap_error_in_french_keeps_the_id(restore_english):
     with pytest.raises(ConfigError) as exc:
         check_keymap({"compose-reveiw": "f6"})
     assert str(exc.value).startswith("keys.compose-reveiw : aucune touche n'a l'id 'compose-reveiw'")
+
+
+@pytest.mark.parametrize(
+    ("lang", "small", "large"), [("en", "12.5", "1,234.5"), ("nl", "12,5", "1.234,5"), ("fr", "12,5", "1\u202f234,5")]
+)
+def test_rates_use_the_languages_decimal_comma(restore_english, lang, small, large):
+    """The monitor, the sparkline and the status line showed 12.5 msg/s in Dutch and French too,
+    where a point is the thousands separator: "1.234" reads as one thousand two hundred and
+    thirty-four to a Flemish dispatcher."""
+    activate(lang)
+    assert (decimal(12.5), decimal(1234.5), decimal(250.0, 0)) == (small, large, "250")
+    line = render_status(LinkStatus(link="bound", training=False, sms_rate=8.4))
+    assert f"8{small[2]}4/s" in line.plain

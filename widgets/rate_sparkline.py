@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from bin_console.i18n import _
+from bin_console.i18n import _, decimal
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 ASCII_STEPS = " .:-=+*#█"
@@ -53,7 +53,7 @@ class RateSparkline(Static):
 
     def render(self) -> Text:
         label = _("rate") + " "
-        peak = " " + _("peak {rate} msg/s").format(rate=f"{max(self.values, default=0.0):.1f}")
+        peak = " " + _("peak {rate} msg/s").format(rate=decimal(max(self.values, default=0.0)))
         width = max(self.size.width - len(label) - len(peak), 1)
         out = Text(label, style="bold", no_wrap=True, end="")
         out.append(spark(self.values, width, ascii=self.ascii))

@@ -14,7 +14,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from bin_console.i18n import N_, _, number
+from bin_console.i18n import N_, _, decimal, number
 from bin_console.trust.textsafe import clean
 
 _LINK_LABEL = {
@@ -34,7 +34,7 @@ OFF_REASON_MAX = 24  # a mail reason is cut so the rest of the line still shows
 
 
 def _rate(tps: float) -> str:
-    return f"{tps:.0f}/s" if tps >= 10 else f"{tps:.1f}/s"
+    return f"{decimal(tps, 0)}/s" if tps >= 10 else f"{decimal(tps)}/s"
 
 
 def _channel(out: Text, ok: str, retrying: str, off: str, state: str, detail: str) -> None:
