@@ -267,6 +267,15 @@ class BinConsoleApp(ChangedRowsApp, inherit_bindings=False):
             tooltip=N_("command palette"),
         ),
         Binding(
+            "f12",
+            "redraw",
+            N_("Redraw"),
+            show=False,
+            priority=True,
+            id="redraw",
+            tooltip=N_("write the whole screen again (after other output landed on it)"),
+        ),
+        Binding(
             "ctrl+q",
             "request_quit",
             N_("Quit"),
@@ -627,6 +636,9 @@ class BinConsoleApp(ChangedRowsApp, inherit_bindings=False):
         status = self.status
         sms_queued = status.queue_depth - status.email_queue
         return (self.sender is not None and sms_queued > 0) or (self.email_sending and status.email_queue > 0)
+
+    def action_redraw(self) -> None:
+        self.redraw()
 
     def action_request_quit(self) -> None:
         if not self.sends_in_flight():

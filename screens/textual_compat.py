@@ -239,3 +239,13 @@ class ChangedRowsApp(App):
     async def _on_resize(self, event: events.Resize) -> None:  # the terminal may have reflowed its rows
         self.rows_on_screen.forget()
         await super()._on_resize(event)
+
+    def _resume_signal(self) -> None:  # back from a suspension (Ctrl+Z, an editor): the shell wrote there
+        self.rows_on_screen.forget()
+        super()._resume_signal()
+
+    def redraw(self) -> None:
+        """Write the whole screen again: something outside the console wrote over it (a kernel
+        message on the Linux VT, `wall`, a line noise burst over a serial link)."""
+        self.rows_on_screen.forget()
+        self.refresh(repaint=True)

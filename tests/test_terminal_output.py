@@ -295,6 +295,26 @@ def test_screens_left_and_come_back_to_show_what_a_fresh_paint_shows(pty_console
     assert shown[:22] == painted[:22]
 
 
+F12 = b"\x1b[24~"
+
+
+def test_f12_writes_the_whole_screen_again_over_what_landed_on_it(pty_console):
+    """Only changed rows go out, so output from outside (a kernel message on the Linux VT) would
+    stay on screen: F12 forgets what the terminal shows and writes every row again."""
+    con = pty_console("linux", {})
+    con.wait_quiet(0.5, timeout=60)
+    before = screen_lines(con.output())
+    garbage = b"\x1b[10;1H[ 1234.5678] eth0: link down"
+    scribbled = screen_lines(con.output() + garbage)
+    assert scribbled != before  # what the terminal would show with that kernel line on it
+    sent = con.send(F12)
+    time.sleep(0.3)
+    con.wait_quiet(0.5, timeout=60)
+    again = con.bytes_since(sent)
+    assert again > 1000  # every row, not only the changed ones
+    assert screen_lines(con.output() + garbage + con.output()[-again:]) == before
+
+
 def test_control_blink_forced_on_over_ssh_is_idle_traffic(pty_console):
     """The same count sees the blink when the config forces it on: the idle test can fail."""
     con = pty_console("xterm-256color", SSH_ENV, "[console]\ncursor_blink = true\n")

@@ -141,3 +141,17 @@ async def test_changed_rows_app_renders_like_a_plain_app():
         await pilot.pause()
         assert app.query_one("#top", Static).region.y == 0
         assert "top" in app.export_screenshot()
+
+
+async def test_what_the_terminal_shows_is_forgotten_on_resume_and_redraw():
+    """After Ctrl+Z and fg (or App.suspend for an editor) the shell has written on the terminal;
+    Textual repaints then, and every row must go out, not only the changed ones."""
+    app = Two()
+    async with app.run_test(size=(20, 4)) as pilot:
+        app.rows_on_screen.shown[0] = "top"
+        app._resume_signal()
+        assert app.rows_on_screen.shown == {}
+        app.rows_on_screen.shown[0] = "top"
+        app.redraw()
+        await pilot.pause()
+        assert app.rows_on_screen.shown == {}
