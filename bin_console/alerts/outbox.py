@@ -538,28 +538,33 @@ def record_single_part_acks(s: Session, owner: str, acks: Sequence[Ack], *, now:
         # one bound list, not one coerced literal per id
         ids: BindParameter[list[int]] = bindparam("b_ids", expanding=True)
         one_part = DT.c.parts_total <= 1
+        mine = and_(*_mine(owner))
+
+        def if_mine(value: Any, column: Any) -> Any:  # SET sees the row as it was: the old owner
+            return case((mine, value), else_=column)
+
         for chunk in _chunks(sorted({a.delivery_id for a in single})):
+            # one UPDATE (this runs in the commit every SMS ack waits for): the part count for
+            # every row, the state change only where the row is still `owner`'s
             res = s.execute(
-                update(DT).where(DT.c.id.in_(ids), one_part).values(parts_acked=1, updated_at=now),
+                update(DT)
+                .where(DT.c.id.in_(ids), one_part)
+                .values(
+                    parts_acked=1,
+                    updated_at=now,
+                    state=if_mine("submitted", DT.c.state),
+                    submitted_at=if_mine(now, DT.c.submitted_at),
+                    claimed_by=if_mine(None, DT.c.claimed_by),
+                    lease_until=if_mine(None, DT.c.lease_until),
+                    next_attempt_at=if_mine(None, DT.c.next_attempt_at),
+                    error=if_mine(None, DT.c.error),
+                    error_code=if_mine(None, DT.c.error_code),
+                ),
                 {"b_ids": list(chunk)},
             )
             if _rowcount(res) < len(chunk):  # a delivery of several parts among them: counted there
                 inside = set(chunk)
                 multi.extend(a for a in single if a.delivery_id in inside)
-            s.execute(
-                update(DT)
-                .where(DT.c.id.in_(ids), one_part, *_mine(owner))
-                .values(
-                    state="submitted",
-                    submitted_at=now,
-                    claimed_by=None,
-                    lease_until=None,
-                    next_attempt_at=None,
-                    error=None,
-                    error_code=None,
-                ),
-                {"b_ids": list(chunk)},
-            )
     if multi:
         _record_counted_acks(s, owner, multi, now)
 
