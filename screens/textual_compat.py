@@ -231,18 +231,20 @@ class ChangedRowsApp(App):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows_on_screen = RowsOnScreen()
+        self._watching_resume = False
 
     def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
+        if not self._watching_resume and self.is_running:
+            # back from a suspension (Ctrl+Z and fg, an editor): the shell wrote on the terminal
+            self.app_resume_signal.subscribe(self, lambda _app: self.rows_on_screen.forget(), immediate=True)
+            self._watching_resume = True
         filtered = self.rows_on_screen.filter(renderable, (self.size.width, self.size.height))
         super()._display(screen, filtered)  # type: ignore[arg-type]
 
-    async def _on_resize(self, event: events.Resize) -> None:  # the terminal may have reflowed its rows
+    def on_resize(self, event: events.Resize) -> None:
+        """The terminal may have reflowed its rows. (Textual runs App._on_resize as well: each
+        class's own handler is called, so this one must not call it again.)"""
         self.rows_on_screen.forget()
-        await super()._on_resize(event)
-
-    def _resume_signal(self) -> None:  # back from a suspension (Ctrl+Z, an editor): the shell wrote there
-        self.rows_on_screen.forget()
-        super()._resume_signal()
 
     def redraw(self) -> None:
         """Write the whole screen again: something outside the console wrote over it (a kernel

@@ -107,3 +107,19 @@ def test_the_command_ends_its_process_after_atexit_handlers_and_flushed_output(d
     assert "BIN Kerkwijk" in done.stdout
     assert ("returned 0" in done.stdout) is (threads == "thread")
     assert marker.read_text(encoding="utf-8") == "ran"
+
+
+CLOSED_STREAM = """
+from bin_console.cli.dispatch import end_process
+print("ignored")
+end_process(0)
+"""
+
+
+@pytest.mark.parametrize("fd", [1, 2])
+def test_end_process_keeps_the_status_with_a_closed_stream(fd):
+    """`bin-console ... >&-` (or a supervisor that closes it): Python sets sys.stdout/stderr to None,
+    print() writes nothing and the command still succeeds; flushing None raised AttributeError and
+    ended with status 1, which for `send` means "some recipients failed" (a script may send again)."""
+    done = subprocess.run(["/bin/sh", "-c", f'"{sys.executable}" -c "$0" {fd}>&-', CLOSED_STREAM], timeout=120)
+    assert done.returncode == 0

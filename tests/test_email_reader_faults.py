@@ -252,3 +252,18 @@ def _imap_state(db):
     with db.read() as s:
         row = s.get(SenderStatus, "imap")
         return row.state if row is not None else None
+
+
+def test_an_old_failure_while_waiting_does_not_make_one_hiccup_an_error(sqlite_db, monkeypatch):
+    """The streak that turns a holder's state into "error" (its row then counts as free) must be
+    the holder's own: a database hiccup while this reader only waited, an hour ago, made its first
+    transient failure as the holder an immediate "error" and a takeover."""
+    clock = [1000.0]
+    monkeypatch.setattr(imap_reader.time, "monotonic", lambda: clock[0])
+    reader = ImapReader(sqlite_db, ImapSettings(host="127.0.0.1", port=1, security="none", poll_s=1.0), password=None)
+    reader._failed(RuntimeError("database locked"))  # while not the holder: nothing written
+    clock[0] += 3600  # an hour of waiting behind a healthy holder, which then stopped
+    assert reader._claim()  # takes the free row
+    reader._failed(OSError("connection reset"))  # its first failure as the holder
+    with sqlite_db.read() as s:
+        assert s.get(SenderStatus, "imap").state == "reconnecting"

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from test_alerts import ACTOR, add_members, make_network
 
 from bin_console.alerts import service as alerts
+from bin_console.cli import send as send_cli
 from bin_console.cli.dispatch import main
 
 HAVE_SENDER = importlib.util.find_spec("bin_console.channels.smpp.sender") is not None
@@ -216,3 +217,30 @@ def test_missing_smpp_password_refuses_before_writing(seeded, capsys, monkeypatc
     assert main(["--db", url, "send", "--network", "Kerkstraat", "--text", "x", "--yes"]) == 2
     assert "bin-console credentials set smpp" in capsys.readouterr().err
     assert _count(db, Alert) == 0
+
+
+class CountingRunner:
+    started = 0
+
+    def start(self):
+        CountingRunner.started += 1
+
+    def stop(self, timeout: float = 5.0):
+        pass
+
+    def wake(self):
+        pass
+
+
+def test_a_send_refused_by_its_plan_starts_no_sender(sqlite_db, capsys, monkeypatch):
+    """Refused by its plan ("no reachable recipient"): a sender started before the refusal
+    recovers rows (a write), binds with the real credential and sends whatever else is queued,
+    while the command says nothing was sent."""
+    net = make_network(sqlite_db, "Lege straat")
+    add_members(sqlite_db, net, [{"name": "Zonder gsm", "landline": "+3292222223"}])
+    CountingRunner.started = 0
+    monkeypatch.setattr(send_cli, "_start_embedded", lambda db, settings: CountingRunner())
+    rc = main(["--db", str(sqlite_db.engine.url), "send", "--network", "Lege straat", "--text", "x", "--yes"])
+    assert rc == 2
+    assert "no reachable recipient" in capsys.readouterr().err
+    assert CountingRunner.started == 0

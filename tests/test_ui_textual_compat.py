@@ -13,6 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App
+from textual.driver import Driver
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
@@ -144,12 +145,16 @@ async def test_changed_rows_app_renders_like_a_plain_app():
 
 
 async def test_what_the_terminal_shows_is_forgotten_on_resume_and_redraw():
-    """After Ctrl+Z and fg (or App.suspend for an editor) the shell has written on the terminal;
-    Textual repaints then, and every row must go out, not only the changed ones."""
+    """After Ctrl+Z and fg (the Linux driver posts Driver.SignalResume) or App.suspend for an
+    editor, the shell has written on the terminal: every row must go out again. An override of
+    App._resume_signal never ran (Textual routes the message to the base's @on handler)."""
     app = Two()
     async with app.run_test(size=(20, 4)) as pilot:
+        await pilot.pause()
         app.rows_on_screen.shown[0] = "top"
-        app._resume_signal()
+        app.post_message(Driver.SignalResume())
+        await pilot.pause()
+        await pilot.pause()
         assert app.rows_on_screen.shown == {}
         app.rows_on_screen.shown[0] = "top"
         app.redraw()

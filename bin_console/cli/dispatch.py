@@ -233,14 +233,16 @@ def end_process(rc: int) -> int:
     if any(t is not me and not t.daemon and t.is_alive() for t in threading.enumerate()):
         return rc
     atexit._run_exitfuncs()  # the handlers the interpreter would run (CPython; no public spelling)
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        rc = rc or EX_PIPE
-    try:
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that descriptor closed (`>&-`): print() wrote nothing
+            continue
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): ends quietly, as main() does
+            if stream is sys.stdout:
+                rc = rc or EX_PIPE
+        except (OSError, ValueError):  # EIO after the SSH session hung up, a closed file: the status stays
+            pass
     os._exit(rc)
 
 

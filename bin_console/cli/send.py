@@ -394,13 +394,11 @@ def cmd_send(args, settings) -> int:
                 raise _Refused(_("--email-copy is for urgent alerts (a non-urgent one goes by e-mail already)"))
             use_service = urgency == "urgent" and sender_service_bound(db)
             if args.yes and urgency == "urgent" and not use_service:
-                # Confirmed on the command line: connect and bind while the plan is made and the
-                # rows are written, so the sender claims them the moment they commit (issue 8: the
-                # whole `send` against the bare loop). The credential is read here, before the plan
-                # is printed, so a keyring passphrase prompt never lands inside that output.
+                # Confirmed on the command line: the credential is read now, before the plan is
+                # printed, so a keyring passphrase prompt never lands inside that output; the
+                # sender starts once the plan has not refused (a start recovers rows, binds and
+                # sends whatever is queued: nothing of that before a refusal).
                 runner = _start_embedded(db, settings)
-                runner.start()
-                started = True
             vp = alerts.plan_versions(
                 db,
                 net_ids,
@@ -418,6 +416,11 @@ def cmd_send(args, settings) -> int:
                 raise _Refused(_("no reachable recipient: nothing to send"))
             if not args.yes:
                 raise _Refused(_("not sent: add --yes to confirm (nothing was written)"))
+            if runner is not None:
+                # connect and bind while the rows are written: it claims them the moment they
+                # commit (issue 8: the whole `send` against the bare loop)
+                runner.start()
+                started = True
             email_needed = urgency == "normal" or copies > 0
             email_service = email_needed and sender_service_bound(db, "email")
             if email_needed and not email_service:

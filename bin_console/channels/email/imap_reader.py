@@ -82,7 +82,9 @@ class ImapReader:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                if self._claim():
+                if not self._claim():
+                    self._failing_since = None  # another reader holds the mailbox: no streak of ours
+                else:
                     self.poll_once()
                     self.last_error = ""
                     self._failing_since = None
@@ -99,6 +101,9 @@ class ImapReader:
         (a wrong password on one console kept every reply unread)."""
         self.last_error = _one_line(exc)
         log.warning("reading replies from %s failed: %s", self.key, self.last_error)
+        if not self.holder:  # a failure while only waiting (the claim itself): no streak of reads
+            self._failing_since = None
+            return
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = now
