@@ -144,7 +144,8 @@ class ImapReader:
             return
         try:
             with self.db.write() as s:
-                row = s.get(SenderStatus, ACCOUNT)
+                # locked: a takeover committed meanwhile is seen here, never overwritten (PostgreSQL)
+                row = s.get(SenderStatus, ACCOUNT, with_for_update=True)
                 if row is None:
                     row = SenderStatus(account=ACCOUNT)
                     s.add(row)
