@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,53 @@ def test_the_member_form_shows_what_is_typed_on_the_linux_console(console):
     t.text("0470123456")
     t.wait_for(r"Zoe Vandamme")  # the typed values are on the terminal, not only border lines
     t.wait_for(r"0470123456")
+
+
+def _settled(t: TmuxDriver, quiet_s: float = 0.6, timeout: float = 20.0) -> str:
+    """The pane once it has not changed for ``quiet_s``."""
+    deadline = time.monotonic() + timeout
+    last, since = t.capture(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = t.capture()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return now
+    raise AssertionError(f"the screen kept changing for {timeout}s:\n{last}")
+
+
+@pytest.mark.parametrize("term", ["linux", "xterm-256color"])
+def test_every_screen_shows_what_a_full_repaint_shows(console, term):
+    """Only the rows the terminal does not already show are written (screens/textual_compat.py).
+    The oracle: after each step through the screens and modals, F12 writes every row again; if the
+    terminal (tmux: a real VT parser) showed anything else before, a row was skipped wrongly."""
+    t = console(term)
+    steps = [
+        ("text", "kerk", r"\d+ match"),
+        ("keys", "Down", None),
+        ("keys", "Enter", r"Coordinator:"),
+        ("keys", "F3", r"Members"),
+        ("keys", "F4", r"URGENT · SMS"),
+        ("text", "Inbraak Kerkstraat, blijf binnen", r"chars · GSM-7"),
+        ("keys", "F5", r"Send this alert\?"),
+        ("keys", "Escape", r"URGENT · SMS"),
+        ("keys", "Escape", None),
+        ("keys", "F8", None),
+        ("keys", "F7", None),
+        ("keys", "F6", None),
+        ("keys", "F1", None),
+        ("keys", "Escape", None),
+        ("keys", "F2", r"network, street|match"),
+        ("keys", "BSpace", None),
+    ]
+    for kind, what, wait in steps:
+        t.text(what) if kind == "text" else t.keys(what)
+        if wait:
+            t.wait_for(wait)
+        shown = _settled(t)
+        t.keys("F12")
+        repainted = _settled(t)
+        assert shown == repainted, f"after {what!r} the screen differed from a full repaint"
+    t.keys("C-q")
+    t.wait_for(r"\[exit 0\]", timeout=20)
