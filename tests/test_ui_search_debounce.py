@@ -109,3 +109,29 @@ async def test_f3_f4_before_the_pause_say_nothing_selected_then_act_on_the_typed
         await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen), what="compose")
         await settle(app, pilot)
         assert target_ids(app) == [ids["Kerkwijk"]]
+
+
+async def test_enter_after_a_failed_search_searches_again_at_once_and_opens_the_match(seeded, monkeypatch):
+    """The search for "kerkwijk" failed (a locked database): Enter did nothing useful before, the
+    screen kept saying "Search failed" until the next key. Now Enter searches at once and opens the
+    top match of that text."""
+    db, ids = seeded
+    real = networks.run_search
+    failures = {"left": 1}
+
+    def failing_once(db_, query, zone_id):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("database is locked")
+        return real(db_, query, zone_id)
+
+    monkeypatch.setattr(networks, "run_search", failing_once)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await type_and_wait(app, pilot, "kerkwijk")
+        info = app.screen.query_one("#search-info")
+        await wait_until(pilot, lambda: "Search failed" in str(info.render()), what="the failure shown")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, NetworkScreen), what="the match opened")
+        assert target_ids(app) == [ids["Kerkwijk"]]
