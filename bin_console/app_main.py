@@ -84,7 +84,7 @@ def run_console(
 
 def cmd_console(args: Any, settings: Settings) -> int:
     from bin_console.app import check_keymap
-    from bin_console.cli.runtime import create_database_if_missing, open_db
+    from bin_console.cli.runtime import create_database_if_missing, open_db, schema_message
     from bin_console.data.schema import SchemaError
 
     settings = apply_console_options(args, settings)
@@ -98,7 +98,7 @@ def cmd_console(args: Any, settings: Settings) -> int:
     try:
         db = open_db(settings)
     except SchemaError as exc:
-        return _fail(str(exc))
+        return _fail(schema_message(exc))
     except Exception as exc:  # bad URL, unreadable file, server down
         return _fail(_("cannot open database: {error}").format(error=f"{type(exc).__name__}: {exc}"))
     try:

@@ -25,7 +25,15 @@ HEAD_REVISION = "0009"
 
 
 class SchemaError(RuntimeError):
-    """The database schema does not match this program (behind, ahead, or not a bin-console DB)."""
+    """The database schema does not match this program (behind, ahead, or not a bin-console DB).
+
+    ``kind`` and ``params`` name the case, so the command line can say it in the operator's
+    language (cli/runtime.py schema_message); the message itself is English, for logs."""
+
+    def __init__(self, message: str, *, kind: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.params = params
 
 
 def alembic_config(db: Database) -> Config:
@@ -167,12 +175,25 @@ def require_current(db: Database) -> None:
     if cur == head:
         return
     if cur is None:
-        raise SchemaError(f"database {db.url} has no bin-console schema; run `bin-console db upgrade` to create it")
+        raise SchemaError(
+            f"database {db.url} has no bin-console schema; run `bin-console db upgrade` to create it",
+            kind="empty",
+            url=db.url,
+        )
     script = ScriptDirectory.from_config(alembic_config(db))
     known = {rev.revision for rev in script.walk_revisions()}
     if cur not in known:
         raise SchemaError(
             f"database {db.url} is at revision {cur}, which this bin-console does not know "
-            "(it was upgraded by a newer version); install that version"
+            "(it was upgraded by a newer version); install that version",
+            kind="ahead",
+            url=db.url,
+            revision=cur,
         )
-    raise SchemaError(f"database {db.url} schema is behind ({cur} < {head}); run `bin-console db upgrade`")
+    raise SchemaError(
+        f"database {db.url} schema is behind ({cur} < {head}); run `bin-console db upgrade`",
+        kind="behind",
+        url=db.url,
+        revision=cur,
+        head=head,
+    )

@@ -32,6 +32,7 @@ from sqlalchemy import inspect, text
 from bin_console.cli import db as db_cli
 from bin_console.cli import runtime
 from bin_console.config import Settings
+from bin_console.i18n import activate
 
 BIN = Path(sys.executable).with_name("bin-console")
 
@@ -254,6 +255,26 @@ def test_console_refuses_a_schema_that_is_behind(sqlite_url, tmp_path, monkeypat
     assert f"schema is behind ({REAL_HEAD} < {TEST_REV}); run `bin-console db upgrade`" in capsys.readouterr().err
     opened = runtime.open_db(settings, check_schema=False)  # `db upgrade` itself may still open it
     opened.dispose()
+
+
+@pytest.mark.parametrize(("lang", "said"), [("nl", "loopt achter"), ("fr", "est en retard")])
+def test_a_schema_that_is_behind_is_said_in_the_operators_language(
+    sqlite_url, tmp_path, monkeypatch, capsys, lang, said
+):
+    """The SchemaError texts were English in a Dutch or French console."""
+    db = Database.from_url(sqlite_url)
+    upgrade(db, backup=False)
+    db.dispose()
+    monkeypatch.setattr(schema, "MIGRATIONS_DIR", _migrations_with(tmp_path, GOOD))
+    monkeypatch.setattr(schema, "HEAD_REVISION", TEST_REV)
+    activate(lang)
+    try:
+        with pytest.raises(SystemExit):
+            runtime.open_db_or_exit(Settings(db_url=sqlite_url))
+    finally:
+        activate("en")
+    err = capsys.readouterr().err
+    assert said in err and f"({REAL_HEAD} < {TEST_REV})" in err and "bin-console db upgrade" in err
 
 
 # --- file permissions -------------------------------------------------------------------------------

@@ -16,9 +16,25 @@ from sqlalchemy.exc import ArgumentError
 from bin_console.config import Settings
 from bin_console.data.engine import Database, normalise_url, sqlite_path
 from bin_console.data.schema import SchemaError, require_current, upgrade
-from bin_console.i18n import _
+from bin_console.i18n import N_, _
 
 EX_CONFIG = 78
+
+
+# What a SchemaError says, per kind, in the operator's language (the exception's text is English)
+SCHEMA_MESSAGES = {
+    "empty": N_("database {url} has no bin-console schema; run `bin-console db upgrade` to create it"),
+    "ahead": N_(
+        "database {url} is at revision {revision}, which this bin-console does not know "
+        "(it was upgraded by a newer version); install that version"
+    ),
+    "behind": N_("database {url} schema is behind ({revision} < {head}); run `bin-console db upgrade`"),
+}
+
+
+def schema_message(exc: SchemaError) -> str:
+    template = SCHEMA_MESSAGES.get(getattr(exc, "kind", ""))
+    return _(template).format(**exc.params) if template else str(exc)
 
 
 class DatabaseMissing(SchemaError):
@@ -91,7 +107,7 @@ def open_db_or_exit(settings: Settings) -> Database:
     try:
         return open_db(settings)
     except SchemaError as exc:
-        print(f"bin-console: {exc}", file=sys.stderr)
+        print(f"bin-console: {schema_message(exc)}", file=sys.stderr)
         raise SystemExit(EX_CONFIG) from None
     except Exception as exc:  # connection refused, bad URL, unreadable file...
         error = f"{type(exc).__name__}: {exc}"
