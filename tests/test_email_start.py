@@ -130,3 +130,45 @@ def test_a_non_ascii_sender_address_is_refused_at_load(clean_env, tmp_path):
     with pytest.raises(ConfigError, match=r"smtp\.from_addr"):
         _load(tmp_path, '[smtp]\nhost = "relay.pz.example"\nfrom_addr = "bin@politiezone-léau.be"\n')
     assert _load(tmp_path, '[smtp]\nfrom_addr = "bin@xn--politiezone-lau-fnb.be"\n').smtp.configured
+
+
+def test_two_consoles_started_in_the_same_moment_run_one_e_mail_sender(db):
+    """Both found no live sender and both started one: twice the relay's max_per_minute. The
+    check and the claim of the "email" row are now one write transaction."""
+    import threading
+
+    from bin_console.channels.email.standby import StandbySender
+
+    started: list[int] = []
+
+    class Quiet:  # the claim is under test, not SMTP: a sender that only says it runs
+        def __init__(self, n):
+            self.n, self.running = n, False
+
+        def start(self):
+            started.append(self.n)
+            self.running = True
+
+        def stop(self, timeout=5.0):
+            self.running = False
+
+    gate = threading.Barrier(6)
+    standbys = [StandbySender(db, lambda n=n: Quiet(n), check_s=30.0) for n in range(6)]
+
+    def go(standby):
+        gate.wait()
+        standby.start()
+
+    threads = [threading.Thread(target=go, args=(sb,)) for sb in standbys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        assert len(started) == 1, started
+        assert sum(sb.running for sb in standbys) == 1
+        with db.read() as s:
+            assert s.get(SenderStatus, "email").state == "connecting"  # fresh: the others wait
+    finally:
+        for sb in standbys:
+            sb.stop(timeout=1.0)

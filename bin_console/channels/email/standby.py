@@ -7,7 +7,10 @@ sender_status row is fresh: cli/send.py sender_service_bound, the check `bin-con
 and checks again every few seconds while it waits: when the other one stops (or its heartbeat
 goes stale after a crash), this console takes over and nothing stays queued.
 
-Two consoles starting in the same second may both find none and both run; the next ones wait.
+The check and the start are one step: a console that finds no live sender writes the "email"
+row ("connecting", fresh) in the same write transaction (SQLite's write lock, a row lock on
+PostgreSQL), so of two consoles started in the same second one starts and the other waits
+(before, both found none and both sent, at twice the relay's limit).
 """
 
 from __future__ import annotations
@@ -19,13 +22,40 @@ from typing import Any
 
 log = logging.getLogger("bin_console.email")
 
+ACCOUNT = "email"  # channels/email/driver.py: the e-mail sender's sender_status row
 CHECK_S = 5.0  # the e-mail sender's heartbeat is 5 s, its row is stale after 10 s (SENDER_FRESH_S)
 
 
 def other_email_sender_alive(db) -> bool:
-    from bin_console.cli.send import sender_service_bound
+    """True while another e-mail sender is alive; else this console takes the role in the same
+    transaction (the "email" row: "connecting", fresh) and False: it is to start its sender now."""
+    from datetime import timedelta
 
-    return sender_service_bound(db, "email")
+    from sqlalchemy.exc import IntegrityError
+
+    from bin_console.cli.send import SENDER_FRESH_S
+    from bin_console.data.models import SenderStatus, utcnow
+
+    now = utcnow()
+    try:
+        with db.write() as s:
+            row = s.get(SenderStatus, ACCOUNT, with_for_update=True)
+            if row is not None and row.state not in ("stopped", "config_error"):
+                if now - _aware(row.updated_at) < timedelta(seconds=SENDER_FRESH_S):
+                    return True
+            if row is None:
+                row = SenderStatus(account=ACCOUNT)
+                s.add(row)
+            row.state, row.detail, row.updated_at = "connecting", "", now
+    except IntegrityError:  # another console inserted the row at the same moment: it starts
+        return True
+    return False
+
+
+def _aware(when):
+    from datetime import UTC
+
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when  # SQLite gives naive UTC
 
 
 class StandbySender:
