@@ -7,6 +7,7 @@ injected with monkeypatch into the one function named.
 from __future__ import annotations
 
 import smtplib
+import time
 
 from bin_console.data.models import Delivery, Member, SenderStatus
 from mail_fixtures import email_of, make_email_network, smtp_settings, wait_until
@@ -142,3 +143,36 @@ def test_an_error_after_the_message_went_into_data_retries_it_flagged_never_fail
     assert len(copies) == 2
     assert "X-BIN-Resent" not in copies[0].message and "X-BIN-Resent" in copies[1].message
     assert all(not d.possible_duplicate for a, d in _deliveries(db, alert_id).items() if a != email_of(2))
+
+
+def test_writes_failing_for_long_show_in_the_e_mail_senders_status(sqlite_db, smtp_sim):
+    """The e-mail writer retried a failing batch silently: every console's status line said
+    "mail ok" while nothing could be stored (and so nothing more was sent). Real SQLite failure."""
+    from sqlalchemy import text
+
+    db = sqlite_db
+    net = make_email_network(db, 3)
+    sender = EmailSender(db, smtp_settings(smtp_sim), password=None, poll_s=0.1, heartbeat_s=0.5)
+    sender.start()
+
+    def detail() -> str:
+        with db.read() as s:
+            row = s.get(SenderStatus, "email")
+            return row.detail if row is not None else ""
+
+    try:
+        wait_until(lambda: sender.state in ("idle", "bound"), 10, "the sender to be up")
+        with db.write() as s:  # the answers cannot be stored
+            s.execute(text("CREATE TRIGGER nope BEFORE INSERT ON delivery_part BEGIN SELECT RAISE(ABORT, 'x'); END"))
+        alert_id = _send(db, net)
+        sender.wake()
+        wait_until(lambda: "database writes failing" in detail(), 20, "the status to say so")
+        time.sleep(1.2)  # heartbeats go on meanwhile: they keep saying it
+        assert "database writes failing" in detail()
+        with db.write() as s:
+            s.execute(text("DROP TRIGGER nope"))
+        p = wait_until(lambda: (p := alert_progress(db, alert_id)).done and p, 20, "the alert to finish")
+        wait_until(lambda: "database writes failing" not in detail(), 10, "the status to clear")
+    finally:
+        sender.stop()
+    assert p.counts == {"submitted": 3}

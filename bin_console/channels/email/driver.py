@@ -221,6 +221,7 @@ class EmailSender:
         self.cfg = settings
         self.account = account
         self.owner = outbox.new_owner_id(account)
+        self._stuck: str | None = None  # why database writes fail, while they do (_writes_stuck)
         self.lease_s = lease_s if lease_s is not None else max(LEASE_S, 2 * settings.timeout)
         self.poll_s = poll_s
         self.flush_s = flush_s
@@ -270,7 +271,7 @@ class EmailSender:
         self._poked = [False] * (k + 1)
         self._inboxes = [deque() for _ in range(k + 1)]
         self._ended = [False] * (k + 1)
-        writer = self._writer = DbWriter(self.db, lambda: self._route(writer))
+        writer = self._writer = DbWriter(self.db, lambda: self._route(writer), on_stuck=self._writes_stuck)
         self._threads = [
             threading.Thread(target=self._session, args=(i,), name=f"email-smtp-{i}", daemon=True)
             for i in range(1, k + 1)
@@ -315,8 +316,11 @@ class EmailSender:
             self._write_status()
 
     def _write_status(self) -> None:
+        # while the writer's batch keeps failing, that is what the status line must say (nothing
+        # is sent meanwhile: the next rows wait for their on-wire markers)
+        detail = self._stuck or self.detail
         status = WriteStatus(
-            account=self.account, state=self.state, detail=self.detail, training=self.cfg.training, owner=self.owner
+            account=self.account, state=self.state, detail=detail, training=self.cfg.training, owner=self.owner
         )
         try:
             with self.db.write() as s:
@@ -369,10 +373,21 @@ class EmailSender:
                 log.error("e-mail outcomes not stored (%s, attempt %d); retrying", type(exc).__name__, attempt)
                 time.sleep(min(0.1 * 2**attempt, 2.0))
 
+    def _writes_stuck(self, attempt: int, exc: BaseException) -> None:
+        """On the writer thread: its batch keeps failing (nothing is lost, it retries). Written to
+        the status row directly (status jobs would queue behind the failing batch) and kept in the
+        heartbeat's writes until a batch commits again."""
+        self._stuck = f"database writes failing ({exc.__class__.__name__}, {attempt} attempts); retrying, nothing lost"
+        log.error("e-mail sender: %s", self._stuck)
+        self._write_status()
+
     def _route(self, writer: DbWriter) -> None:
         """On the writer's thread: each result to the session that asked. A claim answered after
         its session ended goes straight back to the queue. Never raises (the writer would take it
         for a failed commit and run the batch again)."""
+        if self._stuck is not None:  # a batch committed: the database takes writes again
+            self._stuck = None
+            self._write_status()
         try:
             for job, result in writer.results():
                 n = job.session
