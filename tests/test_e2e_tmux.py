@@ -149,12 +149,12 @@ def test_the_member_form_shows_what_is_typed_on_the_linux_console(console):
 
 
 def _settled(t: TmuxDriver, quiet_s: float = 0.6, timeout: float = 20.0) -> str:
-    """The pane once it has not changed for ``quiet_s``."""
+    """The pane, with every cell's colours and attributes, once it has not changed for ``quiet_s``."""
     deadline = time.monotonic() + timeout
-    last, since = t.capture(), time.monotonic()
+    last, since = t.capture(styles=True), time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(0.1)
-        now = t.capture()
+        now = t.capture(styles=True)
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet_s:
@@ -166,7 +166,8 @@ def _settled(t: TmuxDriver, quiet_s: float = 0.6, timeout: float = 20.0) -> str:
 def test_every_screen_shows_what_a_full_repaint_shows(console, term):
     """Only the rows the terminal does not already show are written (screens/textual_compat.py).
     The oracle: after each step through the screens and modals, F12 writes every row again; if the
-    terminal (tmux: a real VT parser) showed anything else before, a row was skipped wrongly."""
+    terminal (tmux: a real VT parser) showed anything else before, characters or colours and
+    attributes (reverse, bold), a row was skipped or written wrongly."""
     t = console(term)
     steps = [
         ("text", "kerk", r"\d+ match"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 from pathlib import Path
 
+import pytest
 from bin_console.screens.textual_compat import ChangedRowsApp, RowsOnScreen, raise_screen, render_row
 from rich.console import Console
 from rich.segment import Segment
@@ -160,3 +162,104 @@ async def test_what_the_terminal_shows_is_forgotten_on_resume_and_redraw():
         app.redraw()
         await pilot.pause()
         assert app.rows_on_screen.shown == {}
+
+
+# ---------------------------------------------------------------- the renderer against a real VT (tmux)
+TRICKY_ROWS = [
+    [Segment(" BIN Kerkwijk   ", Style(color="default", bgcolor="default")), Segment("BIN  ", Style(bold=True))],
+    [Segment("ab", Style(color="red")), Segment("      ", Style(bgcolor="blue"))],  # blanks on a colour: kept
+    [Segment("x", Style(reverse=True)), Segment("   ", Style(reverse=True)), Segment("   ")],
+    [Segment("u", Style(underline=True)), Segment("    ", Style(underline=True))],
+    [Segment("c", Style(color="color(39)")), Segment("d", Style(color="#00ff00", bgcolor="#000080"))],
+    [Segment("漢字", Style(bold=True, color="yellow")), Segment(" é ", Style(italic=True)), Segment("  ")],
+    [Segment("link", Style(link="https://example.be")), Segment("   ")],
+    [Segment("        ")],
+]
+
+
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def _cells(captured: str) -> list[tuple[str, tuple]]:
+    """(character, (foreground, background, attributes)) per cell of a `capture-pane -e` line,
+    without the trailing cells that look erased (_looks_erased), whether tmux holds them as written
+    or as cleared: capture-pane tells those apart, a screen does not."""
+    fg = bg = ""
+    attrs: set[str] = set()
+    out: list[tuple[str, tuple]] = []
+    pos = 0
+    while pos < len(captured):
+        m = _SGR.match(captured, pos)
+        if m is None:
+            out.append((captured[pos], (fg, bg, frozenset(attrs))))
+            pos += 1
+            continue
+        codes = m.group(1).split(";") if m.group(1) else ["0"]
+        i = 0
+        while i < len(codes):
+            c = codes[i]
+            if c == "0":
+                fg, bg, attrs = "", "", set()
+            elif c in ("38", "48"):
+                n = 3 if codes[i + 1] == "5" else 5
+                value = ";".join(codes[i : i + n])
+                fg, bg = (value, bg) if c == "38" else (fg, value)
+                i += n - 1
+            elif c == "39":
+                fg = ""
+            elif c == "49":
+                bg = ""
+            elif c.isdigit() and (30 <= int(c) <= 37 or 90 <= int(c) <= 97):
+                fg = c
+            elif c.isdigit() and (40 <= int(c) <= 47 or 100 <= int(c) <= 107):
+                bg = c
+            elif c in ("22", "23", "24", "27"):
+                attrs -= (
+                    {{"22": "1", "23": "3", "24": "4", "27": "7"}[c], "2"}
+                    if c == "22"
+                    else {{"23": "3", "24": "4", "27": "7"}[c]}
+                )
+            else:
+                attrs.add(c)
+            i += 1
+        pos = m.end()
+    while out and out[-1][0] == " " and _looks_erased(out[-1][1]):
+        out.pop()
+    return out
+
+
+def _looks_erased(state: tuple) -> bool:
+    """A blank cell a screen shows like an erased one: default background, and no reverse,
+    underline, strike or overline (a foreground colour, bold or italic on a space show nothing)."""
+    _fg, bg, attrs = state
+    return bg == "" and not attrs & {"4", "7", "9", "53", "21"}
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_render_row_shows_what_textuals_own_rendering_shows_in_a_real_terminal(tmp_path):
+    """Each row written twice, by Textual's Strip.render and by render_row, on two lines of a tmux
+    pane (a real VT parser): the cells, colours and attributes tmux then holds must be the same."""
+    from tmux_driver import TmuxDriver
+
+    console = Console(color_system="truecolor", force_terminal=True, width=40)
+    out = ["\x1b[2J"]
+    for i, row in enumerate(TRICKY_ROWS):
+        out.append(f"\x1b[{2 * i + 1};1H" + Strip(row).render(console))
+        out.append(f"\x1b[{2 * i + 2};1H" + render_row([Strip(row)], console))
+    out.append(f"\x1b[{2 * len(TRICKY_ROWS) + 1};1HDONE")
+    screen = tmp_path / "rows.txt"
+    screen.write_text("".join(out), encoding="utf-8")
+    drv = TmuxDriver(width=40, height=2 * len(TRICKY_ROWS) + 2)
+    try:
+        drv.start(["sh", "-c", f"cat {screen}; sleep 600"], {"TERM": "xterm-256color", "LANG": "C.UTF-8"})
+        drv.wait_for("DONE", timeout=15)
+
+        def line(n: int) -> list[tuple[str, tuple]]:  # one line alone, as cells
+            flags = ["-p", "-e", "-N", "-S", str(n), "-E", str(n), "-t", drv.session]
+            return _cells(drv._tmux("capture-pane", *flags).stdout.rstrip("\n"))
+
+        pairs = [(line(2 * i), line(2 * i + 1)) for i in range(len(TRICKY_ROWS))]
+    finally:
+        drv.close()
+    for i, (textual, ours) in enumerate(pairs):
+        assert ours == textual, f"row {i}: {textual!r} != {ours!r}"

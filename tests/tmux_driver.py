@@ -53,9 +53,13 @@ class TmuxDriver:
     def text(self, literal: str) -> None:
         self._tmux("send-keys", "-t", self.session, "-l", literal)
 
-    def capture(self) -> str:
-        out = self._tmux("capture-pane", "-p", "-t", self.session, check=False).stdout
-        self.captures.append(out)
+    def capture(self, *, styles: bool = False) -> str:
+        """The pane's text; with ``styles``, with the colours and attributes of every cell too
+        (tmux's -e: the SGR sequences of what it shows)."""
+        flags = ["-p", "-e"] if styles else ["-p"]
+        out = self._tmux("capture-pane", *flags, "-t", self.session, check=False).stdout
+        if not styles:
+            self.captures.append(out)
         return out
 
     def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match:
