@@ -44,6 +44,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
 from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from bin_console.alerts import service as alerts
@@ -609,6 +610,17 @@ class BinConsoleApp(ChangedRowsApp, inherit_bindings=False):
 
     def action_open_history(self) -> None:
         self.open_history()
+
+    def action_command_palette(self) -> None:
+        super().action_command_palette()
+        if not self.settings.cursor_blink:  # the palette is Textual's screen, not a BaseScreen
+            self.call_after_refresh(self._palette_without_blink)
+
+    def _palette_without_blink(self) -> None:
+        # Slow links: its blinking cursor re-sent the palette's input line twice a second while
+        # it was open (caught by the tmux oracle: the screen never settled)
+        for widget in self.screen.query(Input):
+            widget.cursor_blink = False
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

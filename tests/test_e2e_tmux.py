@@ -174,6 +174,12 @@ def test_every_screen_shows_what_a_full_repaint_shows(console, term):
         ("keys", "Down", None),
         ("keys", "Enter", r"Coordinator:"),
         ("keys", "F3", r"Members"),
+        ("keys", "C-n", None),  # the new-member form (a modal over the list)
+        ("text", "Jan Peeters", None),
+        ("keys", "Escape", r"throw away what you typed"),  # a question over the form
+        ("keys", "y", r"Members"),
+        ("keys", "C-p", None),  # the command palette over the members
+        ("keys", "Escape", r"Members"),
         ("keys", "F4", r"URGENT · SMS"),
         ("text", "Inbraak Kerkstraat, blijf binnen", r"chars · GSM-7"),
         ("keys", "F5", r"Send this alert\?"),

@@ -207,6 +207,16 @@ def test_idle_console_writes_nothing(pty_console, term, extra):
     assert bytes_in_idle_seconds(con) < IDLE_BYTES_MAX
 
 
+def test_the_command_palette_is_idle_too(pty_console):
+    """Textual's own command palette kept its cursor blinking over SSH (~1 KB/s while open)."""
+    con = pty_console("linux", SSH_ENV)
+    con.wait_quiet(0.5, timeout=60)
+    con.send(b"\x10")  # Ctrl+P
+    con.wait_for(b"earch for commands", timeout=60)  # the cursor cell splits off the "S"
+    con.wait_quiet(0.6, timeout=60)
+    assert bytes_in_idle_seconds(con) < IDLE_BYTES_MAX
+
+
 def test_a_key_that_changes_no_match_writes_under_1_kb(pty_console):
     """The issue's target on the search screen: the echo of the key, nothing else (no table, no
     unchanged info line, no status line). Before issue 7 this key wrote ~3 KB."""
