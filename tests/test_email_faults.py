@@ -10,11 +10,14 @@ import smtplib
 import time
 
 from bin_console.data.models import Delivery, Member, SenderStatus
+from bin_console.widgets.status_line import _channel
 from mail_fixtures import email_of, make_email_network, smtp_settings, wait_until
+from rich.text import Text
 from sqlalchemy import select, update
 from test_email_send import _send
 
 from bin_console.alerts.service import alert_progress
+from bin_console.app import _channel_state
 from bin_console.channels.email import driver as email_driver
 from bin_console.channels.email.driver import EmailSender
 from bin_console.channels.email.message import MessageTemplate
@@ -169,6 +172,11 @@ def test_writes_failing_for_long_show_in_the_e_mail_senders_status(sqlite_db, sm
         wait_until(lambda: "database writes failing" in detail(), 20, "the status to say so")
         time.sleep(1.2)  # heartbeats go on meanwhile: they keep saying it
         assert "database writes failing" in detail()
+        # and what every console's status line shows from that row: not "mail ok"
+        with db.read() as s:
+            shown = Text()
+            _channel(shown, "mail ok", "mail retrying", "MAIL OFF", *_channel_state(s.get(SenderStatus, "email")))
+        assert "MAIL OFF: database writes" in shown.plain, shown.plain
         with db.write() as s:
             s.execute(text("DROP TRIGGER nope"))
         p = wait_until(lambda: (p := alert_progress(db, alert_id)).done and p, 20, "the alert to finish")

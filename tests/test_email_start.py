@@ -172,3 +172,43 @@ def test_two_consoles_started_in_the_same_moment_run_one_e_mail_sender(db):
     finally:
         for sb in standbys:
             sb.stop(timeout=1.0)
+
+
+def test_a_console_whose_sender_fails_to_start_does_not_hold_off_the_others(db):
+    """Its claim ("connecting", fresh) stayed after the failed start: every console, this one
+    too, saw a live sender and waited, and e-mail sat queued with no sender anywhere."""
+    from bin_console.channels.email.standby import StandbySender
+
+    class Broken:
+        running = False
+
+        def start(self):
+            raise RuntimeError("recover failed")
+
+        def stop(self, timeout=5.0):
+            pass
+
+    class Good:
+        running = False
+
+        def start(self):
+            self.running = True
+
+        def stop(self, timeout=5.0):
+            self.running = False
+
+    a = StandbySender(db, Broken, check_s=0.2)
+    a.start()
+    b = StandbySender(db, Good, check_s=0.2)
+    try:
+        with db.read() as s:
+            claimed = s.get(SenderStatus, "email").state
+        b.start()
+        deadline = time.monotonic() + 3.0
+        while not b.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b.running, f"the working console waited for a claim nobody honours (row: {claimed})"
+        assert claimed == "stopped"  # given back at once: no status line says "mail retrying" for it
+    finally:
+        a.stop(timeout=1.0)
+        b.stop(timeout=1.0)

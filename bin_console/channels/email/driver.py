@@ -318,9 +318,10 @@ class EmailSender:
     def _write_status(self) -> None:
         # while the writer's batch keeps failing, that is what the status line must say (nothing
         # is sent meanwhile: the next rows wait for their on-wire markers)
-        detail = self._stuck or self.detail
+        stuck = self._stuck
+        state, detail = ("error", stuck) if stuck else (self.state, self.detail)  # "MAIL OFF: database ..."
         status = WriteStatus(
-            account=self.account, state=self.state, detail=detail, training=self.cfg.training, owner=self.owner
+            account=self.account, state=state, detail=detail, training=self.cfg.training, owner=self.owner
         )
         try:
             with self.db.write() as s:

@@ -107,7 +107,10 @@ def cmd_sender(args, settings: Settings) -> int:  # argparse.Namespace
         return sms_sender(args, settings) if channel == "both" else EX_CONFIG
     db = open_db_or_exit(settings)
     try:
-        email = EmailSender(db, settings.smtp, password=password)
+        from bin_console.channels.email.standby import StandbySender
+
+        # like a console's: it waits while another e-mail sender is alive (one pacer, one limit)
+        email = StandbySender(db, lambda: EmailSender(db, settings.smtp, password=password))
         email.start()
         try:
             return sms_sender(args, settings) if channel == "both" else _wait_for_signal()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -26,9 +27,10 @@ ACCOUNT = "email"  # channels/email/driver.py: the e-mail sender's sender_status
 CHECK_S = 5.0  # the e-mail sender's heartbeat is 5 s, its row is stale after 10 s (SENDER_FRESH_S)
 
 
-def other_email_sender_alive(db) -> bool:
+def other_email_sender_alive(db, claim: str = "") -> bool:
     """True while another e-mail sender is alive; else this console takes the role in the same
-    transaction (the "email" row: "connecting", fresh) and False: it is to start its sender now."""
+    transaction (the "email" row: "connecting", fresh, owner ``claim``) and False: it is to start
+    its sender now."""
     from datetime import timedelta
 
     from sqlalchemy.exc import IntegrityError
@@ -36,20 +38,31 @@ def other_email_sender_alive(db) -> bool:
     from bin_console.cli.send import SENDER_FRESH_S
     from bin_console.data.models import SenderStatus, utcnow
 
-    now = utcnow()
     try:
         with db.write() as s:
             row = s.get(SenderStatus, ACCOUNT, with_for_update=True)
+            now = utcnow()  # once the lock is held: a wait for it must not age the claim
             if row is not None and row.state not in ("stopped", "config_error"):
                 if now - _aware(row.updated_at) < timedelta(seconds=SENDER_FRESH_S):
                     return True
             if row is None:
                 row = SenderStatus(account=ACCOUNT)
                 s.add(row)
-            row.state, row.detail, row.updated_at = "connecting", "", now
+            row.state, row.detail, row.owner, row.updated_at = "connecting", "", claim[:120], now
     except IntegrityError:  # another console inserted the row at the same moment: it starts
         return True
     return False
+
+
+def release_claim(db, claim: str) -> None:
+    """A start that failed gives the role back at once ("stopped"), if the row is still this
+    claim's: left "connecting" and fresh, it held every console off, this one too, for 10 s."""
+    from bin_console.data.models import SenderStatus, utcnow
+
+    with db.write() as s:
+        row = s.get(SenderStatus, ACCOUNT, with_for_update=True)
+        if row is not None and row.owner == claim and row.state == "connecting":
+            row.state, row.updated_at = "stopped", utcnow()
 
 
 def _aware(when):
@@ -68,12 +81,13 @@ class StandbySender:
         make: Callable[[], Any],
         *,
         check_s: float = CHECK_S,
-        alive: Callable[[Any], bool] = other_email_sender_alive,
+        alive: Callable[[Any], bool] | None = None,
     ) -> None:
         self.db = db
         self._make = make
         self.check_s = check_s
-        self._alive = alive
+        self._claim = f"standby-{uuid.uuid4().hex}"
+        self._alive = alive or (lambda db: other_email_sender_alive(db, self._claim))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,19 +115,29 @@ class StandbySender:
             return False
         with self._lock:
             if self._stop.is_set():
+                self._give_back()
                 return True
-            sender = self._make()
+            sender = None
             try:
+                sender = self._make()
                 sender.start()  # recovers leftover rows first: a database call that can fail
             except Exception as exc:  # never a dead standby thread: stop what started, look again later
                 log.warning("e-mail sender did not start (%s): trying again in %g s", type(exc).__name__, self.check_s)
                 try:
-                    sender.stop(timeout=1.0)
+                    if sender is not None:
+                        sender.stop(timeout=1.0)
                 except Exception:  # it never ran: nothing more to end
                     log.debug("stopping the unstarted e-mail sender failed", exc_info=True)
+                self._give_back()
                 return False
             self.sender = sender
         return True
+
+    def _give_back(self) -> None:
+        try:
+            release_claim(self.db, self._claim)
+        except Exception as exc:  # the database is away: the claim goes stale in SENDER_FRESH_S
+            log.warning("could not give back the e-mail sender's claim: %s", type(exc).__name__)
 
     def _wait(self) -> None:
         while not self._stop.wait(self.check_s):
