@@ -97,6 +97,7 @@ SENDER_STATES = {
     "throttled": N_("throttled"),
     "stopped": N_("stopped"),
     "config_error": N_("configuration error"),
+    "error": N_("error"),  # e-mail writes failing for long, an IMAP reader failing for a whole lease
 }
 
 

@@ -49,6 +49,8 @@ def test_state_labels_translate_only_the_display(restore_english):
     assert labels.state_label("delivered") == "afgeleverd"
     assert labels.state_label("submitted") == "bij SMSC"
     assert labels.sender_state_label("config_error") == "configuratiefout"
+    # written by a failing e-mail writer or IMAP reader: the monitor showed it in English
+    assert labels.sender_state_label("error") == "fout"
     assert labels.state_label("something_new") == "something_new"  # unknown: literal, never dropped
     activate("en")
     # English shows the stored values themselves
