@@ -13,6 +13,7 @@ import imaplib
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -241,3 +242,19 @@ def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def relay_cert(tmp_path):
+    """A throwaway certificate for 127.0.0.1 (openssl) and a server TLS context that uses it."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no throwaway certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return cert, ctx

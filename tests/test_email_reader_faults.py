@@ -136,22 +136,11 @@ def test_a_server_that_never_answers_times_out(sqlite_db, security):
             c.close()
 
 
-def test_the_reader_verifies_the_server_with_its_ca_file(sqlite_db, tmp_path):
+def test_the_reader_verifies_the_server_with_its_ca_file(sqlite_db, relay_cert):
     """[imap] ca_file, like [smtp]: a private CA's certificate is accepted with it, refused without."""
-    import shutil
     import ssl
-    import subprocess
 
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed: no throwaway certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
+    cert, ctx = relay_cert
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(5)

@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import ssl
-import subprocess
-
-import pytest
 from bin_console.data.models import SenderStatus
 from mail_fixtures import email_of, make_email_network, smtp_settings, wait_until
 from test_email_send import _run, _send
 
 from bin_console.channels.email.driver import EmailSender
-
-
-@pytest.fixture
-def relay_cert(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed: no throwaway certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    return cert, ctx
 
 
 def test_starttls_with_the_configured_ca_delivers(db, smtp_sim_factory, relay_cert):
