@@ -6,6 +6,7 @@ and pins the behaviour each call relies on, so a Textual upgrade that changes it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -84,7 +85,7 @@ def render_strips(strips: list[Strip], console: Console, *, to_line_end: bool) -
     run: list[str] = []
     run_sgr: tuple[str, str | None] | None = None
     for text, style, _control in segments:
-        sgr = ("", None) if style is None else (_without_defaults(Strip.render_ansi(style, color_system)), style.link)
+        sgr = ("", None) if style is None else _sgr(style, color_system)
         if sgr != run_sgr and run:
             out.append(_styled("".join(run), run_sgr))
             run.clear()
@@ -95,6 +96,13 @@ def render_strips(strips: list[Strip], console: Console, *, to_line_end: bool) -
     if trimmed:
         out.append(ERASE_TO_END)
     return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sgr(style: Style, color_system: ColorSystem) -> tuple[str, str | None]:
+    """A style's SGR parameters as written here, and its link (a few dozen styles per app: cached,
+    every frame renders every row of a full update)."""
+    return _without_defaults(Strip.render_ansi(style, color_system)), style.link
 
 
 def _without_defaults(ansi: str) -> str:
