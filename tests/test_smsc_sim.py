@@ -591,6 +591,9 @@ def test_cli_stops_on_a_signal_with_clients_still_bound(sim_cli, esmes, signum):
     bound = [esmes(port).bind() for _ in range(3)]
     for e in bound:
         e.submit("test", dest="32475123456")
+    # Each submit answered before the signal: the count below is the simulator's, not a race with the wire.
+    for e in bound:
+        assert e.pump(lambda e=e: e.resps)
     assert bound[0].pump(lambda: bound[0].receipts())
     out = _stop(proc, signum)
     assert proc.returncode == 0, out
