@@ -36,13 +36,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Row, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
 
+from bin_console.alerts.outbox_hot import OrphanRow, hot, run, run_many
 from bin_console.channels.smpp.mo import is_stop
 from bin_console.channels.smpp.receipts import Receipt, has_text_id, id_variants, normalise_id
 from bin_console.data.models import (
@@ -418,14 +418,10 @@ def mark_on_wire(s: Session, owner: str, delivery_ids: Sequence[int], *, now: da
     now = now or utcnow()
     out: list[int] = []
     for chunk in _chunks(list(delivery_ids)):
-        out.extend(
-            s.execute(
-                update(DT)
-                .where(DT.c.id.in_(chunk), *_mine(owner))
-                .values(submitted_at=func.coalesce(DT.c.submitted_at, now), updated_at=now)
-                .returning(DT.c.id)
-            ).scalars()
-        )
+        # driver SQL: this runs before every window refill (outbox_hot says why)
+        h = hot(s)
+        at = h.time(now)
+        out.extend(run(s, h.mark_on_wire(len(chunk)), (at, at, *chunk, owner)).scalars())
     return out
 
 
@@ -521,47 +517,13 @@ def record_single_part_acks(s: Session, owner: str, acks: Sequence[Ack], *, now:
     multi = [a for a in acks if a.part_no != 1]
     single = [a for a in acks if a.part_no == 1]
     if single:
-        s.execute(
-            _insert(s, PT).on_conflict_do_nothing(index_elements=["delivery_id", "part_no"]),
-            [
-                {
-                    "delivery_id": a.delivery_id,
-                    "part_no": 1,
-                    "message_id": normalise_id(a.message_id)[:65],
-                    "message_id_raw": (a.message_id or "")[:65],
-                    "state": "submitted",
-                    "submitted_at": now,
-                }
-                for a in single
-            ],
-        )
-        # one bound list, not one coerced literal per id
-        ids: BindParameter[list[int]] = bindparam("b_ids", expanding=True)
-        one_part = DT.c.parts_total <= 1
-        mine = and_(*_mine(owner))
-
-        def if_mine(value: Any, column: Any) -> Any:  # SET sees the row as it was: the old owner
-            return case((mine, value), else_=column)
-
+        # driver SQL: this runs in the commit every SMS ack waits for (outbox_hot says why)
+        h = hot(s)
+        at = h.time(now)
+        rows = [(a.delivery_id, 1, normalise_id(a.message_id)[:65], (a.message_id or "")[:65], at) for a in single]
+        run_many(s, h.part_rows, rows)
         for chunk in _chunks(sorted({a.delivery_id for a in single})):
-            # one UPDATE (this runs in the commit every SMS ack waits for): the part count for
-            # every row, the state change only where the row is still `owner`'s
-            res = s.execute(
-                update(DT)
-                .where(DT.c.id.in_(ids), one_part)
-                .values(
-                    parts_acked=1,
-                    updated_at=now,
-                    state=if_mine("submitted", DT.c.state),
-                    submitted_at=if_mine(now, DT.c.submitted_at),
-                    claimed_by=if_mine(None, DT.c.claimed_by),
-                    lease_until=if_mine(None, DT.c.lease_until),
-                    next_attempt_at=if_mine(None, DT.c.next_attempt_at),
-                    error=if_mine(None, DT.c.error),
-                    error_code=if_mine(None, DT.c.error_code),
-                ),
-                {"b_ids": list(chunk)},
-            )
+            res = run(s, h.single_part_acks(len(chunk)), h.single_part_ack_params(owner, at, chunk))
             if _rowcount(res) < len(chunk):  # a delivery of several parts among them: counted there
                 inside = set(chunk)
                 multi.extend(a for a in single if a.delivery_id in inside)
@@ -584,6 +546,8 @@ def record_failures(s: Session, owner: str, failures: Sequence[Failure], *, now:
     """Permanent -> failed with code and reason; transient -> queued again at retry_at. Both
     count as an attempt (the server answered with an error, or an error came where its answer
     should have: ``possible_duplicate``)."""
+    if not failures:  # the usual Settle: nothing to build
+        return
     now = now or utcnow()
     for flagged in (False, True):
         perm = [f for f in failures if f.permanent and f.possible_duplicate is flagged]
@@ -664,15 +628,10 @@ def _rematch_orphans(s: Session, new_ids: Sequence[str], now: datetime) -> None:
     """A receipt can beat its submit_sm_resp: retry the orphans whose id matches a new ack."""
     # an orphan from a TLV that lost its last character carries the id minus one character
     variants = sorted({v for i in new_ids for v in id_variants(i)} | {i[:-1] for i in new_ids if len(i) > 1})
-    found: list[Row[*tuple[Any, ...]]] = []
-    for chunk in _chunks(variants):
-        found.extend(
-            s.execute(
-                select(OT.c.id, OT.c.message_id, OT.c.alt_ids, OT.c.stat, OT.c.err, OT.c.raw).where(
-                    OT.c.message_id.in_(chunk), OT.c.resolved.is_(False)
-                )
-            ).all()
-        )
+    found: list[OrphanRow] = []
+    h = hot(s)
+    for chunk in _chunks(variants):  # driver SQL: every ack commit runs it (outbox_hot)
+        found.extend(OrphanRow(*row) for row in run(s, h.orphans_by_id(len(chunk)), chunk))
     _retry_orphans(s, found, now)
 
 
