@@ -15,8 +15,6 @@ from bin_console.i18n import N_, _, ngettext, number
 OPTED_OUT = N_("opted out")
 NO_MOBILE = N_("no mobile")
 NO_EMAIL = N_("no e-mail")
-LEFT_OR_PENDING = N_("left or pending")
-DUPLICATE = N_("duplicate")  # the same address in two targeted networks: sent once
 
 
 def no_address(channel: str) -> str:

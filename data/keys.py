@@ -33,11 +33,6 @@ def word_starts(folded: str) -> list[str]:
     return [" ".join(words[i:]) for i in range(len(words))]
 
 
-def search_terms(text: str) -> set[str]:
-    """All index terms for one text: word-start suffixes of the folded and the contracted form."""
-    return set(search_terms_with_start(text))
-
-
 def search_terms_with_start(text: str) -> dict[str, bool]:
     """Index terms of one text, each with whether it is the whole text (True) or starts at a later word."""
     f = fold(text)

@@ -305,10 +305,3 @@ def _page_filtered(
 
 def get_member(session: Session, member_id: int) -> Member | None:
     return session.get(Member, member_id)
-
-
-def network_member_count(session: Session, network_id: int, *, status: str | None = "active") -> int:
-    stmt = select(func.count()).where(col(Member.network_id) == network_id)
-    if status:
-        stmt = stmt.where(col(Member.status) == status)
-    return session.execute(stmt).scalar_one()

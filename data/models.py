@@ -50,20 +50,8 @@ URGENCIES = ("urgent", "normal")
 CHANNELS = ("sms", "email")
 
 # Delivery states. queued -> submitting -> submitted -> delivered | undeliverable | expired | rejected,
-# plus failed (permanent SMSC/SMTP error) and cancelled (dispatcher, before it left).
-DELIVERY_STATES = (
-    "queued",
-    "submitting",
-    "submitted",
-    "delivered",
-    "undeliverable",
-    "expired",
-    "rejected",
-    "failed",
-    "cancelled",
-)
-FINAL_STATES = ("delivered", "undeliverable", "expired", "rejected", "failed", "cancelled")
-OPEN_STATES = ("queued", "submitting", "submitted")
+# plus failed (permanent SMSC/SMTP error) and cancelled (dispatcher, before it left). A sender still
+# has to act on queued and submitting rows (alerts.service._OPEN); submitted waits for a receipt.
 
 
 # --- directory -----------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from .models import Alert, AlertNetwork, Member, Network, NetworkStreet, PoliceZ
 
 # how it matched (higher is better); combined with SearchTerm.weight (10..40) into one score
 EXACT, WHOLE_PREFIX, WORD_PREFIX = 3, 2, 1
-_MATCH_LABEL = {EXACT: "exact", WHOLE_PREFIX: "prefix", WORD_PREFIX: "word"}
 PHRASE_BONUS = 1000
 MAX_QUERY_WORDS = 6
 FUZZY_WHEN_FEWER = 3  # prefix hits below which the forgiving path adds its matches (a "weak" result)

@@ -79,12 +79,16 @@ import atexit, sys, threading
 from pathlib import Path
 marker = Path(sys.argv[1])
 atexit.register(lambda: marker.write_text("ran", encoding="utf-8"))
-if sys.argv[2] == "thread":  # a thread that is not a daemon: the interpreter's own shutdown joins it
-    threading.Thread(target=lambda: threading.Event().wait(0.5)).start()
+# a thread that is not a daemon, alive until main() has returned however long the command takes
+# (a fixed 0.5 s wait ended before a slow run's end): the interpreter's own shutdown joins it
+released = threading.Event()
+if sys.argv[2] == "thread":
+    threading.Thread(target=released.wait).start()
 sys.argv = ["bin-console", "--db", sys.argv[3], "networks", "search", "Kerkwijk"]
 from bin_console.cli.dispatch import main
 rc = main()
 print("returned", rc, flush=True)
+released.set()
 raise SystemExit(rc)
 """
 

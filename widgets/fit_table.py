@@ -36,7 +36,6 @@ from textual.widgets import DataTable
 
 from bin_console.i18n import _
 
-ELLIPSIS = "…"  # in every Linux console font (shared notes/textual.md §2.5)
 POSTCODE = re.compile(r"(?<!\d)\d{4}(?!\d)")
 HEAD_MIN = 10  # cells of a street kept before its postcode when both cannot fit
 

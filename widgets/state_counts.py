@@ -26,7 +26,6 @@ ORDER = (
     ("possible_duplicates", N_("possible dup.")),
 )
 BAD = {"undeliverable", "expired", "rejected", "failed"}
-CELL = 19  # 4 cells per row fit in 78 columns
 
 
 class StateCounts(Static):

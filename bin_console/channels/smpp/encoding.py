@@ -70,10 +70,6 @@ class ConcatInfo(NamedTuple):
     ref_bits: int  # 8 (IEI 0x00) or 16 (IEI 0x08)
 
 
-def is_gsm(ch: str) -> bool:
-    return ch in _ENC
-
-
 def _non_gsm(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for ch in text:

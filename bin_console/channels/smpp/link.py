@@ -73,9 +73,6 @@ class SmppLink(smpplib.client.Client):
         """For select() only: reads go through read_pdu(), writes through sendall()/send_pdu()."""
         return self._socket
 
-    def fileno(self) -> int:
-        return self._socket.fileno()
-
     def sendall(self, data: bytes) -> None:
         """Write ready-made PDUs (encode_submit_sm) in one system call."""
         self._socket.sendall(data)

@@ -37,7 +37,6 @@ MESSAGE_STATE_TO_STAT = {
     7: "UNKNOWN",
     8: "REJECTD",
 }
-PART_FINAL_STATES = ("delivered", "undeliverable", "expired", "rejected")
 
 _ID_RE = re.compile(rb"\bid:\s*([^\s]+)", re.I)
 _STAT_RE = re.compile(rb"\bstat:\s*([A-Za-z]+)", re.I)
