@@ -12,6 +12,7 @@ from alert_ui_helpers import (
 )
 from bin_console.screens.networks import NetworksScreen
 from textual.widgets import Input, Static
+from ui_helpers import wait_until
 
 
 class SlowSender:
@@ -25,7 +26,7 @@ class SlowSender:
     def start(self) -> None:
         self.threads["start"] = threading.current_thread().name
         self.started.set()
-        self.release.wait(5)
+        self.release.wait(30)  # the test sets it (its finally too): a bound, not a delay
 
     def stop(self, timeout: float = 5.0) -> None:
         self.threads["stop"] = threading.current_thread().name
@@ -40,8 +41,11 @@ async def test_sender_start_and_stop_never_run_on_the_event_loop(sqlite_db, sett
     app = make_app(settings, sqlite_db, sender=sender)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, NetworksScreen), what="networks")
-            assert sender.started.is_set() and not sender.release.is_set()
+            # not wait_for: its settle() would wait for the blocked start() worker to finish
+            await wait_until(pilot, lambda: isinstance(app.screen, NetworksScreen), what="networks")
+            # start() runs in a worker thread that on_mount only schedules: wait for it to be inside
+            await wait_until(pilot, sender.started.is_set, what="start() under way")
+            assert not sender.release.is_set()
             await pilot.press(*"kerk")  # answered while start() is still blocked
             assert app.screen.query_one("#search", Input).value == "kerk"
             sender.release.set()
