@@ -7,6 +7,7 @@ injected with monkeypatch into the one function named.
 from __future__ import annotations
 
 import smtplib
+import threading
 import time
 
 from bin_console.data.models import Delivery, Member, SenderStatus
@@ -91,12 +92,15 @@ def test_an_unexpected_error_in_the_session_loop_says_error_and_restarts(sqlite_
     monkeypatch.setattr(EmailSender, "_next_chunk", once_broken)
     monkeypatch.setattr(email_driver.EmailSender, "_backoff", lambda self, failures: 1.0)
     seen: list[str] = []
+    read = threading.Event()  # the test has read the status row
     sender = EmailSender(db, smtp_settings(smtp_sim), password=None, poll_s=0.1)
     set_state = sender._set_state
 
     def spy(state, detail):  # every state the sender writes to its status row
         set_state(state, detail)
         seen.append(f"{state} {detail}")
+        if state == "error":  # the restart (1 s later) says "idle": held until the test has read the row
+            read.wait(30)
 
     monkeypatch.setattr(sender, "_set_state", spy)
     sender.start()
@@ -105,9 +109,11 @@ def test_an_unexpected_error_in_the_session_loop_says_error_and_restarts(sqlite_
         with db.read() as s:
             row = s.get(SenderStatus, "email")
             assert row is not None and row.state == "error" and "RuntimeError: injected" in row.detail
+        read.set()
         p = wait_until(lambda: (p := alert_progress(db, alert_id)).done and p, 15, "the restarted session to send")
         assert sender.running
     finally:
+        read.set()
         sender.stop()
     assert p.counts == {"submitted": 5}
     assert sorted(m.rcpt_tos[0] for m in smtp_sim.received) == sorted(email_of(i) for i in range(5))
