@@ -1,7 +1,8 @@
 """pytest plugin: SMSC peers on loopback (the training SMSC, and a non-smpplib one). Owner: encoding/SMSC.
 
 Fixtures:
-- ``smsc``: a started ``bin_console.training.smsc_sim.SmscSim`` on a free port (default options), stopped after.
+- ``smsc``: a started ``bin_console.training.smsc_sim.SmscSim`` on a free port (default options), stopped after;
+  its ``wait_for`` waits up to ``WAIT_S`` (30 s) by default (``TestSmsc``).
 - ``smsc_factory(**options)``: start more, or differently configured, simulators; all stopped after.
 - ``node_smsc``: the Node SMSC of tests/interop (npm ``smpp`` server), a ``NodeSmsc`` with ``.port``
   and ``.submits()`` (the JSON lines it logged). Skips when node or tests/interop/node_modules is
@@ -25,6 +26,20 @@ import pytest
 from bin_console.training.smsc_sim import SmscSim
 
 INTEROP_DIR = Path(__file__).parent / "interop"
+WAIT_S = 30.0  # how long a test waits for something that must happen (a loaded 2-core CI host is slow)
+
+
+class TestSmsc(SmscSim):
+    """SmscSim whose wait_for() waits WAIT_S by default, not SmscSim's 5 s.
+
+    The tests wait for round trips through a sender, SQLite commits and loopback sockets; 5 s is
+    not much on a loaded CI host. A wait that must time out (nothing may happen) passes its own
+    short timeout, and a condition met returns at once, so the longer default costs nothing."""
+
+    __test__ = False  # not a test class
+
+    def wait_for(self, predicate, timeout: float = WAIT_S) -> bool:
+        return super().wait_for(predicate, timeout)
 
 
 @pytest.fixture
@@ -32,7 +47,7 @@ def smsc_factory():
     started: list[SmscSim] = []
 
     def make(**options) -> SmscSim:
-        sim = SmscSim("127.0.0.1", 0, **options)
+        sim = TestSmsc("127.0.0.1", 0, **options)
         sim.start()
         started.append(sim)
         return sim

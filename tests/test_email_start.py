@@ -117,7 +117,7 @@ def test_a_standby_sender_whose_start_fails_tries_again_and_sends(sqlite_db):
     standby = StandbySender(sqlite_db, Flaky, check_s=0.05, alive=lambda db: False)
     standby.start()
     try:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20  # a deadline, not a delay: the loop ends once it runs
         while not standby.running and time.monotonic() < deadline:
             time.sleep(0.02)
         assert standby.running and Flaky.starts == 2
@@ -204,7 +204,7 @@ def test_a_console_whose_sender_fails_to_start_does_not_hold_off_the_others(db):
         with db.read() as s:
             claimed = s.get(SenderStatus, "email").state
         b.start()
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + 20  # a deadline, not a delay: the loop ends once it runs
         while not b.running and time.monotonic() < deadline:
             time.sleep(0.05)
         assert b.running, f"the working console waited for a claim nobody honours (row: {claimed})"

@@ -149,7 +149,7 @@ def test_wake_and_stop_are_graceful(sqlite_db, smsc):
     assert wait_until(lambda: r.state == "bound")
     alert(sqlite_db, net, "Wakker")
     r.wake()
-    assert wait_until(lambda: open_count(sqlite_db) == 0, 5)
+    assert wait_until(lambda: open_count(sqlite_db) == 0)
     r.stop()
     assert not r.running
     with sqlite_db.read() as s:

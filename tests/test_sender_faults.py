@@ -161,14 +161,14 @@ def test_wrong_password_is_a_config_error_without_tight_loop(sqlite_db, smsc_fac
     r = runner(sqlite_db, sim, password=Secret("wrong"), config_retry_s=60.0)
     r.start()
     try:
-        assert wait_until(lambda: r.state == "config_error", 5)
+        assert wait_until(lambda: r.state == "config_error")
         assert "SMSC refused the password for system_id bincons" in r.detail
 
         def status():
             with sqlite_db.read() as s:
                 return s.get(SenderStatus, "default")
 
-        assert wait_until(lambda: status() is not None and status().state == "config_error", 5)
+        assert wait_until(lambda: status() is not None and status().state == "config_error")
         assert "password" in status().detail  # every console's status line shows why
         assert not wait_until(lambda: r.state != "config_error", 1.0)  # it waits, it does not spin
         assert sim.binds == 0
@@ -181,7 +181,7 @@ def test_right_password_binds(sqlite_db, smsc_factory):
     r = runner(sqlite_db, sim, password=Secret("right"))
     r.start()
     try:
-        assert wait_until(lambda: r.state == "bound", 5)
+        assert wait_until(lambda: r.state == "bound")
     finally:
         r.stop()
 

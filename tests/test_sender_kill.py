@@ -110,4 +110,4 @@ def test_sender_cli_stops_gracefully_on_sigterm(sqlite_db, sqlite_url, smsc, tmp
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(5)
-    assert smsc.wait_for(lambda: smsc.bound_count == 0, 5)  # it unbound / closed its session
+    assert smsc.wait_for(lambda: smsc.bound_count == 0)  # it unbound / closed its session

@@ -99,10 +99,10 @@ def test_no_database_call_on_the_smpp_thread_while_sending(sqlite_db, smsc_facto
         alert(sqlite_db, net, "Thread test")
         r.wake()
         assert wait_until(lambda: open_count(sqlite_db) == 0, 20)
-        assert wait_until(lambda: r.stats["parts_acked"] >= 50, 5)
+        assert wait_until(lambda: r.stats["parts_acked"] >= 50)
         # and the status heartbeat (housekeeping, every second) was written meanwhile
         t0 = _status_at(sqlite_db, real_read)
-        assert wait_until(lambda: _status_at(sqlite_db, real_read) > t0, 5)
+        assert wait_until(lambda: _status_at(sqlite_db, real_read) > t0)
         sqlite_db.write, sqlite_db.read = real_write, real_read
     finally:
         sqlite_db.write, sqlite_db.read = real_write, real_read

@@ -29,7 +29,7 @@ class Esme:
     """A plain smpplib client plus what it saw; read only when select() says readable."""
 
     def __init__(self, port: int, *, on_deliver=None) -> None:
-        self.client = smpplib.client.Client("127.0.0.1", port, timeout=5, allow_unknown_opt_params=True)
+        self.client = smpplib.client.Client("127.0.0.1", port, timeout=20, allow_unknown_opt_params=True)
         self.resps: list = []
         self.errors: list = []
         self.delivered: list = []
@@ -68,7 +68,7 @@ class Esme:
             self.submit(p, dest, data_coding=enc.data_coding, esm_class=enc.esm_class)
         return len(parts)
 
-    def pump(self, predicate, timeout: float = 5.0) -> bool:
+    def pump(self, predicate, timeout: float = 20.0) -> bool:  # a deadline for what must come, not a delay
         deadline = time.monotonic() + timeout
         sock = self.client._socket
         while not predicate():
@@ -316,7 +316,7 @@ def test_drop_link_now(smsc, esmes):
     assert smsc.wait_for(lambda: smsc.bound_count == 1)
     smsc.drop_link()
     with pytest.raises(smpplib.exceptions.ConnectionError):
-        e.pump(lambda: False, timeout=5)
+        e.pump(lambda: False, timeout=20)  # ends at the ConnectionError
     assert smsc.wait_for(lambda: smsc.bound_count == 0)
     again = esmes(smsc.port).bind()  # the SMSC itself keeps listening
     again.submit("x")
@@ -329,7 +329,7 @@ def test_drop_after_accepts_but_never_answers(smsc, esmes):
     e.submit("m0", registered_delivery=0)
     e.submit("m1", registered_delivery=0)
     with pytest.raises(smpplib.exceptions.ConnectionError):
-        e.pump(lambda: False, timeout=5)
+        e.pump(lambda: False, timeout=20)  # ends at the ConnectionError
     assert [r.status for r in e.resps] == [0]
     assert [p.short_message for p in smsc.received] == [b"m0", b"m1"]  # m1 accepted, its resp lost
     assert e.resps[0].message_id.decode() == smsc.received[0].message_id
@@ -340,7 +340,7 @@ def test_receipt_of_a_dropped_resp_comes_after_reconnect(smsc, esmes):
     smsc.drop_link(drop_after=1)
     e.submit("m0")
     with pytest.raises(smpplib.exceptions.ConnectionError):
-        e.pump(lambda: False, timeout=5)
+        e.pump(lambda: False, timeout=20)  # ends at the ConnectionError
     assert e.resps == []
     again = esmes(smsc.port).bind()
     assert again.pump(lambda: again.receipts())
@@ -628,7 +628,7 @@ def test_training_auto_reply_answers_a_share_of_delivered_messages():
                 short_message=b"test",
                 registered_delivery=1,
             )
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20  # ends once both replies came
         while len(got) < 2 and time.monotonic() < deadline:
             c.read_once()
         c.unbind()
