@@ -318,7 +318,12 @@ def test_f12_writes_the_whole_screen_again_over_what_landed_on_it(pty_console):
     scribbled = screen_lines(con.output() + garbage)
     assert scribbled != before  # what the terminal would show with that kernel line on it
     sent = con.send(F12)
-    time.sleep(0.3)
+    # the repaint has begun (a fixed 0.3 s was not always enough on a loaded host: the quiet
+    # before F12 then counted as quiet after it), then it is done
+    deadline = time.monotonic() + 60
+    while not con.bytes_since(sent):
+        assert time.monotonic() < deadline, "the console wrote nothing after F12"
+        time.sleep(0.02)
     con.wait_quiet(0.5, timeout=60)
     again = con.bytes_since(sent)
     assert again > 1000  # every row, not only the changed ones
