@@ -157,6 +157,18 @@ def _until(t: TmuxDriver, ready, what: str, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+CHANGED = object()
+
+
+def _until_changed(t: TmuxDriver, before: str, what: str, timeout: float = 15.0) -> None:
+    """Wait until the pane (with colours and attributes) differs from ``before``: the key was handled."""
+    deadline = time.monotonic() + timeout
+    while t.capture(styles=True) == before:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {what!r} the screen never changed:\n{before}")
+        time.sleep(0.05)
+
+
 def _settled(t: TmuxDriver, quiet_s: float = 0.6, timeout: float = 20.0) -> str:
     """The pane, with every cell's colours and attributes, once it has not changed for ``quiet_s``."""
     deadline = time.monotonic() + timeout
@@ -186,10 +198,12 @@ def test_every_screen_shows_what_a_full_repaint_shows(console, term):
         return lambda screen: text not in screen
 
     # each step with what its screen must show (or no longer show) before the comparison: a step
-    # whose key was not handled yet would otherwise compare the old screen with itself
+    # whose key was not handled yet would otherwise compare the old screen with itself, and one
+    # handled only after the quiet period (a loaded host) would compare it with the next screen.
+    # CHANGED: no text to wait for, but the screen (colours and attributes too) must change.
     steps = [
         ("text", "kerk", shows(r"\d+ match")),
-        ("keys", "Down", None),
+        ("keys", "Down", CHANGED),  # the highlight moves to the second match
         ("keys", "Enter", shows(r"Coordinator:")),
         ("keys", "F3", shows(r"Members of BIN")),
         ("keys", "C-n", shows(r"New member")),  # the form, a modal over the list
@@ -207,13 +221,16 @@ def test_every_screen_shows_what_a_full_repaint_shows(console, term):
         ("keys", "F7", shows(r"Replies - all")),
         ("keys", "F6", shows(r"No alert sent yet")),
         ("keys", "F1", shows(r"Keys|keys")),
-        ("keys", "Escape", None),
+        ("keys", "Escape", CHANGED),  # the help closes
         ("keys", "F2", shows(r"network, street|match")),
         ("keys", "BSpace", None),
     ]
     for kind, what, ready in steps:
+        before = t.capture(styles=True)
         t.text(what) if kind == "text" else t.keys(what)
-        if ready is not None:
+        if ready is CHANGED:
+            _until_changed(t, before, what)
+        elif ready is not None:
             _until(t, ready, what)
         shown = _settled(t)
         t.keys("F12")
