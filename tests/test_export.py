@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import stat
-import time
 
 import pytest
 from bin_console.data.models import Member, Network, PoliceZone
@@ -94,27 +93,20 @@ def test_cli_export(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_import_speed_members(sqlite_db, tmp_path):
-    """Target >= 20,000 rows/s for members (SQLite file). Prints the rate; asserts only correctness."""
+def test_a_large_member_file_imports_whole_and_a_reimport_changes_nothing(sqlite_db, tmp_path):
+    """10,000 rows in one file: every row in, then the same file again finds every row unchanged.
+    (Speed is benchmarks/bench_directory.py's business: a test never asserts a wall time.)"""
     a, _ = _nets(sqlite_db)
-    n = 50_000
+    n = 10_000
     p = tmp_path / "big.csv"
     with open(p, "w", encoding="utf-8") as fh:
         fh.write("Voornaam;Achternaam;GSM;E-mail;Straat;Nr;Postcode;Gemeente;Taal\n")
         for i in range(n):
             fh.write(f"V{i};Peeters;04{75 + i % 5}{i:06d};v{i}@example.be;Kerkstraat;{i % 300};9100;Sint-Niklaas;nl\n")
-    t, c = time.perf_counter(), time.process_time()
     r = import_members(sqlite_db, p, a)
-    dt, dc = time.perf_counter() - t, time.process_time() - c
     assert (r.imported, r.rejected, r.fatal) == (n, [], None)
-    t = time.perf_counter()
     r2 = import_members(sqlite_db, p, a)
-    dt2 = time.perf_counter() - t
-    assert r2.unchanged == n
-    print(
-        f"\nimport {n} members: {n / dt:,.0f} rows/s wall ({n / dc:,.0f} per CPU second) first time; "
-        f"{n / dt2:,.0f} rows/s re-import (no writes)"
-    )
+    assert (r2.unchanged, r2.imported) == (n, 0)
 
 
 def test_export_never_writes_through_a_planted_temp_symlink(db, tmp_path):
