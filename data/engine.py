@@ -70,9 +70,9 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "DEFERRED"
-        # straight on the driver's connection: through exec_driver_sql this BEGIN cost ~100 us of
-        # SQLAlchemy's statement machinery in every transaction (a sender commits every few ms)
-        conn.connection.driver_connection.execute(f"BEGIN {mode}")
+        # through SQLAlchemy, not the raw driver: a "database is locked" at BEGIN stays the wrapped
+        # OperationalError every caller (and the sender's writer retry) already knows
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 @dataclass

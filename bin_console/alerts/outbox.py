@@ -417,10 +417,9 @@ def mark_on_wire(s: Session, owner: str, delivery_ids: Sequence[int], *, now: da
     (a row whose lease ran out may already be another sender's)."""
     now = now or utcnow()
     out: list[int] = []
+    h = hot(s)  # driver SQL: this runs before every window refill (outbox_hot says why)
+    at = h.time(now)
     for chunk in _chunks(list(delivery_ids)):
-        # driver SQL: this runs before every window refill (outbox_hot says why)
-        h = hot(s)
-        at = h.time(now)
         out.extend(run(s, h.mark_on_wire(len(chunk)), (at, at, *chunk, owner)).scalars())
     return out
 

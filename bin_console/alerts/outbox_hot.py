@@ -106,15 +106,17 @@ class HotSql:
         )
 
 
-@functools.cache
-def _for_dialect(name: str, dialect: Dialect) -> HotSql:
-    return HotSql(dialect)
+_BY_DIALECT: dict[tuple[str, str], HotSql] = {}  # one per dialect kind, not per engine
 
 
 def hot(s: Session) -> HotSql:
     """The statements for the session's dialect."""
     dialect = s.get_bind().dialect
-    return _for_dialect(dialect.name, dialect)
+    key = (dialect.name, dialect.paramstyle)
+    found = _BY_DIALECT.get(key)
+    if found is None:  # two threads may both build it: the same statements, either one is kept
+        found = _BY_DIALECT.setdefault(key, HotSql(dialect))
+    return found
 
 
 def run(s: Session, sql: str, params: Sequence[Any]) -> Any:
